@@ -1,0 +1,80 @@
+"""Keep secrets out of logs and error reports (security.md item 17).
+
+Two layers:
+
+* Code that handles a secret (client secret, tokens, HDP password, authorization code, PKCE
+  verifier) calls :func:`register_secret`; for the rest of that request any log record or error
+  report containing the value has it replaced by ``[redacted]``.
+* Patterns that look like credentials (``Authorization`` headers, ``*_token=``, ``client_secret``,
+  ``password``, ``code=``) are masked regardless.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+from typing import Any
+
+from django.http import HttpRequest
+from django.views.debug import SafeExceptionReporterFilter
+
+_SECRETS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("portal_secrets", default=())
+
+REDACTED = "[redacted]"
+_PATTERNS = [
+    re.compile(r"(?i)(authorization\s*[:=]\s*)(basic|bearer)\s+[^\s'\",}]+"),
+    re.compile(
+        r"(?i)((?:access_token|refresh_token|id_token|client_secret|code_verifier|password|code|state|"
+        r"accessToken|refreshToken|clientSecret)[\"']?\s*[:=]\s*[\"']?)([^\s&'\",}]+)"
+    ),
+]
+
+
+def register_secret(value: str | None) -> None:
+    """Mask ``value`` in every log line and error report for the rest of this context."""
+    if value and len(value) >= 4:
+        _SECRETS.set((*_SECRETS.get(), value))
+
+
+def clear_secrets() -> None:
+    _SECRETS.set(())
+
+
+def redact(text: str) -> str:
+    for secret in _SECRETS.get():
+        text = text.replace(secret, REDACTED)
+    text = _PATTERNS[0].sub(lambda m: m.group(1) + m.group(2) + " " + REDACTED, text)
+    return _PATTERNS[1].sub(lambda m: m.group(1) + REDACTED, text)
+
+
+class RedactSecretsFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not hide the record
+            message = str(record.msg)
+        cleaned = redact(message)
+        if record.exc_info and record.exc_info[1] is not None:
+            # Pre-render the traceback so the exception text is redacted too.
+            formatted = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = redact(formatted)
+            record.exc_info = None
+        record.msg, record.args = cleaned, None
+        return True
+
+
+class PortalExceptionReporterFilter(SafeExceptionReporterFilter):
+    """Django's filter hides POST fields named like secrets; also hide query strings and bodies."""
+
+    hidden_settings = re.compile(
+        "API|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|AUTHORIZATION|DATABASE_URL", flags=re.I
+    )
+
+    def get_post_parameters(self, request: HttpRequest | None) -> Any:
+        if request is None:
+            return {}
+        return {key: self.cleansed_substitute for key in request.POST}
+
+    def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> Any:
+        return [(name, self.cleansed_substitute) for name, _ in super().get_traceback_frame_variables(request, tb_frame)]

@@ -1,0 +1,168 @@
+"""An onboarding run: one admin's attempt to connect one data store for one tenant.
+
+The run is the source of truth for the wizard. It records, per HDP object, the *intent* before
+the HDP call and the outcome after (``RemoteObject``), so a crash, a timeout or a second browser
+tab can always find out what exists instead of creating it twice (security.md item 30).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from portal.lib import crypto
+
+
+class Run(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "In progress"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class AppMode(models.TextChoices):
+        REUSE = "reuse", "Reuse an existing application"
+        CREATE = "create", "Register a new application"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="runs")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    # Step a: tenant and data store (set server-side from the person's HDP tenants).
+    tenant_id = models.IntegerField()
+    tenant_name = models.CharField(max_length=200, blank=True)
+    datastore_id = models.IntegerField(null=True, blank=True)
+    datastore_name = models.CharField(max_length=200, blank=True)
+    preset = models.CharField(max_length=40, blank=True)
+
+    # Step b: OAuth application (reused or new). Never the secret in clear.
+    app_mode = models.CharField(max_length=8, choices=AppMode.choices, blank=True)
+    app_name = models.CharField(max_length=128, blank=True)
+    app_description = models.CharField(max_length=500, blank=True)
+    app_client_id = models.CharField(max_length=500, blank=True)
+    app_authorize_uri = models.CharField(max_length=2000, blank=True)
+    app_token_uri = models.CharField(max_length=2000, blank=True)
+    app_scope = models.CharField(max_length=2000, blank=True)
+    # Extra authorization parameters from the preset (e.g. access_type=offline, prompt=consent).
+    app_extra_params = models.JSONField(default=dict, blank=True)
+    # Encrypted client secret; kept only until the app exists in HDP (security.md item 14).
+    app_secret_enc = models.TextField(blank=True)
+
+    # Step c: consent. Tokens encrypted, kept only until the profile exists.
+    tokens_enc = models.TextField(blank=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    granted_scope = models.CharField(max_length=2000, blank=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+
+    # Step d: profile.
+    profile_name = models.CharField(max_length=128, blank=True)
+    profile_description = models.CharField(max_length=500, blank=True)
+
+    # Step e: data source.
+    ds_name = models.CharField(max_length=128, blank=True)
+    ds_description = models.CharField(max_length=500, blank=True)
+    ds_options = models.JSONField(default=dict, blank=True)
+
+    # Step f: verify.
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verify_ok = models.BooleanField(null=True, blank=True)
+    verify_message = models.TextField(blank=True)
+
+    # A short lease taken by whoever is running an HDP call for this run (double submit guard).
+    busy_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            # Two admins of one tenant cannot both be creating the same data source name.
+            models.UniqueConstraint(
+                fields=["tenant_id", "ds_name"],
+                condition=Q(status="active") & ~Q(ds_name=""),
+                name="onboarding_run_unique_active_ds_name",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_name} / {self.datastore_name} ({self.status})"
+
+    # --- encrypted fields: associated data binds each value to this run, tenant and field --------
+    def _aad(self, field: str) -> str:
+        return f"run:{self.pk}|tenant:{self.tenant_id}|field:{field}"
+
+    def seal(self, field: str, value: str) -> None:
+        setattr(self, f"{field}_enc", crypto.encrypt(value, aad=self._aad(field)))
+
+    def unseal(self, field: str) -> str | None:
+        stored = getattr(self, f"{field}_enc")
+        if not stored:
+            return None
+        return crypto.decrypt(stored, aad=self._aad(field))
+
+    def remote(self, kind: str) -> RemoteObject | None:
+        return self.objects_made.filter(kind=kind).first()
+
+    def remote_id(self, kind: str) -> int | None:
+        obj = self.remote(kind)
+        return obj.remote_id if obj else None
+
+
+class RemoteObject(models.Model):
+    """An HDP object this run created, adopted or reused. Written *before* the HDP create call."""
+
+    class Kind(models.TextChoices):
+        APP = "app", "OAuth application"
+        PROFILE = "profile", "OAuth profile"
+        DATASOURCE = "datasource", "Data source"
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Request about to be sent"
+        CREATED = "created", "Created"
+        UNKNOWN = "unknown", "Outcome unknown (reconcile before retrying)"
+        FAILED = "failed", "Refused by HDP"
+        REUSED = "reused", "Existing object reused"
+        DELETED = "deleted", "Deleted on cancel"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="objects_made")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=128)
+    remote_id = models.IntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
+    created_by_run = models.BooleanField(default=True)
+    intent_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "kind"], name="onboarding_one_object_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name} -> {self.remote_id} ({self.outcome})"
+
+
+class AuditEntry(models.Model):
+    """What a person did through the portal, for support's trail. No secret values."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.CharField(max_length=150)
+    tenant_id = models.IntegerField(null=True, blank=True)
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=64)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    @classmethod
+    def record(cls, actor: str, action: str, *, run: Run | None = None, tenant_id: int | None = None,
+               **detail: Any) -> AuditEntry:
+        return cls.objects.create(
+            actor=actor, action=action, run=run,
+            tenant_id=tenant_id if tenant_id is not None else (run.tenant_id if run else None), detail=detail,
+        )

@@ -1,0 +1,276 @@
+"""Portal settings: one module, read from the environment (see docs/deploy.md for the full list).
+
+``PORTAL_ENV`` picks the defaults:
+
+* ``dev`` (default, what ``make run`` uses): SQLite, the sandbox HDP emulator and sandbox OAuth
+  provider mounted in this process, fixed development keys. Never expose it.
+* ``prod``: nothing is defaulted that matters; missing keys stop the process at start-up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+from portal.lib.env import env_bool, env_int, env_list, env_required, env_secret, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+PORTAL_ENV = env_str("PORTAL_ENV", "dev") or "dev"
+if PORTAL_ENV not in {"dev", "prod"}:
+    raise ImproperlyConfigured(f"PORTAL_ENV must be 'dev' or 'prod'; got {PORTAL_ENV!r}.")
+IS_PROD = PORTAL_ENV == "prod"
+
+PORT = env_int("PORT", 8000)
+
+DEBUG = env_bool("DEBUG", default=False)
+if IS_PROD and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off when PORTAL_ENV=prod.")
+
+if IS_PROD:
+    SECRET_KEY = env_required("SECRET_KEY")
+else:
+    # Development only: a fixed key so sessions survive restarts of `make run`.
+    SECRET_KEY = env_secret("SECRET_KEY") or "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"
+
+# The public base URL of the portal. The OAuth redirect URI is built from this, never from the
+# request's Host header (security.md item 4).
+PORTAL_BASE_URL = (env_str("PORTAL_BASE_URL") or ("" if IS_PROD else f"http://127.0.0.1:{PORT}")).rstrip("/")
+if IS_PROD and not PORTAL_BASE_URL.startswith("https://"):
+    raise ImproperlyConfigured("PORTAL_BASE_URL must be set to the portal's https:// address in production.")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if IS_PROD else ["127.0.0.1", "localhost", "testserver"])
+if IS_PROD and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must list the portal's host name(s) in production.")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [PORTAL_BASE_URL] if PORTAL_BASE_URL else [])
+
+# Sandbox: an HDP emulator and an OAuth provider served by this process, for demos and tests.
+SANDBOX_ENABLED = env_bool("PORTAL_SANDBOX", default=not IS_PROD)
+# Fault injection on the emulator (control endpoint); only ever with the sandbox.
+SANDBOX_FAULTS_ENABLED = SANDBOX_ENABLED and env_bool("PORTAL_SANDBOX_FAULTS", default=not IS_PROD)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "csp",
+    "portal.accounts",
+    "portal.oauth",
+    "portal.onboarding",
+    "portal.support",
+    "portal.sandbox.hdp",
+    "portal.sandbox.provider",
+    "oauth2_provider",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "portal.lib.middleware.NoStoreMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "csp.context_processors.nonce",
+                "portal.lib.context.portal",
+            ],
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+    )
+}
+if IS_PROD and DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    raise ImproperlyConfigured("Set DATABASE_URL to a PostgreSQL database in production.")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["portal.accounts.backends.HdpBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "onboarding:runs"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Sessions live in the database (several instances share them); they hold references only,
+# never a secret (security.md item 16). Idle expiry: every request pushes the expiry forward.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+# Lax, not Strict: Strict drops the session on the provider's redirect back (security.md item 25).
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if IS_PROD:
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+    # Only when the reverse proxy overwrites X-Forwarded-Proto (docs/deploy.md).
+    if env_bool("TRUST_X_FORWARDED_PROTO", default=False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        # The OAuth start is a GET-after-POST redirect, so form-action can stay 'self'.
+        "form-action": [SELF],
+    },
+}
+
+LANGUAGE_CODE = "en-us"
+LANGUAGES = [("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- HDP -------------------------------------------------------------------------------------------
+HDP_BASE_URL = (
+    env_str("HDP_BASE_URL") or ("" if IS_PROD else f"http://127.0.0.1:{PORT}/sandbox/hdp")
+).rstrip("/")
+HDP_SERVICE_USER = env_str("HDP_SERVICE_USER") or ("" if IS_PROD else "portal_svc")
+HDP_SERVICE_PASSWORD = env_secret("HDP_SERVICE_PASSWORD") or ("" if IS_PROD else "portal-svc-sandbox-pw")
+if IS_PROD and not (HDP_BASE_URL and HDP_SERVICE_USER and HDP_SERVICE_PASSWORD):
+    raise ImproperlyConfigured("HDP_BASE_URL, HDP_SERVICE_USER and HDP_SERVICE_PASSWORD must be set in production.")
+# A PEM bundle for an HDP server behind a private CA; empty means the system trust store.
+HDP_CA_BUNDLE = env_str("HDP_CA_BUNDLE", "") or ""
+HDP_CONNECT_TIMEOUT = float(env_int("HDP_CONNECT_TIMEOUT_MS", 3000)) / 1000
+HDP_READ_TIMEOUT = float(env_int("HDP_READ_TIMEOUT_MS", 15000)) / 1000
+
+# --- OAuth -----------------------------------------------------------------------------------------
+OAUTH_FLOW_TTL_SECONDS = env_int("OAUTH_FLOW_TTL_SECONDS", 600)
+OAUTH_TOKEN_TIMEOUT = float(env_int("OAUTH_TOKEN_TIMEOUT_MS", 10000)) / 1000
+# Extra provider host names (beyond the presets' allowlists) that admins may use in custom URIs.
+OAUTH_ALLOWED_CUSTOM_HOSTS = env_list("OAUTH_ALLOWED_CUSTOM_HOSTS", [])
+# http:// and loopback addresses for provider URIs: sandbox and tests only.
+OAUTH_ALLOW_LOOPBACK = env_bool("OAUTH_ALLOW_LOOPBACK", default=not IS_PROD)
+if IS_PROD and OAUTH_ALLOW_LOOPBACK:
+    raise ImproperlyConfigured("OAUTH_ALLOW_LOOPBACK must be off in production.")
+if OAUTH_ALLOW_LOOPBACK:
+    import os
+
+    # requests-oauthlib refuses http:// otherwise; loopback sandbox/tests only, never production.
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+
+# --- Secrets at rest -------------------------------------------------------------------------------
+# "kid:base64url(32 bytes)" entries, comma-separated; the first encrypts, all decrypt (rotation).
+# Separate from SECRET_KEY on purpose (security.md item 15).
+if IS_PROD:
+    PORTAL_ENCRYPTION_KEYS = [k.strip() for k in (env_secret("PORTAL_ENCRYPTION_KEYS") or "").split(",") if k.strip()]
+    if not PORTAL_ENCRYPTION_KEYS:
+        raise ImproperlyConfigured("PORTAL_ENCRYPTION_KEYS must be set in production (see docs/deploy.md).")
+else:
+    PORTAL_ENCRYPTION_KEYS = env_list(
+        "PORTAL_ENCRYPTION_KEYS", ["dev1:ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM"]
+    )
+
+# Abandoned runs lose their encrypted secrets after this long (manage.py purge_abandoned).
+PORTAL_ABANDONED_AFTER_HOURS = env_int("PORTAL_ABANDONED_AFTER_HOURS", 72)
+
+# --- Rate limits (per person, per minute) ------------------------------------------------------------
+RATELIMIT_OAUTH_START_PER_MINUTE = env_int("RATELIMIT_OAUTH_START_PER_MINUTE", 10)
+RATELIMIT_TEST_PER_MINUTE = env_int("RATELIMIT_TEST_PER_MINUTE", 10)
+
+# --- Sandbox OAuth provider (django-oauth-toolkit) -------------------------------------------------
+OAUTH2_PROVIDER = {
+    "PKCE_REQUIRED": True,
+    "ROTATE_REFRESH_TOKEN": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "SCOPES": {
+        "read": "Read your sandbox data",
+        "offline_access": "Keep access when you are not signed in (refresh token)",
+    },
+    "DEFAULT_SCOPES": ["read"],
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+}
+SANDBOX_PROVIDER_CLIENT_ID = env_str("SANDBOX_PROVIDER_CLIENT_ID", "sandbox-portal-client") or ""
+SANDBOX_PROVIDER_CLIENT_SECRET = env_secret("SANDBOX_PROVIDER_CLIENT_SECRET", "sandbox-portal-secret") or ""
+
+# --- Logging ----------------------------------------------------------------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO") or "INFO"
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "redact": {"()": "portal.lib.logging.RedactSecretsFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["redact"],
+            "include_html": False,
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": ["console", "mail_admins"], "level": LOG_LEVEL, "propagate": False},
+        # requests-oauthlib/oauthlib log request bodies and tokens at DEBUG: keep them above it.
+        "requests_oauthlib": {"level": "WARNING"},
+        "oauthlib": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
+}
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.lib.logging.PortalExceptionReporterFilter"
+ADMINS = [("Ops", a) for a in env_list("ADMINS_EMAILS", [])]
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend") or ""

@@ -1,0 +1,1 @@
+// Portal behaviour (no inline scripts: CSP).
