@@ -115,6 +115,10 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The sandbox emulator answers inside the same process as the portal: wait for locks, and
+    # take the write lock at BEGIN so two threads never deadlock upgrading read locks.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 if IS_PROD and DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     raise ImproperlyConfigured("Set DATABASE_URL to a PostgreSQL database in production.")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
