@@ -44,6 +44,8 @@ class Run(models.Model):
 
     # Step b: OAuth application (reused or new). Never the secret in clear.
     app_mode = models.CharField(max_length=8, choices=AppMode.choices, blank=True)
+    # For app_mode "reuse": the HDP id of the existing application the admin picked (steps.ensure_app).
+    reuse_app_id = models.IntegerField(null=True, blank=True)
     app_name = models.CharField(max_length=128, blank=True)
     app_description = models.CharField(max_length=500, blank=True)
     app_client_id = models.CharField(max_length=500, blank=True)
