@@ -1,0 +1,57 @@
+"""Drop the secrets of onboarding runs that were left unfinished (security.md item 14).
+
+The portal keeps a client secret only until the OAuth application exists and tokens only until the
+profile exists; a run abandoned half-way would otherwise keep them forever. This job bounds that.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db.models import Q
+from django.utils import timezone
+
+from portal.oauth.models import OAuthFlow
+from portal.onboarding.models import AuditEntry, Run
+
+
+def purge_abandoned(now: datetime | None = None) -> dict[str, int]:
+    """Purge runs started more than ``PORTAL_ABANDONED_AFTER_HOURS`` ago and not completed.
+
+    Each such run loses ``app_secret_enc`` and ``tokens_enc`` and its pending OAuth flows (their
+    PKCE verifiers); expired pending flows of any run go too. The run rows stay: they are the
+    audit trail and can be resumed (the admin re-enters the secret or reconnects). Plain UPDATEs,
+    so running it on several instances at once is harmless.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.PORTAL_ABANDONED_AFTER_HOURS)
+    abandoned = Run.objects.filter(created_at__lt=cutoff).exclude(status=Run.Status.COMPLETED)
+    holding = abandoned.filter(~Q(app_secret_enc="") | ~Q(tokens_enc=""))
+    run_ids = list(holding.values_list("pk", flat=True))
+    # .update() leaves updated_at alone: purging is not activity on the run.
+    runs = Run.objects.filter(pk__in=run_ids).update(app_secret_enc="", tokens_enc="")
+    for run_id in run_ids:
+        AuditEntry.objects.create(
+            actor="system", action="run.secrets_purged", run_id=run_id, detail={"reason": "abandoned"}
+        )
+    pending = OAuthFlow.objects.filter(outcome=OAuthFlow.Outcome.PENDING)
+    flows, _ = pending.filter(Q(run__in=abandoned) | Q(expires_at__lt=now)).delete()
+    return {"runs": runs, "flows": flows}
+
+
+class Command(BaseCommand):
+    help = (
+        "Remove the encrypted client secrets and OAuth tokens of onboarding runs left unfinished for more "
+        "than PORTAL_ABANDONED_AFTER_HOURS, and delete their pending (and any expired) OAuth flows. "
+        "Schedule it hourly: cron '17 * * * * cd /srv/portal && .venv/bin/python manage.py purge_abandoned' "
+        "or a systemd timer with OnCalendar=hourly. Safe to run on several instances at once."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        counts = purge_abandoned()
+        self.stdout.write(
+            f"Purged secrets from {counts['runs']} abandoned run(s); deleted {counts['flows']} pending OAuth flow(s)."
+        )
