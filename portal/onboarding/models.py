@@ -41,6 +41,9 @@ class Run(models.Model):
     datastore_id = models.IntegerField(null=True, blank=True)
     datastore_name = models.CharField(max_length=200, blank=True)
     preset = models.CharField(max_length=40, blank=True)
+    # The data store's option definitions as HDP listed them at step a (OptionDefinition dumps), so
+    # the data source step renders its form without calling HDP on GET.
+    datastore_option_defs = models.JSONField(default=list, blank=True)
 
     # Step b: OAuth application (reused or new). Never the secret in clear.
     app_mode = models.CharField(max_length=8, choices=AppMode.choices, blank=True)
