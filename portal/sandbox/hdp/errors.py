@@ -49,7 +49,10 @@ def error_body(code: int, message: str) -> dict[str, Any]:
 
 
 def hdp_error(status: int, code: int, message: str) -> httpx.Response:
-    return json_response(status, error_body(code, message))
+    response = json_response(status, error_body(code, message))
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Basic realm="Hybrid Data Pipeline"'
+    return response
 
 
 class HdpApiError(Exception):

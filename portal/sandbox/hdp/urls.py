@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from portal.sandbox.hdp import views
 
 app_name = "hdp_emulator"
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns = [
+    path("<path:rest>", views.api, name="api"),
+]
