@@ -1,0 +1,259 @@
+"""Provider presets: what the wizard pre-fills for each OAuth data store.
+
+A preset pins the *pair* of authorize and token hosts (security.md item 5d): an admin can fill the
+placeholders (a Microsoft tenant, a Snowflake account...) but cannot point a Google preset's token
+URI at another host. ``custom`` lets the admin type everything; its hosts must then be approved in
+``settings.OAUTH_ALLOWED_CUSTOM_HOSTS`` (see :mod:`portal.oauth.uris`).
+
+Sources (checked 2026-11): Google "Using OAuth 2.0 for Web Server Applications"; Salesforce "OAuth 2.0
+Web Server Flow"; Microsoft identity platform "Authorization code flow"; Snowflake "Configure Snowflake
+OAuth for custom clients". Verify against the provider's docs before changing a URI.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+TokenAuth = Literal["basic", "post"]
+
+# A placeholder value ends up inside a host name or a path segment: letters, digits, dots and
+# hyphens only (no "/", "@", ":", "?", "#"), so filling it can never change the URI's structure.
+_PLACEHOLDER_VALUE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,98}[A-Za-z0-9])?$")
+
+PLACEHOLDER_LABELS = {
+    "tenant": "Microsoft Entra tenant (directory id, domain such as contoso.onmicrosoft.com, or 'organizations')",
+    "org": "Dynamics 365 organisation (the part before .crm.dynamics.com)",
+    "account": "Snowflake account identifier (the part before .snowflakecomputing.com)",
+}
+
+
+@dataclass(frozen=True)
+class Preset:
+    key: str
+    label: str
+    # HDP data store names this preset applies to (matched case-insensitively); () = every OAuth store.
+    datastore_names: tuple[str, ...]
+    authorize_uri: str
+    token_uri: str
+    scope: str
+    # Placeholders ({tenant}, {org}, {account}) the admin must fill, in the order the form shows them.
+    placeholders: tuple[str, ...] = ()
+    extra_params: Mapping[str, str] = field(default_factory=dict)
+    # Exact host names or "*.suffix" patterns; None = custom (settings.OAUTH_ALLOWED_CUSTOM_HOSTS).
+    allowed_hosts: tuple[str, ...] | None = None
+    # RFC 9207 "iss" the provider sends on the callback, when known; None = compare origins.
+    expected_issuer: str | None = None
+    # RFC 6749 §2.3.1: "basic" = HTTP Basic (client_secret_basic), "post" = in the body.
+    token_auth: TokenAuth = "basic"
+    # Plain words: what makes this provider return a refresh token (shown when none came back).
+    refresh_token_hint: str = ""
+    docs_url: str = ""
+    # Fixed client id (sandbox only); "" = the admin enters the id registered at the provider.
+    client_id: str = ""
+
+    @property
+    def is_custom(self) -> bool:
+        return self.allowed_hosts is None
+
+    def applies_to(self, datastore_name: str) -> bool:
+        if not self.datastore_names:
+            return True
+        wanted = datastore_name.strip().casefold()
+        return any(name.casefold() == wanted for name in self.datastore_names)
+
+    def fill(self, **values: str) -> Preset:
+        """Return a copy with the placeholders replaced; ValidationError on a missing or odd value."""
+        missing = [name for name in self.placeholders if not values.get(name)]
+        if missing:
+            raise ValidationError(
+                "Fill in: " + ", ".join(PLACEHOLDER_LABELS.get(name, name) for name in missing) + ".",
+                code="placeholder_missing",
+            )
+        for name in self.placeholders:
+            if not _PLACEHOLDER_VALUE.match(values[name]) or ".." in values[name]:
+                raise ValidationError(
+                    f"The {name} may contain only letters, digits, dots and hyphens.",
+                    code="placeholder_invalid",
+                )
+        clean = {
+            name: values[name].lower() if name != "tenant" else values[name] for name in self.placeholders
+        }
+        return replace(
+            self,
+            authorize_uri=self.authorize_uri.format(**clean),
+            token_uri=self.token_uri.format(**clean),
+            scope=self.scope.format(**clean),
+            placeholders=(),
+        )
+
+
+_GOOGLE_OFFLINE = {"access_type": "offline", "prompt": "consent"}
+_GOOGLE_HINT = (
+    "Google returns a refresh token only when the sign-in asks for access_type=offline and prompt=consent "
+    "(the preset sends both); if you changed those parameters, put them back and connect again."
+)
+
+
+def _google(key: str, label: str, datastore: str, scope: str) -> Preset:
+    return Preset(
+        key=key,
+        label=label,
+        datastore_names=(datastore,),
+        authorize_uri="https://accounts.google.com/o/oauth2/v2/auth",
+        token_uri="https://oauth2.googleapis.com/token",
+        scope=scope,
+        extra_params=dict(_GOOGLE_OFFLINE),
+        allowed_hosts=("accounts.google.com", "oauth2.googleapis.com"),
+        expected_issuer="https://accounts.google.com",
+        token_auth="post",
+        refresh_token_hint=_GOOGLE_HINT,
+        docs_url="https://developers.google.com/identity/protocols/oauth2/web-server",
+    )
+
+
+def _salesforce(key: str, label: str, login_host: str) -> Preset:
+    return Preset(
+        key=key,
+        label=label,
+        datastore_names=("Salesforce",),
+        authorize_uri=f"https://{login_host}/services/oauth2/authorize",
+        token_uri=f"https://{login_host}/services/oauth2/token",
+        scope="api refresh_token",
+        allowed_hosts=("login.salesforce.com", "test.salesforce.com", "*.my.salesforce.com"),
+        token_auth="post",
+        refresh_token_hint=(
+            "Salesforce returns a refresh token only when the connected app's selected OAuth scopes include "
+            "'Perform requests at any time (refresh_token, offline_access)' and the sign-in asks for the "
+            "refresh_token scope."
+        ),
+        docs_url="https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm",
+    )
+
+
+PRESETS: dict[str, Preset] = {
+    p.key: p
+    for p in (
+        _google(
+            "google_analytics",
+            "Google (Analytics)",
+            "Google Analytics",
+            "https://www.googleapis.com/auth/analytics.readonly",
+        ),
+        _google(
+            "google_bigquery",
+            "Google (BigQuery)",
+            "Google BigQuery",
+            "https://www.googleapis.com/auth/bigquery",
+        ),
+        _salesforce("salesforce", "Salesforce", "login.salesforce.com"),
+        _salesforce(
+            "salesforce_sandbox", "Salesforce sandbox org (test.salesforce.com)", "test.salesforce.com"
+        ),
+        Preset(
+            key="microsoft",
+            label="Microsoft (Dynamics 365)",
+            datastore_names=("Microsoft Dynamics 365",),
+            authorize_uri="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
+            token_uri="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+            scope="https://{org}.crm.dynamics.com/user_impersonation offline_access",
+            placeholders=("tenant", "org"),
+            allowed_hosts=("login.microsoftonline.com",),
+            token_auth="post",
+            refresh_token_hint=(
+                "Microsoft returns a refresh token only when the sign-in asks for the offline_access scope "
+                "(the preset does); check that your app registration allows it."
+            ),
+            docs_url="https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow",
+        ),
+        Preset(
+            key="snowflake",
+            label="Snowflake",
+            datastore_names=("Snowflake",),
+            authorize_uri="https://{account}.snowflakecomputing.com/oauth/authorize",
+            token_uri="https://{account}.snowflakecomputing.com/oauth/token-request",
+            scope="refresh_token",
+            placeholders=("account",),
+            allowed_hosts=("*.snowflakecomputing.com",),
+            token_auth="basic",
+            refresh_token_hint=(
+                "Snowflake returns a refresh token only when the sign-in asks for the refresh_token scope and "
+                "the security integration has OAUTH_ISSUE_REFRESH_TOKENS = TRUE."
+            ),
+            docs_url="https://docs.snowflake.com/en/user-guide/oauth-custom",
+        ),
+        Preset(
+            key="custom",
+            label="Another provider (enter the details yourself)",
+            datastore_names=(),
+            authorize_uri="",
+            token_uri="",
+            scope="",
+            extra_params={"prompt": "consent"},
+            allowed_hosts=None,
+            token_auth="basic",
+            refresh_token_hint=(
+                "Most providers return a refresh token only when the sign-in asks for offline access: add the "
+                "offline_access scope (or the provider's equivalent) and keep prompt=consent in the extra "
+                "parameters."
+            ),
+        ),
+    )
+}
+
+NATIVE_ORDER = (
+    "google_analytics",
+    "google_bigquery",
+    "salesforce",
+    "salesforce_sandbox",
+    "microsoft",
+    "snowflake",
+)
+
+
+def sandbox_preset() -> Preset | None:
+    """The portal's own django-oauth-toolkit provider, only when the sandbox is switched on."""
+    if not settings.SANDBOX_ENABLED:
+        return None
+    base = settings.PORTAL_BASE_URL
+    host = urlsplit(base).hostname or ""
+    return Preset(
+        key="sandbox",
+        label="Sandbox provider (practice, no real data)",
+        datastore_names=(),
+        authorize_uri=f"{base}/sandbox/oauth/authorize/",
+        token_uri=f"{base}/sandbox/oauth/token/",
+        scope="read offline_access",
+        extra_params={"prompt": "consent"},
+        allowed_hosts=(host,),
+        expected_issuer=None,
+        token_auth="basic",
+        refresh_token_hint=(
+            "The sandbox provider returns a refresh token only when the sign-in asks for the offline_access "
+            "scope (with prompt=consent)."
+        ),
+        docs_url="",
+        client_id=settings.SANDBOX_PROVIDER_CLIENT_ID,
+    )
+
+
+def presets_for_datastore(name: str) -> list[Preset]:
+    """Native presets for ``name`` first, then custom, then the sandbox when it is enabled."""
+    found = [PRESETS[key] for key in NATIVE_ORDER if PRESETS[key].applies_to(name)]
+    found.append(PRESETS["custom"])
+    sandbox = sandbox_preset()
+    if sandbox is not None:
+        found.append(sandbox)
+    return found
+
+
+def get_preset(key: str) -> Preset | None:
+    if key == "sandbox":
+        return sandbox_preset()
+    return PRESETS.get(key)
