@@ -1,0 +1,245 @@
+"""Starting an authorization-code flow and the pieces the callback needs (security.md items 1-6, 23).
+
+A flow is a row (:class:`~portal.oauth.models.OAuthFlow`), one per ``state``, so one session can
+have several pending flows (two tabs). The state is stored as its SHA-256 only; the row is bound
+to the session key (hashed), the person, the tenant and the run, carries the encrypted PKCE
+verifier, and snapshots everything the callback will use, so editing the app between start and
+callback changes nothing about where the code goes (RFC 9700 §4.4, mix-up).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.lib import crypto, ratelimit
+from portal.lib.logging import register_secret
+from portal.oauth import client, errors, presets, uris
+from portal.oauth.models import OAuthFlow
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+    from portal.onboarding.models import Run
+
+APP_KEY = re.compile(r"^[A-Za-z0-9_]{1,128}$")
+# Pending flows kept per session; older ones are dropped (allauth statekit keeps 10).
+MAX_PENDING_PER_SESSION = 10
+
+
+class RateLimited(Exception):
+    """Too many flow starts by one person in a minute (security.md item 13); answer 429."""
+
+
+def sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def redirect_uri_for(app_name: str) -> str:
+    """The constant redirect URI for one HDP app: built from settings, never from the request's
+    Host or X-Forwarded-Host (RFC 6749 §3.1.2, RFC 9700 §4.1; security.md item 4)."""
+    if not APP_KEY.match(app_name):
+        raise ValueError("HDP app names contain only letters, digits and underscores")
+    return settings.PORTAL_BASE_URL + reverse("oauth:callback", args=[app_name])
+
+
+def _session_key(request: HttpRequest) -> str:
+    if not request.session.session_key:
+        request.session.save()
+    key = request.session.session_key
+    assert key is not None
+    return key
+
+
+def origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    port = parts.port
+    default = {"https": 443, "http": 80}.get(scheme)
+    host = (parts.hostname or "").lower()
+    return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def start(
+    request: HttpRequest,
+    run: Run,
+    *,
+    client_id: str,
+    authorize_uri: str,
+    token_uri: str,
+    scope: str,
+    extra_params: dict[str, str],
+    token_auth: str,
+    expected_issuer: str | None,
+    app_id: int,
+    app_name: str,
+) -> str:
+    """Record a new pending flow for ``run`` and return the provider's authorization URL.
+
+    Raises PermissionDenied (not the run's owner), RateLimited, or ValidationError (the URIs or
+    parameters fail the same checks as on save: the app may have been read back from HDP, where
+    anyone with API access could have put any URI).
+    """
+    user = request.user
+    if not user.is_authenticated or run.owner_id != user.pk or run.status != "active":
+        raise PermissionDenied("not this person's active run")
+    if not client_id or not APP_KEY.match(app_name):
+        raise ValidationError("The application has no client ID or an invalid name.", code="app_invalid")
+    if token_auth not in ("basic", "post"):
+        raise ValidationError("Unknown client authentication method.", code="token_auth")
+    preset = presets.get_preset(run.preset) or presets.PRESETS["custom"]
+    authorize_uri, token_uri = uris.validate_provider_pair(
+        authorize_uri, token_uri, allowed_hosts=preset.allowed_hosts
+    )
+    reserved = sorted(k for k in extra_params if k.lower() in uris.RESERVED_AUTHORIZE_PARAMS)
+    if reserved:
+        raise ValidationError(
+            f"Remove {', '.join(reserved)} from the extra parameters.", code="reserved_param"
+        )
+    if not ratelimit.hit("oauth_start", str(user.pk), settings.RATELIMIT_OAUTH_START_PER_MINUTE):
+        raise RateLimited()
+
+    session_key = _session_key(request)
+    state = secrets.token_urlsafe(32)
+    # RFC 7636 §4.1: 43-128 characters from the unreserved set; token_urlsafe(64) gives 86.
+    verifier = secrets.token_urlsafe(64)
+    register_secret(verifier)
+    snapshot: dict[str, Any] = {
+        "authorize_uri": authorize_uri,
+        "token_uri": token_uri,
+        "client_id": client_id,
+        "scope": " ".join(scope.split()),
+        "extra_params": dict(extra_params),
+        "redirect_uri": redirect_uri_for(app_name),
+        "expected_issuer": expected_issuer or None,
+        "token_auth": token_auth,
+        "preset": preset.key,
+        "app_id": app_id,
+        "app_name": app_name,
+    }
+    flow = OAuthFlow(
+        state_hash=sha256(state),
+        session_key_hash=sha256(session_key),
+        user=user,
+        run=run,
+        tenant_id=run.tenant_id,
+        snapshot=snapshot,
+        expires_at=timezone.now() + timedelta(seconds=settings.OAUTH_FLOW_TTL_SECONDS),
+    )
+    flow.code_verifier_enc = crypto.encrypt(verifier, aad=flow.aad())
+    flow.save()
+    _cap_pending(flow.session_key_hash)
+    return client.build_authorization_url(snapshot, state, verifier)
+
+
+def pending(session_key_hash: str) -> Any:
+    return OAuthFlow.objects.filter(
+        session_key_hash=session_key_hash, consumed_at__isnull=True, outcome=OAuthFlow.Outcome.PENDING
+    )
+
+
+def _cap_pending(session_key_hash: str) -> None:
+    keep = list(
+        pending(session_key_hash)
+        .order_by("-created_at")
+        .values_list("pk", flat=True)[:MAX_PENDING_PER_SESSION]
+    )
+    pending(session_key_hash).exclude(pk__in=keep).update(
+        consumed_at=timezone.now(), outcome=OAuthFlow.Outcome.FAILED, error_code="superseded"
+    )
+
+
+def find_flow(state: str) -> OAuthFlow | None:
+    return OAuthFlow.objects.select_related("run", "user").filter(state_hash=sha256(state)).first()
+
+
+def consume(flow: OAuthFlow) -> bool:
+    """Mark ``flow`` used; False if it already was. One conditional UPDATE, so two concurrent
+    callbacks cannot both win (RFC 6749 §10.5, security.md item 1)."""
+    now = timezone.now()
+    won = OAuthFlow.objects.filter(pk=flow.pk, consumed_at__isnull=True).update(consumed_at=now)
+    if won:
+        flow.consumed_at = now
+    return bool(won)
+
+
+def finish(flow: OAuthFlow, outcome: str, error_code: str = "") -> None:
+    OAuthFlow.objects.filter(pk=flow.pk).update(outcome=outcome, error_code=error_code[:100])
+    flow.outcome, flow.error_code = outcome, error_code[:100]
+
+
+def fail_unconsumed(flow: OAuthFlow, error_code: str) -> None:
+    """Burn a flow that showed signs of a mix-up, so it cannot be completed later."""
+    OAuthFlow.objects.filter(pk=flow.pk, consumed_at__isnull=True).update(
+        consumed_at=timezone.now(), outcome=OAuthFlow.Outcome.FAILED, error_code=error_code
+    )
+
+
+def verifier_for(flow: OAuthFlow) -> str:
+    verifier = crypto.decrypt(flow.code_verifier_enc, aad=flow.aad())
+    register_secret(verifier)
+    return verifier
+
+
+def _client_secret_for(run: Run, flow: OAuthFlow, user: User) -> str:
+    """The app's client secret: the portal's encrypted copy while it still has one, else read back
+    from HDP (which returns ``clientSecret`` on GET; security.md item 14). Tests patch this."""
+    try:
+        secret = run.unseal("app_secret")
+    except crypto.DecryptionError:
+        raise errors.explain("secret_unavailable") from None
+    if secret:
+        register_secret(secret)
+        return secret
+    from portal.hdp.client import HdpClient
+    from portal.hdp.errors import HdpError
+
+    try:
+        app = HdpClient.for_user(user).get_oauth_app(int(flow.snapshot["app_id"]))
+    except HdpError:
+        raise errors.explain("secret_unavailable") from None
+    secret = app.client_secret.get_secret_value() if app.client_secret is not None else ""
+    if not secret:
+        raise errors.explain("secret_unavailable")
+    register_secret(secret)
+    return str(secret)
+
+
+def drop_pending_flows(session_key: str | None) -> int:
+    """Fail every pending flow of ``session_key`` (logout; security.md item 23)."""
+    if not session_key:
+        return 0
+    return int(
+        pending(sha256(session_key)).update(
+            consumed_at=timezone.now(), outcome=OAuthFlow.Outcome.FAILED, error_code="session_ended"
+        )
+    )
+
+
+def drop_flows_of_old_sessions(user: Any, current_session_key: str | None) -> int:
+    """On login: Django has already cycled the session key when ``user_logged_in`` fires, so the old
+    key is gone; fail this person's pending flows that are not bound to the new key."""
+    qs = OAuthFlow.objects.filter(
+        user_id=user.pk, consumed_at__isnull=True, outcome=OAuthFlow.Outcome.PENDING
+    )
+    if current_session_key:
+        qs = qs.filter(~Q(session_key_hash=sha256(current_session_key)))
+    return int(
+        qs.update(consumed_at=timezone.now(), outcome=OAuthFlow.Outcome.FAILED, error_code="session_ended")
+    )
+
+
+def purge_expired_flows(older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete flow rows (and their encrypted verifiers) past expiry (security.md item 14)."""
+    deleted, _ = OAuthFlow.objects.filter(expires_at__lt=timezone.now() - older_than).delete()
+    return int(deleted)
