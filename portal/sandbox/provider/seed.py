@@ -1,0 +1,80 @@
+"""Seed the sandbox OAuth provider: its test account and the portal's client registration.
+
+Idempotent: running it again keeps every registered redirect URI, adds the given ones, and puts the
+account's password and the client's id, secret and settings back to the documented values
+(docs/architecture.md, "Sandbox facts").
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import hashers
+from django.db import transaction
+from oauth2_provider.models import Application
+
+from portal.accounts.models import User
+
+ACCOUNT_USERNAME = "sandbox_person"
+ACCOUNT_PASSWORD = "sandbox-person-pw"
+APPLICATION_NAME = "HDP Onboarding Portal (sandbox client)"
+
+
+class SeedError(Exception):
+    """The database holds something the seed must not overwrite."""
+
+
+@transaction.atomic
+def seed_provider(redirect_uris: list[str] | None = None) -> Application:
+    """Create or repair the provider account and the portal's client; merge ``redirect_uris`` in."""
+    seed_account()
+    return seed_application(redirect_uris or [])
+
+
+def seed_account() -> User:
+    account = User.objects.filter(username=ACCOUNT_USERNAME).first()
+    if account is None:
+        account = User(username=ACCOUNT_USERNAME)
+    elif not account.is_sandbox_provider_account:
+        # A portal person with this name: never turn them into a provider account.
+        raise SeedError(f"User {ACCOUNT_USERNAME!r} exists and is not a sandbox provider account.")
+    account.is_sandbox_provider_account = True
+    account.is_active = True
+    account.is_staff = False
+    account.is_superuser = False
+    if not account.password or not hashers.check_password(ACCOUNT_PASSWORD, account.password):
+        account.set_password(ACCOUNT_PASSWORD)
+    account.save()
+    return account
+
+
+def seed_application(redirect_uris: list[str]) -> Application:
+    app = Application.objects.filter(client_id=settings.SANDBOX_PROVIDER_CLIENT_ID).first()
+    if app is None:
+        app = Application(client_id=settings.SANDBOX_PROVIDER_CLIENT_ID)
+    app.name = APPLICATION_NAME
+    app.client_type = Application.CLIENT_CONFIDENTIAL
+    app.authorization_grant_type = Application.GRANT_AUTHORIZATION_CODE
+    app.algorithm = Application.NO_ALGORITHM
+    app.skip_authorization = False
+    # DOT stores a hash of the secret (ClientSecretField hashes a plain value on save) and checks the
+    # client's Basic credentials against it, so the documented secret keeps working while the
+    # database never holds it in clear.
+    app.hash_client_secret = True
+    secret = settings.SANDBOX_PROVIDER_CLIENT_SECRET
+    if not app.client_secret or not hashers.check_password(secret, app.client_secret):
+        app.client_secret = secret
+    app.redirect_uris = " ".join(merge_uris(app.redirect_uris.split(), redirect_uris))
+    app.save()
+    return app
+
+
+def merge_uris(existing: list[str], new: list[str]) -> list[str]:
+    """Existing URIs first, then new ones not yet present; exact matches only (as OAuth compares them)."""
+    merged = list(dict.fromkeys(existing))
+    merged += [uri for uri in dict.fromkeys(new) if uri not in merged]
+    return merged
+
+
+def registered_redirect_uris() -> list[str]:
+    app = Application.objects.filter(client_id=settings.SANDBOX_PROVIDER_CLIENT_ID).first()
+    return app.redirect_uris.split() if app else []
