@@ -1,6 +1,15 @@
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from portal.sandbox.provider import views
 
 app_name = "sandbox_provider"
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns = [
+    path("oauth/authorize/", views.AuthorizeView.as_view(), name="authorize"),
+    path("oauth/token/", views.TokenView.as_view(), name="token"),
+    path("oauth/revoke/", views.RevokeTokenView.as_view(), name="revoke"),
+    path("provider/", views.console, name="console"),
+    path("provider/login/", views.login, name="login"),
+    path("provider/logout/", views.logout, name="logout"),
+]

@@ -1,0 +1,155 @@
+"""Sandbox OAuth provider (django-oauth-toolkit): console, its own sign-in, and the DOT endpoints.
+
+The portal's own sign-in is Django auth in the same browser session, so the provider keeps *its*
+signed-in person apart: only the provider account's pk, under ``SESSION_KEY``. The authorize view
+swaps ``request.user`` for that account for the length of the request; nothing else of the portal
+session is read or changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from oauth2_provider import views as dot_views
+from oauth2_provider.scopes import get_scopes_backend
+
+from portal.accounts.models import User
+from portal.lib.events import security_event
+from portal.sandbox.provider import seed
+from portal.sandbox.provider.forms import ProviderLoginForm, RedirectUriForm
+from portal.sandbox.provider.validators import SandboxOAuth2Validator
+
+SESSION_KEY = "sandbox_provider_account"
+
+
+def signed_in_account(request: HttpRequest) -> User | None:
+    """The provider account signed in to the sandbox provider in this session, if any."""
+    pk = request.session.get(SESSION_KEY)
+    if pk is None:
+        return None
+    return User.objects.filter(pk=pk, is_sandbox_provider_account=True, is_active=True).first()
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if allowed else default
+
+
+@method_decorator(login_not_required, name="dispatch")  # dispatch is overridden: say it again
+class AuthorizeView(dot_views.AuthorizationView):  # type: ignore[misc]  # DOT ships no type hints
+    """DOT's consent page with the provider's own person as ``request.user``.
+
+    DOT's LoginRequiredMixin then sends an anonymous visitor to the provider's login page with
+    ``next`` set to this authorize URL (and handles ``prompt=none``/``prompt=login``).
+    """
+
+    validator_class = SandboxOAuth2Validator
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # The portal person (if any) stays available to the page header, never to DOT.
+        self.portal_user = request.user
+        request.user = signed_in_account(request) or AnonymousUser()
+        response: HttpResponse = super().dispatch(request, *args, **kwargs)
+        return response
+
+    def get_login_url(self) -> str:
+        return reverse("sandbox_provider:login")
+
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        # Consent and error pages alike. ``user`` (the auth context processor's name) stays the
+        # portal's person, so a portal header can never show the provider account as signed in.
+        context = {**context, "provider_account": self.request.user, "user": self.portal_user}
+        response: HttpResponse = super().render_to_response(context, **kwargs)
+        return response
+
+
+class TokenView(dot_views.TokenView):  # type: ignore[misc]
+    """DOT's token endpoint with the sandbox validator.
+
+    DOT already marks it (and RevokeTokenView) csrf_exempt and login_not_required; not overriding
+    ``dispatch`` keeps both.
+    """
+
+    validator_class = SandboxOAuth2Validator
+
+
+class RevokeTokenView(dot_views.RevokeTokenView):  # type: ignore[misc]
+    """DOT's revocation endpoint (RFC 7009) with the sandbox validator."""
+
+    validator_class = SandboxOAuth2Validator
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def login(request: HttpRequest) -> HttpResponse:
+    next_url = _safe_next(request, reverse("sandbox_provider:console"))
+    form = ProviderLoginForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid() and form.account is not None:
+            request.session.cycle_key()  # new session id on a new sign-in (fixation)
+            request.session[SESSION_KEY] = form.account.pk
+            return HttpResponseRedirect(next_url, status=303)
+        security_event("sandbox_provider_login_failed", request)
+    context = {"form": form, "next": next_url, "provider_account": signed_in_account(request)}
+    return render(request, "sandbox/provider_login.html", context, status=400 if form.errors else 200)
+
+
+@login_not_required
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    """Sign out of the sandbox provider only; the portal sign-in is left as it is."""
+    request.session.pop(SESSION_KEY, None)
+    return HttpResponseRedirect(_safe_next(request, reverse("sandbox_provider:login")), status=303)
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def console(request: HttpRequest) -> HttpResponse:
+    """The sandbox's stand-in for a provider's developer console (like Google Cloud Console).
+
+    Showing the client secret is intended: it is the sandbox's fixed demo secret, shown so an admin
+    can copy it into the portal exactly as from a real console (docs/decisions.md).
+    """
+    form = RedirectUriForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        uri = form.cleaned_data["redirect_uri"]
+        already = uri in seed.registered_redirect_uris()
+        seed.seed_application([uri])
+        if already:
+            messages.info(request, _("%(uri)s was already registered.") % {"uri": uri})
+        else:
+            messages.success(request, _("Registered %(uri)s.") % {"uri": uri})
+        return HttpResponseRedirect(reverse("sandbox_provider:console"), status=303)
+
+    def absolute(name: str) -> str:
+        return request.build_absolute_uri(reverse(name))
+
+    context = {
+        "form": form,
+        "authorize_uri": absolute("sandbox_provider:authorize"),
+        "token_uri": absolute("sandbox_provider:token"),
+        "revoke_uri": absolute("sandbox_provider:revoke"),
+        "client_id": settings.SANDBOX_PROVIDER_CLIENT_ID,
+        "client_secret": settings.SANDBOX_PROVIDER_CLIENT_SECRET,
+        "scopes": get_scopes_backend().get_all_scopes().items(),
+        "test_username": seed.ACCOUNT_USERNAME,
+        "test_password": seed.ACCOUNT_PASSWORD,
+        "redirect_uris": seed.registered_redirect_uris(),
+        "callback_example": settings.PORTAL_BASE_URL + "/oauth/callback/Sandbox_app/",
+        "provider_account": signed_in_account(request),
+    }
+    return render(request, "sandbox/console.html", context, status=400 if form.errors else 200)
