@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -11,19 +9,14 @@ import pytest
 import requests
 
 from tests.support.oidc import OidcServerError, complete_dev_interactions, start_oidc_provider
+from tests.support.pkce import make_pkce
 
 # Never requested: the code is read from the provider's Location header.
 REDIRECT_URI = "http://127.0.0.1:9/oauth/callback/Test_app/"
 
 
-def _pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
-
-
 def _authorize(idp, *, scope: str, prompt: str | None) -> tuple[dict[str, list[str]], str, str]:
-    verifier, challenge = _pkce()
+    verifier, challenge = make_pkce()
     state = secrets.token_urlsafe(16)
     params = {
         "response_type": "code",
@@ -93,7 +86,7 @@ def test_wrong_verifier_is_refused():
             grant_type="authorization_code",
             code=query["code"][0],
             redirect_uri=REDIRECT_URI,
-            code_verifier=_pkce()[0],
+            code_verifier=make_pkce()[0],
         )
         assert response.status_code == 400
         assert response.json()["error"] == "invalid_grant"

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import pytest
+
+from portal.sandbox.provider.seed import seed_provider
+
+REDIRECT_URI = "http://127.0.0.1:8000/oauth/callback/Sandbox_app/"
+
+
+@pytest.fixture(autouse=True)
+def fast_hashers(settings):
+    """Password and client-secret hashing at test speed (DOT hashes with the default hasher)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def provider_urls(settings):
+    settings.ROOT_URLCONF = "tests.provider.urls"
+
+
+@pytest.fixture
+def provider_app(db):
+    return seed_provider([REDIRECT_URI])
+
+
+@pytest.fixture
+def portal_user(db, django_user_model):
+    return django_user_model.objects.create(username="acme_admin", hdp_tenant_id=71, hdp_tenant_name="Acme")
