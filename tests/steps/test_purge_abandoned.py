@@ -1,0 +1,75 @@
+"""manage.py purge_abandoned: abandoned runs lose their secrets and pending flows (security.md item 14)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from io import StringIO
+
+from django.core.management import call_command
+from django.utils import timezone
+
+from portal.oauth.models import OAuthFlow
+from portal.onboarding.models import AuditEntry, Run
+from tests.steps.conftest import SECRET, give_tokens
+
+
+def flow(run, *, outcome=OAuthFlow.Outcome.PENDING, expires_in=timedelta(minutes=5)):
+    return OAuthFlow.objects.create(
+        state_hash=uuid.uuid4().hex,
+        session_key_hash="s" * 64,
+        user=run.owner,
+        run=run,
+        tenant_id=run.tenant_id,
+        snapshot={},
+        code_verifier_enc="v1.dev1.sealed",
+        expires_at=timezone.now() + expires_in,
+        outcome=outcome,
+    )
+
+
+def holding_secrets(make_run, *, age_hours, **fields):
+    run = make_run(**fields)
+    run.seal("app_secret", SECRET)
+    give_tokens(run)
+    Run.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=age_hours))
+    run.refresh_from_db()
+    return run
+
+
+def test_purges_abandoned_runs_only(make_run, settings):
+    settings.PORTAL_ABANDONED_AFTER_HOURS = 72
+    old = holding_secrets(make_run, age_hours=73, ds_name="old_one")
+    fresh = holding_secrets(make_run, age_hours=1, ds_name="fresh_one")
+    done = holding_secrets(make_run, age_hours=100, ds_name="done_one", status=Run.Status.COMPLETED)
+    old_pending, old_done = flow(old), flow(old, outcome=OAuthFlow.Outcome.SUCCEEDED)
+    fresh_pending, fresh_expired = flow(fresh), flow(fresh, expires_in=timedelta(minutes=-1))
+    old_updated_at = old.updated_at
+
+    out = StringIO()
+    call_command("purge_abandoned", stdout=out)
+
+    assert (
+        out.getvalue().strip() == "Purged secrets from 1 abandoned run(s); deleted 2 pending OAuth flow(s)."
+    )
+    old.refresh_from_db()
+    assert (old.app_secret_enc, old.tokens_enc) == ("", "")
+    assert old.updated_at == old_updated_at  # purging is not activity
+    for kept in (fresh, done):
+        kept.refresh_from_db()
+        assert kept.unseal("app_secret") == SECRET and kept.tokens_enc
+    remaining = set(OAuthFlow.objects.values_list("pk", flat=True))
+    assert remaining == {old_done.pk, fresh_pending.pk}
+    assert fresh_expired.pk not in remaining and old_pending.pk not in remaining
+    assert AuditEntry.objects.filter(action="run.secrets_purged", run=old).count() == 1
+
+    # Again: nothing left to do.
+    out = StringIO()
+    call_command("purge_abandoned", stdout=out)
+    assert "from 0 abandoned run(s); deleted 0 pending" in out.getvalue()
+
+
+def test_help_says_how_to_schedule_it():
+    from portal.onboarding.management.commands.purge_abandoned import Command
+
+    assert "hourly" in Command.help and "cron" in Command.help and "systemd" in Command.help
