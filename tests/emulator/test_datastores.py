@@ -1,0 +1,58 @@
+"""Data stores API (hdp-api.md §5)."""
+
+from __future__ import annotations
+
+from portal.sandbox.hdp import errors
+from tests.emulator.helpers import error_code
+
+OAUTH_STORES = {1, 54, 76, 1001, 1002, 1003}
+
+
+def option_defs(store: dict) -> dict[str, dict]:
+    first = next(iter(store["connectionType"].values()))
+    return {opt["id"]: opt for category in first for opt in category["options"]}
+
+
+def test_list_has_documented_and_sandbox_ids(admin):
+    stores = {s["id"]: s for s in admin.get("/api/mgmt/datastores").json()["dataStores"]}
+    assert {sid: s["name"] for sid, s in stores.items()} == {
+        1: "Salesforce",
+        54: "Google Analytics",
+        56: "DataSource Group",
+        76: "Snowflake",
+        1001: "Google BigQuery",
+        1002: "Microsoft Dynamics 365",
+        1003: "Autonomous REST Connector",
+        1004: "PostgreSQL",
+    }
+    assert stores[56]["isGroup"] is True
+    assert stores[1]["isGroup"] is False
+
+
+def test_every_oauth_store_has_a_profile_option_and_realistic_extras(admin):
+    for store_id in OAUTH_STORES:
+        store = admin.get(f"/api/mgmt/datastores/{store_id}").json()
+        defs = option_defs(store)
+        assert defs["OAuthProfileId"]["type"] == "string"
+        assert 2 <= len(set(defs) - {"OAuthProfileId", "User", "Password", "ODataVersion"}) <= 5, store[
+            "name"
+        ]
+    assert "OAuthProfileId" not in option_defs(admin.get("/api/mgmt/datastores/1004").json())
+
+
+def test_option_definitions_shape(admin):
+    defs = option_defs(admin.get("/api/mgmt/datastores/1").json())
+    method = defs["AuthenticationMethod"]
+    assert {c["id"] for c in method["choices"]} == {"userIDPassword", "oauth2.0"}
+    assert set(method) >= {"id", "displayName", "documentation", "required", "type"}
+    assert defs["Password"]["type"] == "password"
+    assert option_defs(admin.get("/api/mgmt/datastores/76").json())["Warehouse"]["required"] is True
+    assert option_defs(admin.get("/api/mgmt/datastores/1002").json())["ServiceURL"]["required"] is True
+    assert option_defs(admin.get("/api/mgmt/datastores/1001").json())["Project"]["required"] is True
+    assert option_defs(admin.get("/api/mgmt/datastores/1004").json())["PortNumber"]["type"] == "integer"
+
+
+def test_unknown_store(admin):
+    response = admin.get("/api/mgmt/datastores/62")
+    assert response.status_code == 404
+    assert error_code(response) == errors.NOT_FOUND

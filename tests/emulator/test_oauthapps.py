@@ -1,0 +1,150 @@
+"""OAuth applications API (hdp-api.md §2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.sandbox.hdp import errors
+from portal.sandbox.hdp.models import DataSource, OAuthApp, OAuthProfile
+from tests.emulator.helpers import APP_BODY, error_code, make_app, make_ds, make_profile
+
+
+def test_create_returns_201_with_the_object_and_get_returns_the_secret(admin):
+    created = make_app(admin, dataStore="54")
+    assert isinstance(created["id"], int)
+    assert created["dataStore"] == 54
+    assert created["tenantId"] == 1
+    fetched = admin.get(f"/api/mgmt/oauthapps/{created['id']}")
+    assert fetched.status_code == 200
+    assert fetched.json()["clientSecret"] == "secret-456"
+    assert fetched.json()["clientId"] == "client-123"
+
+
+def test_list_omits_client_credentials(admin):
+    make_app(admin)
+    apps = admin.get("/api/mgmt/oauthapps").json()["applications"]
+    assert len(apps) == 1
+    assert "clientSecret" not in apps[0]
+    assert "clientId" not in apps[0]
+    assert apps[0]["tokenURI"] == APP_BODY["tokenURI"]
+
+
+def test_tenant_visibility(hdp, admin):
+    system_app = make_app(admin, name="Sys_GA")
+    acme_app = make_app(hdp("acme_admin"), name="Acme_GA")
+    globex_app = make_app(hdp("globex_admin"), name="Globex_GA")
+    assert acme_app["tenantId"] == 71
+
+    def ids(user, query=""):
+        return {a["id"] for a in hdp(user).get(f"/api/mgmt/oauthapps{query}").json()["applications"]}
+
+    assert ids("acme_user") == {system_app["id"], acme_app["id"]}
+    assert ids("globex_admin") == {system_app["id"], globex_app["id"]}
+    assert ids("d2cuser") == {system_app["id"]}
+    assert ids("d2cadmin") == {system_app["id"], acme_app["id"], globex_app["id"]}
+    assert ids("d2cadmin", "?tenantId=72") == {globex_app["id"]}
+    assert ids("d2cadmin", "?tenantName=acme") == {acme_app["id"]}
+    hidden = hdp("acme_user").get(f"/api/mgmt/oauthapps/{globex_app['id']}")
+    assert hidden.status_code == 404
+    assert error_code(hidden) == errors.INVALID_APP_ID
+
+
+def test_unknown_tenant_filter(admin):
+    response = admin.get("/api/mgmt/oauthapps?tenantId=999")
+    assert response.status_code == 404
+    assert error_code(response) == errors.TENANT_NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("user", "tenant_id", "status"),
+    [
+        ("d2cadmin", 72, 201),  # Administrator: any tenant
+        ("acme_admin", 71, 201),  # MgmtAPI + OAuth in own child tenant
+        ("acme_admin", 1, 403),  # ...but not the system tenant
+        ("acme_admin", 72, 403),  # ...nor another child
+        ("acme_user", 71, 403),  # no OAuth (28)
+        ("d2cuser", 1, 403),  # no OAuth (28)
+    ],
+)
+def test_create_permissions_by_tenant(hdp, user, tenant_id, status):
+    response = hdp(user).post("/api/mgmt/oauthapps", json={**APP_BODY, "tenantId": tenant_id})
+    assert response.status_code == status, response.text
+    if status == 403:
+        assert error_code(response) == errors.FORBIDDEN
+        assert not OAuthApp.objects.exists()
+
+
+def test_create_in_unknown_tenant(admin):
+    response = admin.post("/api/mgmt/oauthapps", json={**APP_BODY, "tenantId": 999})
+    assert response.status_code == 404
+    assert error_code(response) == errors.TENANT_NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"name": "GA app"},
+        {"name": "GA-app"},
+        {"name": ""},
+        {"dataStore": None},
+        {"dataStore": 1004},  # PostgreSQL: no OAuth
+        {"dataStore": "abc"},
+        {"tokenURI": ""},
+        {"clientSecret": None},
+    ],
+)
+def test_create_validation(admin, overrides):
+    response = admin.post("/api/mgmt/oauthapps", json={**APP_BODY, **overrides})
+    assert response.status_code == 400
+    assert error_code(response) == errors.BAD_REQUEST
+
+
+def test_invalid_json(admin):
+    response = admin.post(
+        "/api/mgmt/oauthapps", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert error_code(response) == errors.INVALID_JSON
+
+
+def test_names_unique_per_tenant(hdp, admin):
+    make_app(admin)
+    duplicate = admin.post("/api/mgmt/oauthapps", json={**APP_BODY, "name": "ga_APP"})
+    assert duplicate.status_code == 400
+    assert "already exists" in duplicate.json()["error"]["message"]["value"]
+    assert make_app(hdp("acme_admin"))["tenantId"] == 71  # same name, other tenant: fine
+
+
+def test_update_replaces_and_delete_cascades(admin):
+    app = make_app(admin)
+    updated = admin.put(
+        f"/api/mgmt/oauthapps/{app['id']}", json={**APP_BODY, "scope": "a b", "description": ""}
+    )
+    assert updated.status_code == 200
+    assert updated.json()["scope"] == "a b"
+    profile = make_profile(admin, app["id"])
+    ds = make_ds(admin, profile["id"])
+    response = admin.delete(f"/api/mgmt/oauthapps/{app['id']}")
+    assert response.status_code == 204
+    assert response.content == b""
+    assert not OAuthProfile.objects.filter(pk=profile["id"]).exists()
+    assert "OAuthProfileId" not in DataSource.objects.get(pk=ds["id"]).options
+    assert DataSource.objects.get(pk=ds["id"]).options["DefaultView"] == "12345"
+    gone = admin.get(f"/api/mgmt/oauthapps/{app['id']}")
+    assert gone.status_code == 404
+    assert error_code(gone) == errors.INVALID_APP_ID
+
+
+def test_child_admin_cannot_delete_system_app(hdp, admin):
+    app = make_app(admin)
+    response = hdp("acme_admin").delete(f"/api/mgmt/oauthapps/{app['id']}")
+    assert response.status_code == 403
+    assert OAuthApp.objects.filter(pk=app["id"]).exists()
+
+
+def test_unknown_app_id(admin):
+    for path in ("/api/mgmt/oauthapps/223344", "/api/mgmt/oauthapps/abc"):
+        response = admin.get(path)
+        assert response.status_code == 404
+        assert error_code(response) == errors.INVALID_APP_ID
+    assert "223344" in admin.get("/api/mgmt/oauthapps/223344").json()["error"]["message"]["value"]

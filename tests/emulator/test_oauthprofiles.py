@@ -1,0 +1,119 @@
+"""OAuth profiles API (hdp-api.md §3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.sandbox.hdp import errors
+from portal.sandbox.hdp.models import DataSource
+from tests.emulator.helpers import error_code, make_app, make_ds, make_profile
+
+
+@pytest.fixture
+def app(admin):
+    return make_app(admin)
+
+
+def test_create_201_and_get_returns_tokens(admin, app):
+    created = make_profile(admin, app["id"], oauthAppId=str(app["id"]))
+    assert created["oauthAppId"] == app["id"]
+    fetched = admin.get(f"/api/mgmt/oauthprofiles/{created['id']}").json()
+    assert fetched["accessToken"] == "at-1"
+    assert fetched["refreshToken"] == "rt-1"
+
+
+def test_list_shape(admin, app):
+    profile = make_profile(admin, app["id"])
+    items = admin.get("/api/mgmt/oauthprofiles").json()["profiles"]
+    assert items == [
+        {
+            "id": profile["id"],
+            "name": "GA_profile",
+            "description": "",
+            "authorizeURI": app["authorizeURI"],
+            "tokenURI": app["tokenURI"],
+            "scope": app["scope"],
+            "oauthAppId": app["id"],
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "status", "code"),
+    [
+        ({"refreshToken": ""}, 400, errors.BAD_REQUEST),
+        ({"refreshToken": None}, 400, errors.BAD_REQUEST),
+        ({"name": "bad name"}, 400, errors.BAD_REQUEST),
+        ({"oauthAppId": 999}, 404, errors.INVALID_APP_ID),
+    ],
+)
+def test_create_validation(admin, app, overrides, status, code):
+    body = {"name": "p", "oauthAppId": app["id"], "refreshToken": "r", **overrides}
+    response = admin.post("/api/mgmt/oauthprofiles", json=body)
+    assert response.status_code == status
+    assert error_code(response) == code
+
+
+def test_names_unique_per_owner(hdp, admin, app):
+    make_profile(admin, app["id"])
+    duplicate = admin.post(
+        "/api/mgmt/oauthprofiles", json={"name": "GA_profile", "oauthAppId": app["id"], "refreshToken": "r"}
+    )
+    assert duplicate.status_code == 400
+    assert "already exists" in duplicate.json()["error"]["message"]["value"]
+    assert make_profile(hdp("d2cuser"), app["id"])["name"] == "GA_profile"  # another owner: fine
+
+
+def test_system_admin_cannot_use_child_tenant_app_for_own_profile(hdp, admin):
+    acme_app = make_app(hdp("acme_admin"), name="Acme_GA")
+    response = admin.post(
+        "/api/mgmt/oauthprofiles", json={"name": "p", "oauthAppId": acme_app["id"], "refreshToken": "r"}
+    )
+    assert response.status_code == 403
+
+
+def test_create_needs_create_datasource_permission(hdp, app):
+    response = hdp("support").post(
+        "/api/mgmt/oauthprofiles", json={"name": "p", "oauthAppId": app["id"], "refreshToken": "r"}
+    )
+    assert response.status_code == 403
+    assert "CreateDataSource (1)" in response.json()["error"]["message"]["value"]
+
+
+def test_only_the_owner_sees_and_changes_a_profile(hdp, app):
+    profile = make_profile(hdp("d2cuser"), app["id"])
+    other = hdp("acme_user").get(f"/api/mgmt/oauthprofiles/{profile['id']}")
+    assert other.status_code == 404
+    assert error_code(other) == errors.INVALID_PROFILE_ID
+    assert "Invalid OAuthProfileId" in other.json()["error"]["message"]["value"]
+
+
+def test_update_full_replace(hdp, app):
+    owner = hdp("d2cuser")
+    profile = make_profile(owner, app["id"])
+    body = {"name": "Renamed", "oauthAppId": app["id"], "refreshToken": "rt-2"}
+    response = owner.put(f"/api/mgmt/oauthprofiles/{profile['id']}", json=body)
+    assert response.status_code == 200
+    assert response.json()["accessToken"] == ""
+    assert response.json()["refreshToken"] == "rt-2"
+
+
+def test_stats_and_delete_strips_references(admin, app):
+    profile = make_profile(admin, app["id"])
+    ds = make_ds(admin, profile["id"])
+    stats = admin.get(f"/api/mgmt/oauthprofiles/{profile['id']}/stats").json()
+    assert stats == {
+        "dataSourcesLinked": 1,
+        "dataStoreId": 54,
+        "dataSources": [{"id": ds["id"], "name": "ga_sales", "description": ""}],
+    }
+    response = admin.delete(f"/api/mgmt/oauthprofiles/{profile['id']}")
+    assert response.status_code == 204
+    assert "OAuthProfileId" not in DataSource.objects.get(pk=ds["id"]).options
+    assert admin.get(f"/api/mgmt/oauthprofiles/{profile['id']}").status_code == 404
+
+
+def test_delete_needs_delete_datasource_permission(hdp, admin, app):
+    profile = make_profile(admin, app["id"])
+    response = hdp("support").delete(f"/api/mgmt/oauthprofiles/{profile['id']}?user=d2cadmin")
+    assert response.status_code == 403  # support has no OnBehalfOf and no DeleteDataSource

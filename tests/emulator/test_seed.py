@@ -1,0 +1,30 @@
+"""The sandbox seed matches docs/architecture.md and is idempotent."""
+
+from __future__ import annotations
+
+from portal.sandbox.hdp import passwords
+from portal.sandbox.hdp.models import HdpUser, Tenant
+from portal.sandbox.hdp.seed import seed_demo
+
+
+def test_seed_is_idempotent_and_resets_the_table(db):
+    seed_demo()
+    HdpUser.objects.filter(user_name="acme_user").update(permissions=[1])
+    seed_demo()
+    assert list(Tenant.objects.order_by("id").values_list("id", "name")) == [
+        (1, "System"),
+        (71, "Acme"),
+        (72, "Globex"),
+    ]
+    assert HdpUser.objects.count() == 7
+    acme_user = HdpUser.objects.get(user_name="acme_user")
+    assert acme_user.permissions == list(range(1, 12))
+    assert acme_user.tenant_id == 71
+    assert passwords.check("acme-user-sandbox-pw", acme_user.password)
+    assert not passwords.check("wrong", acme_user.password)
+    assert acme_user.password.startswith("pbkdf2_sha256$")
+    admin = HdpUser.objects.get(user_name="acme_admin")
+    assert sorted(admin.permissions) == [*range(1, 12), 13, 14, 15, 16, 21, 28]
+    assert list(admin.tenants_administered.values_list("id", flat=True)) == [71]
+    assert HdpUser.objects.get(user_name="support").permissions == [2, 11, 14, 25]
+    assert 12 in HdpUser.objects.get(user_name="portal_svc").permissions
