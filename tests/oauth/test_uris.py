@@ -1,0 +1,271 @@
+"""security.md item 11 (and 5d): admin-supplied provider URIs."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from portal.oauth.uris import (
+    hosts_share_registrable_domain,
+    validate_extra_params,
+    validate_provider_pair,
+    validate_provider_uri,
+)
+
+GOOGLE = ("accounts.google.com", "oauth2.googleapis.com")
+SALESFORCE = ("login.salesforce.com", "test.salesforce.com", "*.my.salesforce.com")
+
+
+@pytest.fixture(autouse=True)
+def _no_loopback(settings):
+    settings.OAUTH_ALLOW_LOOPBACK = False
+    settings.OAUTH_ALLOWED_CUSTOM_HOSTS = ["idp.example.com", "*.example.org"]
+
+
+HOSTILE = [
+    ("http://accounts.google.com/o/oauth2/v2/auth", "scheme"),
+    ("https://127.0.0.1/auth", "ip_literal"),
+    ("https://2130706433/auth", "ip_literal"),  # decimal 127.0.0.1
+    ("https://0177.0.0.1/auth", "ip_literal"),  # octal
+    ("https://0x7f.1/auth", "ip_literal"),  # hex, short form
+    ("https://0x7f000001/auth", "ip_literal"),
+    ("https://127.1/auth", "ip_literal"),  # short form
+    ("https://169.254.169.254/latest/meta-data", "ip_literal"),
+    ("https://10.0.0.5/token", "ip_literal"),
+    ("https://[::1]/auth", "ip_literal"),
+    ("https://[::ffff:127.0.0.1]/auth", "ip_literal"),  # IPv4-mapped IPv6
+    ("https://[0:0:0:0:0:ffff:a9fe:a9fe]/", "ip_literal"),
+    ("https://１２７.0.0.1/auth", "ip_literal"),  # full-width digits normalise to an IP
+    ("https://localhost/auth", "loopback"),
+    ("https://evil.localhost/auth", "loopback"),
+    ("https://user@accounts.google.com/o/oauth2/v2/auth", "userinfo"),
+    ("https://accounts.google.com:pw@evil.example/x", "userinfo"),
+    ("https://accounts.google.com@evil.example/x", "userinfo"),
+    ("https://accounts.google.com/o/oauth2/v2/auth#frag", "fragment"),
+    ("https://accounts.google.com/#", "fragment"),
+    ("https://accounts.google.com:8443/o/oauth2/v2/auth", "port"),
+    ("https://accounts.google.com:80/", "port"),
+    ("https://accounts.google.com/auth?redirect_uri=https://evil.example/cb", "reserved_param"),
+    ("https://accounts.google.com/auth?client_id=someone-else", "reserved_param"),
+    ("https://accounts.google.com/auth?state=fixed", "reserved_param"),
+    ("https://accounts.google.com/auth?response_type=token", "reserved_param"),
+    ("https://accounts.google.com/auth?SCOPE=all", "reserved_param"),
+    ("https://accounts.google.com/auth?code_challenge=x&code_challenge_method=plain", "reserved_param"),
+    ("https://accounts.google.com/auth?nonce=1", "reserved_param"),
+    ("https://аccounts.google.com/o/oauth2/v2/auth", "host_mixed_script"),  # Cyrillic "а"
+    ("https://xn--ccounts-4fg.google.com/", "host_mixed_script"),  # the same, as punycode
+    ("https://xn--zz.google.com/", "host_idna"),  # invalid punycode
+    ("https://accounts.google.com./o/oauth2/v2/auth", "host_trailing_dot"),
+    ("https://accounts..google.com/", "host_idna"),
+    ("https://accounts.google.com.evil.example/", "host_not_allowed"),
+    ("https://evilaccounts.google.com.example.net/", "host_not_allowed"),
+    ("https://oauth2.googleapis.com.evil.example/token", "host_not_allowed"),
+    ("https://my.salesforce.com/", "host_not_allowed"),  # "*.suffix" never matches the apex
+    ("javascript:alert(1)", "scheme"),
+    ("data:text/html,<script>", "scheme"),
+    ("ftp://accounts.google.com/", "scheme"),
+    ("//accounts.google.com/auth", "scheme"),
+    ("https://", "scheme"),
+    ("https:///path", "scheme"),
+    ("", "required"),
+    ("   ", "required"),
+    ("https://accounts.google.com /auth", "unsafe_chars"),
+    ("https://accounts.google.com\t.evil.example/", "unsafe_chars"),
+    ("https://accounts.google.com\n/auth", "unsafe_chars"),
+    ("https://evil.example\\@accounts.google.com/", "unsafe_chars"),
+    ("https://accounts.google.com\u200b/auth", "unsafe_chars"),  # zero-width space
+    ("https://accounts_google.com/", "host_idna"),
+    ("https://accounts.google.com:99999/", "malformed"),
+    ("https://" + "a" * 2000 + ".com/", "too_long"),
+]
+
+
+@pytest.mark.parametrize(("uri", "code"), HOSTILE, ids=[f"{i}-{c}" for i, (_, c) in enumerate(HOSTILE)])
+def test_hostile_uris_are_refused_with_a_specific_message(uri, code):
+    with pytest.raises(ValidationError) as excinfo:
+        validate_provider_uri(uri, allowed_hosts=SALESFORCE + GOOGLE, kind="authorize")
+    assert excinfo.value.code == code
+    assert excinfo.value.messages[0]
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("https://accounts.google.com/o/oauth2/v2/auth", "https://accounts.google.com/o/oauth2/v2/auth"),
+        ("https://ACCOUNTS.Google.COM/o/oauth2/v2/auth", "https://accounts.google.com/o/oauth2/v2/auth"),
+        ("https://accounts.google.com:443/o/oauth2/v2/auth", "https://accounts.google.com/o/oauth2/v2/auth"),
+        ("  https://oauth2.googleapis.com/token  ", "https://oauth2.googleapis.com/token"),
+        ("https://acme.my.salesforce.com/services/oauth2/authorize", None),
+        ("https://accounts.google.com/auth?hd=example.com", None),
+        ("HTTPS://accounts.google.com", "https://accounts.google.com/"),
+    ],
+)
+def test_good_uris_are_normalised(uri, expected):
+    got = validate_provider_uri(uri, allowed_hosts=SALESFORCE + GOOGLE)
+    assert got == (expected or uri.strip())
+
+
+def test_custom_hosts_need_the_setting_and_the_message_says_so(settings):
+    settings.OAUTH_ALLOWED_CUSTOM_HOSTS = []
+    with pytest.raises(ValidationError) as excinfo:
+        validate_provider_uri("https://idp.example.com/authorize", allowed_hosts=None)
+    assert "OAUTH_ALLOWED_CUSTOM_HOSTS" in excinfo.value.messages[0]
+    settings.OAUTH_ALLOWED_CUSTOM_HOSTS = ["idp.example.com"]
+    assert validate_provider_uri("https://idp.example.com/authorize", allowed_hosts=None)
+
+
+def test_preset_hosts_are_pinned_even_when_custom_list_allows_the_host(settings):
+    settings.OAUTH_ALLOWED_CUSTOM_HOSTS = ["idp.example.com"]
+    with pytest.raises(ValidationError) as excinfo:
+        validate_provider_uri("https://idp.example.com/token", allowed_hosts=GOOGLE, kind="token")
+    assert excinfo.value.code == "host_not_allowed"
+
+
+def test_token_uri_refuses_token_request_parameters_in_its_query():
+    with pytest.raises(ValidationError) as excinfo:
+        validate_provider_uri(
+            "https://oauth2.googleapis.com/token?client_secret=x", allowed_hosts=GOOGLE, kind="token"
+        )
+    assert excinfo.value.code == "reserved_param"
+
+
+def test_loopback_only_with_the_setting(settings):
+    for uri in (
+        "http://127.0.0.1:8000/sandbox/oauth/token/",
+        "http://localhost:9090/auth",
+        "http://[::1]:9090/a",
+    ):
+        with pytest.raises(ValidationError):
+            validate_provider_uri(uri, allowed_hosts=None)
+    settings.OAUTH_ALLOW_LOOPBACK = True
+    assert validate_provider_uri(
+        "http://127.0.0.1:8000/sandbox/oauth/token/", allowed_hosts=None, kind="token"
+    ) == ("http://127.0.0.1:8000/sandbox/oauth/token/")
+    assert validate_provider_uri("http://[::1]:9090/a", allowed_hosts=None) == "http://[::1]:9090/a"
+    # Only the three exact spellings, never an alternative IP spelling or a private address.
+    for uri in ("http://2130706433:8000/", "http://127.0.0.2/", "http://10.0.0.5/", "http://evil.example/"):
+        with pytest.raises(ValidationError):
+            validate_provider_uri(uri, allowed_hosts=None)
+
+
+def test_extra_params_parse_both_forms_and_refuse_reserved_keys():
+    assert validate_extra_params("access_type=offline&prompt=consent") == {
+        "access_type": "offline",
+        "prompt": "consent",
+    }
+    assert validate_extra_params("access_type=offline\nprompt = consent\n") == {
+        "access_type": "offline",
+        "prompt": "consent",
+    }
+    assert validate_extra_params("  ") == {}
+    for text in (
+        "redirect_uri=https://evil",
+        "prompt=consent\nstate=x",
+        "Client_ID=x",
+        "scope=all",
+        "nonce=1",
+    ):
+        with pytest.raises(ValidationError) as excinfo:
+            validate_extra_params(text)
+        assert excinfo.value.code == "reserved_param"
+    for text in ("novalue", "a=1&a=2", "bad key=1"):
+        with pytest.raises(ValidationError):
+            validate_extra_params(text)
+
+
+def test_registrable_domain_uses_the_bundled_public_suffix_list():
+    assert hosts_share_registrable_domain("login.example.co.uk", "api.example.co.uk")
+    assert hosts_share_registrable_domain("accounts.example.com", "example.com")
+    assert not hosts_share_registrable_domain("a.example.co.uk", "b.other.co.uk")
+    assert not hosts_share_registrable_domain("co.uk", "co.uk")  # a public suffix has no owner
+    # Private suffixes count: two apps on one hosting platform are different owners.
+    assert not hosts_share_registrable_domain("honest.herokuapp.com", "attacker.herokuapp.com")
+
+
+def test_custom_pair_must_share_a_domain_or_be_listed_exactly(settings):
+    settings.OAUTH_ALLOWED_CUSTOM_HOSTS = ["*.example.org", "*.example.net"]
+    assert validate_provider_pair(
+        "https://login.example.org/authorize", "https://api.example.org/token", allowed_hosts=None
+    )
+    with pytest.raises(ValidationError) as excinfo:
+        validate_provider_pair(
+            "https://login.example.org/authorize", "https://api.example.net/token", allowed_hosts=None
+        )
+    assert excinfo.value.code == "host_pair"
+    settings.OAUTH_ALLOWED_CUSTOM_HOSTS = ["login.example.org", "api.example.net"]
+    assert validate_provider_pair(
+        "https://login.example.org/authorize", "https://api.example.net/token", allowed_hosts=None
+    )
+
+
+# --- fuzzing ------------------------------------------------------------------------------------
+ALLOW = ("accounts.google.com", "*.my.salesforce.com")
+hosts = st.sampled_from(
+    [
+        "accounts.google.com",
+        "acme.my.salesforce.com",
+        "my.salesforce.com",
+        "evil.example",
+        "127.0.0.1",
+        "2130706433",
+        "0x7f.1",
+        "[::1]",
+        "[::ffff:10.0.0.1]",
+        "аccounts.google.com",
+        "accounts.google.com.",
+        "localhost",
+        "",
+    ]
+) | st.text(min_size=0, max_size=30)
+parts = st.text(min_size=0, max_size=20)
+
+
+@st.composite
+def url_like(draw):
+    scheme = draw(st.sampled_from(["https", "http", "HTTPS", "javascript", "ftp", ""]))
+    userinfo = draw(
+        st.sampled_from(["", "u@", "u:p@", "accounts.google.com@"]) | parts.map(lambda p: p + "@")
+    )
+    host = draw(hosts)
+    port = draw(st.sampled_from(["", ":443", ":8443", ":0", ":x", ":99999"]))
+    path = draw(parts)
+    query = draw(
+        st.sampled_from(["", "?a=b", "?redirect_uri=x", "?state=1&state=2"]) | parts.map(lambda p: "?" + p)
+    )
+    frag = draw(st.sampled_from(["", "#", "#x"]))
+    return f"{scheme}://{userinfo}{host}{port}/{path}{query}{frag}"
+
+
+def _check_invariants(uri: str) -> None:
+    from urllib.parse import urlsplit
+
+    from portal.oauth.uris import host_matches
+
+    try:
+        got = validate_provider_uri(uri, allowed_hosts=ALLOW)
+    except ValidationError:
+        return
+    parts_ = urlsplit(got)
+    assert parts_.scheme == "https"
+    assert "@" not in parts_.netloc
+    assert "#" not in got and not parts_.fragment
+    assert parts_.port in (None, 443)
+    assert host_matches(parts_.hostname or "", ALLOW)
+    # Normalisation is idempotent.
+    assert validate_provider_uri(got, allowed_hosts=ALLOW) == got
+
+
+@hsettings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(url_like())
+def test_fuzz_structured_urls_only_raise_validation_error(uri):
+    _check_invariants(uri)
+
+
+@hsettings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=80))
+def test_fuzz_arbitrary_text_only_raises_validation_error(text):
+    _check_invariants(text)
+    _check_invariants("https://" + text)
