@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 
+from portal.lib.logging import register_secret
 from portal.sandbox.hdp import datastores, errors, faults, passwords
 from portal.sandbox.hdp.datastores import OAUTH_PROFILE_OPTION, DataStore
 from portal.sandbox.hdp.errors import HdpApiError, bad_request, forbidden, json_response, not_found
@@ -177,6 +178,7 @@ def authenticate(request: httpx.Request) -> HdpUser:
         except (binascii.Error, UnicodeDecodeError):
             sep = ""
         if sep:
+            register_secret(password)
             user = HdpUser.objects.select_related("tenant").filter(user_name__iexact=user_name).first()
             if user is not None and passwords.check(password, user.password):
                 return user
@@ -701,6 +703,8 @@ def refresh_with_provider(
     Redirects are not followed (a token endpoint has no business redirecting; following could leak
     the refresh token). Module-level so tests patch it. Raises ``RefreshError``.
     """
+    for secret in (client_secret, refresh_token):
+        register_secret(secret)
     try:
         with httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0), follow_redirects=False) as client:
             response = client.post(
@@ -724,6 +728,9 @@ def refresh_with_provider(
         raise RefreshError(f"the provider answered HTTP {response.status_code}")
     if not isinstance(payload.get("access_token"), str) or not payload["access_token"]:
         raise RefreshError("the provider's answer has no access_token")
+    register_secret(payload["access_token"])
+    if isinstance(payload.get("refresh_token"), str):
+        register_secret(payload["refresh_token"])
     return payload
 
 
