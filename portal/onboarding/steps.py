@@ -154,9 +154,16 @@ def _as_int(value: Any) -> int:
     return int(value)  # HDP sends ids as int or as a numeric string (hdp-api.md §0)
 
 
-def _matches(items: Sequence[Any], name: str) -> list[int]:
-    """Ids of the listed objects whose name is exactly ``name`` (HDP names are compared as-is)."""
-    return [_as_int(item.id) for item in items if str(item.name) == name]
+def _matches(items: Sequence[Any], name: str, *, exact: bool = True) -> list[int]:
+    """Ids of the listed objects named ``name``.
+
+    Adoption needs the exact name the run sent. The "someone else's" check ignores case, because
+    HDP may treat names case-insensitively ([U]; the emulator does) and refuse ours anyway.
+    """
+    if exact:
+        return [_as_int(item.id) for item in items if str(item.name) == name]
+    folded = name.casefold()
+    return [_as_int(item.id) for item in items if str(item.name).casefold() == folded]
 
 
 def _intent(run: Run, kind: str, name: str) -> RemoteObject:
@@ -280,6 +287,16 @@ def _create(
         return remote_id
 
 
+def _resume_in_flight(run: Run, kind: str, find_by: Callable[[str], list[int]]) -> int | None:
+    """If a create of ``kind`` may have reached HDP (crash after 201, timeout), look for it under
+    the name that was sent and adopt it; ``None`` if there is nothing in flight or nothing found."""
+    obj = _fresh(run, kind)
+    if obj is None or obj.outcome not in _IN_FLIGHT:
+        return None
+    recorded = obj.name
+    return _adopt(run, obj, lambda: find_by(recorded), "adopted on resume")
+
+
 def _ensure(
     run: Run,
     kind: str,
@@ -287,22 +304,17 @@ def _ensure(
     *,
     create: Callable[[], Any],
     find_by: Callable[[str], list[int]],
+    taken: Callable[[str], list[int]],
     step: str,
 ) -> int:
     """Create ``kind`` named ``name`` once, whatever happened before; return its id."""
     obj = _fresh(run, kind)
     if obj is not None and obj.outcome in _DONE_OUTCOMES and obj.remote_id is not None:
         return obj.remote_id
-    checked = False
-    if obj is not None and obj.outcome in _IN_FLIGHT:
-        # A create may have reached HDP (crash after 201, timeout): look, under the name that was
-        # sent, before sending another.
-        recorded = obj.name
-        adopted = _adopt(run, obj, lambda: find_by(recorded), "adopted on resume")
-        if adopted is not None:
-            return adopted
-        checked = recorded == name
-    if not checked and find_by(name):
+    adopted = _resume_in_flight(run, kind, find_by)
+    if adopted is not None:
+        return adopted
+    if taken(name):
         # Nothing of ours in flight under this name, yet HDP has it: someone else's. Never adopt it.
         raise NameTaken(
             f"An {_KIND_WORDS[Kind(kind)]} named {name!r} already exists in HDP and was not created by this "
@@ -368,8 +380,10 @@ def ensure_app(run: Run, client: HdpClient, *, client_secret: str | None) -> int
             return _reuse_app(run, client)
         if run.app_mode != Run.AppMode.CREATE:
             raise StepNotReady("Choose whether to reuse an OAuth application or register a new one.")
-        done = _done_id(run, Kind.APP)
+        find_by = _finder(run, client, Kind.APP)
+        done = _done_id(run, Kind.APP) or _resume_in_flight(run, Kind.APP, find_by)
         if done is not None:
+            _drop_app_secret(run)
             return done
         if client_secret:
             register_secret(client_secret)
@@ -384,13 +398,19 @@ def ensure_app(run: Run, client: HdpClient, *, client_secret: str | None) -> int
             Kind.APP,
             run.app_name,
             create=lambda: client.create_oauth_app(_app_body(run, secret)),
-            find_by=_finder(run, client, Kind.APP),
+            find_by=find_by,
+            taken=_finder(run, client, Kind.APP, exact=False),
             step="app",
         )
-        # HDP holds the secret now; the portal can read it back when it needs it (item 14).
+        _drop_app_secret(run)
+        return app_id
+
+
+def _drop_app_secret(run: Run) -> None:
+    """HDP holds the secret now; the portal can read it back when it needs it (item 14)."""
+    if run.app_secret_enc:
         run.app_secret_enc = ""
         _save(run, "app_secret_enc")
-        return app_id
 
 
 def _reuse_app(run: Run, client: HdpClient) -> int:
@@ -454,8 +474,10 @@ def ensure_profile(run: Run, client: HdpClient) -> int:
     without a new consent. Tokens are only ever sent from a fresh exchange (item 33).
     """
     with lease(run):
-        done = _done_id(run, Kind.PROFILE)
+        find_by = _finder(run, client, Kind.PROFILE)
+        done = _done_id(run, Kind.PROFILE) or _resume_in_flight(run, Kind.PROFILE, find_by)
         if done is not None:
+            _drop_tokens(run)
             return done
         app_id = _done_id(run, Kind.APP)
         if app_id is None:
@@ -475,12 +497,19 @@ def ensure_profile(run: Run, client: HdpClient) -> int:
             Kind.PROFILE,
             run.profile_name,
             create=lambda: client.create_oauth_profile(_profile_body(run, app_id, tokens)),
-            find_by=_finder(run, client, Kind.PROFILE),
+            find_by=find_by,
+            taken=_finder(run, client, Kind.PROFILE, exact=False),
             step="profile",
         )
+        _drop_tokens(run)
+        return profile_id
+
+
+def _drop_tokens(run: Run) -> None:
+    """HDP is the token store once the profile exists (item 14)."""
+    if run.tokens_enc:
         run.tokens_enc = ""
         _save(run, "tokens_enc")
-        return profile_id
 
 
 def ensure_datasource(run: Run, client: HdpClient) -> int:
@@ -503,6 +532,7 @@ def ensure_datasource(run: Run, client: HdpClient) -> int:
             run.ds_name,
             create=lambda: client.create_datasource(_datasource_body(run, profile_id)),
             find_by=_finder(run, client, Kind.DATASOURCE),
+            taken=_finder(run, client, Kind.DATASOURCE, exact=False),
             step="datasource",
         )
 
@@ -534,13 +564,13 @@ def verify(run: Run, client: HdpClient) -> TestResult:
         return result
 
 
-def _finder(run: Run, client: HdpClient, kind: str) -> Callable[[str], list[int]]:
-    """How to look an object of ``kind`` up by exact name, as the acting person sees them."""
+def _finder(run: Run, client: HdpClient, kind: str, *, exact: bool = True) -> Callable[[str], list[int]]:
+    """How to look an object of ``kind`` up by name, as the acting person sees them."""
     if kind == Kind.APP:
-        return lambda name: _matches(client.list_oauth_apps(tenant_id=run.tenant_id), name)
+        return lambda name: _matches(client.list_oauth_apps(tenant_id=run.tenant_id), name, exact=exact)
     if kind == Kind.PROFILE:
-        return lambda name: _matches(client.list_oauth_profiles(), name)
-    return lambda name: _matches(client.list_datasources(), name)
+        return lambda name: _matches(client.list_oauth_profiles(), name, exact=exact)
+    return lambda name: _matches(client.list_datasources(), name, exact=exact)
 
 
 def _by_name(run: Run, client: HdpClient, obj: RemoteObject) -> Callable[[], list[int]]:
