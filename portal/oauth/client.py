@@ -138,7 +138,10 @@ def _session(snapshot: dict[str, Any], capture: _Capture, kind: str) -> OAuth2Se
     # No scope on this session: see the module docstring on oauthlib's "Scope has changed".
     session = OAuth2Session(client_id=snapshot["client_id"], redirect_uri=snapshot["redirect_uri"])
     safe_http.harden(session)
-    session.register_compliance_hook(f"{kind}_request", capture.no_redirects)
+    if kind == "access_token":
+        # The refresh_token_request hook receives the body string, not request kwargs; refreshes
+        # rely on max_redirects = 0 alone (requests raises before sending a second request).
+        session.register_compliance_hook("access_token_request", capture.no_redirects)
     session.register_compliance_hook(f"{kind}_response", capture.check_response)
     return session
 
