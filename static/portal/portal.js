@@ -1,1 +1,41 @@
-// Portal behaviour (no inline scripts: CSP).
+// Portal behaviour (no inline scripts: CSP). Works without it; this only adds comfort.
+(function () {
+  "use strict";
+
+  // Copy buttons: <button data-copy="element-id">. The status next to it is announced.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button[data-copy]") : null;
+    if (!button) return;
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source) return;
+    var text = source.textContent.trim();
+    var status = button.parentElement.querySelector(".copy-status");
+    function done(ok) {
+      if (status) status.textContent = ok ? "Copied." : "Select the address and copy it.";
+    }
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(function () { done(true); }, function () { done(false); });
+    } else {
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      done(false);
+    }
+  });
+
+  // After a step is swapped in: focus the first error, else the new step's heading.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || target.id !== "wizard") return;
+    var invalid = target.querySelector("[aria-invalid='true']");
+    var alert = target.querySelector(".alert-error, #form-errors");
+    var heading = target.querySelector("#step-heading");
+    var focus = invalid || alert || heading;
+    if (focus) {
+      if (!focus.hasAttribute("tabindex") && focus === alert) focus.setAttribute("tabindex", "-1");
+      focus.focus();
+    }
+  });
+})();

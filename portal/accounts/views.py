@@ -1,0 +1,68 @@
+"""Sign in with an HDP account, sign out (POST only)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_http_methods, require_POST
+
+from portal.accounts.backends import HdpUnreachable
+from portal.accounts.forms import LoginForm
+from portal.hdp import errors
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+@login_not_required
+@sensitive_post_parameters("password")
+@sensitive_variables("form")
+@require_http_methods(["GET", "POST"])
+def login(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and request.method == "GET":
+        return redirect(_safe_next(request))
+    form = LoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = auth.authenticate(
+                request, username=form.cleaned_data["username"], password=form.cleaned_data["password"]
+            )
+        except HdpUnreachable as exc:
+            form.add_error(
+                None,
+                _("HDP at %(host)s can't be reached right now; try again in a minute.") % {"host": exc.host},
+            )
+            status = 503
+        except errors.HdpError as exc:
+            form.add_error(None, exc.explanation)
+            status = 502
+        else:
+            if user is None:
+                form.add_error(
+                    None, _("That HDP user name and password did not match. Check them and try again.")
+                )
+                status = 401
+            else:
+                auth.login(request, user)  # cycles the session key (security.md item 23)
+                return redirect(_safe_next(request))
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    return render(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    auth.logout(request)
+    return redirect(settings.LOGOUT_REDIRECT_URL)

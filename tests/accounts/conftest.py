@@ -1,0 +1,3 @@
+from __future__ import annotations
+
+from tests.wizard.fixtures import acme, globex, hdp  # noqa: F401

@@ -1,0 +1,109 @@
+"""Shared fixtures for the portal's view tests: the HDP emulator in-process, with a request log."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from django.urls import reverse
+
+from portal.sandbox.hdp.emulator import mock_transport
+from portal.sandbox.hdp.seed import seed_demo
+
+#: Every request the portal's HDP client sent to the emulator during the current test.
+HDP_REQUESTS: list[httpx.Request] = []
+
+PASSWORDS = {
+    "acme_admin": "acme-admin-sandbox-pw",
+    "globex_admin": "globex-admin-sandbox-pw",
+    "acme_user": "acme-user-sandbox-pw",
+    "d2cadmin": "d2cadmin-sandbox-pw",
+}
+
+
+def counting_transport() -> httpx.BaseTransport:
+    inner = mock_transport()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        HDP_REQUESTS.append(request)
+        return inner.handle_request(request)
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.fixture
+def hdp(settings, db):
+    """The emulator, seeded; yields the list of requests the portal sends to it."""
+    settings.HDP_TRANSPORT_FACTORY = "tests.wizard.fixtures.counting_transport"
+    settings.HDP_BASE_URL = "http://hdp.test"
+    seed_demo()
+    HDP_REQUESTS.clear()
+    yield HDP_REQUESTS
+    HDP_REQUESTS.clear()
+
+
+def sign_in(client, username: str = "acme_admin", password: str | None = None):
+    return client.post(
+        reverse("accounts:login"), {"username": username, "password": password or PASSWORDS[username]}
+    )
+
+
+@pytest.fixture
+def acme(client, hdp):
+    response = sign_in(client)
+    assert response.status_code == 302, response.content[:500]
+    hdp.clear()
+    return client
+
+
+@pytest.fixture
+def globex(hdp):
+    from django.test import Client
+
+    other = Client()
+    response = sign_in(other, "globex_admin")
+    assert response.status_code == 302
+    hdp.clear()
+    return other
+
+
+def start_run(client, choice: str = "54:sandbox"):
+    """Step a through the real view; returns the new run."""
+    from portal.onboarding.models import Run
+
+    response = client.post(reverse("onboarding:new"), {"store_preset": choice})
+    assert response.status_code == 303, response.content[:2000]
+    return Run.objects.latest("created_at")
+
+
+def create_app(client, run, **overrides):
+    data = {
+        "action": "create",
+        "name": "Acme_GA_app",
+        "client_id": "sandbox-portal-client",
+        "client_secret": "sandbox-portal-secret",
+        "authorize_uri": "http://127.0.0.1:8000/sandbox/oauth/authorize/",
+        "token_uri": "http://127.0.0.1:8000/sandbox/oauth/token/",
+        "scope": "read offline_access",
+        "extra_params": "prompt=consent",
+    }
+    data.update(overrides)
+    return client.post(reverse("onboarding:step-app", args=[run.pk]), data)
+
+
+def seal_tokens(run, refresh: bool = True):
+    """What the OAuth callback leaves on the run after a successful exchange."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    tokens = {"access_token": "at-sentinel-123", "token_type": "Bearer", "expires_in": 3600}
+    if refresh:
+        tokens["refresh_token"] = "rt-sentinel-456"
+    run.refresh_from_db()
+    run.seal("tokens", json.dumps(tokens))
+    run.consented_at = timezone.now()
+    run.granted_scope = "read offline_access"
+    run.token_expires_at = timezone.now() + timedelta(hours=1)
+    run.save()
