@@ -68,7 +68,7 @@ M = TypeVar("M", bound=BaseModel)
 
 _RETRY_GET_STATUSES = frozenset({502, 503, 504})
 _FIELD_WORDS = re.compile(
-    r"\b(name|dataStore|connectionType|options?|tenantId|oauthAppId|clientId|clientSecret|"
+    r"\b(names?|named|dataStore|connectionType|options?|tenantId|oauthAppId|clientId|clientSecret|"
     r"authorizeURI|tokenURI|scope|refreshToken|accessToken|description)\b",
     re.IGNORECASE,
 )
@@ -91,7 +91,7 @@ _CANONICAL_FIELDS = {
         "description",
     )
 }
-_CANONICAL_FIELDS["option"] = "options"
+_CANONICAL_FIELDS.update(option="options", names="name", named="name")
 
 
 class _Named(Protocol):

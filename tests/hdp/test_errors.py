@@ -267,3 +267,22 @@ def test_error_tree_shape():
 )
 def test_normalise_code(raw, expected):
     assert errors.normalise_code(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("An OAuth application named 'x' already exists in tenant 71", "name"),
+        ("Missing 'dataStore' in payload", "dataStore"),
+        ("'tenantId' of an OAuth application cannot be changed", "tenantId"),
+        ("Missing 'refreshToken' in payload", "refreshToken"),
+        ("Something else entirely", None),
+    ],
+)
+def test_field_errors_are_read_from_hdp_text(router, client, text, field):
+    router.post("/api/mgmt/oauthapps").respond(400, json=hdp_error(222200400, text))
+    with pytest.raises(errors.HdpRejected) as info:
+        client._request("POST", "/api/mgmt/oauthapps", body={})
+    assert list(info.value.field_errors) == ([field] if field else [])
+    for message in info.value.field_errors.values():
+        assert "'x'" not in message  # plain words, never HDP's echo
