@@ -103,3 +103,39 @@ def test_the_server_stops_on_exit_and_a_taken_port_is_reported():
     assert idp.process.poll() is not None
     with pytest.raises(requests.ConnectionError):
         requests.get(idp.issuer + "/.well-known/openid-configuration", timeout=5)
+
+
+@pytest.mark.browser
+def test_chromium_can_sign_in_and_consent_on_the_dev_pages(page):
+    """The selectors browser tests rely on: input[name=login], input[name=password], Continue."""
+    verifier, challenge = make_pkce()
+    with start_oidc_provider(REDIRECT_URI) as idp:
+        # Nothing listens on the redirect URI: answer it in the browser and keep the URL.
+        page.route(REDIRECT_URI + "**", lambda route: route.fulfill(status=200, body="callback"))
+        params = {
+            "response_type": "code",
+            "client_id": idp.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "scope": "openid offline_access",
+            "prompt": "consent",
+            "state": "st-browser",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+        page.goto(idp.authorize_uri + "?" + urlencode(params))
+        page.fill("input[name=login]", "alice")
+        page.fill("input[name=password]", "any")
+        page.click("button[type=submit]")
+        page.click("button:has-text('Continue')")
+        page.wait_for_url(REDIRECT_URI + "**")
+
+        query = parse_qs(urlsplit(page.url).query)
+        assert query["state"] == ["st-browser"]
+        tokens = _token(
+            idp,
+            grant_type="authorization_code",
+            code=query["code"][0],
+            redirect_uri=REDIRECT_URI,
+            code_verifier=verifier,
+        ).json()
+        assert tokens["refresh_token"]
