@@ -39,7 +39,9 @@ def base(live_server, transactional_db, settings):
 def connect(base):
     made: list[HdpClient] = []
 
-    def make(user: str = "portal_svc", on_behalf_of: str | None = None, password: str | None = None) -> HdpClient:
+    def make(
+        user: str = "portal_svc", on_behalf_of: str | None = None, password: str | None = None
+    ) -> HdpClient:
         client = HdpClient(base, user, password or PASSWORDS[user], on_behalf_of=on_behalf_of)
         made.append(client)
         return client
@@ -151,7 +153,9 @@ def test_full_lifecycle_on_behalf_of_a_tenant_admin(connect, svc, user_ids):
     assert renamed.name == "Acme_GA_p2"
 
     ds = hdp.create_datasource(
-        DataSourceCreate(name="acme-ga", data_store=54, options={"OAuthProfileId": profile.id, "ODataVersion": 4})
+        DataSourceCreate(
+            name="acme-ga", data_store=54, options={"OAuthProfileId": profile.id, "ODataVersion": 4}
+        )
     )
     assert ds.options == {"OAuthProfileId": str(profile.id), "ODataVersion": "4"}
     assert hdp.get_datasource(ds.id).connection_type == "Cloud"
@@ -330,9 +334,11 @@ def test_unreachable_host_is_not_sent(base):
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with HdpClient(f"http://127.0.0.1:{port}/sandbox/hdp", "portal_svc", "x") as hdp:
-        with pytest.raises(errors.HdpUnavailable) as info:
-            hdp.create_oauth_app(_app("Nope"))
+    with (
+        HdpClient(f"http://127.0.0.1:{port}/sandbox/hdp", "portal_svc", "x") as hdp,
+        pytest.raises(errors.HdpUnavailable) as info,
+    ):
+        hdp.create_oauth_app(_app("Nope"))
     assert info.value.delivery == "not_sent"
     assert "HDP at 127.0.0.1 could not be reached" in info.value.explanation
 
