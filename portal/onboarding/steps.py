@@ -46,6 +46,8 @@ from portal.onboarding.models import AuditEntry, RemoteObject, Run
 logger = logging.getLogger(__name__)
 
 STEP_ORDER = ["store", "app", "authorize", "profile", "datasource", "verify"]
+#: HDP's system tenant: its OAuth applications are usable by every child tenant (hdp-api.md §2).
+SYSTEM_TENANT_ID = 1
 #: What :func:`current_step` answers once every step is finished.
 DONE = "done"
 
@@ -103,8 +105,9 @@ def lease(run: Run, seconds: int = 60) -> Iterator[Run]:
     The lease is a conditional UPDATE (``busy_until`` NULL or past) in autocommit, so two requests
     racing for it cannot both win on any database, and no transaction stays open while HDP is
     called. It expires by itself if the process dies. On entry the run is re-read, so the holder
-    sees what a previous holder recorded; on exit it is released only if it is still ours.
-    Re-entrant within one thread.
+    sees what a previous holder recorded (so: save the run's edited fields before calling a step;
+    unsaved changes are discarded). On exit it is released only if it is still ours. Re-entrant
+    within one thread/context, so a view may hold it around several steps.
     """
     if run.pk in _HELD.get():
         yield run
@@ -129,6 +132,12 @@ def lease(run: Run, seconds: int = 60) -> Iterator[Run]:
 
 
 # --- small helpers ----------------------------------------------------------------------------------
+def _require_active(run: Run) -> None:
+    """A cancelled run makes no more HDP objects (cancel deleted them; creating again would leak)."""
+    if run.status == Run.Status.CANCELLED:
+        raise StepError("This onboarding was cancelled. Start a new one to connect this data store.")
+
+
 def _actor(run: Run) -> str:
     return str(run.owner.get_username())
 
@@ -376,10 +385,14 @@ def ensure_app(run: Run, client: HdpClient, *, client_secret: str | None) -> int
     secret is kept encrypted only until HDP holds it.
     """
     with lease(run):
+        _require_active(run)
         if run.app_mode == Run.AppMode.REUSE:
             return _reuse_app(run, client)
         if run.app_mode != Run.AppMode.CREATE:
             raise StepNotReady("Choose whether to reuse an OAuth application or register a new one.")
+        existing = _fresh(run, Kind.APP)
+        if existing is not None and existing.outcome == Outcome.REUSED:
+            _release_reused_app(run, existing)
         find_by = _finder(run, client, Kind.APP)
         done = _done_id(run, Kind.APP) or _resume_in_flight(run, Kind.APP, find_by)
         if done is not None:
@@ -413,13 +426,43 @@ def _drop_app_secret(run: Run) -> None:
         _save(run, "app_secret_enc")
 
 
+def _release_reused_app(run: Run, existing: RemoteObject) -> None:
+    """Forget a reused app so another can be chosen, unless a profile already depends on it."""
+    if _done_id(run, Kind.PROFILE) is not None:
+        raise StepError(
+            "The OAuth profile already uses the application chosen earlier. To use another one, "
+            "cancel this onboarding and start again."
+        )
+    _audit(run, "hdp.app.reuse_dropped", name=existing.name, remote_id=existing.remote_id)
+    existing.delete()
+
+
 def _reuse_app(run: Run, client: HdpClient) -> int:
-    done = _done_id(run, Kind.APP)
-    if done is not None and done == run.reuse_app_id:
-        return done
-    if run.reuse_app_id is None:
+    existing = _fresh(run, Kind.APP)
+    wanted = run.reuse_app_id
+    if (
+        existing is not None
+        and existing.outcome == Outcome.REUSED
+        and wanted is not None
+        and existing.remote_id == wanted
+    ):
+        return wanted
+    if existing is not None and existing.created_by_run and existing.outcome != Outcome.FAILED:
+        # Never overwrite the record of an app this run created (or may have): cancel must find it.
+        raise StepError(
+            "This onboarding already registered its own OAuth application. To reuse another one instead, "
+            "cancel this onboarding and start again."
+        )
+    if existing is not None and existing.outcome == Outcome.REUSED:
+        _release_reused_app(run, existing)
+    if wanted is None:
         raise StepNotReady("Pick the OAuth application to reuse.")
-    app = client.get_oauth_app(run.reuse_app_id)  # HdpNotFound / HdpForbidden if not visible to this person
+    app = client.get_oauth_app(wanted)  # HdpNotFound / HdpForbidden if not visible to this person
+    if app.tenant_id not in (None, run.tenant_id, SYSTEM_TENANT_ID):
+        # Usable only inside its own tenant (hdp-api.md §2); HDP would refuse the profile later anyway.
+        raise StepError(
+            "That OAuth application belongs to another tenant. Pick one available to this tenant."
+        )
     remote_id = _as_int(app.id)
     RemoteObject.objects.update_or_create(
         run=run,
@@ -444,6 +487,7 @@ def update_app(run: Run, client: HdpClient, *, client_secret: str | None) -> Non
     host (security.md item 18). Reused apps are never modified.
     """
     with lease(run):
+        _require_active(run)
         obj = _fresh(run, Kind.APP)
         if obj is None or not obj.created_by_run or obj.outcome != Outcome.CREATED or obj.remote_id is None:
             raise StepNotReady("Only an OAuth application created by this onboarding can be edited here.")
@@ -474,6 +518,7 @@ def ensure_profile(run: Run, client: HdpClient) -> int:
     without a new consent. Tokens are only ever sent from a fresh exchange (item 33).
     """
     with lease(run):
+        _require_active(run)
         find_by = _finder(run, client, Kind.PROFILE)
         done = _done_id(run, Kind.PROFILE) or _resume_in_flight(run, Kind.PROFILE, find_by)
         if done is not None:
@@ -518,6 +563,7 @@ def ensure_datasource(run: Run, client: HdpClient) -> int:
     A same-named data source this run did not create is never adopted or overwritten (NameTaken).
     """
     with lease(run):
+        _require_active(run)
         done = _done_id(run, Kind.DATASOURCE)
         if done is not None:
             return done
@@ -540,6 +586,7 @@ def ensure_datasource(run: Run, client: HdpClient) -> int:
 def verify(run: Run, client: HdpClient) -> TestResult:
     """Ask HDP to test the data source; on success the run is completed and holds no secret."""
     with lease(run):
+        _require_active(run)
         ds_id = _done_id(run, Kind.DATASOURCE)
         if ds_id is None:
             raise StepNotReady("The data source must exist before it can be tested.")
@@ -709,6 +756,8 @@ def claim_ds_name(run: Run, name: str) -> None:
     Two admins of one tenant typing the same name at once: one save wins, the other gets a
     ``NameTaken`` that says why, and neither run loses anything else it holds.
     """
+    if _done_id(run, Kind.DATASOURCE) is not None and name != run.ds_name:
+        raise StepError("The data source already exists in HDP under its name; it is not renamed here.")
     run.ds_name = name
     try:
         with transaction.atomic():  # a savepoint, so a refusal does not spoil an outer transaction

@@ -7,7 +7,7 @@ import logging
 import httpx
 import pytest
 
-from portal.hdp.errors import HdpRejected, HdpUnauthorized, HdpUnavailable
+from portal.hdp.errors import HdpNotFound, HdpRejected, HdpUnauthorized, HdpUnavailable
 from portal.onboarding import steps
 from portal.onboarding.models import AuditEntry, RemoteObject, Run
 from portal.sandbox.hdp import faults
@@ -228,3 +228,54 @@ def test_update_app_refuses_a_reused_app(hdp, make_run):
     with pytest.raises(steps.StepNotReady):
         steps.update_app(run, hdp, client_secret="whatever-secret")
     assert EmuApp.objects.get().description == ""
+
+
+def test_reuse_refuses_an_app_of_another_tenant(hdp, make_run):
+    globex = make_client(on_behalf_of="globex_admin").create_oauth_app(app_body("globex_app", tenant_id=72))
+    run = make_run(app_mode=Run.AppMode.REUSE, reuse_app_id=globex.id)
+    # acme_admin cannot even see it; the portal's own check also holds for a system admin acting.
+    with pytest.raises(HdpNotFound):
+        steps.ensure_app(run, hdp, client_secret=None)
+    with pytest.raises(steps.StepError, match="another tenant"):
+        steps.ensure_app(run, make_client(on_behalf_of="d2cadmin"), client_secret=None)
+    assert run.remote("app") is None
+
+
+def test_reuse_accepts_a_system_tenant_app(hdp, make_run):
+    system_app = make_client(on_behalf_of="d2cadmin").create_oauth_app(app_body("system_app", tenant_id=1))
+    run = make_run(app_mode=Run.AppMode.REUSE, reuse_app_id=system_app.id)
+    assert steps.ensure_app(run, hdp, client_secret=None) == system_app.id
+
+
+def test_switching_from_reuse_to_create_before_the_profile(hdp, make_run):
+    shared = make_client().create_oauth_app(app_body("shared_app"))
+    run = make_run(app_mode=Run.AppMode.REUSE, reuse_app_id=shared.id)
+    steps.ensure_app(run, hdp, client_secret=None)
+    run.app_mode = Run.AppMode.CREATE
+    run.save()
+    app_id = steps.ensure_app(run, hdp, client_secret=SECRET)
+    assert app_id != shared.id
+    obj = run.remote("app")
+    assert obj is not None and (obj.outcome, obj.created_by_run, obj.remote_id) == ("created", True, app_id)
+    assert EmuApp.objects.count() == 2
+
+
+def test_switching_to_reuse_after_creating_keeps_the_record_for_cancel(hdp, make_run):
+    shared = make_client().create_oauth_app(app_body("shared_app"))
+    run = make_run()
+    app_id = steps.ensure_app(run, hdp, client_secret=SECRET)
+    run.app_mode, run.reuse_app_id = Run.AppMode.REUSE, shared.id
+    run.save()
+    with pytest.raises(steps.StepError, match="cancel this onboarding"):
+        steps.ensure_app(run, hdp, client_secret=None)
+    obj = run.remote("app")
+    assert obj is not None and (obj.outcome, obj.remote_id, obj.created_by_run) == ("created", app_id, True)
+
+
+def test_a_cancelled_run_creates_nothing(hdp, make_run):
+    run = make_run()
+    steps.cancel(run, hdp)
+    with pytest.raises(steps.StepError, match="cancelled"):
+        steps.ensure_app(run, hdp, client_secret=SECRET)
+    assert EmuApp.objects.count() == 0
+    assert run.remote("app") is None
