@@ -8,8 +8,8 @@ from django.apps import AppConfig
 def _on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     from portal.oauth import flows
 
-    session = getattr(request, "session", None)
-    flows.drop_flows_of_old_sessions(user, getattr(session, "session_key", None))
+    if request is not None and hasattr(request, "session"):
+        flows.drop_flows_on_login(request)
 
 
 def _on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:

@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +34,8 @@ if TYPE_CHECKING:
 APP_KEY = re.compile(r"^[A-Za-z0-9_]{1,128}$")
 # Pending flows kept per session; older ones are dropped (allauth statekit keeps 10).
 MAX_PENDING_PER_SESSION = 10
+# Session key listing the ids of flows started in this session (references only, item 16).
+SESSION_FLOWS_KEY = "oauth_flow_ids"
 
 
 class RateLimited(Exception):
@@ -139,6 +140,8 @@ def start(
     flow.code_verifier_enc = crypto.encrypt(verifier, aad=flow.aad())
     flow.save()
     _cap_pending(flow.session_key_hash)
+    started = [str(flow.pk), *request.session.get(SESSION_FLOWS_KEY, [])]
+    request.session[SESSION_FLOWS_KEY] = started[:MAX_PENDING_PER_SESSION]
     return client.build_authorization_url(snapshot, state, verifier)
 
 
@@ -226,16 +229,17 @@ def drop_pending_flows(session_key: str | None) -> int:
     )
 
 
-def drop_flows_of_old_sessions(user: Any, current_session_key: str | None) -> int:
-    """On login: Django has already cycled the session key when ``user_logged_in`` fires, so the old
-    key is gone; fail this person's pending flows that are not bound to the new key."""
-    qs = OAuthFlow.objects.filter(
-        user_id=user.pk, consumed_at__isnull=True, outcome=OAuthFlow.Outcome.PENDING
-    )
-    if current_session_key:
-        qs = qs.filter(~Q(session_key_hash=sha256(current_session_key)))
+def drop_flows_on_login(request: HttpRequest) -> int:
+    """On login: Django has already cycled the session key when ``user_logged_in`` fires (the old
+    key is gone), but the session *data* moved to the new key; it lists the flow ids this browser
+    started, so exactly those are failed (security.md item 23). Other browsers' flows are untouched."""
+    ids = request.session.pop(SESSION_FLOWS_KEY, [])
+    if not ids:
+        return 0
     return int(
-        qs.update(consumed_at=timezone.now(), outcome=OAuthFlow.Outcome.FAILED, error_code="session_ended")
+        OAuthFlow.objects.filter(pk__in=ids, consumed_at__isnull=True).update(
+            consumed_at=timezone.now(), outcome=OAuthFlow.Outcome.FAILED, error_code="session_ended"
+        )
     )
 
 

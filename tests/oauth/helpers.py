@@ -49,7 +49,9 @@ def request_for(client, user, **meta):
 
 def start_flow(client, user, run, config=None, **meta):
     """Start a flow; return (authorize_url, state, query dict)."""
-    url = flows.start(request_for(client, user, **meta), run, **(config or CONFIG_X))
+    request = request_for(client, user, **meta)
+    url = flows.start(request, run, **(config or CONFIG_X))
+    request.session.save()  # what SessionMiddleware does at the end of a real request
     query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
     return url, query["state"], query
 
@@ -68,3 +70,13 @@ def token_json(**overrides):
     }
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not None}
+
+
+def login_again(client, user):
+    """A real django.contrib.auth.login() on the browser's current session (it cycles the key)."""
+    from django.contrib.auth import login
+
+    request = request_for(client, user)
+    login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+    request.session.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = request.session.session_key
