@@ -13,11 +13,6 @@ def fast_hashers(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(autouse=True)
-def provider_urls(settings):
-    settings.ROOT_URLCONF = "tests.provider.urls"
-
-
 @pytest.fixture
 def provider_app(db):
     return seed_provider([REDIRECT_URI])

@@ -175,3 +175,15 @@ def test_token_endpoint_needs_no_csrf_token(provider_app):
     response = exchange_code(Client(enforce_csrf_checks=True), code, REDIRECT_URI, verifier)
     assert response.status_code == 200, response.content
     assert response.json()["access_token"]
+
+
+def test_consent_page_header_shows_the_portal_person_and_the_body_the_provider_account(
+    client, provider_app, portal_user
+):
+    client.force_login(portal_user)
+    sign_in(client)
+    response = client.get(authorize_url(REDIRECT_URI, state="s", code_challenge=make_pkce()[1]))
+    assert response.status_code == 200
+    assert response.context["user"] == portal_user
+    assert response.context["provider_account"].username == seed.ACCOUNT_USERNAME
+    assert "acme_admin (Acme)" in response.content.decode()
