@@ -14,6 +14,8 @@ def test_create_returns_201_with_the_object_and_get_returns_the_secret(admin):
     assert isinstance(created["id"], int)
     assert created["dataStore"] == 54
     assert created["tenantId"] == 1
+    response = admin.post("/api/mgmt/oauthapps", json={**APP_BODY, "name": "Second"})
+    assert response.headers["Location"] == f"/api/mgmt/oauthapps/{response.json()['id']}"
     fetched = admin.get(f"/api/mgmt/oauthapps/{created['id']}")
     assert fetched.status_code == 200
     assert fetched.json()["clientSecret"] == "secret-456"

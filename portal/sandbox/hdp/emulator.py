@@ -264,6 +264,13 @@ def tenant_from_query(ctx: Ctx) -> Tenant | None:
     return None
 
 
+def created(collection: str, body: dict[str, Any]) -> httpx.Response:
+    """201 + the object + ``Location`` (§7 lists "201 (created; Location header)")."""
+    response = json_response(201, body)
+    response.headers["Location"] = f"{collection}/{body['id']}"
+    return response
+
+
 # --- OAuth applications (§2) ----------------------------------------------------------------------------
 
 
@@ -371,7 +378,7 @@ def create_app(ctx: Ctx, _: str) -> httpx.Response:
     app = OAuthApp(created_by=ctx.user)
     apply_app_body(ctx, app, body)
     app.save()
-    return json_response(201, app_json(app, secrets=True))
+    return created("/api/mgmt/oauthapps", app_json(app, secrets=True))
 
 
 def get_app(ctx: Ctx, raw_id: str) -> httpx.Response:
@@ -480,7 +487,7 @@ def create_profile(ctx: Ctx, _: str) -> httpx.Response:
     profile = OAuthProfile(owner=ctx.user)
     apply_profile_body(ctx, profile, body)
     profile.save()
-    return json_response(201, profile_json(profile))
+    return created("/api/mgmt/oauthprofiles", profile_json(profile))
 
 
 def get_profile(ctx: Ctx, raw_id: str) -> httpx.Response:
@@ -668,7 +675,7 @@ def create_ds(ctx: Ctx, _: str) -> httpx.Response:
     ds = DataSource(owner=ctx.user)
     apply_ds_body(ds, body)
     ds.save()
-    return json_response(201, ds_json(ds))
+    return created("/api/mgmt/datasources", ds_json(ds))
 
 
 def get_ds(ctx: Ctx, raw_id: str) -> httpx.Response:
