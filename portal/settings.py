@@ -192,6 +192,9 @@ if IS_PROD and not (HDP_BASE_URL and HDP_SERVICE_USER and HDP_SERVICE_PASSWORD):
     raise ImproperlyConfigured("HDP_BASE_URL, HDP_SERVICE_USER and HDP_SERVICE_PASSWORD must be set in production.")
 # A PEM bundle for an HDP server behind a private CA; empty means the system trust store.
 HDP_CA_BUNDLE = env_str("HDP_CA_BUNDLE", "") or ""
+# Tests only: dotted path to a zero-arg callable returning an httpx transport (e.g. the in-process
+# emulator, "portal.sandbox.hdp.emulator.mock_transport"). Never read from the environment.
+HDP_TRANSPORT_FACTORY: str | None = None
 HDP_CONNECT_TIMEOUT = float(env_int("HDP_CONNECT_TIMEOUT_MS", 3000)) / 1000
 HDP_READ_TIMEOUT = float(env_int("HDP_READ_TIMEOUT_MS", 15000)) / 1000
 
