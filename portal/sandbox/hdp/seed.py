@@ -36,6 +36,15 @@ USERS: list[tuple[str, str, int, list[int], list[int]]] = [
 
 PASSWORD_EXPIRATION = dt.datetime(2099, 12, 31, tzinfo=dt.UTC)
 
+# Published sandbox passwords: hash each once per process (tests seed a fresh database per test).
+_HASHES: dict[str, str] = {}
+
+
+def _hash(password: str) -> str:
+    if password not in _HASHES:
+        _HASHES[password] = passwords.make(password)
+    return _HASHES[password]
+
 
 @transaction.atomic
 def seed_demo() -> None:
@@ -46,7 +55,7 @@ def seed_demo() -> None:
         if user is None:
             user = HdpUser(user_name=user_name)
         if not user.password or not passwords.check(password, user.password):
-            user.password = passwords.make(password)
+            user.password = _hash(password)
         user.tenant_id = tenant_id
         user.permissions = perms
         user.password_expiration = PASSWORD_EXPIRATION
