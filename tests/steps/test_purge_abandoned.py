@@ -32,7 +32,8 @@ def holding_secrets(make_run, *, age_hours, **fields):
     run = make_run(**fields)
     run.seal("app_secret", SECRET)
     give_tokens(run)
-    Run.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=age_hours))
+    past = timezone.now() - timedelta(hours=age_hours)
+    Run.objects.filter(pk=run.pk).update(created_at=past, updated_at=past)
     run.refresh_from_db()
     return run
 

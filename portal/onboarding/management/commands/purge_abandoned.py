@@ -19,7 +19,7 @@ from portal.onboarding.models import AuditEntry, Run
 
 
 def purge_abandoned(now: datetime | None = None) -> dict[str, int]:
-    """Purge runs started more than ``PORTAL_ABANDONED_AFTER_HOURS`` ago and not completed.
+    """Purge runs idle for more than ``PORTAL_ABANDONED_AFTER_HOURS`` and not completed.
 
     Each such run loses ``app_secret_enc`` and ``tokens_enc`` and its pending OAuth flows (their
     PKCE verifiers); expired pending flows of any run go too. The run rows stay: they are the
@@ -28,7 +28,7 @@ def purge_abandoned(now: datetime | None = None) -> dict[str, int]:
     """
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.PORTAL_ABANDONED_AFTER_HOURS)
-    abandoned = Run.objects.filter(created_at__lt=cutoff).exclude(status=Run.Status.COMPLETED)
+    abandoned = Run.objects.filter(updated_at__lt=cutoff).exclude(status=Run.Status.COMPLETED)
     holding = abandoned.filter(~Q(app_secret_enc="") | ~Q(tokens_enc=""))
     run_ids = list(holding.values_list("pk", flat=True))
     # .update() leaves updated_at alone: purging is not activity on the run.
