@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -112,7 +113,13 @@ def _busy(request: HtmxRequest, run: Run, step: str) -> HttpResponse:
 
 
 def _enter(request: HtmxRequest, run: Run, step: str) -> HttpResponse | None:
-    """Cancelled runs and steps whose inputs do not exist yet send the person where they belong."""
+    """Cancelled runs and steps whose inputs do not exist yet send the person where they belong.
+
+    A POST while another request holds the run's lease is answered "already working on it"
+    before any HDP call, even a read (the lease itself stays the real guard).
+    """
+    if request.method == "POST" and run.busy_until is not None and run.busy_until > timezone.now():
+        return _busy(request, run, step)
     if run.status == Run.Status.CANCELLED:
         messages.info(request, _("That setup was cancelled. Start a new one from this page."))
         return redirect("onboarding:runs")

@@ -107,3 +107,60 @@ def seal_tokens(run, refresh: bool = True):
     run.granted_scope = "read offline_access"
     run.token_expires_at = timezone.now() + timedelta(hours=1)
     run.save()
+
+
+def hdp_posts(requests, path_part: str) -> list[httpx.Request]:
+    return [r for r in requests if r.method == "POST" and path_part in r.url.path]
+
+
+def make_hdp_app(username: str, *, name: str, datastore: int = 54, tenant_id: int = 71, **fields):
+    """An application that already exists in HDP (made outside the wizard)."""
+    from pydantic import SecretStr
+
+    from portal.accounts.models import User
+    from portal.hdp.client import HdpClient
+    from portal.hdp.schemas import OAuthAppCreate
+
+    user = User.objects.filter(username=username).first() or User(username=username)
+    body = {
+        "name": name,
+        "data_store": datastore,
+        "tenant_id": tenant_id,
+        "client_id": "existing-client-id",
+        "client_secret": SecretStr("existing-secret-sentinel"),
+        "authorize_uri": "http://127.0.0.1:8000/sandbox/oauth/authorize/",
+        "token_uri": "http://127.0.0.1:8000/sandbox/oauth/token/",
+        "scope": "read offline_access",
+    }
+    body.update(fields)
+    with HdpClient.for_user(user) as client:
+        return client.create_oauth_app(OAuthAppCreate(**body))
+
+
+def run_at_profile(client):
+    """A run whose app exists and whose consent is done (tokens sealed as the callback would)."""
+    run = start_run(client)
+    response = create_app(client, run)
+    assert response.status_code == 303, response.content[:2000]
+    seal_tokens(run)
+    return run
+
+
+def run_at_datasource(client, choice: str = "54:sandbox"):
+    run = start_run(client, choice)
+    assert create_app(client, run).status_code == 303
+    seal_tokens(run)
+    response = client.post(reverse("onboarding:step-profile", args=[run.pk]), {"name": "Acme_GA_profile"})
+    assert response.status_code == 303, response.content[:2000]
+    return run
+
+
+def run_at_verify(client):
+    run = run_at_datasource(client)
+    response = client.post(reverse("onboarding:step-datasource", args=[run.pk]), {"name": "AcmeGA"})
+    assert response.status_code == 303, response.content[:2000]
+    run.refresh_from_db()
+    return run
+
+
+HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from django.urls import reverse
+
+from portal.onboarding.models import RemoteObject
+from portal.sandbox.hdp import faults
+from portal.sandbox.hdp.models import OAuthApp
+from tests.wizard.fixtures import HTMX, create_app, hdp_posts, make_hdp_app, start_run
+
+SECRET = "sandbox-portal-secret"
+
+
+def test_it_shows_the_redirect_uri_before_anything_is_created(acme, hdp):
+    run = start_run(acme)
+    hdp.clear()
+    html = acme.get(reverse("onboarding:step-app", args=[run.pk])).content.decode()
+    assert "http://127.0.0.1:8000/oauth/callback/Acme_GoogleAnalytics_app/" in html
+    assert 'data-copy="redirect-uri"' in html
+    assert reverse("sandbox_provider:console") in html
+    assert hdp_posts(hdp, "/oauthapps") == []
+
+
+def test_it_registers_a_new_app_and_forgets_the_secret(acme, hdp):
+    run = start_run(acme)
+    response = create_app(acme, run)
+    assert response.status_code == 303
+    assert response["Location"] == reverse("onboarding:step-authorize", args=[run.pk])
+    app = OAuthApp.objects.get(name="Acme_GA_app")
+    assert app.tenant_id == 71 and app.client_id == "sandbox-portal-client"
+    run.refresh_from_db()
+    assert run.app_secret_enc == ""
+    assert run.remote("app").outcome == RemoteObject.Outcome.CREATED
+    assert run.app_extra_params == {"prompt": "consent"}
+
+
+def test_done_step_shows_the_result_not_a_resubmittable_form(acme, hdp):
+    run = start_run(acme)
+    create_app(acme, run)
+    html = acme.get(reverse("onboarding:step-app", args=[run.pk])).content.decode()
+    assert "Acme_GA_app" in html
+    assert 'name="client_secret"' not in html
+    assert SECRET not in html
+    hdp.clear()
+    create_app(acme, run)  # back button + resubmit
+    assert hdp_posts(hdp, "/oauthapps") == []
+    assert OAuthApp.objects.filter(name="Acme_GA_app").count() == 1
+
+
+def test_a_bad_name_is_explained_next_to_the_field_and_the_rest_kept(acme, hdp):
+    run = start_run(acme)
+    hdp.clear()
+    response = create_app(acme, run, name="Acme GA!", client_id="kept-client-id")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="id_name-error"' in html and "remove: space !" in html
+    assert 'value="kept-client-id"' in html
+    assert 'value="http://127.0.0.1:8000/sandbox/oauth/token/"' in html
+    assert SECRET not in html
+    assert "Type it again" in html
+    assert hdp_posts(hdp, "/oauthapps") == []
+
+
+def test_an_unsafe_uri_is_refused_before_hdp(acme, hdp):
+    run = start_run(acme)
+    hdp.clear()
+    for uri in ("https://169.254.169.254/token", "http://evil.example/auth", "https://2130706433/x"):
+        response = create_app(acme, run, token_uri=uri)
+        html = response.content.decode()
+        assert 'id="id_token_uri-error"' in html, uri
+        assert 'value="Acme_GA_app"' in html
+    assert hdp_posts(hdp, "/oauthapps") == []
+
+
+def test_reserved_extra_parameters_are_refused(acme, hdp):
+    run = start_run(acme, "54:custom")
+    response = create_app(acme, run, extra_params="redirect_uri=https://evil.example")
+    assert "the portal sets it itself" in response.content.decode()
+
+
+def test_hdp_down_keeps_everything_but_the_secret(acme, hdp):
+    run = start_run(acme)
+    faults.arm("*", r"^/api/mgmt/oauthapps", "status", status=503, times=20)
+    response = create_app(acme, run, client_id="kept-client-id")
+    html = response.content.decode()
+    assert response.status_code == 503
+    assert 'id="banner"' in html
+    assert 'value="kept-client-id"' in html and 'value="Acme_GA_app"' in html
+    assert SECRET not in html
+    assert "Type it again" in html
+
+
+def test_hdp_refusal_of_a_duplicate_name_is_shown_at_the_name(acme, hdp):
+    make_hdp_app("acme_admin", name="Acme_GA_app")
+    run = start_run(acme)
+    html = create_app(acme, run).content.decode()
+    assert 'id="id_name-error"' in html
+    assert run.remote("app") is None or run.remote("app").outcome != RemoteObject.Outcome.CREATED
+
+
+def test_it_reuses_an_existing_app_of_the_tenant_and_store(acme, hdp):
+    existing = make_hdp_app("acme_admin", name="Acme_existing_app")
+    make_hdp_app("acme_admin", name="Acme_salesforce_app", datastore=1)  # other store: not offered
+    run = start_run(acme)
+    html = acme.get(reverse("onboarding:step-app", args=[run.pk])).content.decode()
+    assert "Acme_existing_app" in html and "read offline_access" in html
+    assert "Acme_salesforce_app" not in html
+    assert "existing-secret-sentinel" not in html
+    hdp.clear()
+    response = acme.post(
+        reverse("onboarding:step-app", args=[run.pk]), {"action": "reuse", "app_id": existing.id}
+    )
+    assert response.status_code == 303
+    obj = run.remote("app")
+    assert (obj.remote_id, obj.outcome, obj.created_by_run) == (existing.id, "reused", False)
+    assert hdp_posts(hdp, "/oauthapps") == []
+
+
+def test_another_tenants_app_cannot_be_picked(acme, hdp):
+    other = make_hdp_app("globex_admin", name="Globex_app", tenant_id=72)
+    run = start_run(acme)
+    response = acme.post(
+        reverse("onboarding:step-app", args=[run.pk]), {"action": "reuse", "app_id": other.id}
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert run.remote("app") is None
+
+
+def test_inline_validation_is_local_and_returns_the_field_error(acme, hdp):
+    run = start_run(acme)
+    hdp.clear()
+    url = reverse("onboarding:validate", args=[run.pk, "app_name"])
+    html = acme.post(url, {"name": "bad name"}, **HTMX).content.decode()
+    assert 'id="id_name-error"' in html and "remove: space" in html
+    html = acme.post(url, {"name": "Good_name"}, **HTMX).content.decode()
+    assert "field-error" not in html
+    assert 'hx-swap-oob="true"' in html and "/oauth/callback/Good_name/" in html
+    url = reverse("onboarding:validate", args=[run.pk, "token_uri"])
+    html = acme.post(url, {"token_uri": "http://10.0.0.5/token"}, **HTMX).content.decode()
+    assert 'id="id_token_uri-error"' in html
+    assert acme.get(url).status_code == 405
+    assert acme.post(reverse("onboarding:validate", args=[run.pk, "nope"])).status_code == 404
+    assert hdp == []
+
+
+def test_form_controls_carry_inline_validation_and_describedby(acme, hdp):
+    run = start_run(acme)
+    html = acme.get(reverse("onboarding:step-app", args=[run.pk])).content.decode()
+    assert 'hx-trigger="input changed delay:400ms"' in html
+    assert 'hx-params="name"' in html  # the secret is never sent to the validate endpoint
+    assert 'aria-describedby="id_client_secret-help id_client_secret-error"' in html
+    assert 'type="password"' in html

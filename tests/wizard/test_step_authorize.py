@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from django.urls import reverse
+
+from portal.oauth.models import OAuthFlow
+from portal.sandbox.hdp.models import OAuthApp
+from tests.wizard.fixtures import create_app, make_hdp_app, start_run
+
+
+def _authorize_ready(client):
+    run = start_run(client)
+    assert create_app(client, run).status_code == 303
+    return run
+
+
+def test_it_explains_and_shows_provider_scopes_and_redirect_uri(acme, hdp):
+    run = _authorize_ready(acme)
+    hdp.clear()
+    response = acme.get(reverse("onboarding:step-authorize", args=[run.pk]))
+    html = response.content.decode()
+    assert "Connect to 127.0.0.1" in html
+    assert "<code>offline_access</code>" in html
+    assert "http://127.0.0.1:8000/oauth/callback/Acme_GA_app/" in html
+    assert f'action="{reverse("onboarding:authorize-start", args=[run.pk])}"' in html
+    assert hdp == []  # no HDP call to render the page
+
+
+def test_csp_form_action_allows_the_provider_origin(acme, hdp):
+    run = _authorize_ready(acme)
+    response = acme.get(reverse("onboarding:step-authorize", args=[run.pk]))
+    policy = response["Content-Security-Policy"]
+    directive = next(d for d in policy.split(";") if d.strip().startswith("form-action"))
+    assert "'self'" in directive
+    assert "http://127.0.0.1:8000" in directive
+    # Other pages keep form-action 'self' only.
+    other = acme.get(reverse("onboarding:runs"))["Content-Security-Policy"]
+    assert "127.0.0.1" not in other
+
+
+def test_start_redirects_to_the_provider_with_state_pkce_and_extra_params(acme, hdp):
+    run = _authorize_ready(acme)
+    response = acme.post(reverse("onboarding:authorize-start", args=[run.pk]))
+    assert response.status_code == 303
+    url = urlsplit(response["Location"])
+    assert f"{url.scheme}://{url.netloc}{url.path}" == "http://127.0.0.1:8000/sandbox/oauth/authorize/"
+    query = parse_qs(url.query)
+    assert query["state"][0]
+    assert query["code_challenge"][0]
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["prompt"] == ["consent"]
+    assert query["client_id"] == ["sandbox-portal-client"]
+    assert query["redirect_uri"] == ["http://127.0.0.1:8000/oauth/callback/Acme_GA_app/"]
+    assert OAuthFlow.objects.filter(run=run).count() == 1
+
+
+def test_start_is_post_only(acme, hdp):
+    run = _authorize_ready(acme)
+    assert acme.get(reverse("onboarding:authorize-start", args=[run.pk])).status_code == 405
+    assert not OAuthFlow.objects.exists()
+
+
+def test_start_is_rate_limited(acme, hdp, settings):
+    settings.RATELIMIT_OAUTH_START_PER_MINUTE = 1
+    run = _authorize_ready(acme)
+    assert acme.post(reverse("onboarding:authorize-start", args=[run.pk])).status_code == 303
+    response = acme.post(reverse("onboarding:authorize-start", args=[run.pk]))
+    assert response.status_code == 429
+    assert "Wait a minute" in response.content.decode()
+
+
+def test_a_flow_failure_is_shown_with_try_again(acme, hdp):
+    run = _authorize_ready(acme)
+    start = acme.post(reverse("onboarding:authorize-start", args=[run.pk]))
+    state = parse_qs(urlsplit(start["Location"]).query)["state"][0]
+    back = acme.get(
+        reverse("oauth:callback", args=["Acme_GA_app"]), {"state": state, "error": "access_denied"}
+    )
+    assert back.status_code == 303
+    html = acme.get(back["Location"]).content.decode()
+    assert 'role="alert"' in html
+    assert "Try again" in html
+
+
+def test_a_reused_app_is_read_back_from_hdp_and_its_uris_checked(acme, hdp):
+    existing = make_hdp_app("acme_admin", name="Acme_existing_app", client_id="from-hdp-client")
+    run = start_run(acme)
+    acme.post(reverse("onboarding:step-app", args=[run.pk]), {"action": "reuse", "app_id": existing.id})
+    response = acme.post(reverse("onboarding:authorize-start", args=[run.pk]))
+    assert response.status_code == 303
+    assert parse_qs(urlsplit(response["Location"]).query)["client_id"] == ["from-hdp-client"]
+    # Someone changes the app in HDP to point at another host: the portal refuses to start.
+    OAuthApp.objects.filter(pk=existing.id).update(authorize_uri="https://evil.example/authorize")
+    flows_before = OAuthFlow.objects.count()
+    response = acme.post(reverse("onboarding:authorize-start", args=[run.pk]))
+    assert response.status_code == 303
+    assert response["Location"] == reverse("onboarding:step-authorize", args=[run.pk])
+    assert OAuthFlow.objects.count() == flows_before
+    assert "won&#x27;t use" in acme.get(response["Location"]).content.decode()
+
+
+def test_authorize_step_before_the_app_exists_sends_back(acme, hdp):
+    run = start_run(acme)
+    response = acme.get(reverse("onboarding:step-authorize", args=[run.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("onboarding:step-app", args=[run.pk])
+    assert acme.post(reverse("onboarding:authorize-start", args=[run.pk])).status_code == 302

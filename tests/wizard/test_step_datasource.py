@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from django.urls import reverse
+
+from portal.onboarding.models import Run
+from portal.sandbox.hdp.models import DataSource
+from tests.wizard.fixtures import HTMX, hdp_posts, run_at_datasource
+
+
+def _url(run):
+    return reverse("onboarding:step-datasource", args=[run.pk])
+
+
+def test_it_renders_the_store_options_but_not_the_profile_link(acme, hdp):
+    run = run_at_datasource(acme)
+    hdp.clear()
+    html = acme.get(_url(run)).content.decode()
+    assert 'name="opt_DefaultView"' in html
+    assert 'name="opt_ODataVersion"' in html and "<select" in html
+    assert "OAuthProfileId" not in html
+    assert hdp == []  # option definitions come from the run, not from HDP
+
+
+def test_it_creates_the_data_source_linked_to_the_profile(acme, hdp):
+    run = run_at_datasource(acme)
+    response = acme.post(_url(run), {"name": "AcmeGA", "opt_DefaultView": "1234", "opt_ODataVersion": "4"})
+    assert response.status_code == 303
+    ds = DataSource.objects.get(name="AcmeGA")
+    run.refresh_from_db()
+    assert ds.options["OAuthProfileId"] == str(run.remote_id("profile"))
+    assert ds.options["DefaultView"] == "1234"
+
+
+def test_salesforce_gets_its_oauth_method_fixed_and_password_fields_masked(acme, hdp):
+    run = run_at_datasource(acme, "1:sandbox")
+    html = acme.get(_url(run)).content.decode()
+    assert 'name="opt_AuthenticationMethod"' not in html
+    assert "AuthenticationMethod=oauth2.0" in html
+    assert 'name="opt_Password"' in html and 'type="password"' in html
+    response = acme.post(_url(run), {"name": "AcmeSF", "opt_Password": "backend-pw-sentinel"})
+    assert response.status_code == 303
+    assert DataSource.objects.get(name="AcmeSF").options["AuthenticationMethod"] == "oauth2.0"
+
+
+def test_bad_names_are_explained_and_input_kept(acme, hdp):
+    run = run_at_datasource(acme)
+    hdp.clear()
+    for name, words in (
+        ("1abc", "must start with a letter"),
+        ("Acme GA", "no spaces"),
+        ("x" * 129, "at most"),
+    ):
+        response = acme.post(_url(run), {"name": name, "opt_DefaultView": "kept-view"}, **HTMX)
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert words in html, name
+        assert 'value="kept-view"' in html
+    assert hdp_posts(hdp, "/datasources") == []
+
+
+def test_a_name_another_active_setup_is_using_is_refused(acme, hdp):
+    run = run_at_datasource(acme)
+    other = Run.objects.create(owner=run.owner, tenant_id=71, tenant_name="Acme", datastore_id=54)
+    Run.objects.filter(pk=other.pk).update(ds_name="AcmeGA")
+    response = acme.post(_url(run), {"name": "AcmeGA"})
+    html = response.content.decode()
+    assert 'id="id_name-error"' in html and "Another onboarding" in html
+    assert not DataSource.objects.filter(name="AcmeGA").exists()
+
+
+def test_required_options_are_honoured(acme, hdp):
+    run = run_at_datasource(acme, "76:sandbox")  # Snowflake: AccountName and Warehouse required
+    response = acme.post(_url(run), {"name": "AcmeSnow"})
+    html = response.content.decode()
+    assert 'id="id_opt_AccountName-error"' in html
+    assert not DataSource.objects.exists()

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from django.urls import reverse
+
+from portal.accounts.models import User
+from portal.onboarding.models import Run
+from portal.sandbox.hdp import faults
+from tests.wizard.fixtures import HTMX, start_run
+
+
+def test_it_offers_only_oauth_stores_with_their_presets(acme, hdp):
+    html = acme.get(reverse("onboarding:new")).content.decode()
+    assert 'value="54:google_analytics"' in html
+    assert 'value="54:sandbox"' in html
+    assert 'value="1:salesforce_sandbox"' in html
+    assert 'value="76:snowflake"' in html
+    assert "DataSource Group" not in html  # isGroup
+    assert "PostgreSQL" not in html  # no OAuth
+    assert 'name="tenant"' not in html  # one tenant: no choice to make
+
+
+def test_it_creates_the_run_with_the_store_and_its_options(acme, hdp):
+    run = start_run(acme, "54:google_analytics")
+    assert run.owner.username == "acme_admin"
+    assert (run.tenant_id, run.tenant_name) == (71, "Acme")
+    assert (run.datastore_id, run.datastore_name, run.preset) == (54, "Google Analytics", "google_analytics")
+    ids = {o["id"] for o in run.datastore_option_defs}
+    assert {"OAuthProfileId", "DefaultView", "StartDate"} <= ids
+
+
+def test_posted_tenant_is_ignored_for_a_one_tenant_admin(acme, hdp):
+    response = acme.post(reverse("onboarding:new"), {"store_preset": "54:sandbox", "tenant": "72"})
+    assert response.status_code == 303
+    assert Run.objects.get().tenant_id == 71
+
+
+def test_a_tenant_the_person_does_not_administer_is_refused(acme, hdp):
+    user = User.objects.get(username="acme_admin")
+    user.hdp_tenants_administered = [{"id": 71, "name": "Acme"}, {"id": 73, "name": "AcmeLabs"}]
+    user.save()
+    html = acme.get(reverse("onboarding:new")).content.decode()
+    assert 'name="tenant"' in html and "AcmeLabs" in html
+    response = acme.post(reverse("onboarding:new"), {"store_preset": "54:sandbox", "tenant": "72"})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not Run.objects.exists()
+
+
+def test_a_non_oauth_or_group_store_cannot_be_forced(acme, hdp):
+    for choice in ("56:custom", "1004:custom", "54:nonexistent"):
+        response = acme.post(reverse("onboarding:new"), {"store_preset": choice})
+        assert response.status_code == 200
+        assert "Select a valid choice" in response.content.decode()
+    assert not Run.objects.exists()
+
+
+def test_hdp_down_shows_a_banner_on_the_same_step(acme, hdp):
+    faults.arm("GET", r"^/api/mgmt/datastores$", "status", status=503, times=5)
+    response = acme.get(reverse("onboarding:new"))
+    html = response.content.decode()
+    assert response.status_code == 503
+    assert 'id="banner"' in html
+    assert 'id="step-heading"' in html  # still the step page, not an error page
+
+
+def test_htmx_gets_the_partial_and_the_next_step_in_place(acme, hdp):
+    response = acme.get(reverse("onboarding:new"), **HTMX)
+    html = response.content.decode()
+    assert "<html" not in html and 'id="step-heading"' in html
+    assert "HX-Request" in response["Vary"]
+    response = acme.post(reverse("onboarding:new"), {"store_preset": "54:sandbox"}, **HTMX)
+    run = Run.objects.get()
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == reverse("onboarding:step-app", args=[run.pk])
+    assert "Register a new application" in response.content.decode()
+    assert "<html" not in response.content.decode()
+
+
+def test_invalid_htmx_post_is_200_so_htmx_swaps_it(acme, hdp):
+    response = acme.post(reverse("onboarding:new"), {"store_preset": ""}, **HTMX)
+    assert response.status_code == 200
+    assert 'aria-invalid="true"' in response.content.decode()
+
+
+def test_done_step_shows_the_choice_not_a_form(acme, hdp):
+    run = start_run(acme)
+    html = acme.get(reverse("onboarding:step-store", args=[run.pk])).content.decode()
+    assert "Google Analytics" in html
+    assert 'name="store_preset"' not in html
