@@ -16,7 +16,7 @@ import re
 import unicodedata
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -81,6 +81,11 @@ RESTART = "Start the connection again from your setup."
 @require_GET
 def callback(request: HttpRequest, app_key: str) -> HttpResponse:
     params = request.GET
+    # The query holds the code and state. Take it off the request now, so an error report or a
+    # log line written later (Django's "Request URL", request.GET in AdminEmailHandler mails)
+    # cannot carry them (security.md item 17); from here on only `params` has them.
+    request.GET = QueryDict()
+    request.META["QUERY_STRING"] = ""
     # 1. One value per parameter: two "code"s or "state"s mean someone is splicing the URL.
     repeated = [name for name in SINGLE_VALUED if len(params.getlist(name)) > 1]
     if repeated:
