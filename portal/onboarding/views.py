@@ -26,13 +26,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from portal.accounts.models import User
 from portal.hdp import client as hdp
 from portal.hdp import errors
 from portal.hdp.schemas import DataStore
 from portal.lib import ratelimit
-from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
+from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther, goto
 from portal.lib.logging import register_secret
 from portal.oauth import flows, presets, uris
 from portal.onboarding import forms, steps, wizard
@@ -122,10 +123,17 @@ def _enter(request: HtmxRequest, run: Run, step: str) -> HttpResponse | None:
         return _busy(request, run, step)
     if run.status == Run.Status.CANCELLED:
         messages.info(request, _("That setup was cancelled. Start a new one from this page."))
-        return redirect("onboarding:runs")
+        return _redirect(request, reverse("onboarding:runs"))
     if not wizard.can_enter(run, step):
-        return redirect(wizard.step_url(run, wizard.current(run)))
+        return _redirect(request, wizard.step_url(run, wizard.current(run)))
     return None
+
+
+def _redirect(request: HtmxRequest, url: str) -> HttpResponse:
+    """A whole-page move: HX-Redirect under htmx (never a full page nested in #wizard), else 302."""
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
 
 
 def _advance(request: HtmxRequest, run: Run, step: str) -> HttpResponse:
@@ -133,6 +141,10 @@ def _advance(request: HtmxRequest, run: Run, step: str) -> HttpResponse:
     url = wizard.step_url(run, step)
     if not request.htmx:
         return HttpResponseSeeOther(url)
+    if step == "authorize":
+        # A CSP belongs to the document: the authorize page must be a fresh page load so that its
+        # form-action allows the provider's origin (the Connect POST answers 303 to the provider).
+        return goto(request, url)
     request.method = "GET"
     request.POST = QueryDict()
     response = STEP_VIEWS[step](request, run.pk)

@@ -77,7 +77,7 @@ def start_run(client, choice: str = "54:sandbox"):
     return Run.objects.latest("created_at")
 
 
-def create_app(client, run, **overrides):
+def create_app(client, run, headers=None, **overrides):
     data = {
         "action": "create",
         "name": "Acme_GA_app",
@@ -89,7 +89,7 @@ def create_app(client, run, **overrides):
         "extra_params": "prompt=consent",
     }
     data.update(overrides)
-    return client.post(reverse("onboarding:step-app", args=[run.pk]), data)
+    return client.post(reverse("onboarding:step-app", args=[run.pk]), data, **(headers or {}))
 
 
 def seal_tokens(run, refresh: bool = True):

@@ -86,7 +86,7 @@ def test_a_second_click_while_busy_makes_no_hdp_call(acme, hdp):
     # Another request (another thread or process) holds the run's lease.
     Run.objects.filter(pk=run.pk).update(busy_until=timezone.now() + timedelta(seconds=60))
     response = create_app(acme, run)
-    htmx = create_app(acme, run, **HTMX)
+    htmx = create_app(acme, run, headers=HTMX)
     assert response.status_code == 202 and htmx.status_code == 202
     assert "Already working on it" in response.content.decode()
     assert hdp_posts(hdp, "/oauthapps") == []

@@ -106,3 +106,21 @@ def test_authorize_step_before_the_app_exists_sends_back(acme, hdp):
     assert response.status_code == 302
     assert response["Location"] == reverse("onboarding:step-app", args=[run.pk])
     assert acme.post(reverse("onboarding:authorize-start", args=[run.pk])).status_code == 302
+
+
+def test_under_htmx_the_authorize_page_is_a_full_page_load(acme, hdp):
+    """Its CSP (form-action with the provider) only applies to a freshly loaded document."""
+    from tests.wizard.fixtures import HTMX
+
+    run = start_run(acme)
+    response = create_app(acme, run, headers=HTMX)
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == reverse("onboarding:step-authorize", args=[run.pk])
+
+
+def test_htmx_request_for_a_step_not_yet_reachable_moves_the_whole_page(acme, hdp):
+    from tests.wizard.fixtures import HTMX
+
+    run = start_run(acme)
+    response = acme.get(reverse("onboarding:step-profile", args=[run.pk]), **HTMX)
+    assert response["HX-Redirect"] == reverse("onboarding:step-app", args=[run.pk])

@@ -78,3 +78,13 @@ def test_done_step_shows_the_profile(acme, hdp):
     acme.post(_url(run), {"name": "Acme_GA_profile"})
     html = acme.get(_url(run)).content.decode()
     assert "Acme_GA_profile" in html and 'name="name"' not in html
+
+
+def test_htmx_success_swaps_in_the_next_step_and_pushes_its_url(acme, hdp):
+    run = run_at_profile(acme)
+    response = acme.post(_url(run), {"name": "Acme_GA_profile"}, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == reverse("onboarding:step-datasource", args=[run.pk])
+    assert "<html" not in html and 'name="opt_DefaultView"' in html
+    assert "HX-Request" in response["Vary"]
