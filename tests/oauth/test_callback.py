@@ -514,3 +514,19 @@ def test_callback_query_is_not_in_the_location(signed_in, user, run, mocked):
     _, state, _ = start_flow(signed_in, user, run)
     response = signed_in.get(callback_url(error="server_error", state=state))
     assert parse_qs(urlsplit(response["Location"]).query) == {}
+
+
+def test_purge_deletes_flows_a_day_past_expiry(signed_in, user, run):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    with freeze_time() as frozen:
+        start_flow(signed_in, user, run)
+        frozen.tick(timedelta(hours=23))
+        call_command("purge_oauth_flows", stdout=StringIO())
+        assert OAuthFlow.objects.count() == 1
+        frozen.tick(timedelta(hours=2))
+        out = StringIO()
+        call_command("purge_oauth_flows", stdout=out)
+    assert OAuthFlow.objects.count() == 0 and "Deleted 1" in out.getvalue()

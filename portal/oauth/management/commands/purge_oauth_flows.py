@@ -1,0 +1,24 @@
+"""Delete OAuth flow rows (and their encrypted PKCE verifiers) a day past expiry (security.md item 14).
+
+Run it from cron next to ``purge_abandoned``; it is idempotent.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from portal.oauth import flows
+
+
+class Command(BaseCommand):
+    help = "Delete OAuth flow records that expired more than --hours ago (default 24)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--hours", type=int, default=24)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        deleted = flows.purge_expired_flows(timedelta(hours=options["hours"]))
+        self.stdout.write(f"Deleted {deleted} expired OAuth flow record(s).")
