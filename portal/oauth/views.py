@@ -16,6 +16,7 @@ import re
 import unicodedata
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -78,6 +79,7 @@ def _clean_provider_text(text: str, limit: int = 300) -> str:
 RESTART = "Start the connection again from your setup."
 
 
+@login_not_required  # signed-out arrivals get a clear page, not a login redirect carrying the code
 @require_GET
 def callback(request: HttpRequest, app_key: str) -> HttpResponse:
     params = request.GET
@@ -110,6 +112,18 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
         )
 
     # 3. Bound to this browser session and this person, and fresh.
+    if not request.user.is_authenticated:
+        return _refuse(
+            request,
+            "oauth_signed_out",
+            "You were signed out of the portal while you were at the provider. Sign in, then "
+            + RESTART[0].lower()
+            + RESTART[1:],
+            link_url=reverse("accounts:login"),
+            link_text="Sign in",
+            flow=str(flow.pk),
+            tenant=flow.tenant_id,
+        )
     session_key = request.session.session_key or ""
     if flows.sha256(session_key) != flow.session_key_hash:
         return _refuse(

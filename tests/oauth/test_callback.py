@@ -380,9 +380,10 @@ def test_login_again_ends_pending_flows(signed_in, user, run, mocked):
     assert len(mocked.calls) == 0
 
 
-def test_anonymous_callback_goes_to_login(client, mocked):
+def test_anonymous_callback_with_unknown_state_is_refused_without_a_login_redirect(client, mocked):
     response = client.get(callback_url(code=CODE, state="x"))
-    assert response.status_code == 302 and "login" in response["Location"]
+    assert response.status_code == 400 and "Location" not in response
+    assert CODE not in response.content.decode()
     assert len(mocked.calls) == 0
 
 
