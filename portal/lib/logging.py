@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from django.http import HttpRequest
-from django.views.debug import SafeExceptionReporterFilter
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 _SECRETS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("portal_secrets", default=())
 
@@ -64,8 +64,13 @@ class RedactSecretsFilter(logging.Filter):
         return True
 
 
+#: Request metadata that carries the query string (an OAuth ``code``/``state``) or a URL with it.
+_URL_META = ("QUERY_STRING", "RAW_URI", "REQUEST_URI", "HTTP_REFERER")
+
+
 class PortalExceptionReporterFilter(SafeExceptionReporterFilter):
-    """Django's filter hides POST fields named like secrets; also hide query strings and bodies."""
+    """Django's filter hides POST fields named like secrets; also hide every POST value, every
+    frame variable, cookies, and the query string wherever the request metadata repeats it."""
 
     hidden_settings = re.compile(
         "API|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|AUTHORIZATION|DATABASE_URL", flags=re.I
@@ -74,7 +79,33 @@ class PortalExceptionReporterFilter(SafeExceptionReporterFilter):
     def get_post_parameters(self, request: HttpRequest | None) -> Any:
         if request is None:
             return {}
-        return {key: self.cleansed_substitute for key in request.POST}
+        return dict.fromkeys(request.POST, self.cleansed_substitute)
 
     def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> Any:
-        return [(name, self.cleansed_substitute) for name, _ in super().get_traceback_frame_variables(request, tb_frame)]
+        return [
+            (name, self.cleansed_substitute)
+            for name, _ in super().get_traceback_frame_variables(request, tb_frame)
+        ]
+
+    def get_safe_request_meta(self, request: HttpRequest) -> Any:
+        meta = super().get_safe_request_meta(request)
+        for key in _URL_META:
+            if meta.get(key):
+                meta[key] = self.cleansed_substitute
+        return meta
+
+    def get_safe_cookies(self, request: HttpRequest) -> Any:
+        return dict.fromkeys(getattr(request, "COOKIES", {}), self.cleansed_substitute)
+
+
+class PortalExceptionReporter(ExceptionReporter):
+    """Error reports (500 page with DEBUG, AdminEmailHandler mails) without the query string:
+    Django's reporter shows ``request.GET`` and the full URL unfiltered (security.md item 17)."""
+
+    def get_traceback_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().get_traceback_data()
+        if self.request is not None:
+            data["request_GET_items"] = [(key, REDACTED) for key in self.request.GET]
+            raw_uri = getattr(self, "_get_raw_insecure_uri")  # noqa: B009  (private in Django's stubs)
+            data["request_insecure_uri"] = redact(str(raw_uri()).split("?", 1)[0])
+        return data
