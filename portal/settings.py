@@ -278,6 +278,7 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
+DEFAULT_EXCEPTION_REPORTER = "portal.lib.logging.PortalExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.lib.logging.PortalExceptionReporterFilter"
 ADMINS = [("Ops", a) for a in env_list("ADMINS_EMAILS", [])]
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend") or ""
