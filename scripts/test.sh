@@ -16,7 +16,7 @@ echo "== migrations are up to date"
 $BIN/python manage.py makemigrations --check --dry-run >/dev/null
 
 echo "== production settings pass check --deploy"
-PORTAL_ENV=prod SECRET_KEY="ci-$(head -c 32 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9')" \
+PORTAL_ENV=prod SECRET_KEY="ci-$(head -c 64 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9')" \
   ALLOWED_HOSTS=portal.example.com PORTAL_BASE_URL=https://portal.example.com \
   DATABASE_URL=postgres://u:p@127.0.0.1:1/db HDP_BASE_URL=https://hdp.example.com:8443 \
   HDP_SERVICE_USER=svc HDP_SERVICE_PASSWORD=x \
