@@ -44,7 +44,9 @@ def parse_keys(entries: list[str]) -> Keyring:
     for entry in entries:
         kid, sep, material = entry.partition(":")
         if not sep or not kid or "." in kid:
-            raise ImproperlyConfigured("Each PORTAL_ENCRYPTION_KEYS entry must look like 'kid:base64url-key'.")
+            raise ImproperlyConfigured(
+                "Each PORTAL_ENCRYPTION_KEYS entry must look like 'kid:base64url-key'."
+            )
         try:
             key = _b64decode(material)
         except ValueError:

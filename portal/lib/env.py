@@ -64,5 +64,7 @@ def env_secret(name: str, default: str | None = None) -> str | None:
         try:
             return Path(file_name).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE points at {file_name!r}, which cannot be read: {exc}") from None
+            raise ImproperlyConfigured(
+                f"{name}_FILE points at {file_name!r}, which cannot be read: {exc}"
+            ) from None
     return env_str(name, default)
