@@ -34,7 +34,9 @@ if IS_PROD:
     SECRET_KEY = env_required("SECRET_KEY")
 else:
     # Development only: a fixed key so sessions survive restarts of `make run`.
-    SECRET_KEY = env_secret("SECRET_KEY") or "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"
+    SECRET_KEY = (
+        env_secret("SECRET_KEY") or "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"
+    )
 
 # The public base URL of the portal. The OAuth redirect URI is built from this, never from the
 # request's Host header (security.md item 4).
@@ -193,7 +195,9 @@ HDP_BASE_URL = (
 HDP_SERVICE_USER = env_str("HDP_SERVICE_USER") or ("" if IS_PROD else "portal_svc")
 HDP_SERVICE_PASSWORD = env_secret("HDP_SERVICE_PASSWORD") or ("" if IS_PROD else "portal-svc-sandbox-pw")
 if IS_PROD and not (HDP_BASE_URL and HDP_SERVICE_USER and HDP_SERVICE_PASSWORD):
-    raise ImproperlyConfigured("HDP_BASE_URL, HDP_SERVICE_USER and HDP_SERVICE_PASSWORD must be set in production.")
+    raise ImproperlyConfigured(
+        "HDP_BASE_URL, HDP_SERVICE_USER and HDP_SERVICE_PASSWORD must be set in production."
+    )
 # A PEM bundle for an HDP server behind a private CA; empty means the system trust store.
 HDP_CA_BUNDLE = env_str("HDP_CA_BUNDLE", "") or ""
 # Tests only: dotted path to a zero-arg callable returning an httpx transport (e.g. the in-process
@@ -221,7 +225,9 @@ if OAUTH_ALLOW_LOOPBACK:
 # "kid:base64url(32 bytes)" entries, comma-separated; the first encrypts, all decrypt (rotation).
 # Separate from SECRET_KEY on purpose (security.md item 15).
 if IS_PROD:
-    PORTAL_ENCRYPTION_KEYS = [k.strip() for k in (env_secret("PORTAL_ENCRYPTION_KEYS") or "").split(",") if k.strip()]
+    PORTAL_ENCRYPTION_KEYS = [
+        k.strip() for k in (env_secret("PORTAL_ENCRYPTION_KEYS") or "").split(",") if k.strip()
+    ]
     if not PORTAL_ENCRYPTION_KEYS:
         raise ImproperlyConfigured("PORTAL_ENCRYPTION_KEYS must be set in production (see docs/deploy.md).")
 else:

@@ -165,9 +165,13 @@ class AuditEntry(models.Model):
         ordering = ["-at"]
 
     @classmethod
-    def record(cls, actor: str, action: str, *, run: Run | None = None, tenant_id: int | None = None,
-               **detail: Any) -> AuditEntry:
+    def record(
+        cls, actor: str, action: str, *, run: Run | None = None, tenant_id: int | None = None, **detail: Any
+    ) -> AuditEntry:
         return cls.objects.create(
-            actor=actor, action=action, run=run,
-            tenant_id=tenant_id if tenant_id is not None else (run.tenant_id if run else None), detail=detail,
+            actor=actor,
+            action=action,
+            run=run,
+            tenant_id=tenant_id if tenant_id is not None else (run.tenant_id if run else None),
+            detail=detail,
         )
