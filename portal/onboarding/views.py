@@ -10,6 +10,7 @@ into ``#wizard`` (``template.html#wizard-body``) and errors come back as 200 (ht
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,7 +32,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from portal.accounts.models import User
 from portal.hdp import client as hdp
 from portal.hdp import errors
-from portal.hdp.schemas import DataStore
+from portal.hdp.schemas import DataStore, OAuthAppSummary
 from portal.lib import ratelimit
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther, goto
 from portal.lib.logging import register_secret
@@ -320,11 +321,19 @@ def resume(request: HtmxRequest, run_id: UUID) -> HttpResponse:
 
 
 # --- step b: OAuth application -----------------------------------------------------------------------
-def _app_initial(run: Run, preset: presets.Preset) -> dict[str, Any]:
+def _unused(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``... if HDP already has an application called that."""
+    candidate, n = name, 1
+    while candidate.casefold() in taken:
+        n += 1
+        candidate = f"{name}_{n}"
+    return candidate
+
+
+def _app_initial(run: Run, preset: presets.Preset, taken: set[str]) -> dict[str, Any]:
+    suggested = _unused(forms.suggest_name(run.tenant_name, run.datastore_name, suffix="app"), taken)
     return {
-        "name": run.app_name
-        if run.app_mode == Run.AppMode.CREATE and run.app_name
-        else forms.suggest_name(run.tenant_name, run.datastore_name, suffix="app"),
+        "name": run.app_name if run.app_mode == Run.AppMode.CREATE and run.app_name else suggested,
         "client_id": run.app_client_id or preset.client_id,
         "authorize_uri": run.app_authorize_uri or preset.authorize_uri,
         "token_uri": run.app_token_uri or preset.token_uri,
@@ -353,14 +362,16 @@ def step_app(request: HtmxRequest, run_id: UUID) -> HttpResponse:
             request, run, "app", "onboarding/step_app.html", {"done": True, "app": run.remote("app")}
         )
     banner, status = "", 200
-    apps = []
+    apps: list[OAuthAppSummary] = []
+    taken: set[str] = set()
     try:
         with _client(request) as client:
-            apps = [
-                a for a in client.list_oauth_apps(tenant_id=run.tenant_id) if a.data_store == run.datastore_id
-            ]
+            tenant_apps = client.list_oauth_apps(tenant_id=run.tenant_id)
     except errors.HdpError as exc:
         banner, status = _problem(exc)
+    else:
+        apps = [a for a in tenant_apps if a.data_store == run.datastore_id]
+        taken = {a.name.casefold() for a in tenant_apps}
     action = request.POST.get("action") if request.method == "POST" else None
     reuse_form = forms.AppReuseForm(
         request.POST if action == "reuse" else None, apps=[(a.id, a.name) for a in apps]
@@ -368,7 +379,7 @@ def step_app(request: HtmxRequest, run_id: UUID) -> HttpResponse:
     create_form = forms.AppCreateForm(
         request.POST if action == "create" else None,
         preset=preset,
-        initial=_app_initial(run, preset),
+        initial=_app_initial(run, preset, taken),
         validate_url=_validate_url(run),
     )
     if action == "reuse" and not banner and reuse_form.is_valid():
@@ -452,7 +463,8 @@ def step_authorize(request: HtmxRequest, run_id: UUID) -> HttpResponse:
     origin = _origin(run.app_authorize_uri)
     context = {
         "preset": preset,
-        "provider": urlsplit(run.app_authorize_uri).hostname or preset.label,
+        "provider": _provider_name(run, preset),
+        "provider_host": urlsplit(run.app_authorize_uri).hostname or "",
         "scopes": run.app_scope.split(),
         "redirect_uri": _redirect_uri(run.app_name),
         "done": wizard.is_done(run, "authorize"),
@@ -464,6 +476,13 @@ def step_authorize(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         # POST answers 303 to this origin, so it must be allowed here (django-csp 4: per response).
         response._csp_update = {"form-action": [origin]}  # type: ignore[attr-defined]
     return response
+
+
+def _provider_name(run: Run, preset: presets.Preset) -> str:
+    """Plain words for the provider: "Google", "Salesforce"...; the host name for custom ones."""
+    if preset.is_custom:
+        return urlsplit(run.app_authorize_uri).hostname or _("the provider")
+    return re.sub(r"\s*\(.*\)$", "", preset.label)
 
 
 def _back_to_authorize(request: HtmxRequest, run: Run, message: str) -> HttpResponse:

@@ -150,3 +150,11 @@ def test_form_controls_carry_inline_validation_and_describedby(acme, hdp):
     assert 'hx-params="name"' in html  # the secret is never sent to the validate endpoint
     assert 'aria-describedby="id_client_secret-help id_client_secret-error"' in html
     assert 'type="password"' in html
+
+
+def test_the_suggested_name_avoids_apps_hdp_already_has(acme, hdp):
+    make_hdp_app("acme_admin", name="Acme_GoogleAnalytics_app", datastore=1)
+    run = start_run(acme)
+    html = acme.get(reverse("onboarding:step-app", args=[run.pk])).content.decode()
+    assert 'value="Acme_GoogleAnalytics_app_2"' in html
+    assert "/oauth/callback/Acme_GoogleAnalytics_app_2/" in html

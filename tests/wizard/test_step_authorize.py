@@ -20,7 +20,7 @@ def test_it_explains_and_shows_provider_scopes_and_redirect_uri(acme, hdp):
     hdp.clear()
     response = acme.get(reverse("onboarding:step-authorize", args=[run.pk]))
     html = response.content.decode()
-    assert "Connect to 127.0.0.1" in html
+    assert "Connect to Sandbox provider" in html and "(127.0.0.1)" in html
     assert "<code>offline_access</code>" in html
     assert "http://127.0.0.1:8000/oauth/callback/Acme_GA_app/" in html
     assert f'action="{reverse("onboarding:authorize-start", args=[run.pk])}"' in html
