@@ -309,6 +309,15 @@ class DataSourceForm(AccessibleForm):
     def option_fields(self) -> list[forms.BoundField]:
         return [self[n] for n in self.fields if n.startswith("opt_")]
 
+    def secret_options(self) -> dict[str, str]:
+        """The entered values of password-type options (never stored by the portal)."""
+        options = self.options()
+        return {
+            str(d["id"]): options[str(d["id"])]
+            for d in self.definitions
+            if str(d.get("type") or "").lower() == "password" and str(d["id"]) in options
+        }
+
     def options(self) -> dict[str, str]:
         """Option values as HDP wants them: strings; empty optional values left out."""
         values: dict[str, str] = {}

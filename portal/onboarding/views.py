@@ -646,7 +646,18 @@ def step_datasource(request: HtmxRequest, run_id: UUID) -> HttpResponse:
                 run.ds_description = form.cleaned_data.get("description") or ""
                 run.ds_options = form.options()
                 run.save(update_fields=["ds_description", "ds_options", "updated_at"])
-                steps.ensure_datasource(run, client)
+                for value in form.secret_options().values():
+                    register_secret(value)
+                try:
+                    steps.ensure_datasource(run, client)
+                finally:
+                    # Back-end passwords go to HDP only; the run never keeps them (the form asks
+                    # for them again after a failure: PasswordInput never renders a value).
+                    if form.secret_options():
+                        run.ds_options = {
+                            k: v for k, v in run.ds_options.items() if k not in form.secret_options()
+                        }
+                        run.save(update_fields=["ds_options", "updated_at"])
         except steps.StepBusy:
             return _busy(request, run, "datasource")
         except errors.HdpRejected as exc:

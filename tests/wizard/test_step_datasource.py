@@ -39,7 +39,12 @@ def test_salesforce_gets_its_oauth_method_fixed_and_password_fields_masked(acme,
     assert 'name="opt_Password"' in html and 'type="password"' in html
     response = acme.post(_url(run), {"name": "AcmeSF", "opt_Password": "backend-pw-sentinel"})
     assert response.status_code == 303
-    assert DataSource.objects.get(name="AcmeSF").options["AuthenticationMethod"] == "oauth2.0"
+    sf = DataSource.objects.get(name="AcmeSF")
+    assert sf.options["AuthenticationMethod"] == "oauth2.0"
+    assert sf.options["Password"] == "backend-pw-sentinel"  # HDP has it...
+    run.refresh_from_db()
+    assert "Password" not in run.ds_options  # ...the portal does not keep it
+    assert "backend-pw-sentinel" not in acme.get(_url(run)).content.decode()
 
 
 def test_bad_names_are_explained_and_input_kept(acme, hdp):
