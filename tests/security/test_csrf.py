@@ -1,0 +1,175 @@
+"""security.md item 26: CSRF on every state-changing URL, htmx included.
+
+Every URL of the portal is classified here (a new URL that is not fails
+``test_every_url_is_classified``). For each URL that accepts POST: no token, or another
+session's token, is 403 with zero HDP calls and no database change; the token from
+``<body hx-headers>`` (what htmx sends) is accepted. POST-only URLs answer GET with 405, and a
+GET on any other URL changes nothing (the OAuth callback is the one state-changing GET; item 1).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from portal.accounts.models import User
+from portal.oauth.models import OAuthFlow
+from portal.onboarding.models import AuditEntry, RemoteObject, Run
+from portal.sandbox.provider.seed import seed_provider
+from tests.wizard.fixtures import run_at_profile, run_at_verify
+
+# name -> (methods it accepts, needs run_id). "POST" in methods = state-changing.
+URLS: dict[str, tuple[frozenset[str], bool]] = {
+    "onboarding:runs": (frozenset({"GET"}), False),
+    "onboarding:new": (frozenset({"GET", "POST"}), False),
+    "onboarding:resume": (frozenset({"GET"}), True),
+    "onboarding:step-store": (frozenset({"GET"}), True),
+    "onboarding:step-app": (frozenset({"GET", "POST"}), True),
+    "onboarding:step-authorize": (frozenset({"GET"}), True),
+    "onboarding:authorize-start": (frozenset({"POST"}), True),
+    "onboarding:step-profile": (frozenset({"GET", "POST"}), True),
+    "onboarding:step-datasource": (frozenset({"GET", "POST"}), True),
+    "onboarding:step-verify": (frozenset({"GET", "POST"}), True),
+    "onboarding:cancel": (frozenset({"GET", "POST"}), True),
+    "onboarding:validate": (frozenset({"POST"}), True),
+    "accounts:login": (frozenset({"GET", "POST"}), False),
+    "accounts:logout": (frozenset({"POST"}), False),
+    "oauth:callback": (frozenset({"GET"}), False),
+    "sandbox_provider:authorize": (frozenset({"GET", "POST"}), False),
+    "sandbox_provider:console": (frozenset({"GET", "POST"}), False),
+    "sandbox_provider:login": (frozenset({"GET", "POST"}), False),
+    "sandbox_provider:logout": (frozenset({"POST"}), False),
+}
+#: Machine-to-machine endpoints: no browser session, so no CSRF (client authentication instead).
+EXEMPT = {
+    "sandbox_provider:token": "RFC 6749 token endpoint; client authenticates with its secret",
+    "sandbox_provider:revoke": "RFC 7009 revocation endpoint; client authentication",
+    "hdp_emulator:api": "the HDP emulator's REST API; HTTP Basic, no cookies",
+}
+POST_DATA = {"action": "create", "name": "Csrf_name", "client_secret": "s", "store_preset": "54:sandbox",
+             "username": "acme_admin", "password": "acme-admin-sandbox-pw", "redirect_uri": "https://x.example/cb"}  # fmt: skip
+
+
+def _names(resolver: URLResolver, prefix: str = "") -> list[str]:
+    names = []
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            names += _names(pattern, f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix)
+        elif isinstance(pattern, URLPattern):
+            names.append(f"{prefix}{pattern.name}" if pattern.name else f"{prefix}<{pattern.pattern}>")
+    return names
+
+
+def test_every_url_is_classified():
+    names = set(_names(get_resolver()))
+    assert names == set(URLS) | set(EXEMPT), names ^ (set(URLS) | set(EXEMPT))
+
+
+def _url(name: str, run: Run) -> str:
+    methods, with_run = URLS[name]
+    if name == "onboarding:validate":
+        return reverse(name, kwargs={"run_id": run.pk, "field": "app_name"})
+    if name == "oauth:callback":
+        return reverse(name, args=["Acme_GA_app"])
+    return reverse(name, kwargs={"run_id": run.pk}) if with_run else reverse(name)
+
+
+def _state() -> list[object]:
+    return [
+        list(Run.objects.order_by("pk").values()),
+        list(RemoteObject.objects.order_by("pk").values()),
+        list(OAuthFlow.objects.order_by("pk").values()),
+        AuditEntry.objects.count(),
+    ]
+
+
+@pytest.fixture
+def victim(acme, hdp):
+    """A signed-in admin whose browser enforces CSRF like a real one; a run at the last step."""
+    seed_provider(["http://127.0.0.1:8000/oauth/callback/Acme_GA_app/"])
+    run = run_at_verify(acme)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(User.objects.get(username="acme_admin"))
+    page = browser.get(reverse("onboarding:runs"))
+    token = re.search(r'"X-CSRFToken": "([A-Za-z0-9]{64})"', page.content.decode())
+    assert token is not None
+    hdp.clear()
+    return browser, run, token.group(1)
+
+
+POSTABLE = sorted(name for name, (methods, _) in URLS.items() if "POST" in methods)
+
+
+@pytest.mark.parametrize("name", POSTABLE)
+def test_post_without_a_token_is_403_and_nothing_happens(victim, hdp, name):
+    browser, run, _ = victim
+    before = _state()
+    response = browser.post(_url(name, run), POST_DATA)
+    assert response.status_code == 403, name
+    assert hdp == []
+    assert _state() == before
+
+
+@pytest.mark.parametrize("name", POSTABLE)
+def test_post_with_another_sessions_token_is_403(victim, hdp, name):
+    browser, run, _ = victim
+    attacker = Client(enforce_csrf_checks=True)
+    attacker.get(reverse("accounts:login"))
+    their_token = attacker.cookies["csrftoken"].value
+    before = _state()
+    response = browser.post(_url(name, run), POST_DATA, HTTP_X_CSRFTOKEN=their_token)
+    assert response.status_code == 403, name
+    response = browser.post(_url(name, run), {**POST_DATA, "csrfmiddlewaretoken": their_token})
+    assert response.status_code == 403, name
+    assert hdp == []
+    assert _state() == before
+
+
+def test_the_hx_headers_token_is_accepted(victim, hdp):
+    """Positive control: htmx's header (from <body hx-headers>) passes the CSRF check."""
+    browser, run, token = victim
+    response = browser.post(
+        reverse("onboarding:validate", kwargs={"run_id": run.pk, "field": "app_name"}),
+        {"name": "Good_name"},
+        HTTP_X_CSRFTOKEN=token,
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    response = browser.post(reverse("onboarding:step-verify", args=[run.pk]), HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 200
+    assert [r.method for r in hdp] == ["POST"]  # the one data-source test HDP was asked for
+
+
+@pytest.mark.parametrize("name", sorted(n for n, (m, _) in URLS.items() if m == frozenset({"POST"})))
+def test_post_only_urls_answer_get_with_405(victim, hdp, name):
+    browser, run, _ = victim
+    before = _state()
+    assert browser.get(_url(name, run)).status_code == 405
+    assert hdp == [] and _state() == before
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(
+        n for n, (m, _) in URLS.items() if "GET" in m and n not in ("oauth:callback", "onboarding:resume")
+    ),
+)
+def test_get_changes_nothing(acme, hdp, name):
+    run = run_at_profile(acme)
+    hdp.clear()
+    before = _state()
+    acme.get(_url(name, run))
+    assert [r.method for r in hdp if r.method != "GET"] == []
+    assert _state()[:3] == before[:3]
+
+
+def test_resume_get_only_reads_hdp(acme, hdp):
+    """Resume is a GET that reconciles: it may record what HDP already has, never write to HDP."""
+    run = run_at_profile(acme)
+    hdp.clear()
+    response = acme.get(reverse("onboarding:resume", args=[run.pk]))
+    assert response.status_code == 302
+    assert {r.method for r in hdp} <= {"GET"}
