@@ -1,0 +1,137 @@
+"""security.md item 11 through the wizard (issue 4, part 2): every hostile provider URI of the
+validator table (tests/oauth/test_uris.py::HOSTILE, 54 payloads) typed into the real "register an
+application" form is refused with an error on that field, the rest of the input is kept, the secret
+is not echoed, and HDP never receives it: zero HDP writes, and no HDP request carries the URI. The
+inline check (htmx, on blur) refuses the same payloads with zero HDP calls at all.
+
+The one HDP request the form page makes is its list of existing applications (a GET, to offer
+"reuse"); it is made before the form is validated and carries nothing the admin typed.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlsplit
+
+import pytest
+from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from portal.oauth import presets
+from portal.onboarding.forms import AppCreateForm
+from tests.oauth.test_uris import HOSTILE
+from tests.wizard.fixtures import create_app, start_run
+
+GOOD_AUTHORIZE = "https://accounts.google.com/o/oauth2/v2/auth"
+GOOD_TOKEN = "https://oauth2.googleapis.com/token"
+SECRET = "sentinel-hostile-uri-secret-61f0"
+IDS = [f"{i}-{code}" for i, (_, code) in enumerate(HOSTILE)]
+
+
+@pytest.fixture
+def google_run(acme, hdp, settings):
+    settings.OAUTH_ALLOW_LOOPBACK = False  # production's value
+    settings.OAUTH_ALLOWED_CUSTOM_HOSTS = []
+    run = start_run(acme, "54:google_analytics")
+    hdp.clear()
+    return run
+
+
+def _carries(requests, uri: str) -> bool:
+    needles = {uri, quote(uri, safe=""), uri.strip()} - {""}
+    for request in requests:
+        text = str(request.url) + request.content.decode(errors="replace")
+        if any(n in text for n in needles):
+            return True
+    return False
+
+
+def _refused(acme, hdp, run, field: str, uri: str) -> None:
+    data = {"authorize_uri": GOOD_AUTHORIZE, "token_uri": GOOD_TOKEN, field: uri}
+    response = create_app(acme, run, client_id="kept-client-id", client_secret=SECRET, **data)
+    html = response.content.decode()
+    assert response.status_code == 200, response.status_code
+    assert f'id="id_{field}-error"' in html, (field, uri)
+    assert 'value="kept-client-id"' in html  # the rest of the input is kept...
+    assert SECRET not in html  # ...but never the secret
+    assert [r.method for r in hdp if r.method != "GET"] == []
+    assert [r.url.path for r in hdp] in ([], ["/api/mgmt/oauthapps"])
+    assert not _carries(hdp, uri)
+
+
+@pytest.mark.parametrize(("uri", "code"), HOSTILE, ids=IDS)
+def test_hostile_authorize_uri_is_a_field_error_and_never_reaches_hdp(acme, hdp, google_run, uri, code):
+    _refused(acme, hdp, google_run, "authorize_uri", uri)
+
+
+TOKEN_HOSTILE = [(u, c) for u, c in HOSTILE if c != "reserved_param"] + [
+    ("https://oauth2.googleapis.com/token?redirect_uri=https://evil.example/", "reserved_param"),
+    ("https://oauth2.googleapis.com/token?code=fixed", "reserved_param"),
+    ("https://oauth2.googleapis.com/token?client_secret=x", "reserved_param"),
+]
+
+
+@pytest.mark.parametrize(
+    ("uri", "code"), TOKEN_HOSTILE, ids=[f"{i}-{c}" for i, (_, c) in enumerate(TOKEN_HOSTILE)]
+)
+def test_hostile_token_uri_is_a_field_error_and_never_reaches_hdp(acme, hdp, google_run, uri, code):
+    _refused(acme, hdp, google_run, "token_uri", uri)
+
+
+@pytest.mark.parametrize(("uri", "code"), HOSTILE, ids=IDS)
+def test_inline_check_refuses_with_zero_hdp_calls(acme, hdp, google_run, uri, code):
+    for field in ("authorize_uri", "token_uri"):
+        url = reverse("onboarding:validate", kwargs={"run_id": google_run.pk, "field": field})
+        response = acme.post(url, {field: uri}, HTTP_HX_REQUEST="true")
+        if code == "reserved_param" and field == "token_uri" and "redirect_uri" not in uri:
+            continue  # authorize-only parameters (state, nonce...) mean nothing on a token URI
+        assert response.status_code == 200
+        assert f'id="id_{field}-error"' in response.content.decode(), (field, uri)
+    assert hdp == []
+
+
+def test_counts():
+    """The numbers SECURITY.md quotes."""
+    assert len(HOSTILE) >= 20
+    assert len(HOSTILE) == 54 and len(TOKEN_HOSTILE) == 50
+
+
+HOSTS = st.sampled_from(
+    ["accounts.google.com", "oauth2.googleapis.com", "127.0.0.1", "[::1]", "169.254.169.254", "evil.example",
+     "accounts.google.com.evil.example", "xn--ccounts-4fg.google.com", "localhost", "0x7f000001", ""]
+)  # fmt: skip
+URIS = st.one_of(
+    st.text(max_size=80),
+    st.builds(
+        "{}://{}{}{}{}".format,
+        st.sampled_from(["https", "http", "HTTPS", "javascript", "", "ftp"]),
+        st.one_of(HOSTS, st.builds("{}@{}".format, st.text(max_size=5), HOSTS)),
+        st.sampled_from(["", ":443", ":8443", ":0", ":99999"]),
+        st.text(max_size=20),
+        st.sampled_from(["", "?state=x", "?redirect_uri=https://evil.example", "#f", "?hd=example.com"]),
+    ),
+)
+
+
+@hsettings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(authorize=URIS, token=URIS)
+def test_fuzz_the_form_accepts_only_pinned_https_hosts(settings, authorize, token):
+    """Whatever is typed, the form either refuses it on the field or keeps an https URI on one of
+    the preset's pinned hosts; it never raises (hypothesis, on top of tests/oauth's parser fuzz)."""
+    settings.OAUTH_ALLOW_LOOPBACK = False
+    preset = presets.PRESETS["google_analytics"]
+    form = AppCreateForm(
+        {"name": "Fuzz_app", "client_id": "c", "client_secret": "s", "scope": "x",
+         "authorize_uri": authorize, "token_uri": token},
+        preset=preset,
+    )  # fmt: skip
+    valid = form.is_valid()
+    for field in ("authorize_uri", "token_uri"):
+        if field in form.errors:
+            assert not valid
+            continue
+        assert field in form.cleaned_data
+        parts = urlsplit(form.cleaned_data[field])
+        assert parts.scheme == "https" and parts.hostname in preset.allowed_hosts
+        assert not parts.username and not parts.fragment and parts.port in (None, 443)
