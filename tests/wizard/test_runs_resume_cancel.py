@@ -110,3 +110,16 @@ def test_wizard_step_order_without_http(acme, hdp):
     create_app(acme, run)
     assert wizard.current(run) == "authorize"
     assert wizard.next_step("authorize") == "profile"
+
+
+def test_cancel_with_hdp_down_keeps_the_run(acme, hdp):
+    from portal.sandbox.hdp import faults
+
+    run = run_at_datasource(acme)
+    faults.arm("*", r"^/api/mgmt/", "status", status=503, times=50)
+    response = acme.post(reverse("onboarding:cancel", args=[run.pk]))
+    assert response.status_code == 503
+    assert 'id="banner"' in response.content.decode()
+    run.refresh_from_db()
+    assert run.status == Run.Status.ACTIVE
+    assert OAuthApp.objects.filter(name="Acme_GA_app").exists()

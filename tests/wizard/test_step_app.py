@@ -158,3 +158,62 @@ def test_the_suggested_name_avoids_apps_hdp_already_has(acme, hdp):
     html = acme.get(reverse("onboarding:step-app", args=[run.pk])).content.decode()
     assert 'value="Acme_GoogleAnalytics_app_2"' in html
     assert "/oauth/callback/Acme_GoogleAnalytics_app_2/" in html
+
+
+def test_preset_placeholders_are_filled_from_their_fields(acme, hdp):
+    run = start_run(acme, "1002:microsoft")
+    html = acme.get(reverse("onboarding:step-app", args=[run.pk])).content.decode()
+    assert 'name="ph_tenant"' in html and 'name="ph_org"' in html
+    response = acme.post(
+        reverse("onboarding:step-app", args=[run.pk]),
+        {
+            "action": "create",
+            "name": "Acme_D365_app",
+            "client_id": "d365-client",
+            "client_secret": "d365-secret",
+            "authorize_uri": "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
+            "token_uri": "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+            "scope": "https://{org}.crm.dynamics.com/user_impersonation offline_access",
+            "ph_tenant": "contoso.onmicrosoft.com",
+            "ph_org": "contoso",
+        },
+    )
+    assert response.status_code == 303, response.content.decode()[-3000:]
+    app = OAuthApp.objects.get(name="Acme_D365_app")
+    assert (
+        app.authorize_uri == "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize"
+    )
+    assert app.scope == "https://contoso.crm.dynamics.com/user_impersonation offline_access"
+
+
+def test_a_missing_placeholder_is_a_field_error(acme, hdp):
+    run = start_run(acme, "76:snowflake")
+    response = create_app(
+        acme,
+        run,
+        authorize_uri="https://{account}.snowflakecomputing.com/oauth/authorize",
+        token_uri="https://{account}.snowflakecomputing.com/oauth/token-request",
+    )
+    html = response.content.decode()
+    assert 'id="id_ph_account-error"' in html
+    assert not OAuthApp.objects.exists()
+
+
+def test_a_preset_pins_its_hosts(acme, hdp):
+    run = start_run(acme, "54:google_analytics")
+    response = create_app(
+        acme,
+        run,
+        authorize_uri="https://accounts.google.com/o/oauth2/v2/auth",
+        token_uri="https://oauth2.evil.example/token",
+    )
+    assert 'id="id_token_uri-error"' in response.content.decode()
+    assert not OAuthApp.objects.exists()
+
+
+def test_custom_preset_extra_params_are_kept_for_the_sign_in(acme, hdp):
+    run = start_run(acme, "54:custom")
+    response = create_app(acme, run, extra_params="prompt=consent\naudience=reports")
+    assert response.status_code == 303
+    run.refresh_from_db()
+    assert run.app_extra_params == {"prompt": "consent", "audience": "reports"}

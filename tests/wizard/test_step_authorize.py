@@ -124,3 +124,25 @@ def test_htmx_request_for_a_step_not_yet_reachable_moves_the_whole_page(acme, hd
     run = start_run(acme)
     response = acme.get(reverse("onboarding:step-profile", args=[run.pk]), **HTMX)
     assert response["HX-Redirect"] == reverse("onboarding:step-app", args=[run.pk])
+
+
+def test_google_preset_sends_offline_access_parameters(acme, hdp):
+    run = start_run(acme, "54:google_analytics")
+    response = create_app(
+        acme,
+        run,
+        client_id="google-client.apps.googleusercontent.com",
+        authorize_uri="https://accounts.google.com/o/oauth2/v2/auth",
+        token_uri="https://oauth2.googleapis.com/token",
+        scope="https://www.googleapis.com/auth/analytics.readonly",
+    )
+    assert response.status_code == 303, response.content.decode()[-2000:]
+    page = acme.get(reverse("onboarding:step-authorize", args=[run.pk]))
+    assert "https://accounts.google.com" in page["Content-Security-Policy"]
+    assert "Connect to Google" in page.content.decode()
+    response = acme.post(reverse("onboarding:authorize-start", args=[run.pk]))
+    url = urlsplit(response["Location"])
+    query = parse_qs(url.query)
+    assert url.netloc == "accounts.google.com"
+    assert query["access_type"] == ["offline"] and query["prompt"] == ["consent"]
+    assert query["code_challenge_method"] == ["S256"]

@@ -48,3 +48,16 @@ def test_get_shows_the_objects_without_testing(acme, hdp):
     html = acme.get(_url(run)).content.decode()
     assert "Check the connection" in html
     assert hdp == []
+
+
+def test_hdp_down_during_the_check_is_a_banner(acme, hdp):
+    from portal.sandbox.hdp import faults
+
+    run = run_at_verify(acme)
+    faults.arm("POST", r"/test$", "status", status=503, times=5)
+    response = acme.post(_url(run))
+    html = response.content.decode()
+    assert response.status_code == 503
+    assert 'id="banner"' in html and "AcmeGA" in html
+    run.refresh_from_db()
+    assert run.status == Run.Status.ACTIVE
