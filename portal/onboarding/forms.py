@@ -158,8 +158,12 @@ class AppCreateForm(AccessibleForm):
         self.preset = preset
         super().__init__(data, initial=initial)
         for name in preset.placeholders:
+            label = presets.PLACEHOLDER_LABELS.get(name, name)
             self.fields[f"ph_{name}"] = forms.CharField(
-                label=presets.PLACEHOLDER_LABELS.get(name, name), max_length=100
+                label=label,
+                max_length=100,
+                help_text=_("Fills the {%(name)s} part of the addresses below.") % {"name": name},
+                error_messages={"required": _("Enter this: the addresses below need it.")},
             )
         if not preset.is_custom:
             del self.fields["extra_params"]
@@ -168,7 +172,8 @@ class AppCreateForm(AccessibleForm):
         # The placeholder fields are added after AccessibleForm linked the others.
         for name, field in self.fields.items():
             if name.startswith("ph_"):
-                field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}-error"
+                auto_id = self[name].auto_id
+                field.widget.attrs["aria-describedby"] = f"{auto_id}-help {auto_id}-error"
         _live(self.fields["name"], validate_url, "app_name", "name")
         _live(self.fields["authorize_uri"], validate_url, "authorize_uri", "authorize_uri")
         _live(self.fields["token_uri"], validate_url, "token_uri", "token_uri")
