@@ -93,6 +93,23 @@ class RevokeTokenView(dot_views.RevokeTokenView):  # type: ignore[misc]
     validator_class = SandboxOAuth2Validator
 
 
+def _cycle_key_keeping_portal_flows(request: HttpRequest) -> None:
+    """Cycle the session key, and move this browser's pending portal OAuth flows to the new key.
+
+    The portal binds each pending flow to the hash of the session key (security.md item 1). In the
+    sandbox the provider shares the portal's origin and session cookie, so without this the
+    provider sign-in in the middle of a flow would make the portal refuse its own callback
+    ("started in another browser"). Only flows bound to the key this request presented move.
+    """
+    from portal.oauth.flows import pending, sha256
+
+    old_key = request.session.session_key
+    request.session.cycle_key()
+    new_key = request.session.session_key
+    if old_key and new_key:
+        pending(sha256(old_key)).update(session_key_hash=sha256(new_key))
+
+
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def login(request: HttpRequest) -> HttpResponse:
@@ -100,7 +117,7 @@ def login(request: HttpRequest) -> HttpResponse:
     form = ProviderLoginForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid() and form.account is not None:
-            request.session.cycle_key()  # new session id on a new sign-in (fixation)
+            _cycle_key_keeping_portal_flows(request)  # new session id on a new sign-in (fixation)
             request.session[SESSION_KEY] = form.account.pk
             return HttpResponseRedirect(next_url, status=303)
         security_event("sandbox_provider_login_failed", request)
