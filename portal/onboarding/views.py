@@ -468,6 +468,10 @@ def step_authorize(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         "scopes": run.app_scope.split(),
         "redirect_uri": _redirect_uri(run.app_name),
         "done": wizard.is_done(run, "authorize"),
+        "profile_done": wizard.is_done(run, "profile"),
+        # Before the profile exists a new consent simply replaces the held tokens; afterwards a
+        # reconnect must update that same profile, which is support's repair flow, not this page.
+        "can_reconnect": run.status == Run.Status.ACTIVE and not wizard.is_done(run, "profile"),
         "retry": any(m.level >= messages.WARNING for m in messages.get_messages(request)),
     }
     response = _render(request, run, "authorize", "onboarding/step_authorize.html", context)
@@ -496,6 +500,9 @@ def authorize_start(request: HtmxRequest, run_id: UUID) -> HttpResponse:
     run = _get_run(request, run_id)
     if response := _enter(request, run, "authorize"):
         return response
+    if run.status != Run.Status.ACTIVE:
+        messages.info(request, _("This setup is complete; its connection is in HDP now."))
+        return HttpResponseSeeOther(wizard.step_url(run, "verify"))
     preset = _preset(run)
     client_id, authorize_uri, token_uri, scope = (
         run.app_client_id,

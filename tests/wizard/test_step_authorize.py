@@ -146,3 +146,23 @@ def test_google_preset_sends_offline_access_parameters(acme, hdp):
     assert url.netloc == "accounts.google.com"
     assert query["access_type"] == ["offline"] and query["prompt"] == ["consent"]
     assert query["code_challenge_method"] == ["S256"]
+
+
+def test_after_the_profile_exists_the_page_shows_the_result_without_a_connect_button(acme, hdp):
+    from tests.wizard.fixtures import run_at_datasource
+
+    run = run_at_datasource(acme)
+    html = acme.get(reverse("onboarding:step-authorize", args=[run.pk])).content.decode()
+    assert "This step is done" in html
+    assert reverse("onboarding:authorize-start", args=[run.pk]) not in html
+
+
+def test_a_completed_setup_does_not_start_a_new_sign_in(acme, hdp):
+    from portal.onboarding.models import Run
+
+    run = _authorize_ready(acme)
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.COMPLETED)
+    response = acme.post(reverse("onboarding:authorize-start", args=[run.pk]))
+    assert response.status_code == 303
+    assert response["Location"] == reverse("onboarding:step-verify", args=[run.pk])
+    assert not OAuthFlow.objects.exists()
