@@ -187,6 +187,10 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Development and tests serve static files straight from static/ (no collectstatic step);
+# production serves the collected, compressed copies from STATIC_ROOT.
+WHITENOISE_USE_FINDERS = not IS_PROD
+WHITENOISE_AUTOREFRESH = not IS_PROD
 
 # --- HDP -------------------------------------------------------------------------------------------
 HDP_BASE_URL = (
