@@ -349,6 +349,64 @@ HDP_APP_FIELDS = {"name": "name", "clientId": "client_id", "authorizeURI": "auth
                   "scope": "scope", "description": "description"}  # fmt: skip
 
 
+Outcome = tuple[HttpResponse | None, str, int]  # (next page, or the banner + status to re-render)
+
+
+def _reuse_app(request: HtmxRequest, run: Run, preset: presets.Preset, chosen: OAuthAppSummary) -> Outcome:
+    try:
+        with steps.lease(run) as run, _client(request) as client:
+            run.app_mode = Run.AppMode.REUSE
+            run.reuse_app_id = chosen.id
+            run.app_name = chosen.name
+            run.app_authorize_uri = chosen.authorize_uri or ""
+            run.app_token_uri = chosen.token_uri or ""
+            run.app_scope = chosen.scope or ""
+            run.app_extra_params = dict(preset.extra_params)
+            run.save()
+            steps.ensure_app(run, client, client_secret=None)
+    except steps.StepBusy:
+        return _busy(request, run, "app"), "", 202
+    except errors.HdpError as exc:
+        return None, *_problem(exc)
+    except steps.StepError as exc:
+        return None, str(exc), 200
+    return _advance(request, run, "authorize"), "", 200
+
+
+def _create_app(request: HtmxRequest, run: Run, preset: presets.Preset, form: forms.AppCreateForm) -> Outcome:
+    data = form.cleaned_data
+    secret = data["client_secret"]
+    register_secret(secret)
+    try:
+        with steps.lease(run) as run, _client(request) as client:
+            run.app_mode = Run.AppMode.CREATE
+            run.reuse_app_id = None
+            run.app_name = data["name"]
+            run.app_description = data.get("description") or ""
+            run.app_client_id = data["client_id"].strip()
+            run.app_authorize_uri = data["authorize_uri"]
+            run.app_token_uri = data["token_uri"]
+            run.app_scope = " ".join((data.get("scope") or "").split())
+            run.app_extra_params = data.get("extra_params") or dict(preset.extra_params)
+            run.save()
+            steps.ensure_app(run, client, client_secret=secret)
+    except steps.StepBusy:
+        return _busy(request, run, "app"), "", 202
+    except errors.HdpRejected as exc:
+        placed = [f for f in exc.field_errors if f in HDP_APP_FIELDS]
+        for hdp_field in placed:
+            form.add_error(HDP_APP_FIELDS[hdp_field], exc.field_errors[hdp_field])
+        return None, "" if placed else exc.explanation, 200
+    except errors.HdpError as exc:
+        return None, *_problem(exc)
+    except steps.NameTaken as exc:
+        form.add_error("name", str(exc))
+        return None, "", 200
+    except steps.StepError as exc:
+        return None, str(exc), 200
+    return _advance(request, run, "authorize"), "", 200
+
+
 @sensitive_post_parameters("client_secret")
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
@@ -384,60 +442,13 @@ def step_app(request: HtmxRequest, run_id: UUID) -> HttpResponse:
     )
     if action == "reuse" and not banner and reuse_form.is_valid():
         chosen = next(a for a in apps if a.id == reuse_form.cleaned_data["app_id"])
-        try:
-            with steps.lease(run) as run, _client(request) as client:
-                run.app_mode = Run.AppMode.REUSE
-                run.reuse_app_id = chosen.id
-                run.app_name = chosen.name
-                run.app_authorize_uri = chosen.authorize_uri or ""
-                run.app_token_uri = chosen.token_uri or ""
-                run.app_scope = chosen.scope or ""
-                run.app_extra_params = dict(preset.extra_params)
-                run.save()
-                steps.ensure_app(run, client, client_secret=None)
-        except steps.StepBusy:
-            return _busy(request, run, "app")
-        except errors.HdpError as exc:
-            banner, status = _problem(exc)
-        except steps.StepError as exc:
-            banner = str(exc)
-        else:
-            return _advance(request, run, "authorize")
+        response, banner, status = _reuse_app(request, run, preset, chosen)
+        if response is not None:
+            return response
     elif action == "create" and create_form.is_valid():
-        data = create_form.cleaned_data
-        secret = data["client_secret"]
-        register_secret(secret)
-        try:
-            with steps.lease(run) as run, _client(request) as client:
-                run.app_mode = Run.AppMode.CREATE
-                run.reuse_app_id = None
-                run.app_name = data["name"]
-                run.app_description = data.get("description") or ""
-                run.app_client_id = data["client_id"].strip()
-                run.app_authorize_uri = data["authorize_uri"]
-                run.app_token_uri = data["token_uri"]
-                run.app_scope = " ".join((data.get("scope") or "").split())
-                run.app_extra_params = data.get("extra_params") or dict(preset.extra_params)
-                run.save()
-                steps.ensure_app(run, client, client_secret=secret)
-        except steps.StepBusy:
-            return _busy(request, run, "app")
-        except errors.HdpRejected as exc:
-            placed = False
-            for hdp_field, message in exc.field_errors.items():
-                if hdp_field in HDP_APP_FIELDS:
-                    create_form.add_error(HDP_APP_FIELDS[hdp_field], message)
-                    placed = True
-            if not placed:
-                banner = exc.explanation
-        except errors.HdpError as exc:
-            banner, status = _problem(exc)
-        except steps.NameTaken as exc:
-            create_form.add_error("name", str(exc))
-        except steps.StepError as exc:
-            banner = str(exc)
-        else:
-            return _advance(request, run, "authorize")
+        response, banner, status = _create_app(request, run, preset, create_form)
+        if response is not None:
+            return response
     context = {
         "apps": apps,
         "reuse_form": reuse_form,
