@@ -42,7 +42,7 @@ def check_hdp_name(value: str) -> str:
         raise ValidationError(_("Use at most %(n)d characters.") % {"n": NAME_MAX}, code="max_length")
     if not HDP_NAME.match(value):
         bad = sorted({ch for ch in value if not re.match(r"[A-Za-z0-9_]", ch)})
-        shown = " ".join("space" if ch == " " else ch for ch in bad)
+        shown = " ".join(str(_("space")) if ch == " " else ch for ch in bad)
         raise ValidationError(
             _("HDP allows only letters, digits and _ (underscore) here; remove: %(bad)s") % {"bad": shown},
             code="charset",
