@@ -17,7 +17,7 @@ import base64
 import io
 import json
 import logging
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import responses
@@ -117,9 +117,13 @@ def _response_texts(browser: RecordingClient) -> list[str]:
     return texts
 
 
-def _b64_forms(value: str) -> list[str]:
-    """The sentinel as itself and as it would look inside HTTP Basic credentials."""
-    return [value, base64.b64encode(value.encode()).decode().rstrip("=")[:16]]
+def _forms(value: str) -> list[str]:
+    """The sentinel as itself, URL-encoded, Base64-encoded, and (the client secret) inside the
+    HTTP Basic credentials the token request carries."""
+    forms = [value, quote(value, safe=""), base64.b64encode(value.encode()).decode().rstrip("=")]
+    if value == CLIENT_SECRET:
+        forms.append(base64.b64encode(f"canary-client:{value}".encode()).decode().rstrip("="))
+    return forms
 
 
 @pytest.mark.django_db
@@ -272,7 +276,7 @@ def test_whole_wizard_leaks_no_sentinel(hdp, settings, caplog, console_at_debug,
         (what, where)
         for what, value in sentinels.items()
         for where, text in places.items()
-        if any(form in text for form in _b64_forms(value))
+        if any(form in text for form in _forms(value))
     ]
     assert leaks == []
     assert len(sentinels) == 11
