@@ -11,7 +11,8 @@
     var text = source.textContent.trim();
     var status = button.parentElement.querySelector(".copy-status");
     function done(ok) {
-      if (status) status.textContent = ok ? "Copied." : "Select the address and copy it.";
+      // Words come from the template (translated there).
+      if (status) status.textContent = button.getAttribute(ok ? "data-copied" : "data-copy-failed") || "";
     }
     if (navigator.clipboard && navigator.clipboard.writeText) {
       navigator.clipboard.writeText(text).then(function () { done(true); }, function () { done(false); });
