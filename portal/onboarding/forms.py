@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -85,6 +86,9 @@ def _live(field: forms.Field, validate_url: ValidateUrl | None, key: str, html_n
 class StoreForm(AccessibleForm):
     """Step a: tenant (only when the person administers several) and data store + provider preset."""
 
+    # Names this setup before it exists: a second submit of the same page (double click, reload
+    # with JavaScript off) finds the run the first one created instead of starting another.
+    setup_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
     tenant = forms.TypedChoiceField(label=_l("Tenant"), coerce=int)
     store_preset = forms.ChoiceField(
         label=_l("Data store and provider"),
@@ -98,7 +102,7 @@ class StoreForm(AccessibleForm):
         tenants: list[dict[str, Any]],
         choices: list[tuple[str, list[tuple[str, str]]]],
     ) -> None:
-        super().__init__(data)
+        super().__init__(data, initial={"setup_id": uuid.uuid4()})
         if len(tenants) > 1:
             self.fields["tenant"].choices = [  # type: ignore[attr-defined]
                 (int(str(t["id"])), str(t["name"])) for t in tenants

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -228,6 +230,21 @@ def runs(request: HtmxRequest) -> HttpResponse:
 
 
 # --- step a: tenant, data store, provider ------------------------------------------------------------
+def _setup_id(request: HtmxRequest) -> UUID | None:
+    try:
+        return UUID(request.POST.get("setup_id", ""))
+    except ValueError:
+        return None
+
+
+def _resubmitted(request: HtmxRequest, run: Run) -> HttpResponse:
+    """The same step-a page posted again: continue the run it created (only the owner's, else 404)."""
+    user = _user(request)
+    if run.owner_id != user.pk or not user.may_use_tenant(run.tenant_id):
+        raise Http404
+    return _advance(request, run, wizard.current(run))
+
+
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def new(request: HtmxRequest) -> HttpResponse:
@@ -235,6 +252,9 @@ def new(request: HtmxRequest) -> HttpResponse:
     missing = user.missing_onboarding_permissions()
     if missing:
         return render(request, "onboarding/no_permission.html", {"missing": missing}, status=403)
+    setup_id = _setup_id(request)
+    if setup_id is not None and (earlier := Run.objects.filter(pk=setup_id).first()) is not None:
+        return _resubmitted(request, earlier)  # before any HDP call
     tenants = user.onboarding_tenants()
     banner, status = "", 200
     stores: list[DataStore] = []
@@ -265,15 +285,20 @@ def new(request: HtmxRequest) -> HttpResponse:
                 )
             else:
                 tenant_name = next(str(t["name"]) for t in tenants if int(str(t["id"])) == tenant_id)
-                run = Run.objects.create(
-                    owner=user,
-                    tenant_id=tenant_id,
-                    tenant_name=tenant_name,
-                    datastore_id=store.id,
-                    datastore_name=store.name,
-                    preset=preset.key,
-                    datastore_option_defs=[o.model_dump() for o in detail.options],
-                )
+                try:
+                    with transaction.atomic():  # no HDP call inside
+                        run = Run.objects.create(
+                            pk=form.cleaned_data.get("setup_id") or uuid.uuid4(),
+                            owner=user,
+                            tenant_id=tenant_id,
+                            tenant_name=tenant_name,
+                            datastore_id=store.id,
+                            datastore_name=store.name,
+                            preset=preset.key,
+                            datastore_option_defs=[o.model_dump() for o in detail.options],
+                        )
+                except IntegrityError:  # the same page submitted twice at once
+                    return _resubmitted(request, get_object_or_404(Run, pk=form.cleaned_data["setup_id"]))
                 AuditEntry.record(
                     user.username, "run.started", run=run, datastore=store.name, preset=preset.key
                 )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.urls import reverse
 
 from portal.accounts.models import User
@@ -87,3 +89,24 @@ def test_done_step_shows_the_choice_not_a_form(acme, hdp):
     html = acme.get(reverse("onboarding:step-store", args=[run.pk])).content.decode()
     assert "Google Analytics" in html
     assert 'name="store_preset"' not in html
+
+
+def test_submitting_the_same_page_twice_makes_one_setup(acme, hdp):
+    html = acme.get(reverse("onboarding:new")).content.decode()
+    setup_id = re.search(r'name="setup_id" value="([0-9a-f-]+)"', html).group(1)
+    first = acme.post(reverse("onboarding:new"), {"store_preset": "54:sandbox", "setup_id": setup_id})
+    hdp.clear()
+    second = acme.post(reverse("onboarding:new"), {"store_preset": "54:sandbox", "setup_id": setup_id})
+    assert first.status_code == second.status_code == 303
+    assert second["Location"] == first["Location"]
+    assert Run.objects.count() == 1 and str(Run.objects.get().pk) == setup_id
+    assert hdp == []
+
+
+def test_another_persons_setup_id_is_404(acme, globex, hdp):
+    run = start_run(acme)
+    hdp.clear()
+    response = globex.post(reverse("onboarding:new"), {"store_preset": "54:sandbox", "setup_id": str(run.pk)})
+    assert response.status_code == 404
+    assert Run.objects.count() == 1
+    assert hdp == []
