@@ -1,6 +1,17 @@
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from portal.support import views
 
 app_name = "support"
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns = [
+    path("", views.tenants, name="tenants"),
+    path("reason/", views.reason, name="reason"),
+    path("tenants/<int:tenant_id>/", views.tenant, name="tenant"),
+    path(
+        "tenants/<int:tenant_id>/datasources/<int:datasource_id>/test/",
+        views.test_datasource,
+        name="test-datasource",
+    ),
+]

@@ -1,0 +1,266 @@
+"""The support console: read-mostly pages for support staff (product.md "Support staff", security.md item 22).
+
+Every view is behind :func:`staff_only` (403 + one ``support_denied`` security event for anyone
+else) and, except the reason form itself, :func:`reason_required` (no HDP call before a reason is
+stated). Every page view and action writes an ``AuditEntry`` carrying the reason.
+
+Staff never repair anything that needs consent: a consent would bind the staff member's provider
+account to the tenant's data source. Pages name the tenant admin to ask and the portal link to send
+them; no support view redirects to a provider or starts an OAuth flow.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Concatenate, ParamSpec
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db.models import Count, Max, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal.hdp import client as hdp
+from portal.hdp import errors
+from portal.lib import ratelimit
+from portal.lib.events import security_event
+from portal.lib.htmx import HttpResponseSeeOther
+from portal.onboarding.models import AuditEntry, Run
+from portal.support import access, reads
+from portal.support.chain import HdpFacts, RecordedObject, RunFacts, build_chain
+from portal.support.forms import ReasonForm
+
+P = ParamSpec("P")
+View = Callable[Concatenate[HttpRequest, P], HttpResponse]
+
+
+# --- gates -----------------------------------------------------------------------------------------------
+def staff_only(view: View[P]) -> View[P]:
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        if not access.is_support_staff(request.user):
+            security_event(
+                "support_denied",
+                request,
+                tenant=getattr(request.user, "hdp_tenant_id", None),
+                method=request.method,
+            )
+            return render(request, "support/denied.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def reason_required(view: View[P]) -> View[P]:
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        if not access.current_reason(request.session):
+            back = request.get_full_path() if request.method == "GET" else reverse("support:tenants")
+            return HttpResponseSeeOther(f"{reverse('support:reason')}?{urlencode({'next': back})}")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+def _audit(request: HttpRequest, action: str, *, tenant_id: int | None = None, **detail: Any) -> None:
+    AuditEntry.record(
+        request.user.get_username(),
+        action,
+        tenant_id=tenant_id,
+        reason=access.current_reason(request.session),
+        path=request.path,
+        **detail,
+    )
+
+
+def _safe_next(request: HttpRequest, target: str | None) -> str:
+    """Back to the support page the person asked for; anything else goes to the tenant list."""
+    support_root = reverse("support:tenants")
+    if (
+        target
+        and target.startswith(support_root)
+        and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+    ):
+        return target
+    return support_root
+
+
+def _portal_base(request: HttpRequest) -> str:
+    """Where links for tenant admins point: the configured portal address (not the Host header)."""
+    base: str = settings.PORTAL_BASE_URL
+    return base or f"{request.scheme}://{request.get_host()}"
+
+
+def _hdp_status(exc: errors.HdpError) -> int:
+    return 503 if isinstance(exc, errors.HdpUnavailable) else 502
+
+
+def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    return {"reason": access.current_reason(request.session), "portal_base": _portal_base(request), **extra}
+
+
+@dataclass(frozen=True)
+class TenantRow:
+    id: int
+    name: str
+    in_hdp: bool
+    runs: int = 0
+    active: int = 0
+    completed: int = 0
+
+
+def _run_facts(runs: list[Run]) -> list[RunFacts]:
+    return [
+        RunFacts(
+            id=str(run.pk),
+            owner=run.owner.username,
+            status=run.status,
+            datastore_name=run.datastore_name,
+            objects=tuple(
+                RecordedObject(kind=o.kind, name=o.name, remote_id=o.remote_id, outcome=o.outcome)
+                for o in run.objects_made.all()
+            ),
+        )
+        for run in runs
+    ]
+
+
+# --- views -----------------------------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+@staff_only
+def reason(request: HttpRequest) -> HttpResponse:
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    form = ReasonForm(request.POST or None, initial={"reason": access.current_reason(request.session)})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            access.state_reason(request.session, form.cleaned_data["reason"])
+            _audit(request, "support.reason")
+            return HttpResponseSeeOther(next_url)
+        status = 400
+    return render(request, "support/reason.html", _context(request, form=form, next=next_url), status=status)
+
+
+@require_GET
+@staff_only
+@reason_required
+def tenants(request: HttpRequest) -> HttpResponse:
+    counts: dict[int, dict[str, Any]] = {
+        row["tenant_id"]: dict(row)
+        for row in Run.objects.values("tenant_id").annotate(
+            total=Count("id"),
+            active=Count("id", filter=Q(status=Run.Status.ACTIVE)),
+            completed=Count("id", filter=Q(status=Run.Status.COMPLETED)),
+            last_name=Max("tenant_name"),
+        )
+    }
+
+    def row(tenant_id: int, name: str, in_hdp: bool) -> TenantRow:
+        c = counts.get(tenant_id, {})
+        return TenantRow(
+            tenant_id, name, in_hdp, c.get("total", 0), c.get("active", 0), c.get("completed", 0)
+        )
+
+    banner, status = "", 200
+    rows: list[TenantRow] = []
+    try:
+        with hdp.HdpClient.service() as service:
+            hdp_tenants = service.list_tenants()
+    except errors.HdpError as exc:
+        banner, status = exc.explanation, _hdp_status(exc)
+        hdp_tenants = []
+    else:
+        rows = [row(t.id, t.name, True) for t in sorted(hdp_tenants, key=lambda t: t.id)]
+    known = {r.id for r in rows}
+    rows += [
+        row(tid, str(c.get("last_name") or ""), False)
+        for tid, c in sorted(counts.items())
+        if tid not in known
+    ]
+    _audit(request, "support.view_tenants", hdp_ok=not banner)
+    context = _context(request, rows=rows, banner=banner, hdp_read=not banner)
+    return render(request, "support/tenants.html", context, status=status)
+
+
+@require_GET
+@staff_only
+@reason_required
+def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    runs = list(
+        Run.objects.filter(tenant_id=tenant_id)
+        .select_related("owner")
+        .prefetch_related("objects_made")
+        .order_by("-updated_at")
+    )
+    run_facts = _run_facts(runs)
+    recorded_profiles = {
+        o.remote_id for r in run_facts for o in r.objects if o.kind == "profile" and o.remote_id is not None
+    }
+    banner, status = "", 200
+    name: str | None = None
+    try:
+        name = reads.tenant_name(tenant_id)
+    except errors.HdpError as exc:
+        banner, status = exc.explanation, _hdp_status(exc)
+        facts = HdpFacts(complete=False)
+    else:
+        if name is None and not runs:
+            raise Http404
+        facts, banner = reads.read_tenant(tenant_id, recorded_profiles)
+        if banner:
+            status = 503
+    chain = build_chain(tenant_id, facts, run_facts)
+    findings = chain.findings
+    _audit(
+        request,
+        "support.view_tenant",
+        tenant_id=tenant_id,
+        hdp_ok=not banner,
+        findings=sorted({f.code for f in findings}),
+    )
+    context = _context(
+        request,
+        tenant_id=tenant_id,
+        tenant_name=name or (runs[0].tenant_name if runs else ""),
+        in_hdp=name is not None,
+        banner=banner,
+        chain=chain,
+        findings=findings,
+        runs=runs,
+    )
+    return render(request, "support/tenant.html", context, status=status)
+
+
+@require_POST
+@staff_only
+@reason_required
+def test_datasource(request: HttpRequest, tenant_id: int, datasource_id: int) -> HttpResponse:
+    username = request.user.get_username()
+    context = _context(request, tenant_id=tenant_id, datasource_id=datasource_id)
+    if not ratelimit.hit("ds_test", username, settings.RATELIMIT_TEST_PER_MINUTE):
+        _audit(request, "support.test_datasource", tenant_id=tenant_id, datasource_id=datasource_id,
+               outcome="rate_limited")  # fmt: skip
+        context["banner"] = _("You have run many tests in the last minute. Wait a minute, then try again.")
+        return render(request, "support/test_result.html", context, status=429)
+    outcome, status = "hdp_error", 200
+    try:
+        owner = reads.datasource_owner(tenant_id, datasource_id)
+        if owner is None:
+            outcome, status = "not_found", 404
+            context["banner"] = _("No user of this tenant owns a data source with that id in HDP.")
+        else:
+            result = reads.test_datasource(owner, datasource_id)
+            outcome = "passed" if result.success else "failed"
+            context.update(owner=owner, result=result)
+    except errors.HdpError as exc:
+        context["banner"], status = exc.explanation, _hdp_status(exc)
+    _audit(request, "support.test_datasource", tenant_id=tenant_id, datasource_id=datasource_id,
+           owner=context.get("owner", ""), outcome=outcome)  # fmt: skip
+    return render(request, "support/test_result.html", context, status=status)
