@@ -16,6 +16,7 @@ import logging
 import re
 from typing import Any
 
+from django.core.signals import request_started
 from django.http import HttpRequest
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
@@ -23,7 +24,8 @@ _SECRETS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("port
 
 REDACTED = "[redacted]"
 _PATTERNS = [
-    re.compile(r"(?i)(authorization\s*[:=]\s*)(basic|bearer)\s+[^\s'\",}]+"),
+    # Also the repr of a headers dict: 'Authorization': 'Basic ...' (requests-oauthlib at DEBUG).
+    re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(basic|bearer)\s+[^\s'\",}]+"),
     re.compile(
         r"(?i)((?:access_token|refresh_token|id_token|client_secret|code_verifier|password|code|state|"
         r"accessToken|refreshToken|clientSecret)[\"']?\s*[:=]\s*[\"']?)([^\s&'\",}]+)"
@@ -32,8 +34,8 @@ _PATTERNS = [
 
 
 def register_secret(value: str | None) -> None:
-    """Mask ``value`` in every log line and error report for the rest of this context."""
-    if value and len(value) >= 4:
+    """Mask ``value`` in every log line and error report for the rest of this request."""
+    if value and len(value) >= 4 and value not in _SECRETS.get():
         _SECRETS.set((*_SECRETS.get(), value))
 
 
@@ -41,11 +43,23 @@ def clear_secrets() -> None:
     _SECRETS.set(())
 
 
+def _clear_on_request_started(**kwargs: Any) -> None:
+    # A worker thread serves request after request in one context: without this, every secret it
+    # ever saw would stay registered (growing memory, and every log line scanned for all of them).
+    clear_secrets()
+
+
+request_started.connect(_clear_on_request_started, dispatch_uid="portal.lib.logging.clear_secrets")
+
+
 def redact(text: str) -> str:
+    # Patterns first: a registered non-secret such as a token_type of "Bearer" must not stop the
+    # Authorization pattern from seeing "Bearer <token>".
+    text = _PATTERNS[0].sub(lambda m: m.group(1) + m.group(2) + " " + REDACTED, text)
+    text = _PATTERNS[1].sub(lambda m: m.group(1) + REDACTED, text)
     for secret in _SECRETS.get():
         text = text.replace(secret, REDACTED)
-    text = _PATTERNS[0].sub(lambda m: m.group(1) + m.group(2) + " " + REDACTED, text)
-    return _PATTERNS[1].sub(lambda m: m.group(1) + REDACTED, text)
+    return text
 
 
 class RedactSecretsFilter(logging.Filter):

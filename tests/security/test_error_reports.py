@@ -78,3 +78,41 @@ def test_settings_use_the_portal_reporter_and_filter():
 
     assert settings.DEFAULT_EXCEPTION_REPORTER == "portal.lib.logging.PortalExceptionReporter"
     assert settings.DEFAULT_EXCEPTION_REPORTER_FILTER == "portal.lib.logging.PortalExceptionReporterFilter"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Request headers were {'Authorization': 'Basic Y2FuYXJ5OnNlY3JldA==', 'Host': 'x'}",
+        '{"Authorization": "Bearer eyJhbGciOi.payload.sig"}',
+        "Authorization: Basic Y2FuYXJ5OnNlY3JldA==",
+        "authorization=bearer abc.def",
+    ],
+)
+def test_authorization_headers_are_masked_in_any_shape(line):
+    """requests-oauthlib logs its request headers as a dict repr at DEBUG (found by the canary)."""
+    from portal.lib.logging import redact
+
+    cleaned = redact(line)
+    assert "Y2FuYXJ5OnNlY3JldA" not in cleaned and "eyJhbGciOi" not in cleaned and "abc.def" not in cleaned
+    assert "[redacted]" in cleaned
+
+
+def test_registered_non_secrets_do_not_hide_an_authorization_header():
+    """The step engine registers every string of a token response, token_type "Bearer" included."""
+    from portal.lib.logging import clear_secrets, redact, register_secret
+
+    register_secret("Bearer")
+    try:
+        assert "eyJhbGciOi" not in redact("{'Authorization': 'Bearer eyJhbGciOi.payload.sig'}")
+    finally:
+        clear_secrets()
+
+
+@pytest.mark.django_db
+def test_each_request_starts_with_no_registered_secret(client):
+    from portal.lib import logging as portal_logging
+
+    portal_logging.register_secret("left-over-from-an-earlier-request")
+    client.get(reverse("accounts:login"))
+    assert portal_logging._SECRETS.get() == ()
