@@ -53,8 +53,10 @@ def tenant_name(tenant_id: int) -> str | None:
         return next((t.name for t in service.list_tenants() if t.id == tenant_id), None)
 
 
-def read_tenant(tenant_id: int, recorded_profile_ids: Iterable[int] = ()) -> tuple[HdpFacts, str]:
-    """What HDP holds for ``tenant_id``, and "" or the explanation of the failed read.
+def read_tenant(
+    tenant_id: int, recorded_profile_ids: Iterable[int] = ()
+) -> tuple[HdpFacts, errors.HdpError | None]:
+    """What HDP holds for ``tenant_id``, and the error that stopped the read (or None).
 
     On a failure the facts read so far come back with ``complete=False``.
     """
@@ -63,7 +65,7 @@ def read_tenant(tenant_id: int, recorded_profile_ids: Iterable[int] = ()) -> tup
     all_profiles: list[tuple[int, str]] = []
     datasources: list[DataSourceFact] = []
 
-    def partial(exc: errors.HdpError) -> tuple[HdpFacts, str]:
+    def partial(exc: errors.HdpError) -> tuple[HdpFacts, errors.HdpError]:
         facts = HdpFacts(
             apps=tuple(apps),
             profiles=tuple(profiles),
@@ -71,7 +73,7 @@ def read_tenant(tenant_id: int, recorded_profile_ids: Iterable[int] = ()) -> tup
             datasources=tuple(datasources),
             complete=False,
         )
-        return facts, exc.explanation
+        return facts, exc
 
     try:
         with hdp.HdpClient.service() as service:
@@ -122,7 +124,7 @@ def read_tenant(tenant_id: int, recorded_profile_ids: Iterable[int] = ()) -> tup
         datasources=tuple(datasources),
         complete=True,
     )
-    return facts, ""
+    return facts, None
 
 
 def datasource_owner(tenant_id: int, datasource_id: int) -> str | None:

@@ -213,9 +213,12 @@ def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
     else:
         if name is None and not runs:
             raise Http404
-        facts, banner = reads.read_tenant(tenant_id, recorded_profiles)
-        if banner:
-            status = 503
+        if name is None:
+            facts = HdpFacts()  # the tenant is gone from HDP, and with it everything it held
+        else:
+            facts, failure = reads.read_tenant(tenant_id, recorded_profiles)
+            if failure is not None:
+                banner, status = failure.explanation, _hdp_status(failure)
     chain = build_chain(tenant_id, facts, run_facts)
     findings = chain.findings
     _audit(
