@@ -42,6 +42,10 @@ URLS: dict[str, tuple[frozenset[str], bool]] = {
     "sandbox_provider:console": (frozenset({"GET", "POST"}), False),
     "sandbox_provider:login": (frozenset({"GET", "POST"}), False),
     "sandbox_provider:logout": (frozenset({"POST"}), False),
+    "support:tenants": (frozenset({"GET"}), False),
+    "support:reason": (frozenset({"GET", "POST"}), False),
+    "support:tenant": (frozenset({"GET"}), False),
+    "support:test-datasource": (frozenset({"POST"}), False),
 }
 #: Machine-to-machine endpoints: no browser session, so no CSRF (client authentication instead).
 EXEMPT = {
@@ -74,6 +78,10 @@ def _url(name: str, run: Run) -> str:
         return reverse(name, kwargs={"run_id": run.pk, "field": "app_name"})
     if name == "oauth:callback":
         return reverse(name, args=["Acme_GA_app"])
+    if name == "support:tenant":
+        return reverse(name, kwargs={"tenant_id": 71})
+    if name == "support:test-datasource":
+        return reverse(name, kwargs={"tenant_id": 71, "datasource_id": 1})
     return reverse(name, kwargs={"run_id": run.pk}) if with_run else reverse(name)
 
 
