@@ -103,7 +103,14 @@ def _hdp_status(exc: errors.HdpError) -> int:
 
 
 def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
-    return {"reason": access.current_reason(request.session), "portal_base": _portal_base(request), **extra}
+    """``here``: where "Change the reason" comes back to (a GET page, never the POST-only test)."""
+    here = request.get_full_path() if request.method == "GET" else reverse("support:tenants")
+    return {
+        "reason": access.current_reason(request.session),
+        "portal_base": _portal_base(request),
+        "here": here,
+        **extra,
+    }
 
 
 @dataclass(frozen=True)
@@ -246,7 +253,12 @@ def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
 @reason_required
 def test_datasource(request: HttpRequest, tenant_id: int, datasource_id: int) -> HttpResponse:
     username = request.user.get_username()
-    context = _context(request, tenant_id=tenant_id, datasource_id=datasource_id)
+    context = _context(
+        request,
+        tenant_id=tenant_id,
+        datasource_id=datasource_id,
+        here=reverse("support:tenant", args=[tenant_id]),
+    )
     if not ratelimit.hit("ds_test", username, settings.RATELIMIT_TEST_PER_MINUTE):
         _audit(request, "support.test_datasource", tenant_id=tenant_id, datasource_id=datasource_id,
                outcome="rate_limited")  # fmt: skip

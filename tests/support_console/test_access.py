@@ -111,3 +111,16 @@ def test_permissions_come_from_the_sign_in_snapshot(hdp):
     user = User.objects.get(username="support")
     assert user.hdp_tenant_id == 1 and set(user.hdp_permissions) == {2, 11, 14, 25}
     assert access.is_support_staff(user)
+
+
+def test_the_header_link_snippet_shows_only_for_staff(hdp):
+    from django.template import Context, Template
+
+    snippet = Template(
+        "{% load i18n support %}{% if user|is_support_staff %}"
+        "<a href=\"{% url 'support:tenants' %}\">{% translate 'Support console' %}</a>{% endif %}"
+    )
+    staff = User(username="support", hdp_tenant_id=1, hdp_permissions=[2, 11, 14, 25])
+    admin = User(username="acme_admin", hdp_tenant_id=71, hdp_permissions=[1, 2, 11, 14, 28])
+    assert snippet.render(Context({"user": staff})) == '<a href="/support/">Support console</a>'
+    assert snippet.render(Context({"user": admin})) == ""

@@ -112,3 +112,9 @@ def test_the_test_needs_a_csrf_token(hdp, ds):
     page = client.get(reverse("support:tenant", args=[71]))
     assert 'name="csrfmiddlewaretoken"' in page.content.decode()
     assert client.post(_url(ds.id), {"csrfmiddlewaretoken": token}).status_code == 200
+
+
+def test_change_the_reason_from_a_test_result_leads_back_to_the_tenant_page(staff, hdp, ds):
+    html = staff.post(_url(ds.id)).content.decode()
+    assert "/support/reason/?next=/support/tenants/71/" in html
+    assert "next=/support/tenants/71/datasources" not in html
