@@ -15,13 +15,13 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.db.models import Count, Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -83,13 +83,18 @@ def _audit(request: HttpRequest, action: str, *, tenant_id: int | None = None, *
 def _safe_next(request: HttpRequest, target: str | None) -> str:
     """Back to the support page the person asked for; anything else goes to the tenant list."""
     support_root = reverse("support:tenants")
-    if (
-        target
-        and target.startswith(support_root)
-        and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
-    ):
-        return target
-    return support_root
+    if not target or not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return support_root
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or "\\" in target or "/." in parts.path:
+        return support_root
+    try:
+        match = resolve(parts.path)
+    except Resolver404:
+        return support_root
+    if match.namespace != "support" or match.url_name in ("reason", "test-datasource"):
+        return support_root
+    return target
 
 
 def _portal_base(request: HttpRequest) -> str:
@@ -146,7 +151,9 @@ def reason(request: HttpRequest) -> HttpResponse:
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
     form = ReasonForm(request.POST or None, initial={"reason": access.current_reason(request.session)})
     status = 200
-    if request.method == "POST":
+    if request.method == "GET":
+        _audit(request, "support.reason_form")
+    elif request.method == "POST":
         if form.is_valid():
             access.state_reason(request.session, form.cleaned_data["reason"])
             _audit(request, "support.reason")
@@ -219,6 +226,7 @@ def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
         facts = HdpFacts(complete=False)
     else:
         if name is None and not runs:
+            _audit(request, "support.view_tenant", tenant_id=tenant_id, hdp_ok=True, outcome="not_found")
             raise Http404
         if name is None:
             facts = HdpFacts()  # the tenant is gone from HDP, and with it everything it held

@@ -240,8 +240,10 @@ def test_a_read_failing_part_way_holds_back_absence_findings(staff, hdp, acme_ch
     assert "Acme_GA_app" in page.content.decode()  # what was read is still shown
 
 
-def test_an_unknown_tenant_is_a_404(staff, hdp):
+def test_an_unknown_tenant_is_a_404_and_the_lookup_is_audited(staff, hdp):
     assert staff.get(reverse("support:tenant", args=[999])).status_code == 404
+    entry = AuditEntry.objects.get(action="support.view_tenant")
+    assert entry.tenant_id == 999 and entry.detail["outcome"] == "not_found"
 
 
 def test_a_tenant_hdp_no_longer_has_still_shows_the_portal_records(staff, hdp):

@@ -45,6 +45,12 @@ def test_a_reason_must_be_5_to_300_characters(staff_no_reason, hdp, text):
     assert not AuditEntry.objects.filter(action="support.reason").exists()
 
 
+def test_opening_the_reason_form_is_audited(staff_no_reason, hdp):
+    staff_no_reason.get(reverse("support:reason"))
+    entry = AuditEntry.objects.get(action="support.reason_form")
+    assert entry.actor == "support" and entry.detail["reason"] == ""
+
+
 def test_the_reason_is_kept_in_the_session_and_audited(staff_no_reason, hdp):
     target = reverse("support:tenant", args=[72])
     response = staff_no_reason.post(reverse("support:reason"), {"reason": "  SUP-981  ", "next": target})
@@ -78,6 +84,9 @@ def test_the_reason_lapses_after_an_hour(staff_no_reason, hdp):
         "//evil.example/support/",
         "/accounts/logout/",
         "/support\\@evil.example",
+        "/support/../accounts/logout/",
+        "/support/tenants/71/datasources/1/test/",
+        "/support/nowhere/",
     ],
 )
 def test_next_only_leads_back_into_the_support_console(staff_no_reason, hdp, target):
