@@ -1,5 +1,5 @@
-"""Known gaps, pinned as strict xfails: each one fails today for the reason given, and starts
-"passing" (so the suite goes red) the day it is fixed, so SECURITY.md gets updated with it."""
+"""security.md 5(d): a custom authorize/token host pair must belong together, checked when the app
+is saved (before its secret reaches HDP) and again when a consent starts."""
 
 from __future__ import annotations
 
@@ -8,11 +8,6 @@ import pytest
 from tests.wizard.fixtures import create_app, hdp_posts, start_run
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="security.md 5(d) at save time: the custom host-pair rule runs at flow start (flows.start), "
-    "not in AppCreateForm, so the app (and its secret) reaches HDP first; see SECURITY.md 'Not done'",
-)
 def test_custom_pair_is_checked_when_the_app_is_saved(acme, hdp, settings):
     settings.OAUTH_ALLOW_LOOPBACK = False
     settings.OAUTH_ALLOWED_CUSTOM_HOSTS = ["*.example.com", "*.other.org"]
@@ -29,10 +24,11 @@ def test_custom_pair_is_checked_when_the_app_is_saved(acme, hdp, settings):
     assert hdp_posts(hdp, "/oauthapps") == []
 
 
-def test_the_pair_is_refused_at_connect_today(acme, hdp, settings):
-    """What does hold today: the same app cannot start a consent."""
+def test_the_pair_is_refused_at_connect_too(acme, hdp, settings):
+    """Defence in depth: an app saved before the rule existed (or edited in HDP) cannot start a consent."""
     settings.OAUTH_ALLOW_LOOPBACK = False
-    settings.OAUTH_ALLOWED_CUSTOM_HOSTS = ["*.example.com", "*.other.org"]
+    # Saved while an operator allowed this exact pair...
+    settings.OAUTH_ALLOWED_CUSTOM_HOSTS = ["login.example.com", "api.other.org"]
     run = start_run(acme, "54:custom")
     assert (
         create_app(
@@ -43,6 +39,8 @@ def test_the_pair_is_refused_at_connect_today(acme, hdp, settings):
         ).status_code
         == 303
     )
+    # ...then the operator narrowed the allowlist: the stored pair must not start a consent.
+    settings.OAUTH_ALLOWED_CUSTOM_HOSTS = ["*.example.com", "*.other.org"]
     from django.urls import reverse
 
     from portal.oauth.models import OAuthFlow
