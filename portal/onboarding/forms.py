@@ -218,14 +218,18 @@ class AppCreateForm(AccessibleForm):
                 data[field] = uris.validate_provider_uri(uri, allowed_hosts=preset.allowed_hosts, kind=kind)  # type: ignore[arg-type]
             except ValidationError as exc:
                 self.add_error(field, exc)
-        if preset.allowed_hosts is None and data.get("authorize_uri") and data.get("token_uri"):
-            # Custom providers: the two hosts must belong together before the app (and its secret)
-            # reaches HDP, which will post the secret to that token URI (security.md 5d).
-            if not ({"authorize_uri", "token_uri"} & set(self.errors)):
-                try:
-                    uris.validate_provider_pair(data["authorize_uri"], data["token_uri"], allowed_hosts=None)
-                except ValidationError as exc:
-                    self.add_error("token_uri", exc)
+        # Custom providers: the two hosts must belong together before the app (and its secret)
+        # reaches HDP, which will post the secret to that token URI (security.md 5d).
+        both_valid = (
+            data.get("authorize_uri")
+            and data.get("token_uri")
+            and not ({"authorize_uri", "token_uri"} & set(self.errors))
+        )
+        if preset.allowed_hosts is None and both_valid:
+            try:
+                uris.validate_provider_pair(data["authorize_uri"], data["token_uri"], allowed_hosts=None)
+            except ValidationError as exc:
+                self.add_error("token_uri", exc)
         return data
 
 
