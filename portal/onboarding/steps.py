@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -361,10 +361,13 @@ def _profile_body(run: Run, app_id: int, tokens: dict[str, Any]) -> OAuthProfile
     )
 
 
-def _datasource_body(run: Run, profile_id: int) -> DataSourceCreate:
+def _datasource_body(
+    run: Run, profile_id: int, secret_options: Mapping[str, str] | None = None
+) -> DataSourceCreate:
     if run.datastore_id is None:
         raise StepNotReady("Choose the data store first.")
     options = {str(k): str(v) for k, v in (run.ds_options or {}).items()}
+    options.update(secret_options or {})
     options["OAuthProfileId"] = str(profile_id)
     return DataSourceCreate(
         name=run.ds_name,
@@ -557,11 +560,16 @@ def _drop_tokens(run: Run) -> None:
         _save(run, "tokens_enc")
 
 
-def ensure_datasource(run: Run, client: HdpClient) -> int:
+def ensure_datasource(run: Run, client: HdpClient, *, secret_options: Mapping[str, str] | None = None) -> int:
     """Make sure the data source exists exactly once, using the run's profile; return its id.
 
     A same-named data source this run did not create is never adopted or overwritten (NameTaken).
+    ``secret_options`` (back-end passwords) go to HDP in the create body only: the run never
+    stores them, not even for the length of the request.
     """
+    secrets_for_hdp = dict(secret_options or {})
+    for value in secrets_for_hdp.values():
+        register_secret(value)
     with lease(run):
         _require_active(run)
         done = _done_id(run, Kind.DATASOURCE)
@@ -576,7 +584,7 @@ def ensure_datasource(run: Run, client: HdpClient) -> int:
             run,
             Kind.DATASOURCE,
             run.ds_name,
-            create=lambda: client.create_datasource(_datasource_body(run, profile_id)),
+            create=lambda: client.create_datasource(_datasource_body(run, profile_id, secrets_for_hdp)),
             find_by=_finder(run, client, Kind.DATASOURCE),
             taken=_finder(run, client, Kind.DATASOURCE, exact=False),
             step="datasource",

@@ -687,20 +687,12 @@ def step_datasource(request: HtmxRequest, run_id: UUID) -> HttpResponse:
             with steps.lease(run) as run, _client(request) as client:
                 steps.claim_ds_name(run, form.cleaned_data["name"])
                 run.ds_description = form.cleaned_data.get("description") or ""
-                run.ds_options = form.options()
+                secret_options = form.secret_options()
+                # Back-end passwords go to HDP only; the run never stores them (the form asks for
+                # them again after a failure: PasswordInput never renders a value).
+                run.ds_options = {k: v for k, v in form.options().items() if k not in secret_options}
                 run.save(update_fields=["ds_description", "ds_options", "updated_at"])
-                for value in form.secret_options().values():
-                    register_secret(value)
-                try:
-                    steps.ensure_datasource(run, client)
-                finally:
-                    # Back-end passwords go to HDP only; the run never keeps them (the form asks
-                    # for them again after a failure: PasswordInput never renders a value).
-                    if form.secret_options():
-                        run.ds_options = {
-                            k: v for k, v in run.ds_options.items() if k not in form.secret_options()
-                        }
-                        run.save(update_fields=["ds_options", "updated_at"])
+                steps.ensure_datasource(run, client, secret_options=secret_options)
         except steps.StepBusy:
             return _busy(request, run, "datasource")
         except errors.HdpRejected as exc:

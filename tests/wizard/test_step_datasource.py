@@ -79,3 +79,25 @@ def test_required_options_are_honoured(acme, hdp):
     html = response.content.decode()
     assert 'id="id_opt_AccountName-error"' in html
     assert not DataSource.objects.exists()
+
+
+def test_backend_password_is_never_written_to_the_run_even_while_hdp_is_called(acme, hdp):
+    """The password reaches HDP in the create body only; the run row never holds it, not even
+    for the length of the request (a crash mid-call must not leave it in the database)."""
+    from unittest.mock import patch
+
+    from portal.onboarding import steps
+
+    run = run_at_datasource(acme, "1:sandbox")
+    seen_in_db: list[dict] = []
+    real = steps.ensure_datasource
+
+    def spy(run_arg, client, **kwargs):
+        seen_in_db.append(dict(Run.objects.get(pk=run_arg.pk).ds_options))
+        return real(run_arg, client, **kwargs)
+
+    with patch.object(steps, "ensure_datasource", side_effect=spy):
+        response = acme.post(_url(run), {"name": "AcmeSF2", "opt_Password": "backend-pw-sentinel-2"})
+    assert response.status_code == 303
+    assert seen_in_db and all("Password" not in options for options in seen_in_db)
+    assert DataSource.objects.get(name="AcmeSF2").options["Password"] == "backend-pw-sentinel-2"
