@@ -112,6 +112,30 @@ def _problem(exc: errors.HdpError) -> tuple[str, int]:
     return exc.explanation, 503 if isinstance(exc, errors.HdpUnavailable) else 200
 
 
+def _explain_failure(
+    exc: errors.HdpError | steps.StepError,
+    form: Any = None,
+    field_map: dict[str, str] | None = None,
+) -> tuple[str, int]:
+    """Put a failed step's explanation where the admin looks: next to the field it concerns
+    (HDP's field errors mapped through ``field_map``; a taken name), else in the step's banner.
+
+    Returns ``(banner, status)``; the banner is empty when every error found a field.
+    """
+    if isinstance(exc, errors.HdpRejected) and form is not None:
+        fields = field_map or {"name": "name"}
+        placed = [f for f in exc.field_errors if f in fields]
+        for hdp_field in placed:
+            form.add_error(fields[hdp_field], exc.field_errors[hdp_field])
+        return ("" if placed else exc.explanation), 200
+    if isinstance(exc, errors.HdpError):
+        return _problem(exc)
+    if isinstance(exc, steps.NameTaken) and form is not None:
+        form.add_error("name", str(exc))
+        return "", 200
+    return str(exc), 200
+
+
 def _busy(request: HtmxRequest, run: Run, step: str) -> HttpResponse:
     return _render(request, run, step, "onboarding/busy.html", {"retry_url": wizard.step_url(run, step)}, 202)
 
@@ -417,18 +441,8 @@ def _create_app(request: HtmxRequest, run: Run, preset: presets.Preset, form: fo
             steps.ensure_app(run, client, client_secret=secret)
     except steps.StepBusy:
         return _busy(request, run, "app"), "", 202
-    except errors.HdpRejected as exc:
-        placed = [f for f in exc.field_errors if f in HDP_APP_FIELDS]
-        for hdp_field in placed:
-            form.add_error(HDP_APP_FIELDS[hdp_field], exc.field_errors[hdp_field])
-        return None, "" if placed else exc.explanation, 200
-    except errors.HdpError as exc:
-        return None, *_problem(exc)
-    except steps.NameTaken as exc:
-        form.add_error("name", str(exc))
-        return None, "", 200
-    except steps.StepError as exc:
-        return None, str(exc), 200
+    except (errors.HdpError, steps.StepError) as exc:
+        return None, *_explain_failure(exc, form, HDP_APP_FIELDS)
     return _advance(request, run, "authorize"), "", 200
 
 
@@ -634,20 +648,9 @@ def step_profile(request: HtmxRequest, run_id: UUID) -> HttpResponse:
                 steps.ensure_profile(run, client)
         except steps.StepBusy:
             return _busy(request, run, "profile")
-        except errors.HdpRejected as exc:
-            if "name" in exc.field_errors:
-                form.add_error("name", exc.field_errors["name"])
-            else:
-                banner = exc.explanation
-        except errors.HdpError as exc:
-            banner, status = _problem(exc)
-        except steps.NameTaken as exc:
-            form.add_error("name", str(exc))
-        except steps.MissingTokens as exc:
-            banner = str(exc)
-            context["reauthorize"] = True
-        except steps.StepError as exc:
-            banner = str(exc)
+        except (errors.HdpError, steps.StepError) as exc:
+            banner, status = _explain_failure(exc, form)
+            context["reauthorize"] = isinstance(exc, steps.MissingTokens)
         else:
             return _advance(request, run, "datasource")
     context.update({"form": form, "banner": banner})
@@ -695,17 +698,8 @@ def step_datasource(request: HtmxRequest, run_id: UUID) -> HttpResponse:
                 steps.ensure_datasource(run, client, secret_options=secret_options)
         except steps.StepBusy:
             return _busy(request, run, "datasource")
-        except errors.HdpRejected as exc:
-            if "name" in exc.field_errors:
-                form.add_error("name", exc.field_errors["name"])
-            else:
-                banner = exc.explanation
-        except errors.HdpError as exc:
-            banner, status = _problem(exc)
-        except steps.NameTaken as exc:
-            form.add_error("name", str(exc))
-        except steps.StepError as exc:
-            banner = str(exc)
+        except (errors.HdpError, steps.StepError) as exc:
+            banner, status = _explain_failure(exc, form)
         else:
             return _advance(request, run, "verify")
     context.update({"form": form, "banner": banner, "fixed": form.fixed})
@@ -732,10 +726,8 @@ def step_verify(request: HtmxRequest, run_id: UUID) -> HttpResponse:
                     steps.verify(run, client)
             except steps.StepBusy:
                 return _busy(request, run, "verify")
-            except errors.HdpError as exc:
-                banner, status = _problem(exc)
-            except steps.StepError as exc:
-                banner = str(exc)
+            except (errors.HdpError, steps.StepError) as exc:
+                banner, status = _explain_failure(exc)
             run.refresh_from_db()
     context = {"banner": banner, "objects": _objects(run), "datasource": run.remote("datasource")}
     return _render(request, run, "verify", "onboarding/step_verify.html", context, status)
@@ -763,10 +755,8 @@ def cancel(request: HtmxRequest, run_id: UUID) -> HttpResponse:
                 findings = steps.cancel(run, client)
         except steps.StepBusy:
             return _busy(request, run, wizard.current(run))
-        except errors.HdpError as exc:
-            banner, status = _problem(exc)
-        except steps.StepError as exc:
-            banner = str(exc)
+        except (errors.HdpError, steps.StepError) as exc:
+            banner, status = _explain_failure(exc)
         else:
             messages.success(request, _("The setup was cancelled."))
             for finding in findings:
