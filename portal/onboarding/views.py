@@ -36,6 +36,7 @@ from portal.hdp import client as hdp
 from portal.hdp import errors
 from portal.hdp.schemas import DataStore, OAuthAppSummary
 from portal.lib import ratelimit
+from portal.lib.events import fingerprint, security_event
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther, goto
 from portal.lib.logging import register_secret
 from portal.oauth import flows, presets, uris
@@ -73,8 +74,11 @@ def _user(request: HtmxRequest) -> User:
 def _get_run(request: HtmxRequest, run_id: UUID) -> Run:
     """The person's own run in a tenant they may use, else 404 (no HDP call is made before this)."""
     user = _user(request)
-    run = get_object_or_404(Run, pk=run_id, owner=user)
-    if not user.may_use_tenant(run.tenant_id):
+    run = Run.objects.filter(pk=run_id, owner=user).first()
+    if run is None or not user.may_use_tenant(run.tenant_id):
+        # Someone else's run, or a tenant this person no longer administers (security.md 19, 20).
+        exists = run is not None or Run.objects.filter(pk=run_id).exists()
+        security_event("run_access_denied", request, run=fingerprint(str(run_id)), exists=exists)
         raise Http404
     return run
 
@@ -488,6 +492,12 @@ def step_app(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         response, banner, status = _create_app(request, run, preset, create_form)
         if response is not None:
             return response
+    elif action == "create":
+        refused = sorted({"authorize_uri", "token_uri"} & set(create_form.errors))
+        if refused:  # a blocked provider address is a security event (no values logged)
+            security_event(
+                "provider_uri_refused", request, run=fingerprint(str(run.pk)), fields=",".join(refused)
+            )
     context = {
         "apps": apps,
         "reuse_form": reuse_form,
