@@ -1,6 +1,6 @@
 """Real concurrency on PostgreSQL (security.md item 31): threads, separate connections, real commits.
 
-Run with DATABASE_URL pointing at PostgreSQL (docs: /work/shared/testing.md has a throwaway-cluster recipe).
+Run with DATABASE_URL pointing at PostgreSQL (scripts/test.sh starts a throwaway cluster).
 """
 
 from __future__ import annotations
