@@ -218,6 +218,16 @@ def _client_secret_for(run: Run, flow: OAuthFlow, user: User) -> str:
     return str(secret)
 
 
+def drop_run_flows(run: Run, error_code: str = "app_edited") -> int:
+    """Fail the run's pending flows: their snapshot holds the app settings of when they started
+    (after an edit, a late callback must not exchange its code with the old addresses)."""
+    return int(
+        OAuthFlow.objects.filter(run=run, consumed_at__isnull=True, outcome=OAuthFlow.Outcome.PENDING).update(
+            consumed_at=timezone.now(), outcome=OAuthFlow.Outcome.FAILED, error_code=error_code[:100]
+        )
+    )
+
+
 def drop_pending_flows(session_key: str | None) -> int:
     """Fail every pending flow of ``session_key`` (logout; security.md item 23)."""
     if not session_key:

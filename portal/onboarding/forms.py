@@ -233,6 +233,66 @@ class AppCreateForm(AccessibleForm):
         return data
 
 
+class AppEditForm(AppCreateForm):
+    """Step b, changing the application this run registered (security.md item 18).
+
+    The same checks as :class:`AppCreateForm`; the name is fixed (the redirect address registered
+    at the provider contains it), and the secret is optional unless an address changes: a new
+    authorize or token URI without the secret would send the secret HDP holds to another host.
+    """
+
+    #: The sentence is the engine's too (``steps.update_app`` refuses the same change).
+    SECRET_FOR_NEW_ADDRESS = _l(
+        "The authorization or token address changed: enter the client secret again to confirm."
+    )
+
+    name = forms.CharField(
+        label=_l("Application name in HDP"),
+        max_length=NAME_MAX,
+        disabled=True,  # shown, never taken from the POST
+        help_text=_l("The name cannot change: the redirect address at the provider contains it."),
+    )
+    client_secret = forms.CharField(
+        label=_l("Client secret"),
+        required=False,
+        strip=False,
+        max_length=1000,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_l(
+            "Leave empty to keep the secret HDP already holds. "
+            "Required if you change the sign-in or token address."
+        ),
+    )
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        preset: presets.Preset,
+        initial: dict[str, Any],
+        validate_url: ValidateUrl | None = None,
+    ) -> None:
+        super().__init__(data, preset=preset, initial=initial, validate_url=validate_url)
+        for name in [n for n in self.fields if n.startswith("ph_")]:
+            del self.fields[name]  # the addresses are already filled in
+        for attr in ("hx-post", "hx-trigger", "hx-params", "hx-target", "hx-swap", "hx-sync"):
+            self.fields["name"].widget.attrs.pop(attr, None)  # no inline check of a fixed value
+
+    def uris_changed(self) -> bool:
+        data = self.cleaned_data
+        return any(
+            (data.get(field) or "") != (self.initial.get(field) or "")
+            for field in ("authorize_uri", "token_uri")
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        addresses_ok = not ({"authorize_uri", "token_uri"} & set(self.errors))
+        if addresses_ok and not data.get("client_secret") and self.uris_changed():
+            self.add_error("client_secret", str(self.SECRET_FOR_NEW_ADDRESS))
+        return data
+
+
 class ProfileForm(AccessibleForm):
     name = forms.CharField(
         label=_l("Profile name in HDP"), max_length=NAME_MAX, help_text=_l("Letters, digits and _ only.")

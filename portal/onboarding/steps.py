@@ -482,18 +482,32 @@ def _reuse_app(run: Run, client: HdpClient) -> int:
     return remote_id
 
 
+def profile_in_play(run: Run) -> bool:
+    """Whether the run has (or may have) an OAuth profile in HDP, which depends on its app."""
+    return (
+        RemoteObject.objects.filter(run=run, kind=Kind.PROFILE)
+        .exclude(outcome__in=(Outcome.FAILED, Outcome.DELETED))
+        .exists()
+    )
+
+
 def update_app(run: Run, client: HdpClient, *, client_secret: str | None) -> None:
     """PUT the run's edited app settings to the app this run created.
 
     Changing the authorize or token URI without re-entering the secret is refused before any HDP
     call: otherwise one edit would send the stored secret, and every tenant's refreshes, to a new
-    host (security.md item 18). Reused apps are never modified.
+    host (security.md item 18). Reused apps are never modified, nor an app a profile already uses.
     """
     with lease(run):
         _require_active(run)
         obj = _fresh(run, Kind.APP)
         if obj is None or not obj.created_by_run or obj.outcome != Outcome.CREATED or obj.remote_id is None:
             raise StepNotReady("Only an OAuth application created by this onboarding can be edited here.")
+        if profile_in_play(run):
+            raise StepError(
+                "The setup's OAuth profile already uses this application, so its settings can no longer "
+                "be changed here."
+            )
         current = client.get_oauth_app(obj.remote_id)
         uris_changed = (current.authorize_uri or "") != run.app_authorize_uri or (
             current.token_uri or ""

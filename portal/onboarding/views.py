@@ -137,6 +137,9 @@ def _explain_failure(
     if isinstance(exc, steps.NameTaken) and form is not None:
         form.add_error("name", str(exc))
         return "", 200
+    if isinstance(exc, steps.SecretRequired) and form is not None and "client_secret" in form.fields:
+        form.add_error("client_secret", str(exc))
+        return "", 200
     return str(exc), 200
 
 
@@ -450,6 +453,140 @@ def _create_app(request: HtmxRequest, run: Run, preset: presets.Preset, form: fo
     return _advance(request, run, "authorize"), "", 200
 
 
+def _uri_refused_event(request: HtmxRequest, run: Run, form: forms.AppCreateForm) -> None:
+    refused = sorted({"authorize_uri", "token_uri"} & set(form.errors))
+    if refused:  # a blocked provider address is a security event (no values logged)
+        security_event(
+            "provider_uri_refused", request, run=fingerprint(str(run.pk)), fields=",".join(refused)
+        )
+
+
+# Run field -> form field, for the settings an edit may change (the name never changes).
+APP_EDIT_FIELDS = {"app_client_id": "client_id", "app_authorize_uri": "authorize_uri", "app_token_uri": "token_uri",
+                   "app_scope": "scope", "app_extra_params": "extra_params", "app_description": "description"}  # fmt: skip
+
+
+def _app_edit_refusal(run: Run, app: RemoteObject | None) -> str:
+    """Why the registered application cannot be changed on this page ("" when it can)."""
+    if app is None or not app.created_by_run or app.outcome != RemoteObject.Outcome.CREATED:
+        return _(
+            "This setup reuses an application that already existed in HDP, so its settings are not "
+            "changed here: other connections may depend on it, and applications of the System tenant "
+            "are read-only to tenant administrators."
+        )
+    if run.status != Run.Status.ACTIVE or steps.profile_in_play(run):
+        return _(
+            "The setup's OAuth profile already uses this application, so its settings can no longer "
+            "be changed here."
+        )
+    return ""
+
+
+def _edited(run: Run, preset: presets.Preset, form: forms.AppEditForm) -> dict[str, Any]:
+    """The run's app fields as the edit form wants them."""
+    data = form.cleaned_data
+    values: dict[str, Any] = {
+        "app_client_id": data["client_id"].strip(),
+        "app_authorize_uri": data["authorize_uri"],
+        "app_token_uri": data["token_uri"],
+        "app_scope": " ".join((data.get("scope") or "").split()),
+        "app_description": data.get("description") or "",
+    }
+    if "extra_params" in form.fields:  # custom providers only; presets fix them
+        values["app_extra_params"] = data.get("extra_params") or dict(preset.extra_params)
+    return values
+
+
+def _forget_consent(run: Run) -> None:
+    """The held tokens (and any sign-in in progress) belong to the old settings: consent again."""
+    run.tokens_enc = ""
+    run.consented_at = None
+    run.granted_scope = ""
+    run.token_expires_at = None
+    run.save(update_fields=["tokens_enc", "consented_at", "granted_scope", "token_expires_at", "updated_at"])
+    flows.drop_run_flows(run)
+
+
+def _edit_app(request: HtmxRequest, run: Run, preset: presets.Preset, form: forms.AppEditForm) -> Outcome:
+    """Save the edited settings on the run, then PUT them to the app (``steps.update_app``).
+
+    If HDP does not take them (or the engine refuses: a new address without the secret), the run
+    gets its previous settings back: the consent step uses the run's addresses, and they must stay
+    the ones HDP holds with the secret.
+    """
+    secret = form.cleaned_data.get("client_secret") or ""
+    if secret:
+        register_secret(secret)
+    values = _edited(run, preset, form)
+    changed = sorted(APP_EDIT_FIELDS[f] for f, v in values.items() if getattr(run, f) != v)
+    if not changed and not secret:
+        messages.info(request, _("Nothing was changed."))
+        return _advance(request, run, "authorize"), "", 200
+    try:
+        with steps.lease(run) as run, _client(request) as client:
+            before = {f: getattr(run, f) for f in APP_EDIT_FIELDS}
+            for field, value in values.items():
+                setattr(run, field, value)
+            run.save(update_fields=[*APP_EDIT_FIELDS, "updated_at"])
+            try:
+                steps.update_app(run, client, client_secret=secret or None)
+            except BaseException:
+                for field, value in before.items():
+                    setattr(run, field, value)
+                run.save(update_fields=[*APP_EDIT_FIELDS, "updated_at"])
+                raise
+            new_consent = any(name != "description" for name in changed)
+            if new_consent:
+                _forget_consent(run)
+    except steps.StepBusy:
+        return _busy(request, run, "app"), "", 202
+    except (errors.HdpError, steps.StepError) as exc:
+        return None, *_explain_failure(exc, form, HDP_APP_FIELDS)
+    fields = sorted([*changed, "client_secret"]) if secret else changed
+    AuditEntry.record(_user(request).username, "app.updated", run=run, fields=fields)
+    messages.success(request, _("The application's settings were saved in HDP."))
+    if new_consent:
+        messages.info(
+            request,
+            _("The sign-in settings changed: connect to the provider again so that HDP gets a new consent."),
+        )
+    return _advance(request, run, "authorize"), "", 200
+
+
+def _app_done(request: HtmxRequest, run: Run, preset: presets.Preset) -> HttpResponse:
+    """The registered application; while nothing depends on it yet, the form to change it."""
+    app = run.remote("app")
+    refusal = _app_edit_refusal(run, app)
+    action = request.POST.get("action") if request.method == "POST" else None
+    banner, status = "", 200
+    edit_form = None
+    if not refusal:
+        edit_form = forms.AppEditForm(
+            request.POST if action == "edit" else None,
+            preset=preset,
+            initial=_app_initial(run, preset, set()),
+            validate_url=_validate_url(run),
+        )
+    if action == "edit":
+        if edit_form is None:  # reused, or a profile uses it: nothing is sent to HDP
+            banner, status = refusal, 403
+        elif edit_form.is_valid():
+            response, banner, status = _edit_app(request, run, preset, edit_form)
+            if response is not None:
+                return response
+        else:
+            _uri_refused_event(request, run, edit_form)
+    context = {
+        "done": True,
+        "app": app,
+        "edit_form": edit_form,
+        "edit_refusal": refusal,
+        "editing": action == "edit",
+        "banner": banner,
+    }
+    return _render(request, run, "app", "onboarding/step_app.html", context, status)
+
+
 @sensitive_post_parameters("client_secret")
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
@@ -459,9 +596,7 @@ def step_app(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         return response
     preset = _preset(run)
     if wizard.is_done(run, "app"):
-        return _render(
-            request, run, "app", "onboarding/step_app.html", {"done": True, "app": run.remote("app")}
-        )
+        return _app_done(request, run, preset)
     banner, status = "", 200
     apps: list[OAuthAppSummary] = []
     taken: set[str] = set()
@@ -493,11 +628,7 @@ def step_app(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         if response is not None:
             return response
     elif action == "create":
-        refused = sorted({"authorize_uri", "token_uri"} & set(create_form.errors))
-        if refused:  # a blocked provider address is a security event (no values logged)
-            security_event(
-                "provider_uri_refused", request, run=fingerprint(str(run.pk)), fields=",".join(refused)
-            )
+        _uri_refused_event(request, run, create_form)
     context = {
         "apps": apps,
         "reuse_form": reuse_form,
