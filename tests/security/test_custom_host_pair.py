@@ -3,8 +3,6 @@ is saved (before its secret reaches HDP) and again when a consent starts."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.wizard.fixtures import create_app, hdp_posts, start_run
 
 
