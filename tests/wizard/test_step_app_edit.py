@@ -8,6 +8,7 @@ form refuses before any HDP write, so the secret HDP holds can never be pointed 
 from __future__ import annotations
 
 import httpx
+import pytest
 from django.urls import reverse
 
 from portal.oauth.models import OAuthFlow
@@ -218,3 +219,34 @@ def test_another_tenants_admin_gets_404_and_no_hdp_call(acme, globex, hdp):
     assert hdp == []
     app = OAuthApp.objects.get(name="Acme_GA_app")
     assert (app.token_uri, app.client_secret) == (TOKEN, SENTINEL)
+
+
+def test_the_engines_check_against_hdp_is_a_field_error_and_the_run_is_restored(acme, hdp):
+    """HDP's app has another token URI than the run (changed outside the portal): the form sees no
+    change, ``steps.update_app`` compares with HDP and refuses; the run keeps its old settings."""
+    run = created_run(acme)
+    OAuthApp.objects.filter(name="Acme_GA_app").update(token_uri=NEW_TOKEN)
+    hdp.clear()
+    response = edit(acme, run, scope="read")
+    html = response.content.decode()
+    assert 'id="id_client_secret-error"' in html and 'value="read"' in html
+    assert writes(hdp) == []
+    run.refresh_from_db()
+    assert (run.app_scope, run.app_token_uri) == ("read offline_access", TOKEN)
+    assert OAuthApp.objects.get(name="Acme_GA_app").scope == "read offline_access"
+
+
+def test_the_engine_refuses_an_edit_once_a_profile_exists(acme, hdp):
+    from portal.accounts.models import User
+    from portal.hdp.client import HdpClient
+    from portal.onboarding import steps
+
+    run = run_at_datasource(acme)
+    run.app_scope = "read"
+    hdp.clear()
+    with (
+        HdpClient.for_user(User.objects.get(username="acme_admin")) as client,
+        pytest.raises(steps.StepError),
+    ):
+        steps.update_app(run, client, client_secret=NEW_SECRET)
+    assert hdp == []
