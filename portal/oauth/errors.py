@@ -6,6 +6,10 @@ a log or a traceback leaks nothing. The UI shows :meth:`OAuthError.user_message`
 
 from __future__ import annotations
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+
 
 class OAuthError(Exception):
     def __init__(self, code: str, explanation: str, retry_hint: str = "") -> None:
@@ -46,91 +50,112 @@ class ConfigurationError(OAuthError):
     """The stored configuration cannot be used (e.g. http:// outside the sandbox)."""
 
 
-RECONNECT = "Start the connection again from the sign-in step."
+RECONNECT = _l("Start the connection again from the sign-in step.")
 
 # RFC 6749 §4.1.2.1 (authorization response) and §5.2 (token response) error codes, plus the
 # non-standard redirect_uri_mismatch that Google and others return.
-_EXPLANATIONS: dict[str, tuple[str, str]] = {
+_EXPLANATIONS: dict[str, tuple[Promise, Promise]] = {
     "access_denied": (
-        "The sign-in at the provider was cancelled, or the account declined the requested access.",
-        "Connect again and choose Allow when the provider asks.",
+        _l("The sign-in at the provider was cancelled, or the account declined the requested access."),
+        _l("Connect again and choose Allow when the provider asks."),
     ),
     "invalid_scope": (
-        "The provider does not accept the requested permissions (scope).",
-        "Check the scope in the application settings against the provider's documentation, then connect again.",
+        _l("The provider does not accept the requested permissions (scope)."),
+        _l(
+            "Check the scope in the application settings against the provider's documentation, then connect again."
+        ),
     ),
     "invalid_client": (
-        "The provider did not accept the client ID or client secret.",
-        "Copy the client ID and secret again from the provider's app registration, update the application, "
-        "then connect again.",
+        _l("The provider did not accept the client ID or client secret."),
+        _l(
+            "Copy the client ID and secret again from the provider's app registration, update the application, "
+            "then connect again."
+        ),
     ),
     "unauthorized_client": (
-        "The provider's app registration is not allowed to use this kind of sign-in (authorization code).",
-        "Enable the authorization code grant (web application) for the app at the provider, then connect again.",
+        _l(
+            "The provider's app registration is not allowed to use this kind of sign-in (authorization code)."
+        ),
+        _l(
+            "Enable the authorization code grant (web application) for the app at the provider, then connect again."
+        ),
     ),
     "unsupported_response_type": (
-        "The provider's app registration does not allow the authorization code sign-in.",
-        "Register the app at the provider as a web application, then connect again.",
+        _l("The provider's app registration does not allow the authorization code sign-in."),
+        _l("Register the app at the provider as a web application, then connect again."),
     ),
     "invalid_request": (
-        "The provider rejected the sign-in request as malformed.",
-        "Check the extra parameters of the application, then connect again.",
+        _l("The provider rejected the sign-in request as malformed."),
+        _l("Check the extra parameters of the application, then connect again."),
     ),
     "server_error": (
-        "The provider had an internal error.",
-        "Wait a few minutes and connect again.",
+        _l("The provider had an internal error."),
+        _l("Wait a few minutes and connect again."),
     ),
     "temporarily_unavailable": (
-        "The provider is temporarily unavailable.",
-        "Wait a few minutes and connect again.",
+        _l("The provider is temporarily unavailable."),
+        _l("Wait a few minutes and connect again."),
     ),
     "invalid_grant": (
-        "The sign-in code was rejected: it expired, was already used, or was issued for another app.",
+        _l("The sign-in code was rejected: it expired, was already used, or was issued for another app."),
         RECONNECT,
     ),
     "unsupported_grant_type": (
-        "The provider does not support the authorization code grant for this app.",
-        "Check the app registration at the provider.",
+        _l("The provider does not support the authorization code grant for this app."),
+        _l("Check the app registration at the provider."),
     ),
     "timeout": (
-        "The provider's token endpoint did not answer in time. The sign-in code is single-use, so the portal "
-        "did not send it again.",
-        "Reconnect: start the connection again from the sign-in step.",
+        _l(
+            "The provider's token endpoint did not answer in time. The sign-in code is single-use, so the portal "
+            "did not send it again."
+        ),
+        _l("Reconnect: start the connection again from the sign-in step."),
     ),
     "tls_error": (
-        "The secure connection to the provider's token endpoint failed (certificate not trusted or TLS error).",
-        "Check the token URI; if it is correct, ask the provider or your operator about its certificate.",
+        _l(
+            "The secure connection to the provider's token endpoint failed (certificate not trusted or TLS error)."
+        ),
+        _l("Check the token URI; if it is correct, ask the provider or your operator about its certificate."),
     ),
     "unreachable": (
-        "The provider's token endpoint could not be reached.",
-        "Check the token URI and try again in a few minutes.",
+        _l("The provider's token endpoint could not be reached."),
+        _l("Check the token URI and try again in a few minutes."),
     ),
     "non_json": (
-        "The provider's token endpoint answered with something that is not a token response.",
-        "Check that the token URI is the provider's token endpoint (not a web page), then connect again.",
+        _l("The provider's token endpoint answered with something that is not a token response."),
+        _l("Check that the token URI is the provider's token endpoint (not a web page), then connect again."),
     ),
     "missing_access_token": (
-        "The provider's answer contained no access token.",
-        "Check the token URI, then connect again.",
+        _l("The provider's answer contained no access token."),
+        _l("Check the token URI, then connect again."),
     ),
     "blocked_destination": (
-        "The token URI points at an address the portal is not allowed to contact (a private or local network).",
-        "Use the provider's public token endpoint.",
+        _l(
+            "The token URI points at an address the portal is not allowed to contact (a private or local network)."
+        ),
+        _l("Use the provider's public token endpoint."),
     ),
     "redirect_returned": (
-        "The provider's token endpoint answered with a redirect. The portal never follows it, because that "
-        "would send the sign-in code and the client secret to another address.",
-        "Use the final token endpoint address in the application settings, then connect again.",
+        _l(
+            "The provider's token endpoint answered with a redirect. The portal never follows it, because that "
+            "would send the sign-in code and the client secret to another address."
+        ),
+        _l("Use the final token endpoint address in the application settings, then connect again."),
     ),
     "insecure_transport": (
-        "The provider addresses must use https://.",
-        "Fix the application's URIs, then connect again.",
+        _l("The provider addresses must use https://."),
+        _l("Fix the application's URIs, then connect again."),
     ),
     "secret_unavailable": (
-        "The portal could not read the application's client secret from HDP.",
-        "Try again in a minute; if it keeps failing, enter the client secret again in the application step.",
+        _l("The portal could not read the application's client secret from HDP."),
+        _l(
+            "Try again in a minute; if it keeps failing, enter the client secret again in the application step."
+        ),
     ),
 }
+
+
+_UNKNOWN = (_l("The provider returned an error."), _l("Check the application settings, then connect again."))
 
 
 def explain(code: str, *, redirect_uri: str = "", cls: type[OAuthError] = TokenExchangeError) -> OAuthError:
@@ -138,29 +163,36 @@ def explain(code: str, *, redirect_uri: str = "", cls: type[OAuthError] = TokenE
     if code == "redirect_uri_mismatch":
         return cls(
             code,
-            "The provider does not know the portal's return address (redirect URI).",
-            f"Register exactly this redirect URI in the app at the provider, then connect again: {redirect_uri}",
+            _("The provider does not know the portal's return address (redirect URI)."),
+            _("Register exactly this redirect URI in the app at the provider, then connect again: %(uri)s")
+            % {"uri": redirect_uri},
         )
-    explanation, hint = _EXPLANATIONS.get(
-        code, ("The provider returned an error.", "Check the application settings, then connect again.")
-    )
-    return cls(code, explanation, hint)
+    explanation, hint = _EXPLANATIONS.get(code, _UNKNOWN)
+    return cls(code, str(explanation), str(hint))
 
 
 def explain_refresh_failure(code: str, preset_key: str) -> OAuthError:
     """``invalid_grant`` on refresh usually means the refresh token lapsed; say why, per provider."""
     if code != "invalid_grant":
         return explain(code)
+    google = _(
+        "Google revokes refresh tokens after 7 days while the app's consent screen is in "
+        "'Testing'; publish the app, or reconnect weekly."
+    )
     why = {
-        "google_analytics": "Google revokes refresh tokens after 7 days while the app's consent screen is in "
-        "'Testing'; publish the app, or reconnect weekly.",
-        "google_bigquery": "Google revokes refresh tokens after 7 days while the app's consent screen is in "
-        "'Testing'; publish the app, or reconnect weekly.",
-        "microsoft": "Microsoft refresh tokens lapse after 90 days without use, or when the password or "
-        "conditional-access policy changes.",
-        "snowflake": "Snowflake refresh tokens lapse at the end of the integration's "
-        "OAUTH_REFRESH_TOKEN_VALIDITY (90 days by default).",
-    }.get(preset_key, "The refresh token expired or was revoked at the provider.")
+        "google_analytics": google,
+        "google_bigquery": google,
+        "microsoft": _(
+            "Microsoft refresh tokens lapse after 90 days without use, or when the password or "
+            "conditional-access policy changes."
+        ),
+        "snowflake": _(
+            "Snowflake refresh tokens lapse at the end of the integration's "
+            "OAUTH_REFRESH_TOKEN_VALIDITY (90 days by default)."
+        ),
+    }.get(preset_key) or _("The refresh token expired or was revoked at the provider.")
     return TokenExchangeError(
-        "invalid_grant", f"The provider no longer accepts the saved sign-in. {why}", RECONNECT
+        "invalid_grant",
+        _("The provider no longer accepts the saved sign-in. %(why)s") % {"why": why},
+        str(RECONNECT),
     )

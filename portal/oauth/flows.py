@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.lib import crypto, ratelimit
 from portal.lib.logging import register_secret
@@ -95,9 +96,9 @@ def start(
     if not user.is_authenticated or run.owner_id != user.pk or run.status != "active":
         raise PermissionDenied("not this person's active run")
     if not client_id or not APP_KEY.match(app_name):
-        raise ValidationError("The application has no client ID or an invalid name.", code="app_invalid")
+        raise ValidationError(_("The application has no client ID or an invalid name."), code="app_invalid")
     if token_auth not in ("basic", "post"):
-        raise ValidationError("Unknown client authentication method.", code="token_auth")
+        raise ValidationError(_("Unknown client authentication method."), code="token_auth")
     preset = presets.get_preset(run.preset) or presets.PRESETS["custom"]
     authorize_uri, token_uri = uris.validate_provider_pair(
         authorize_uri, token_uri, allowed_hosts=preset.allowed_hosts
@@ -105,7 +106,8 @@ def start(
     reserved = sorted(k for k in extra_params if k.lower() in uris.RESERVED_AUTHORIZE_PARAMS)
     if reserved:
         raise ValidationError(
-            f"Remove {', '.join(reserved)} from the extra parameters.", code="reserved_param"
+            _("Remove %(names)s from the extra parameters.") % {"names": ", ".join(reserved)},
+            code="reserved_param",
         )
     if not ratelimit.hit("oauth_start", str(user.pk), settings.RATELIMIT_OAUTH_START_PER_MINUTE):
         raise RateLimited()
@@ -255,5 +257,5 @@ def drop_flows_on_login(request: HttpRequest) -> int:
 
 def purge_expired_flows(older_than: timedelta = timedelta(days=1)) -> int:
     """Delete flow rows (and their encrypted verifiers) past expiry (security.md item 14)."""
-    deleted, _ = OAuthFlow.objects.filter(expires_at__lt=timezone.now() - older_than).delete()
+    deleted, _by_model = OAuthFlow.objects.filter(expires_at__lt=timezone.now() - older_than).delete()
     return int(deleted)

@@ -21,6 +21,8 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_GET
 
 from portal.lib import crypto
@@ -44,7 +46,7 @@ def _refuse(
     event: str | None,
     message: str,
     *,
-    title: str = "This sign-in cannot be used",
+    title: str = "",
     link_url: str = "",
     link_text: str = "",
     **fields: object,
@@ -54,7 +56,12 @@ def _refuse(
     response = render(
         request,
         "oauth/callback_problem.html",
-        {"title": title, "message": message, "link_url": link_url, "link_text": link_text},
+        {
+            "title": title or _("This sign-in cannot be used"),
+            "message": message,
+            "link_url": link_url,
+            "link_text": link_text,
+        },
         status=400,
     )
     return _no_referrer(response)
@@ -76,7 +83,7 @@ def _clean_provider_text(text: str, limit: int = 300) -> str:
     return kept[:limit] + ("..." if len(kept) > limit else "")
 
 
-RESTART = "Start the connection again from your setup."
+RESTART = _l("Start the connection again from your setup.")
 
 
 @login_not_required  # signed-out arrivals get a clear page, not a login redirect carrying the code
@@ -94,20 +101,24 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
         return _refuse(
             request,
             "oauth_callback_repeated_params",
-            "The sign-in answer was malformed. " + RESTART,
+            _("The sign-in answer was malformed. %(restart)s") % {"restart": RESTART},
             params=",".join(repeated),
         )
 
     # 2. State first (RFC 6749 §10.12): nothing else is looked at without a known state.
     state = params.get("state", "")
     if not state:
-        return _refuse(request, "oauth_state_missing", "The sign-in answer had no state. " + RESTART)
+        return _refuse(
+            request,
+            "oauth_state_missing",
+            _("The sign-in answer had no state. %(restart)s") % {"restart": RESTART},
+        )
     flow = flows.find_flow(state)
     if flow is None:
         return _refuse(
             request,
             "oauth_state_unknown",
-            "This sign-in is not known to the portal. " + RESTART,
+            _("This sign-in is not known to the portal. %(restart)s") % {"restart": RESTART},
             state=fingerprint(state),
         )
 
@@ -116,11 +127,12 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
         return _refuse(
             request,
             "oauth_signed_out",
-            "You were signed out of the portal while you were at the provider. Sign in, then "
-            + RESTART[0].lower()
-            + RESTART[1:],
+            _(
+                "You were signed out of the portal while you were at the provider. Sign in, then "
+                "start the connection again from your setup."
+            ),
             link_url=reverse("accounts:login"),
-            link_text="Sign in",
+            link_text=_("Sign in"),
             flow=str(flow.pk),
             tenant=flow.tenant_id,
         )
@@ -129,7 +141,8 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
         return _refuse(
             request,
             "oauth_session_mismatch",
-            "This sign-in was started in another browser or before you signed in again. " + RESTART,
+            _("This sign-in was started in another browser or before you signed in again. %(restart)s")
+            % {"restart": RESTART},
             flow=str(flow.pk),
             tenant=flow.tenant_id,
         )
@@ -137,7 +150,7 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
         return _refuse(
             request,
             "oauth_user_mismatch",
-            "This sign-in was started by someone else. " + RESTART,
+            _("This sign-in was started by someone else. %(restart)s") % {"restart": RESTART},
             flow=str(flow.pk),
             tenant=flow.tenant_id,
         )
@@ -146,9 +159,9 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
         return _refuse(
             request,
             "oauth_flow_expired",
-            "This sign-in took too long and has expired. " + RESTART,
+            _("This sign-in took too long and has expired. %(restart)s") % {"restart": RESTART},
             link_url=_step_url("step-authorize", flow),
-            link_text="Go to your setup",
+            link_text=_("Go to your setup"),
             flow=str(flow.pk),
             tenant=flow.tenant_id,
         )
@@ -160,7 +173,7 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
         return _refuse(
             request,
             "oauth_path_mismatch",
-            "This sign-in came back to the wrong address. " + RESTART,
+            _("This sign-in came back to the wrong address. %(restart)s") % {"restart": RESTART},
             flow=str(flow.pk),
             tenant=flow.tenant_id,
         )
@@ -171,10 +184,10 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
         return _refuse(
             request,
             "oauth_replay",
-            "This sign-in was already used; go to your setup to continue.",
-            title="This sign-in was already used",
+            _("This sign-in was already used; go to your setup to continue."),
+            title=_("This sign-in was already used"),
             link_url=_step_url("step-profile" if done else "step-authorize", flow),
-            link_text="Go to your setup",
+            link_text=_("Go to your setup"),
             flow=str(flow.pk),
             tenant=flow.tenant_id,
         )
@@ -191,7 +204,8 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
             return _refuse(
                 request,
                 "oauth_iss_mismatch",
-                "The sign-in answer came from a different provider than expected. " + RESTART,
+                _("The sign-in answer came from a different provider than expected. %(restart)s")
+                % {"restart": RESTART},
                 flow=str(flow.pk),
                 tenant=flow.tenant_id,
             )
@@ -199,7 +213,7 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
     run = flow.run
     if run.status != "active" or run.tenant_id != flow.tenant_id:
         flows.finish(flow, OAuthFlow.Outcome.FAILED, "run_closed")
-        return _refuse(request, None, "This setup is no longer in progress.", title="Setup closed")
+        return _refuse(request, None, _("This setup is no longer in progress."), title=_("Setup closed"))
 
     # 7. The provider said no (RFC 6749 §4.1.2.1). Any access_token/refresh_token parameters in
     #    the URL are never read: tokens come only from our own token request.
@@ -214,13 +228,15 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
         text = explained.user_message()
         description = _clean_provider_text(params.get("error_description", ""))
         if description:
-            text += f" (The provider said: {description})"
+            text += " " + _("(The provider said: %(description)s)") % {"description": description}
         return _back_to_authorize(request, flow, text)
 
     code_param = params.get("code", "")
     if not code_param:
         flows.finish(flow, OAuthFlow.Outcome.FAILED, "no_code")
-        return _back_to_authorize(request, flow, "The provider sent no sign-in code. " + RESTART)
+        return _back_to_authorize(
+            request, flow, _("The provider sent no sign-in code. %(restart)s") % {"restart": RESTART}
+        )
     register_secret(code_param)
 
     # 8. Exchange exactly once, against the snapshot's token URI.
@@ -237,7 +253,9 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
         flows.finish(flow, OAuthFlow.Outcome.FAILED, "verifier_unreadable")
         security_event("oauth_verifier_unreadable", request, flow=str(flow.pk), tenant=flow.tenant_id)
         return _back_to_authorize(
-            request, flow, "The portal could not read this sign-in's saved data. " + RESTART
+            request,
+            flow,
+            _("The portal could not read this sign-in's saved data. %(restart)s") % {"restart": RESTART},
         )
 
     # 9. Keep the tokens encrypted on the run until the profile exists (security.md items 14, 15).

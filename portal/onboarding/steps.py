@@ -34,6 +34,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from pydantic import SecretStr
 
 from portal.hdp.client import HdpClient
@@ -54,7 +56,16 @@ DONE = "done"
 Kind = RemoteObject.Kind
 Outcome = RemoteObject.Outcome
 
-_KIND_WORDS = {Kind.APP: "OAuth application", Kind.PROFILE: "OAuth profile", Kind.DATASOURCE: "data source"}
+_KIND_WORDS = {
+    Kind.APP: _l("OAuth application"),
+    Kind.PROFILE: _l("OAuth profile"),
+    Kind.DATASOURCE: _l("data source"),
+}
+_KIND_PLURALS = {
+    Kind.APP: _l("OAuth applications"),
+    Kind.PROFILE: _l("OAuth profiles"),
+    Kind.DATASOURCE: _l("data sources"),
+}
 # Outcomes after which an object is in place for the next step.
 _DONE_OUTCOMES = (Outcome.CREATED, Outcome.REUSED)
 # Outcomes of an intent whose create may have reached HDP: reconcile before anything else.
@@ -120,7 +131,9 @@ def lease(run: Run, seconds: int = 60) -> Iterator[Run]:
         .update(busy_until=until)
     )
     if not taken:
-        raise StepBusy("This onboarding is already being worked on in another tab or request. Wait a moment.")
+        raise StepBusy(
+            _("This onboarding is already being worked on in another tab or request. Wait a moment.")
+        )
     token = _HELD.set(_HELD.get() | {run.pk})
     try:
         run.refresh_from_db()
@@ -135,7 +148,7 @@ def lease(run: Run, seconds: int = 60) -> Iterator[Run]:
 def _require_active(run: Run) -> None:
     """A cancelled run makes no more HDP objects (cancel deleted them; creating again would leak)."""
     if run.status == Run.Status.CANCELLED:
-        raise StepError("This onboarding was cancelled. Start a new one to connect this data store.")
+        raise StepError(_("This onboarding was cancelled. Start a new one to connect this data store."))
 
 
 def _actor(run: Run) -> str:
@@ -177,7 +190,7 @@ def _matches(items: Sequence[Any], name: str, *, exact: bool = True) -> list[int
 
 def _intent(run: Run, kind: str, name: str) -> RemoteObject:
     """Record (and commit) the intent to create ``kind`` named ``name`` before the POST."""
-    obj, _ = RemoteObject.objects.update_or_create(
+    obj, _created = RemoteObject.objects.update_or_create(
         run=run,
         kind=kind,
         defaults={
@@ -233,8 +246,11 @@ def _adopt(run: Run, obj: RemoteObject, find: Callable[[], list[int]], why: str)
         _mark(obj, Outcome.UNKNOWN, detail=f"{len(found)} objects named {obj.name!r} in HDP; needs a person")
         _audit(run, f"hdp.{obj.kind}.conflict", name=obj.name, ids=found)
         raise ReconcileConflict(
-            f"HDP has {len(found)} {_KIND_WORDS[Kind(obj.kind)]}s named {obj.name!r}, so the portal cannot "
-            "tell which one this onboarding created. Ask support to remove the extra one, then resume."
+            _(
+                "HDP has %(count)d %(kinds)s named %(name)r, so the portal cannot "
+                "tell which one this onboarding created. Ask support to remove the extra one, then resume."
+            )
+            % {"count": len(found), "kinds": _KIND_PLURALS[Kind(obj.kind)], "name": obj.name}
         )
     if not found:
         return None
@@ -326,8 +342,11 @@ def _ensure(
     if taken(name):
         # Nothing of ours in flight under this name, yet HDP has it: someone else's. Never adopt it.
         raise NameTaken(
-            f"An {_KIND_WORDS[Kind(kind)]} named {name!r} already exists in HDP and was not created by this "
-            "onboarding. Pick another name."
+            _(
+                "An %(kind)s named %(name)r already exists in HDP and was not created by this "
+                "onboarding. Pick another name."
+            )
+            % {"kind": _KIND_WORDS[Kind(kind)], "name": name}
         )
     obj = _intent(run, kind, name)
     return _create(run, obj, create=create, find=lambda: find_by(name), step=step)
@@ -336,7 +355,7 @@ def _ensure(
 # --- request bodies ---------------------------------------------------------------------------------
 def _app_body(run: Run, secret: str) -> OAuthAppCreate:
     if run.datastore_id is None:
-        raise StepNotReady("Choose the data store first.")
+        raise StepNotReady(_("Choose the data store first."))
     return OAuthAppCreate(
         name=run.app_name,
         data_store=run.datastore_id,
@@ -365,7 +384,7 @@ def _datasource_body(
     run: Run, profile_id: int, secret_options: Mapping[str, str] | None = None
 ) -> DataSourceCreate:
     if run.datastore_id is None:
-        raise StepNotReady("Choose the data store first.")
+        raise StepNotReady(_("Choose the data store first."))
     options = {str(k): str(v) for k, v in (run.ds_options or {}).items()}
     options.update(secret_options or {})
     options["OAuthProfileId"] = str(profile_id)
@@ -392,7 +411,7 @@ def ensure_app(run: Run, client: HdpClient, *, client_secret: str | None) -> int
         if run.app_mode == Run.AppMode.REUSE:
             return _reuse_app(run, client)
         if run.app_mode != Run.AppMode.CREATE:
-            raise StepNotReady("Choose whether to reuse an OAuth application or register a new one.")
+            raise StepNotReady(_("Choose whether to reuse an OAuth application or register a new one."))
         existing = _fresh(run, Kind.APP)
         if existing is not None and existing.outcome == Outcome.REUSED:
             _release_reused_app(run, existing)
@@ -407,7 +426,7 @@ def ensure_app(run: Run, client: HdpClient, *, client_secret: str | None) -> int
             _save(run, "app_secret_enc")
         secret = client_secret or run.unseal("app_secret")
         if not secret:
-            raise SecretRequired("Enter the client secret from the provider's app registration.")
+            raise SecretRequired(_("Enter the client secret from the provider's app registration."))
         register_secret(secret)
         app_id = _ensure(
             run,
@@ -433,8 +452,10 @@ def _release_reused_app(run: Run, existing: RemoteObject) -> None:
     """Forget a reused app so another can be chosen, unless a profile already depends on it."""
     if _done_id(run, Kind.PROFILE) is not None:
         raise StepError(
-            "The OAuth profile already uses the application chosen earlier. To use another one, "
-            "cancel this onboarding and start again."
+            _(
+                "The OAuth profile already uses the application chosen earlier. To use another one, "
+                "cancel this onboarding and start again."
+            )
         )
     _audit(run, "hdp.app.reuse_dropped", name=existing.name, remote_id=existing.remote_id)
     existing.delete()
@@ -453,18 +474,20 @@ def _reuse_app(run: Run, client: HdpClient) -> int:
     if existing is not None and existing.created_by_run and existing.outcome != Outcome.FAILED:
         # Never overwrite the record of an app this run created (or may have): cancel must find it.
         raise StepError(
-            "This onboarding already registered its own OAuth application. To reuse another one instead, "
-            "cancel this onboarding and start again."
+            _(
+                "This onboarding already registered its own OAuth application. To reuse another one instead, "
+                "cancel this onboarding and start again."
+            )
         )
     if existing is not None and existing.outcome == Outcome.REUSED:
         _release_reused_app(run, existing)
     if wanted is None:
-        raise StepNotReady("Pick the OAuth application to reuse.")
+        raise StepNotReady(_("Pick the OAuth application to reuse."))
     app = client.get_oauth_app(wanted)  # HdpNotFound / HdpForbidden if not visible to this person
     if app.tenant_id not in (None, run.tenant_id, SYSTEM_TENANT_ID):
         # Usable only inside its own tenant (hdp-api.md §2); HDP would refuse the profile later anyway.
         raise StepError(
-            "That OAuth application belongs to another tenant. Pick one available to this tenant."
+            _("That OAuth application belongs to another tenant. Pick one available to this tenant.")
         )
     remote_id = _as_int(app.id)
     RemoteObject.objects.update_or_create(
@@ -502,11 +525,13 @@ def update_app(run: Run, client: HdpClient, *, client_secret: str | None) -> Non
         _require_active(run)
         obj = _fresh(run, Kind.APP)
         if obj is None or not obj.created_by_run or obj.outcome != Outcome.CREATED or obj.remote_id is None:
-            raise StepNotReady("Only an OAuth application created by this onboarding can be edited here.")
+            raise StepNotReady(_("Only an OAuth application created by this onboarding can be edited here."))
         if profile_in_play(run):
             raise StepError(
-                "The setup's OAuth profile already uses this application, so its settings can no longer "
-                "be changed here."
+                _(
+                    "The setup's OAuth profile already uses this application, so its settings can no longer "
+                    "be changed here."
+                )
             )
         current = client.get_oauth_app(obj.remote_id)
         uris_changed = (current.authorize_uri or "") != run.app_authorize_uri or (
@@ -516,7 +541,7 @@ def update_app(run: Run, client: HdpClient, *, client_secret: str | None) -> Non
         if secret is None:
             if uris_changed:
                 raise SecretRequired(
-                    "The authorization or token address changed: enter the client secret again to confirm."
+                    _("The authorization or token address changed: enter the client secret again to confirm.")
                 )
             # Same URIs: the secret HDP holds goes back unchanged (the PUT is a full replace).
             secret = current.client_secret.get_secret_value() if current.client_secret else ""
@@ -543,7 +568,7 @@ def ensure_profile(run: Run, client: HdpClient) -> int:
             return done
         app_id = _done_id(run, Kind.APP)
         if app_id is None:
-            raise StepNotReady("The OAuth application must exist before the profile.")
+            raise StepNotReady(_("The OAuth application must exist before the profile."))
         raw = run.unseal("tokens")
         tokens: dict[str, Any] = json.loads(raw) if raw else {}
         for value in tokens.values():
@@ -551,8 +576,10 @@ def ensure_profile(run: Run, client: HdpClient) -> int:
                 register_secret(value)
         if not tokens.get("refresh_token"):
             raise MissingTokens(
-                "The provider did not return a refresh token, which HDP needs to keep the connection working. "
-                "Authorize again and allow offline access."
+                _(
+                    "The provider did not return a refresh token, which HDP needs to keep the connection working. "
+                    "Authorize again and allow offline access."
+                )
             )
         profile_id = _ensure(
             run,
@@ -591,9 +618,9 @@ def ensure_datasource(run: Run, client: HdpClient, *, secret_options: Mapping[st
             return done
         profile_id = _done_id(run, Kind.PROFILE)
         if profile_id is None:
-            raise StepNotReady("The OAuth profile must exist before the data source.")
+            raise StepNotReady(_("The OAuth profile must exist before the data source."))
         if not run.ds_name:
-            raise StepNotReady("Enter a name for the data source.")
+            raise StepNotReady(_("Enter a name for the data source."))
         return _ensure(
             run,
             Kind.DATASOURCE,
@@ -611,15 +638,15 @@ def verify(run: Run, client: HdpClient) -> TestResult:
         _require_active(run)
         ds_id = _done_id(run, Kind.DATASOURCE)
         if ds_id is None:
-            raise StepNotReady("The data source must exist before it can be tested.")
+            raise StepNotReady(_("The data source must exist before it can be tested."))
         result = client.test_datasource(ds_id)
         ok = bool(result.success)
         run.verified_at = timezone.now()
         run.verify_ok = ok
         run.verify_message = (
-            "Connection test passed."
+            _("Connection test passed.")
             if ok
-            else redact(str(result.message or "The connection test failed."))[:1000]
+            else redact(str(result.message or _("The connection test failed.")))[:1000]
         )
         fields = ["verified_at", "verify_ok", "verify_message"]
         if ok:
@@ -672,22 +699,25 @@ def reconcile(run: Run, client: HdpClient) -> list[str]:
     findings: list[str] = []
     with lease(run):
         for obj in RemoteObject.objects.filter(run=run).order_by("intent_at", "pk"):
-            words = f"{_KIND_WORDS[Kind(obj.kind)]} {obj.name!r}"
+            words = f"{_KIND_WORDS[Kind(obj.kind)]} {obj.name!r}"  # e.g. OAuth profile 'Acme_GA_profile'
             if obj.outcome in _IN_FLIGHT:
                 adopted = _adopt(run, obj, _by_name(run, client, obj), "adopted on resume")
                 if adopted is not None:
                     findings.append(
-                        f"The {words} had been created in HDP; the portal recorded it (id {adopted})."
+                        _("The %(what)s had been created in HDP; the portal recorded it (id %(id)s).")
+                        % {"what": words, "id": adopted}
                     )
                 else:
                     _mark(obj, Outcome.FAILED, detail="not found in HDP on resume; will be created again")
                     findings.append(
-                        f"The {words} was not created in HDP; it will be created when you continue."
+                        _("The %(what)s was not created in HDP; it will be created when you continue.")
+                        % {"what": words}
                     )
             elif obj.outcome in _DONE_OUTCOMES and obj.remote_id is not None and not _exists(client, obj):
                 _mark(obj, obj.outcome, detail="no longer in HDP (deleted outside the portal)")
                 findings.append(
-                    f"The {words} (id {obj.remote_id}) no longer exists in HDP; it was deleted outside the portal."
+                    _("The %(what)s (id %(id)s) no longer exists in HDP; it was deleted outside the portal.")
+                    % {"what": words, "id": obj.remote_id}
                 )
         if findings:
             _audit(run, "run.reconciled", findings=len(findings))
@@ -704,7 +734,9 @@ def cancel(run: Run, client: HdpClient) -> list[str]:
     findings: list[str] = []
     with lease(run):
         if run.status == Run.Status.COMPLETED:
-            raise StepError("This onboarding is complete; its data source is in use and is not removed here.")
+            raise StepError(
+                _("This onboarding is complete; its data source is in use and is not removed here.")
+            )
         for kind in (Kind.DATASOURCE, Kind.PROFILE, Kind.APP):
             obj = _fresh(run, kind)
             if obj is None or not obj.created_by_run:
@@ -726,9 +758,9 @@ def cancel(run: Run, client: HdpClient) -> list[str]:
             try:
                 delete(obj.remote_id)
             except HdpNotFound:
-                findings.append(f"The {words} was already gone from HDP.")
+                findings.append(_("The %(what)s was already gone from HDP.") % {"what": words})
             else:
-                findings.append(f"Deleted the {words}.")
+                findings.append(_("Deleted the %(what)s.") % {"what": words})
             _mark(obj, Outcome.DELETED, detail="deleted on cancel")
             _audit(run, f"hdp.{kind}.deleted", name=obj.name, remote_id=obj.remote_id)
         fields = _purge_secrets(run)
@@ -779,7 +811,7 @@ def claim_ds_name(run: Run, name: str) -> None:
     ``NameTaken`` that says why, and neither run loses anything else it holds.
     """
     if _done_id(run, Kind.DATASOURCE) is not None and name != run.ds_name:
-        raise StepError("The data source already exists in HDP under its name; it is not renamed here.")
+        raise StepError(_("The data source already exists in HDP under its name; it is not renamed here."))
     run.ds_name = name
     try:
         with transaction.atomic():  # a savepoint, so a refusal does not spoil an outer transaction
@@ -787,6 +819,9 @@ def claim_ds_name(run: Run, name: str) -> None:
     except IntegrityError:
         run.ds_name = Run.objects.filter(pk=run.pk).values_list("ds_name", flat=True).first() or ""
         raise NameTaken(
-            f"Another onboarding in progress for this tenant is already creating a data source named {name!r}. "
-            "Pick another name, or finish or cancel that onboarding first."
+            _(
+                "Another onboarding in progress for this tenant is already creating a data source named %(name)r. "
+                "Pick another name, or finish or cancel that onboarding first."
+            )
+            % {"name": name}
         ) from None
