@@ -26,6 +26,7 @@ from tests.e2e.conftest import (
     sign_in,
     wait_for_step,
 )
+from tests.support.axe import assert_no_serious_axe_violations
 from tests.support.oidc import start_oidc_provider
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -231,6 +232,7 @@ def test_keyboard_only_step(page: Page, e2e_portal: str):
     focused = _focused(page)
     assert focused["id"] == "id_store_preset", focused
     assert focused["visible"], focused
+    assert_no_serious_axe_violations(page)  # the error state too
     for _ in range(40):  # arrow keys move through the options of the focused list
         if page.input_value("#id_store_preset") == GOOGLE_ANALYTICS_SANDBOX:
             break
@@ -252,6 +254,7 @@ def test_keyboard_only_step(page: Page, e2e_portal: str):
     focused = _focused(page)
     assert focused["id"] == "id_client_secret", focused
     assert focused["visible"], focused
+    assert_no_serious_axe_violations(page)
     page.keyboard.type("sandbox-portal-secret")
     _tab_to(page, REGISTER)
     page.keyboard.press("Enter")
