@@ -11,9 +11,12 @@ Each journey ends by reading HDP back over HTTP (conftest.hdp_state).
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from django.urls import reverse
 from playwright.sync_api import Browser, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.conftest import (
     ACME_ADMIN,
@@ -200,6 +203,15 @@ _FOCUS_VISIBLE_JS = """() => {
 }"""
 
 
+def _focus_lands_on(page: Page, element_id: str) -> dict:
+    """Focus moves after htmx settles (a few ms after the swap): wait for it, then describe it."""
+    with contextlib.suppress(PlaywrightTimeoutError):  # the caller's assertion says where focus went
+        page.wait_for_function(
+            "id => document.activeElement && document.activeElement.id === id", arg=element_id, timeout=3_000
+        )
+    return _focused(page)
+
+
 def _focused(page: Page) -> dict:
     info = page.evaluate(_FOCUS_VISIBLE_JS)
     assert info is not None, "nothing has focus"
@@ -229,7 +241,7 @@ def test_keyboard_only_step(page: Page, e2e_portal: str):
     _tab_to(page, "main form button[type=submit]")
     page.keyboard.press("Space")
     page.wait_for_selector("#id_store_preset-error")
-    focused = _focused(page)
+    focused = _focus_lands_on(page, "id_store_preset")
     assert focused["id"] == "id_store_preset", focused
     assert focused["visible"], focused
     assert_no_serious_axe_violations(page)  # the error state too
@@ -242,7 +254,7 @@ def test_keyboard_only_step(page: Page, e2e_portal: str):
     page.keyboard.press("Enter")
     wait_for_step(page, "app")
     page.wait_for_selector("#id_client_secret")
-    heading = _focused(page)
+    heading = _focus_lands_on(page, "step-heading")
     assert heading["id"] == "step-heading", heading
     assert heading["visible"], heading  # h1:focus drops the outline; the focus ring's shadow stays
 
@@ -251,7 +263,7 @@ def test_keyboard_only_step(page: Page, e2e_portal: str):
     _tab_to(page, "#id_client_id", back=True)
     page.keyboard.press("Enter")  # implicit submission from a text field
     page.wait_for_selector("#id_client_secret-error")
-    focused = _focused(page)
+    focused = _focus_lands_on(page, "id_client_secret")
     assert focused["id"] == "id_client_secret", focused
     assert focused["visible"], focused
     assert_no_serious_axe_violations(page)

@@ -92,6 +92,8 @@ def test_consent_round_trip_in_one_browser(page, portal, console_errors):
     console.goto(portal + "/sandbox/provider/")
     console.fill("input[name=redirect_uri]", redirect_uri)
     console.click("main form button[type=submit]")
+    # Close only once the registration has landed: closing a tab mid-navigation can hang Chromium.
+    console.wait_for_selector(f"ul[aria-labelledby=redirect-uris-heading] code:text-is('{redirect_uri}')")
     console.close()
     page.fill("#id_client_secret", "sandbox-portal-secret")
     page.click("main button:has-text('Register in HDP and continue')")
