@@ -78,8 +78,11 @@ def test_every_template_loads_i18n_when_it_translates() -> None:
 # --- Python: literal text handed to a user-facing sink must go through gettext ---------------------
 SWEPT_MODULES = sorted(
     {
-        # oauth: the modules swept so far (presets.py and uris.py still carry plain English).
-        *(ROOT / "portal" / "oauth" / name for name in ("views.py", "errors.py", "flows.py")),
+        # oauth: the modules swept so far.
+        *(
+            ROOT / "portal" / "oauth" / name
+            for name in ("views.py", "errors.py", "flows.py", "presets.py", "uris.py")
+        ),
         *(ROOT / "portal" / "onboarding").glob("[a-z]*.py"),
         *(ROOT / "portal" / "accounts").glob("[a-z]*.py"),
         *(ROOT / "portal" / "support").glob("[a-z]*.py"),
@@ -100,6 +103,7 @@ USER_FACING_EXCEPTIONS = frozenset(
         "MissingTokens",
         "NameTaken",
         "ReconcileConflict",
+        "_fail",  # portal.oauth.uris: builds the ValidationError a form shows
     }
 )
 # OAuthError(code, explanation, retry_hint): the code is not shown, the other two are.
@@ -117,7 +121,9 @@ OAUTH_ERRORS = frozenset(
     }
 )
 # Keyword arguments that are always read by a person (form fields, problem pages).
-USER_FACING_KEYWORDS = frozenset({"label", "help_text", "title", "link_text", "message", "empty_label"})
+USER_FACING_KEYWORDS = frozenset(
+    {"label", "help_text", "title", "link_text", "message", "empty_label", "refresh_token_hint"}
+)
 MESSAGE_LEVELS = frozenset({"debug", "info", "success", "warning", "error"})
 
 
@@ -180,8 +186,11 @@ forms.CharField(label="Tenant", help_text=_l("Marked"))
 logger.info("Not shown to anyone")
 raise ValueError("only in logs")
 raise TokenExchangeError("invalid_grant", "Plain explanation", _("Marked hint"))
+raise _fail(f"Use port 443, not {port}.", "port")
+raise _fail(_("Use port 443, not %(port)s.") % {"port": port}, "port")
+Preset(key="x", label=_l("Marked label"), refresh_token_hint="Plain hint")
 """
-    assert [line for line, _text in unmarked_python_text(source)] == [2, 5, 6, 9, 12]
+    assert [line for line, _text in unmarked_python_text(source)] == [2, 5, 6, 9, 12, 13, 15]
 
 
 @pytest.mark.parametrize("path", SWEPT_MODULES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -206,3 +215,35 @@ def test_module_level_messages_are_translated_when_used(monkeypatch: pytest.Monk
     assert lapsed.explanation.startswith("[The provider no longer accepts the saved sign-in. [Microsoft")
     assert lapsed.retry_hint == "[Start the connection again from the sign-in step.]"
     assert str(steps._KIND_WORDS[steps.Kind.APP]) == "[OAuth application]"
+
+
+def test_preset_and_uri_messages_are_translated_when_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Preset labels and hints are gettext_lazy (module-level), URI messages gettext at raise time:
+    both follow the catalogue, and the lazy texts still compare and format like strings."""
+    from dataclasses import replace
+
+    from django.core.exceptions import ValidationError
+    from django.utils import translation
+
+    from portal.oauth import presets, uris
+
+    snowflake = presets.PRESETS["snowflake"]
+    assert snowflake.label == "Snowflake" and "OAUTH_ISSUE_REFRESH_TOKENS" in snowflake.refresh_token_hint
+    assert sorted([presets.PRESETS["salesforce"].label, snowflake.label]) == ["Salesforce", "Snowflake"]
+    plain = replace(snowflake, label="Snowflake", refresh_token_hint=str(snowflake.refresh_token_hint))
+    assert plain == snowflake and snowflake.fill(account="ab1").label == "Snowflake"
+
+    monkeypatch.setattr(translation._trans, "gettext", lambda message: f"[{message}]", raising=False)
+    assert str(snowflake.label) == "[Snowflake]"
+    assert str(snowflake.refresh_token_hint).startswith("[Snowflake returns a refresh token")
+    assert str(presets.PLACEHOLDER_LABELS["tenant"]).startswith("[Microsoft Entra tenant")
+    with pytest.raises(ValidationError) as missing:
+        presets.PRESETS["microsoft"].fill(tenant="contoso")
+    assert missing.value.messages == [
+        "[Fill in: [Dynamics 365 organisation (the part before .crm.dynamics.com)].]"
+    ]
+    with pytest.raises(ValidationError) as port:
+        uris.validate_provider_uri(
+            "https://accounts.google.com:8443/x", allowed_hosts=["accounts.google.com"]
+        )
+    assert port.value.messages == ["[Use the standard https port 443, not 8443.]"]

@@ -178,10 +178,15 @@ class OAuthAppCreate(HdpBody):
 
 
 class OAuthProfileSummary(HdpModel):
-    """An item of ``GET /api/mgmt/oauthprofiles`` (ids are strings in the samples)."""
+    """An item of ``GET /api/mgmt/oauthprofiles`` (ids are strings in the samples).
+
+    ``oauthAppId`` is not in the documented list item, but the sandbox emulator sends it: kept when
+    present, None otherwise.
+    """
 
     id: HdpId
     name: str
+    oauth_app_id: HdpId | None = None
     description: str | None = None
     authorize_uri: str | None = None
     token_uri: str | None = None

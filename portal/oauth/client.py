@@ -257,7 +257,7 @@ def exchange_code(snapshot: dict[str, Any], client_secret: str, code: str, code_
             "missing_refresh_token",
             "The provider returned no refresh token, so HDP could not keep the connection working after the "
             "access token expires (usually within an hour). Nothing was saved.",
-            preset.refresh_token_hint or presets.PRESETS["custom"].refresh_token_hint,
+            str(preset.refresh_token_hint or presets.PRESETS["custom"].refresh_token_hint),
         )
     lacking = missing_scopes(snapshot.get("scope", ""), result.scope)
     if lacking:

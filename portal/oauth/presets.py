@@ -15,11 +15,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise as StrPromise
 
 TokenAuth = Literal["basic", "post"]
 
@@ -27,17 +32,22 @@ TokenAuth = Literal["basic", "post"]
 # hyphens only (no "/", "@", ":", "?", "#"), so filling it can never change the URI's structure.
 _PLACEHOLDER_VALUE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,98}[A-Za-z0-9])?$")
 
-PLACEHOLDER_LABELS = {
-    "tenant": "Microsoft Entra tenant (directory id, domain such as contoso.onmicrosoft.com, or 'organizations')",
-    "org": "Dynamics 365 organisation (the part before .crm.dynamics.com)",
-    "account": "Snowflake account identifier (the part before .snowflakecomputing.com)",
+# Form labels (gettext_lazy: translated when a form shows them, in that request's language).
+PLACEHOLDER_LABELS: dict[str, StrPromise] = {
+    "tenant": _l(
+        "Microsoft Entra tenant (directory id, domain such as contoso.onmicrosoft.com, or 'organizations')"
+    ),
+    "org": _l("Dynamics 365 organisation (the part before .crm.dynamics.com)"),
+    "account": _l("Snowflake account identifier (the part before .snowflakecomputing.com)"),
 }
 
 
 @dataclass(frozen=True)
 class Preset:
     key: str
-    label: str
+    # label and refresh_token_hint are shown to people: module-level presets hold gettext_lazy
+    # proxies (translated at use time); call str() before handing them to anything but a template.
+    label: str | StrPromise
     # HDP data store names this preset applies to (matched case-insensitively); () = every OAuth store.
     datastore_names: tuple[str, ...]
     authorize_uri: str
@@ -53,7 +63,7 @@ class Preset:
     # RFC 6749 §2.3.1: "basic" = HTTP Basic (client_secret_basic), "post" = in the body.
     token_auth: TokenAuth = "basic"
     # Plain words: what makes this provider return a refresh token (shown when none came back).
-    refresh_token_hint: str = ""
+    refresh_token_hint: str | StrPromise = ""
     docs_url: str = ""
     # Fixed client id (sandbox only); "" = the admin enters the id registered at the provider.
     client_id: str = ""
@@ -73,13 +83,14 @@ class Preset:
         missing = [name for name in self.placeholders if not values.get(name)]
         if missing:
             raise ValidationError(
-                "Fill in: " + ", ".join(PLACEHOLDER_LABELS.get(name, name) for name in missing) + ".",
+                _("Fill in: %(fields)s.")
+                % {"fields": ", ".join(str(PLACEHOLDER_LABELS.get(name, name)) for name in missing)},
                 code="placeholder_missing",
             )
         for name in self.placeholders:
             if not _PLACEHOLDER_VALUE.match(values[name]) or ".." in values[name]:
                 raise ValidationError(
-                    f"The {name} may contain only letters, digits, dots and hyphens.",
+                    _("The %(name)s may contain only letters, digits, dots and hyphens.") % {"name": name},
                     code="placeholder_invalid",
                 )
         clean = {
@@ -95,13 +106,13 @@ class Preset:
 
 
 _GOOGLE_OFFLINE = {"access_type": "offline", "prompt": "consent"}
-_GOOGLE_HINT = (
+_GOOGLE_HINT = _l(
     "Google returns a refresh token only when the sign-in asks for access_type=offline and prompt=consent "
     "(the preset sends both); if you changed those parameters, put them back and connect again."
 )
 
 
-def _google(key: str, label: str, datastore: str, scope: str) -> Preset:
+def _google(key: str, label: StrPromise, datastore: str, scope: str) -> Preset:
     return Preset(
         key=key,
         label=label,
@@ -118,7 +129,7 @@ def _google(key: str, label: str, datastore: str, scope: str) -> Preset:
     )
 
 
-def _salesforce(key: str, label: str, login_host: str) -> Preset:
+def _salesforce(key: str, label: StrPromise, login_host: str) -> Preset:
     return Preset(
         key=key,
         label=label,
@@ -128,7 +139,7 @@ def _salesforce(key: str, label: str, login_host: str) -> Preset:
         scope="api refresh_token",
         allowed_hosts=("login.salesforce.com", "test.salesforce.com", "*.my.salesforce.com"),
         token_auth="post",
-        refresh_token_hint=(
+        refresh_token_hint=_l(
             "Salesforce returns a refresh token only when the connected app's selected OAuth scopes include "
             "'Perform requests at any time (refresh_token, offline_access)' and the sign-in asks for the "
             "refresh_token scope."
@@ -142,23 +153,23 @@ PRESETS: dict[str, Preset] = {
     for p in (
         _google(
             "google_analytics",
-            "Google (Analytics)",
+            _l("Google (Analytics)"),
             "Google Analytics",
             "https://www.googleapis.com/auth/analytics.readonly",
         ),
         _google(
             "google_bigquery",
-            "Google (BigQuery)",
+            _l("Google (BigQuery)"),
             "Google BigQuery",
             "https://www.googleapis.com/auth/bigquery",
         ),
-        _salesforce("salesforce", "Salesforce", "login.salesforce.com"),
+        _salesforce("salesforce", _l("Salesforce"), "login.salesforce.com"),
         _salesforce(
-            "salesforce_sandbox", "Salesforce sandbox org (test.salesforce.com)", "test.salesforce.com"
+            "salesforce_sandbox", _l("Salesforce sandbox org (test.salesforce.com)"), "test.salesforce.com"
         ),
         Preset(
             key="microsoft",
-            label="Microsoft (Dynamics 365)",
+            label=_l("Microsoft (Dynamics 365)"),
             datastore_names=("Microsoft Dynamics 365",),
             authorize_uri="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
             token_uri="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
@@ -166,7 +177,7 @@ PRESETS: dict[str, Preset] = {
             placeholders=("tenant", "org"),
             allowed_hosts=("login.microsoftonline.com",),
             token_auth="post",
-            refresh_token_hint=(
+            refresh_token_hint=_l(
                 "Microsoft returns a refresh token only when the sign-in asks for the offline_access scope "
                 "(the preset does); check that your app registration allows it."
             ),
@@ -174,7 +185,7 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             key="snowflake",
-            label="Snowflake",
+            label=_l("Snowflake"),
             datastore_names=("Snowflake",),
             authorize_uri="https://{account}.snowflakecomputing.com/oauth/authorize",
             token_uri="https://{account}.snowflakecomputing.com/oauth/token-request",
@@ -182,7 +193,7 @@ PRESETS: dict[str, Preset] = {
             placeholders=("account",),
             allowed_hosts=("*.snowflakecomputing.com",),
             token_auth="basic",
-            refresh_token_hint=(
+            refresh_token_hint=_l(
                 "Snowflake returns a refresh token only when the sign-in asks for the refresh_token scope and "
                 "the security integration has OAUTH_ISSUE_REFRESH_TOKENS = TRUE."
             ),
@@ -190,7 +201,7 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             key="custom",
-            label="Another provider (enter the details yourself)",
+            label=_l("Another provider (enter the details yourself)"),
             datastore_names=(),
             authorize_uri="",
             token_uri="",
@@ -198,7 +209,7 @@ PRESETS: dict[str, Preset] = {
             extra_params={"prompt": "consent"},
             allowed_hosts=None,
             token_auth="basic",
-            refresh_token_hint=(
+            refresh_token_hint=_l(
                 "Most providers return a refresh token only when the sign-in asks for offline access: add the "
                 "offline_access scope (or the provider's equivalent) and keep prompt=consent in the extra "
                 "parameters."
@@ -225,7 +236,7 @@ def sandbox_preset() -> Preset | None:
     host = urlsplit(base).hostname or ""
     return Preset(
         key="sandbox",
-        label="Sandbox provider (practice, no real data)",
+        label=_l("Sandbox provider (practice, no real data)"),
         datastore_names=(),
         authorize_uri=f"{base}/sandbox/oauth/authorize/",
         token_uri=f"{base}/sandbox/oauth/token/",
@@ -234,7 +245,7 @@ def sandbox_preset() -> Preset | None:
         allowed_hosts=(host,),
         expected_issuer=None,
         token_auth="basic",
-        refresh_token_hint=(
+        refresh_token_hint=_l(
             "The sandbox provider returns a refresh token only when the sign-in asks for the offline_access "
             "scope (with prompt=consent)."
         ),

@@ -26,6 +26,7 @@ import idna
 import tldextract
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 UriKind = Literal["authorize", "token"]
 
@@ -111,9 +112,9 @@ def normalise_host(raw_host: str) -> str:
     A-label form does not decode back to the same U-label (invalid or non-canonical punycode).
     """
     if not raw_host:
-        raise _fail("The address has no host name.", "host_missing")
+        raise _fail(_("The address has no host name."), "host_missing")
     if raw_host.endswith("."):
-        raise _fail("Remove the trailing dot after the host name.", "host_trailing_dot")
+        raise _fail(_("Remove the trailing dot after the host name."), "host_trailing_dot")
     try:
         ascii_host = idna.encode(raw_host, uts46=True, std3_rules=True).decode("ascii")
         unicode_host = idna.decode(ascii_host)
@@ -121,18 +122,21 @@ def normalise_host(raw_host: str) -> str:
             raise idna.IDNAError("does not round-trip")
     except (idna.IDNAError, UnicodeError, ValueError):
         raise _fail(
-            "The host name is not a valid international domain name (it does not convert cleanly).",
+            _("The host name is not a valid international domain name (it does not convert cleanly)."),
             "host_idna",
         ) from None
     for label in unicode_host.split("."):
         if len(_scripts(label)) > 1:
             raise _fail(
-                "The host name mixes alphabets in one part (a look-alike of another name); type it in plain letters.",
+                _(
+                    "The host name mixes alphabets in one part (a look-alike of another name); "
+                    "type it in plain letters."
+                ),
                 "host_mixed_script",
             )
     labels = ascii_host.split(".")
     if len(ascii_host) > 253 or not all(_LABEL.match(label) for label in labels):
-        raise _fail("The host name is not a valid DNS name.", "host_invalid")
+        raise _fail(_("The host name is not a valid DNS name."), "host_invalid")
     return ascii_host
 
 
@@ -158,62 +162,68 @@ def validate_provider_uri(
     be in ``settings.OAUTH_ALLOWED_CUSTOM_HOSTS``).
     """
     if not isinstance(uri, str):
-        raise _fail("Enter an address.", "required")
+        raise _fail(_("Enter an address."), "required")
     uri = uri.strip(" ")
     if not uri:
-        raise _fail("Enter an address.", "required")
+        raise _fail(_("Enter an address."), "required")
     if len(uri) > MAX_URI_LENGTH:
-        raise _fail(f"The address is longer than {MAX_URI_LENGTH} characters.", "too_long")
+        raise _fail(
+            _("The address is longer than %(limit)s characters.") % {"limit": MAX_URI_LENGTH}, "too_long"
+        )
     if _has_unsafe_chars(uri):
-        raise _fail("The address contains spaces, control characters or backslashes.", "unsafe_chars")
+        raise _fail(_("The address contains spaces, control characters or backslashes."), "unsafe_chars")
     if "#" in uri:
-        raise _fail("Remove the '#...' part: provider addresses cannot have a fragment.", "fragment")
+        raise _fail(_("Remove the '#...' part: provider addresses cannot have a fragment."), "fragment")
     try:
         parts = urlsplit(uri)
         port = parts.port
     except ValueError:
-        raise _fail("The address is not a valid URL (check the host and port).", "malformed") from None
+        raise _fail(_("The address is not a valid URL (check the host and port)."), "malformed") from None
     scheme = parts.scheme.lower()
     if scheme not in {"https", "http"} or not parts.netloc:
-        raise _fail("The address must start with https://.", "scheme")
+        raise _fail(_("The address must start with https://."), "scheme")
     if "@" in parts.netloc:
         raise _fail(
-            "Remove the 'name@' part before the host: user names in addresses are not allowed.", "userinfo"
+            _("Remove the 'name@' part before the host: user names in addresses are not allowed."), "userinfo"
         )
 
     raw_host = parts.hostname or ""
     loopback = _loopback_allowed() and raw_host in LOOPBACK_HOSTS
     if not raw_host:
-        raise _fail("The address has no host name.", "host_missing")
+        raise _fail(_("The address has no host name."), "host_missing")
     if loopback:
         host = raw_host
     else:
         if _looks_like_ip(raw_host):
-            raise _fail("Use the provider's host name, not an IP address.", "ip_literal")
+            raise _fail(_("Use the provider's host name, not an IP address."), "ip_literal")
         if raw_host == "localhost" or raw_host.endswith(".localhost"):
-            raise _fail("Local addresses are not allowed for providers.", "loopback")
+            raise _fail(_("Local addresses are not allowed for providers."), "loopback")
         host = normalise_host(raw_host)
         if _looks_like_ip(host):  # a full-width digit can become an IP after normalisation
-            raise _fail("Use the provider's host name, not an IP address.", "ip_literal")
+            raise _fail(_("Use the provider's host name, not an IP address."), "ip_literal")
 
     if scheme != "https" and not loopback:
         raise _fail(
-            "The address must start with https:// (plain http would expose codes and secrets).", "scheme"
+            _("The address must start with https:// (plain http would expose codes and secrets)."), "scheme"
         )
     if not loopback and port not in (None, 443):
-        raise _fail(f"Use the standard https port 443, not {port}.", "port")
+        raise _fail(_("Use the standard https port 443, not %(port)s.") % {"port": port}, "port")
 
     if not loopback:
         if allowed_hosts is not None:
             if not host_matches(host, allowed_hosts):
                 raise _fail(
-                    f"{host} is not an address of this provider (expected {', '.join(allowed_hosts)}).",
+                    _("%(host)s is not an address of this provider (expected %(expected)s).")
+                    % {"host": host, "expected": ", ".join(allowed_hosts)},
                     "host_not_allowed",
                 )
         elif not host_matches(host, settings.OAUTH_ALLOWED_CUSTOM_HOSTS):
             raise _fail(
-                f"{host} is not on the list of approved provider hosts. An operator can approve it by adding it "
-                "to the OAUTH_ALLOWED_CUSTOM_HOSTS setting.",
+                _(
+                    "%(host)s is not on the list of approved provider hosts. An operator can approve it by "
+                    "adding it to the OAUTH_ALLOWED_CUSTOM_HOSTS setting."
+                )
+                % {"host": host},
                 "host_not_allowed",
             )
 
@@ -221,7 +231,9 @@ def validate_provider_uri(
     preset = sorted({name.lower() for name, _ in parse_qsl(parts.query, keep_blank_values=True)} & reserved)
     if preset:
         raise _fail(
-            f"Remove {', '.join(preset)} from the address: the portal sets these itself.", "reserved_param"
+            _("Remove %(names)s from the address: the portal sets these itself.")
+            % {"names": ", ".join(preset)},
+            "reserved_param",
         )
 
     netloc = f"[{host}]" if ":" in host else host
@@ -245,17 +257,22 @@ def validate_extra_params(text: str) -> dict[str, str]:
         name, value = name.strip(), value.strip()
         if not sep or not _PARAM_NAME.match(name):
             raise _fail(
-                f"Write each extra parameter as name=value (problem with {piece[:40]!r}).", "extra_syntax"
+                _("Write each extra parameter as name=value (problem with %(piece)s).")
+                % {"piece": repr(piece[:40])},
+                "extra_syntax",
             )
         if name.lower() in RESERVED_AUTHORIZE_PARAMS:
-            raise _fail(f"Remove {name}: the portal sets it itself.", "reserved_param")
+            raise _fail(_("Remove %(name)s: the portal sets it itself.") % {"name": name}, "reserved_param")
         if any(unicodedata.category(ch) in {"Cc", "Cf"} for ch in value) or len(value) > 500:
-            raise _fail(f"The value of {name} contains control characters or is too long.", "extra_value")
+            raise _fail(
+                _("The value of %(name)s contains control characters or is too long.") % {"name": name},
+                "extra_value",
+            )
         if name in result:
-            raise _fail(f"{name} is given twice.", "extra_duplicate")
+            raise _fail(_("%(name)s is given twice.") % {"name": name}, "extra_duplicate")
         result[name] = value
     if len(result) > 20:
-        raise _fail("At most 20 extra parameters.", "extra_too_many")
+        raise _fail(_("At most 20 extra parameters."), "extra_too_many")
     return result
 
 
@@ -296,8 +313,11 @@ def validate_provider_pair(
         loopback = _loopback_allowed() and a_host in LOOPBACK_HOSTS and t_host in LOOPBACK_HOSTS
         if not (loopback or hosts_share_registrable_domain(a_host, t_host) or {a_host, t_host} <= exact):
             raise ValidationError(
-                f"The sign-in host {a_host} and the token host {t_host} belong to different domains. An operator "
-                "must list both names in OAUTH_ALLOWED_CUSTOM_HOSTS to allow this pair.",
+                _(
+                    "The sign-in host %(authorize_host)s and the token host %(token_host)s belong to different "
+                    "domains. An operator must list both names in OAUTH_ALLOWED_CUSTOM_HOSTS to allow this pair."
+                )
+                % {"authorize_host": a_host, "token_host": t_host},
                 code="host_pair",
             )
     return authorize, token

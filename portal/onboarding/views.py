@@ -233,7 +233,7 @@ def _store_choices(stores: list[DataStore]) -> list[tuple[str, list[tuple[str, s
     for store in sorted(stores, key=lambda s: s.name.casefold()):
         if store.is_group or not store.authorized or store.name.casefold() not in KNOWN_OAUTH_STORES:
             continue
-        options = [(f"{store.id}:{p.key}", p.label) for p in presets.presets_for_datastore(store.name)]
+        options = [(f"{store.id}:{p.key}", str(p.label)) for p in presets.presets_for_datastore(store.name)]
         choices.append((store.name, options))
     return choices
 
@@ -677,7 +677,7 @@ def _provider_name(run: Run, preset: presets.Preset) -> str:
     """Plain words for the provider: "Google", "Salesforce"...; the host name for custom ones."""
     if preset.is_custom:
         return urlsplit(run.app_authorize_uri).hostname or _("the provider")
-    return re.sub(r"\s*\(.*\)$", "", preset.label)
+    return re.sub(r"\s*\(.*\)$", "", str(preset.label))
 
 
 def _back_to_authorize(request: HtmxRequest, run: Run, message: str) -> HttpResponse:

@@ -17,6 +17,7 @@ from portal.hdp.schemas import (
     OAuthAppCreate,
     OAuthProfile,
     OAuthProfileCreate,
+    OAuthProfileSummary,
     ProfileStats,
     Tenant,
     UserInfo,
@@ -216,6 +217,15 @@ def test_other_models_parse_documented_samples():
     assert (account.user_name, account.tenants_administered) == ("acme_admin", [71])
     version = Version.model_validate({"HDPVersion": "4.6.1", "EvalDaysRemaining": 12})
     assert version.eval_days_remaining == "12"
+
+
+def test_profile_summary_keeps_oauth_app_id_when_hdp_sends_it():
+    sent = OAuthProfileSummary.model_validate({"id": "7", "name": "p", "oauthAppId": "33"})
+    assert (sent.id, sent.oauth_app_id) == (7, 33)
+    assert OAuthProfileSummary.model_validate({"id": 7, "name": "p", "oauthAppId": 33}).oauth_app_id == 33
+    assert OAuthProfileSummary.model_validate({"id": 7, "name": "p"}).oauth_app_id is None
+    with pytest.raises(ValidationError):
+        OAuthProfileSummary.model_validate({"id": 7, "name": "p", "oauthAppId": "33a"})
 
 
 def test_responses_are_immutable():
