@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
 install: $(VENV)/.installed
 
 run: $(VENV)/.installed
-	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py migrate --noinput --verbosity 0
 	$(BIN)/python manage.py seed_sandbox
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
