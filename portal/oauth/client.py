@@ -38,6 +38,7 @@ from urllib.parse import quote
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext as _
 from oauthlib.oauth2 import InsecureTransportError, MissingTokenError, OAuth2Error
 from requests_oauthlib import OAuth2Session
 
@@ -255,18 +256,19 @@ def exchange_code(snapshot: dict[str, Any], client_secret: str, code: str, code_
         preset = presets.get_preset(str(snapshot.get("preset") or "custom")) or presets.PRESETS["custom"]
         raise errors.MissingRefreshToken(
             "missing_refresh_token",
-            "The provider returned no refresh token, so HDP could not keep the connection working after the "
-            "access token expires (usually within an hour). Nothing was saved.",
+            _(
+                "The provider returned no refresh token, so HDP could not keep the connection working after the "
+                "access token expires (usually within an hour). Nothing was saved."
+            ),
             str(preset.refresh_token_hint or presets.PRESETS["custom"].refresh_token_hint),
         )
     lacking = missing_scopes(snapshot.get("scope", ""), result.scope)
     if lacking:
         raise errors.InsufficientScope(
             "insufficient_scope",
-            "The provider granted fewer permissions than the data store needs (missing: "
-            + ", ".join(lacking)
-            + ").",
-            "Connect again and approve every permission the provider lists.",
+            _("The provider granted fewer permissions than the data store needs (missing: %(scopes)s).")
+            % {"scopes": ", ".join(lacking)},
+            _("Connect again and approve every permission the provider lists."),
         )
     return result
 
