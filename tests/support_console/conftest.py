@@ -3,7 +3,6 @@ signed in through the real login view, and helpers that make HDP objects and por
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -13,11 +12,8 @@ from portal.accounts.models import User
 from portal.hdp.client import HdpClient
 from portal.hdp.schemas import DataSourceCreate, OAuthAppCreate, OAuthProfileCreate
 from portal.onboarding.models import RemoteObject, Run
-from portal.sandbox.hdp.emulator import mock_transport
 from portal.sandbox.hdp.seed import seed_demo
-
-#: Every request the portal sent to the emulator during the current test.
-HDP_REQUESTS: list[httpx.Request] = []
+from tests.wizard.fixtures import HDP_REQUESTS
 
 PASSWORDS = {
     "support": "support-sandbox-pw",
@@ -38,19 +34,10 @@ AUTHORIZE_URI = "http://127.0.0.1:8000/sandbox/oauth/authorize/"
 TOKEN_URI = "http://127.0.0.1:8000/sandbox/oauth/token/"
 
 
-def counting_transport() -> httpx.BaseTransport:
-    inner = mock_transport()
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        HDP_REQUESTS.append(request)
-        return inner.handle_request(request)
-
-    return httpx.MockTransport(handler)
-
-
 @pytest.fixture
 def hdp(settings, db):
-    settings.HDP_TRANSPORT_FACTORY = "tests.support_console.conftest.counting_transport"
+    # One in-process emulator with a request log for every view test (tests/wizard/fixtures.py).
+    settings.HDP_TRANSPORT_FACTORY = "tests.wizard.fixtures.counting_transport"
     settings.HDP_BASE_URL = "http://hdp.test"
     settings.PORTAL_BASE_URL = "http://portal.test"
     seed_demo()
