@@ -418,7 +418,7 @@ def ensure_app(run: Run, client: HdpClient, *, client_secret: str | None) -> int
         find_by = _finder(run, client, Kind.APP)
         done = _done_id(run, Kind.APP) or _resume_in_flight(run, Kind.APP, find_by)
         if done is not None:
-            _drop_app_secret(run)
+            _drop_sealed(run, "app_secret")
             return done
         if client_secret:
             register_secret(client_secret)
@@ -437,15 +437,16 @@ def ensure_app(run: Run, client: HdpClient, *, client_secret: str | None) -> int
             taken=_finder(run, client, Kind.APP, exact=False),
             step="app",
         )
-        _drop_app_secret(run)
+        _drop_sealed(run, "app_secret")
         return app_id
 
 
-def _drop_app_secret(run: Run) -> None:
-    """HDP holds the secret now; the portal can read it back when it needs it (item 14)."""
-    if run.app_secret_enc:
-        run.app_secret_enc = ""
-        _save(run, "app_secret_enc")
+def _drop_sealed(run: Run, field: str) -> None:
+    """HDP holds this secret now (the app's client secret, or the tokens once the profile exists),
+    so the portal stops keeping its encrypted copy (security.md item 14)."""
+    if getattr(run, f"{field}_enc"):
+        setattr(run, f"{field}_enc", "")
+        _save(run, f"{field}_enc")
 
 
 def _release_reused_app(run: Run, existing: RemoteObject) -> None:
@@ -564,7 +565,7 @@ def ensure_profile(run: Run, client: HdpClient) -> int:
         find_by = _finder(run, client, Kind.PROFILE)
         done = _done_id(run, Kind.PROFILE) or _resume_in_flight(run, Kind.PROFILE, find_by)
         if done is not None:
-            _drop_tokens(run)
+            _drop_sealed(run, "tokens")
             return done
         app_id = _done_id(run, Kind.APP)
         if app_id is None:
@@ -590,15 +591,8 @@ def ensure_profile(run: Run, client: HdpClient) -> int:
             taken=_finder(run, client, Kind.PROFILE, exact=False),
             step="profile",
         )
-        _drop_tokens(run)
+        _drop_sealed(run, "tokens")
         return profile_id
-
-
-def _drop_tokens(run: Run) -> None:
-    """HDP is the token store once the profile exists (item 14)."""
-    if run.tokens_enc:
-        run.tokens_enc = ""
-        _save(run, "tokens_enc")
 
 
 def ensure_datasource(run: Run, client: HdpClient, *, secret_options: Mapping[str, str] | None = None) -> int:
