@@ -74,3 +74,14 @@ def test_help_says_how_to_schedule_it():
     from portal.onboarding.management.commands.purge_abandoned import Command
 
     assert "hourly" in Command.help and "cron" in Command.help and "systemd" in Command.help
+
+
+def test_finished_flows_a_day_past_expiry_go_too(make_run):
+    run = make_run(ds_name="flows_only")
+    stale = flow(run, outcome=OAuthFlow.Outcome.SUCCEEDED, expires_in=timedelta(hours=-25))
+    recent = flow(run, outcome=OAuthFlow.Outcome.FAILED, expires_in=timedelta(hours=-1))
+
+    call_command("purge_abandoned", stdout=StringIO())
+
+    remaining = set(OAuthFlow.objects.values_list("pk", flat=True))
+    assert stale.pk not in remaining and recent.pk in remaining

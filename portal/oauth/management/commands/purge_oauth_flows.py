@@ -1,6 +1,7 @@
 """Delete OAuth flow rows (and their encrypted PKCE verifiers) a day past expiry (security.md item 14).
 
-Run it from cron next to ``purge_abandoned``; it is idempotent.
+``purge_abandoned`` (the one scheduled job in docs/deploy.md) already does this; the command is
+for running it on its own. Idempotent.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Q
 from django.utils import timezone
 
+from portal.oauth import flows as oauth_flows
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import AuditEntry, Run
 
@@ -39,6 +40,9 @@ def purge_abandoned(now: datetime | None = None) -> dict[str, int]:
         )
     pending = OAuthFlow.objects.filter(outcome=OAuthFlow.Outcome.PENDING)
     flows, _ = pending.filter(Q(run__in=abandoned) | Q(expires_at__lt=now)).delete()
+    # Finished flow rows too, a day past expiry: one scheduled job keeps the whole table small
+    # (the same as `manage.py purge_oauth_flows`).
+    flows += oauth_flows.purge_expired_flows()
     return {"runs": runs, "flows": flows}
 
 
