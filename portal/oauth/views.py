@@ -261,11 +261,7 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
     # 9. Keep the tokens encrypted on the run until the profile exists (security.md items 14, 15).
     from portal.onboarding.models import AuditEntry
 
-    run.seal("tokens", result.as_json())
-    run.consented_at = timezone.now()
-    run.granted_scope = result.scope[:2000]
-    run.token_expires_at = result.expires_at
-    run.save(update_fields=["tokens_enc", "consented_at", "granted_scope", "token_expires_at", "updated_at"])
+    run.record_consent(result.as_json(), scope=result.scope, expires_at=result.expires_at)
     flows.finish(flow, OAuthFlow.Outcome.SUCCEEDED)
     AuditEntry.record(
         request.user.get_username(),

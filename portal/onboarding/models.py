@@ -8,11 +8,13 @@ tab can always find out what exists instead of creating it twice (security.md it
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from portal.lib import crypto
 
@@ -109,6 +111,25 @@ class Run(models.Model):
         if not stored:
             return None
         return crypto.decrypt(stored, aad=self._aad(field))
+
+    # --- consent: the one place that writes or clears the held tokens ---------------------------
+    _CONSENT_FIELDS = ("tokens_enc", "consented_at", "granted_scope", "token_expires_at", "updated_at")
+
+    def record_consent(self, tokens_json: str, *, scope: str, expires_at: datetime | None) -> None:
+        """Keep a fresh exchange's tokens encrypted on the run until HDP holds them."""
+        self.seal("tokens", tokens_json)
+        self.consented_at = timezone.now()
+        self.granted_scope = scope[:2000]
+        self.token_expires_at = expires_at
+        self.save(update_fields=list(self._CONSENT_FIELDS))
+
+    def forget_consent(self) -> None:
+        """The held tokens belong to settings that changed: the admin consents again."""
+        self.tokens_enc = ""
+        self.consented_at = None
+        self.granted_scope = ""
+        self.token_expires_at = None
+        self.save(update_fields=list(self._CONSENT_FIELDS))
 
     def remote(self, kind: str) -> RemoteObject | None:
         return self.objects_made.filter(kind=kind).first()

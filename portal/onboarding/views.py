@@ -499,11 +499,7 @@ def _edited(run: Run, preset: presets.Preset, form: forms.AppEditForm) -> dict[s
 
 def _forget_consent(run: Run) -> None:
     """The held tokens (and any sign-in in progress) belong to the old settings: consent again."""
-    run.tokens_enc = ""
-    run.consented_at = None
-    run.granted_scope = ""
-    run.token_expires_at = None
-    run.save(update_fields=["tokens_enc", "consented_at", "granted_scope", "token_expires_at", "updated_at"])
+    run.forget_consent()
     flows.drop_run_flows(run)
 
 

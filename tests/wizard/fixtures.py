@@ -102,11 +102,9 @@ def seal_tokens(run, refresh: bool = True):
     if refresh:
         tokens["refresh_token"] = "rt-sentinel-456"
     run.refresh_from_db()
-    run.seal("tokens", json.dumps(tokens))
-    run.consented_at = timezone.now()
-    run.granted_scope = "read offline_access"
-    run.token_expires_at = timezone.now() + timedelta(hours=1)
-    run.save()
+    run.record_consent(
+        json.dumps(tokens), scope="read offline_access", expires_at=timezone.now() + timedelta(hours=1)
+    )
 
 
 def hdp_posts(requests, path_part: str) -> list[httpx.Request]:
