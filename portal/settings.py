@@ -39,7 +39,7 @@ else:
     )
 
 # The public base URL of the portal. The OAuth redirect URI is built from this, never from the
-# request's Host header (security.md item 4).
+# request's Host header (SECURITY.md item 4).
 PORTAL_BASE_URL = (env_str("PORTAL_BASE_URL") or ("" if IS_PROD else f"http://127.0.0.1:{PORT}")).rstrip("/")
 if IS_PROD and not PORTAL_BASE_URL.startswith("https://"):
     raise ImproperlyConfigured("PORTAL_BASE_URL must be set to the portal's https:// address in production.")
@@ -132,13 +132,13 @@ LOGIN_REDIRECT_URL = "onboarding:runs"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Sessions live in the database (several instances share them); they hold references only,
-# never a secret (security.md item 16). Idle expiry: every request pushes the expiry forward.
+# never a secret (SECURITY.md item 16). Idle expiry: every request pushes the expiry forward.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
-# Lax, not Strict: Strict drops the session on the provider's redirect back (security.md item 25).
+# Lax, not Strict: Strict drops the session on the provider's redirect back (SECURITY.md item 25).
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
@@ -227,7 +227,7 @@ if OAUTH_ALLOW_LOOPBACK:
 
 # --- Secrets at rest -------------------------------------------------------------------------------
 # "kid:base64url(32 bytes)" entries, comma-separated; the first encrypts, all decrypt (rotation).
-# Separate from SECRET_KEY on purpose (security.md item 15).
+# Separate from SECRET_KEY on purpose (SECURITY.md item 15).
 if IS_PROD:
     PORTAL_ENCRYPTION_KEYS = [
         k.strip() for k in (env_secret("PORTAL_ENCRYPTION_KEYS") or "").split(",") if k.strip()
@@ -261,7 +261,7 @@ OAUTH2_PROVIDER = {
 if not SANDBOX_ENABLED:
     # The sandbox provider's URLs are not mounted (portal/urls.py); oauth2_provider stays installed
     # only for its tables. Keep every RFC 9700 gate of django-oauth-toolkit at its compliant value,
-    # so `check --deploy --fail-level WARNING` passes in production (security.md item 24).
+    # so `check --deploy --fail-level WARNING` passes in production (SECURITY.md item 24).
     OAUTH2_PROVIDER.update(
         {
             "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole suite: static checks, then pytest on SQLite, then pytest again on a throwaway
-# PostgreSQL cluster (recipe from shared/testing.md). Exits non-zero on any failure, and when
+# PostgreSQL cluster (recipe from docs/testing.md). Exits non-zero on any failure, and when
 # pytest collects no test at all (its exit code 5).
 set -euo pipefail
 cd "$(dirname "$0")/.."

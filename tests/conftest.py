@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-# Sync Playwright and the Django ORM share the test thread (shared/testing.md).
+# Sync Playwright and the Django ORM share the test thread (docs/testing.md).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")

@@ -1,4 +1,4 @@
-"""Sign-in checked once against HDP; the password is never stored (product.md "How HDP is reached").
+"""Sign-in checked once against HDP; the password is never stored (docs/product.md "How HDP is reached").
 
 The person's own credentials are used for exactly one call (``GET /api/mgmt/user``). Who they are
 (user name, tenant, tenants administered) is then read with the portal's service account and kept

@@ -56,7 +56,7 @@ def login(request: HttpRequest) -> HttpResponse:
                 )
                 status = 401
             else:
-                auth.login(request, user)  # cycles the session key (security.md item 23)
+                auth.login(request, user)  # cycles the session key (SECURITY.md item 23)
                 return redirect(_safe_next(request))
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     return render(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)

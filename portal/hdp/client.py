@@ -1,6 +1,6 @@
-"""Typed client for the HDP Management and Administrator APIs (hdp-api.md, docs/architecture.md).
+"""Typed client for the HDP Management and Administrator APIs (docs/hdp-api.md, docs/architecture.md).
 
-One configured ``httpx.Client`` per ``HdpClient`` (security.md item 29): ``base_url`` from
+One configured ``httpx.Client`` per ``HdpClient`` (SECURITY.md item 29): ``base_url`` from
 settings, TLS verification on (or the ``HDP_CA_BUNDLE`` CA), explicit timeouts, no redirects,
 HTTP Basic auth (the only scheme HDP documents for these APIs). Every failure becomes an
 ``portal.hdp.errors`` exception carrying ``delivery`` (did HDP possibly act?).
@@ -403,10 +403,10 @@ class HdpClient:
         return self._one(model, response, "PUT", path)
 
     def _delete(self, path: str) -> None:
-        """DELETE: 200 or 204, with or without a ``{"success":true}`` body (hdp-api.md §7)."""
+        """DELETE: 200 or 204, with or without a ``{"success":true}`` body (docs/hdp-api.md §7)."""
         self._request("DELETE", path)
 
-    # --- who am I, version, health (hdp-api.md §0, §6) --------------------------------------------
+    # --- who am I, version, health (docs/hdp-api.md §0, §6) --------------------------------------------
 
     def get_me(self) -> UserInfo:
         """``GET /api/mgmt/user`` — "Get details on the user account" (Management User API)."""
@@ -424,7 +424,7 @@ class HdpClient:
         """``GET /api/healthcheck`` — "Get/Head health check" (no auth needed)."""
         return self._get(Health, "/api/healthcheck")
 
-    # --- OAuth applications (hdp-api.md §2) -------------------------------------------------------
+    # --- OAuth applications (docs/hdp-api.md §2) -------------------------------------------------------
 
     def list_oauth_apps(self, tenant_id: int | None = None) -> list[OAuthAppSummary]:
         """``GET /api/mgmt/oauthapps[?tenantId=]`` — "Get OAuth applications"."""
@@ -456,7 +456,7 @@ class HdpClient:
         """Apps of ``tenant_id`` named exactly ``name`` (reconciliation)."""
         return find_by_name(self.list_oauth_apps(tenant_id), name)
 
-    # --- OAuth profiles (hdp-api.md §3) -----------------------------------------------------------
+    # --- OAuth profiles (docs/hdp-api.md §3) -----------------------------------------------------------
 
     def list_oauth_profiles(self) -> list[OAuthProfileSummary]:
         """``GET /api/mgmt/oauthprofiles`` — "Get OAuth profiles" (those available to the user)."""
@@ -473,7 +473,7 @@ class HdpClient:
 
     def update_oauth_profile(self, profile_id: int, profile: OAuthProfileCreate) -> OAuthProfile:
         """``PUT /api/mgmt/oauthprofiles/{id}`` — "Update an OAuth profile" (own profiles only).
-        Only with tokens from a fresh exchange (security.md item 33)."""
+        Only with tokens from a fresh exchange (SECURITY.md item 33)."""
         self._register_profile_secrets(profile)
         return self._update(
             OAuthProfile, f"/api/mgmt/oauthprofiles/{_object_id(profile_id)}", profile.to_hdp()
@@ -497,7 +497,7 @@ class HdpClient:
         if profile.access_token is not None:
             register_secret(profile.access_token.get_secret_value())
 
-    # --- data sources (hdp-api.md §4) -------------------------------------------------------------
+    # --- data sources (docs/hdp-api.md §4) -------------------------------------------------------------
 
     def list_datasources(self) -> list[DataSource]:
         """``GET /api/mgmt/datasources`` — "Get data sources" (the acting user's)."""
@@ -551,7 +551,7 @@ class HdpClient:
         """The acting user's data sources named exactly ``name`` (names are unique per owner)."""
         return find_by_name(self.list_datasources(), name)
 
-    # --- data stores (hdp-api.md §5) --------------------------------------------------------------
+    # --- data stores (docs/hdp-api.md §5) --------------------------------------------------------------
 
     def list_datastores(self) -> list[DataStore]:
         """``GET /api/mgmt/datastores`` — "Get data stores"."""
@@ -561,7 +561,7 @@ class HdpClient:
         """``GET /api/mgmt/datastores/{id}`` — "Get options for a data store"."""
         return self._get(DataStoreDetail, f"/api/mgmt/datastores/{_object_id(datastore_id)}")
 
-    # --- tenants and users (hdp-api.md §6, Administrator API) -------------------------------------
+    # --- tenants and users (docs/hdp-api.md §6, Administrator API) -------------------------------------
 
     def list_tenants(self) -> list[Tenant]:
         """``GET /api/admin/tenants`` — "Get tenants" (Administrator 12 or TenantAPI 25)."""

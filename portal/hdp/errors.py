@@ -1,4 +1,4 @@
-"""The one exception tree for HDP calls (docs/architecture.md, security.md item 29).
+"""The one exception tree for HDP calls (docs/architecture.md, SECURITY.md item 29).
 
 The client translates every httpx and pydantic failure into one of these, so callers only ever
 catch ``Hdp*``. Each error says, besides what went wrong, whether HDP may have acted on the
@@ -21,7 +21,7 @@ Delivery = Literal["not_sent", "unknown", "definite"]
 
 
 def normalise_code(code: object) -> str | None:
-    """HDP sends ``code`` as an int in some answers and a quoted string in others (hdp-api.md §7)."""
+    """HDP sends ``code`` as an int in some answers and a quoted string in others (docs/hdp-api.md §7)."""
     if code is None or isinstance(code, bool):
         return None
     if isinstance(code, int):

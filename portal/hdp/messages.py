@@ -1,4 +1,4 @@
-"""Plain-words explanations of HDP failures, each with the next action (hdp-api.md §7).
+"""Plain-words explanations of HDP failures, each with the next action (docs/hdp-api.md §7).
 
 HDP's own error text can echo input and is not written for the person using the portal, so the
 portal shows these sentences instead. Every documented code has one; status classes and
@@ -110,7 +110,7 @@ def explain_unauthorized(*, as_person: bool) -> str:
 
 
 def probable_permission(method: str, path: str) -> str:
-    """Name the HDP permission most likely missing for a 403 on ``method path`` (hdp-api.md §2-§6)."""
+    """Name the HDP permission most likely missing for a 403 on ``method path`` (docs/hdp-api.md §2-§6)."""
     if path.startswith("/api/admin/tenants"):
         return str(_("TenantAPI (25) or Administrator (12)"))
     if path.startswith("/api/admin/users"):

@@ -1,4 +1,4 @@
-"""Pydantic models of HDP Management/Administrator API objects (hdp-api.md §2-§7).
+"""Pydantic models of HDP Management/Administrator API objects (docs/hdp-api.md §2-§7).
 
 Tolerant of HDP's documented quirks: ids as int or numeric string (coerced to int), ``dataStore``
 as int or string, option values as strings, unknown fields ignored. Python attributes are
@@ -39,7 +39,7 @@ def _coerce_id_list(value: Any) -> Any:
 
 
 def _option_text(value: Any) -> str:
-    """Option values are strings on the wire, even numbers and booleans (hdp-api.md §0)."""
+    """Option values are strings on the wire, even numbers and booleans (docs/hdp-api.md §0)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:

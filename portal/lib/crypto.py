@@ -2,7 +2,7 @@
 
 AES-256-GCM (``cryptography``), a fresh 96-bit nonce per value, and associated data that names
 the row and field (``run:<uuid>|tenant:<id>|field:<name>``), so a ciphertext copied into another
-row or field fails to decrypt instead of leaking (security.md item 15). Each value carries the id
+row or field fails to decrypt instead of leaking (SECURITY.md item 15). Each value carries the id
 of the key that sealed it: ``PORTAL_ENCRYPTION_KEYS`` lists ``kid:key`` pairs, the first seals and
 all open, which is how keys rotate (docs/deploy.md).
 

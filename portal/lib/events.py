@@ -1,6 +1,6 @@
 """Structured security events: who, tenant, what, when; identifiers hashed, values never logged.
 
-One JSON line per event on the ``portal.security`` logger (security.md item 19).
+One JSON line per event on the ``portal.security`` logger (SECURITY.md item 19).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Keep secrets out of logs and error reports (security.md item 17).
+"""Keep secrets out of logs and error reports (SECURITY.md item 17).
 
 Two layers:
 
@@ -114,7 +114,7 @@ class PortalExceptionReporterFilter(SafeExceptionReporterFilter):
 
 class PortalExceptionReporter(ExceptionReporter):
     """Error reports (500 page with DEBUG, AdminEmailHandler mails) without the query string:
-    Django's reporter shows ``request.GET`` and the full URL unfiltered (security.md item 17)."""
+    Django's reporter shows ``request.GET`` and the full URL unfiltered (SECURITY.md item 17)."""
 
     def get_traceback_data(self) -> dict[str, Any]:
         data: dict[str, Any] = super().get_traceback_data()

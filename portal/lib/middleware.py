@@ -10,7 +10,7 @@ class NoStoreMiddleware:
     """``Cache-Control: no-store`` on every portal page (wizard, callback, secret forms).
 
     Static files are served by WhiteNoise before this runs. A back button then shows the server's
-    current state instead of a cached, resubmittable form (security.md item 28).
+    current state instead of a cached, resubmittable form (SECURITY.md item 28).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

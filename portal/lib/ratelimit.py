@@ -1,4 +1,4 @@
-"""Per-person rate limits for endpoints that make outbound calls (security.md item 13).
+"""Per-person rate limits for endpoints that make outbound calls (SECURITY.md item 13).
 
 Counters live in the database (``accounts.RateCounter``), not in process memory, so several
 portal instances behind a load balancer enforce one limit.

@@ -25,7 +25,7 @@ class OAuthConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # security.md item 23: a new login or a logout ends pending flows (friendly restart).
+        # SECURITY.md item 23: a new login or a logout ends pending flows (friendly restart).
         from django.contrib.auth.signals import user_logged_in, user_logged_out
 
         user_logged_in.connect(_on_login, dispatch_uid="portal_oauth_drop_flows_on_login")

@@ -1,10 +1,10 @@
 """The only module that imports requests_oauthlib (docs/architecture.md).
 
-Three calls, each working from a flow *snapshot* (never live configuration, security.md item 5a):
+Three calls, each working from a flow *snapshot* (never live configuration, SECURITY.md item 5a):
 
 * :func:`build_authorization_url` - RFC 6749 §4.1.1 + PKCE S256 (RFC 7636 §4.3), with the preset's
   extra parameters and the constant redirect URI.
-* :func:`exchange_code` - RFC 6749 §4.1.3, hardened (security.md item 7): explicit timeout, the
+* :func:`exchange_code` - RFC 6749 §4.1.3, hardened (SECURITY.md item 7): explicit timeout, the
   DNS-pinned session of :mod:`portal.oauth.safe_http`, no redirect followed, TLS verification on,
   never retried (a code is single use and an AS may revoke the grant on reuse, RFC 6749 §4.1.2).
 * :func:`refresh` - RFC 6749 §6, for later checks.

@@ -1,4 +1,4 @@
-"""OAuth failures in plain words, each with the next action (product.md "raw error codes with no advice").
+"""OAuth failures in plain words, each with the next action (docs/product.md "raw error codes with no advice").
 
 ``str(error)`` is only the short code, never provider text or a secret, so an error that ends up in
 a log or a traceback leaks nothing. The UI shows :meth:`OAuthError.user_message`.
@@ -31,7 +31,7 @@ class TokenExchangeError(OAuthError):
 
 
 class BlockedDestinationError(TokenExchangeError):
-    """The token endpoint resolves to a non-public address (security.md item 12)."""
+    """The token endpoint resolves to a non-public address (SECURITY.md item 12)."""
 
 
 class RedirectReturned(TokenExchangeError):

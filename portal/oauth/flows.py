@@ -1,4 +1,4 @@
-"""Starting an authorization-code flow and the pieces the callback needs (security.md items 1-6, 23).
+"""Starting an authorization-code flow and the pieces the callback needs (SECURITY.md items 1-6, 23).
 
 A flow is a row (:class:`~portal.oauth.models.OAuthFlow`), one per ``state``, so one session can
 have several pending flows (two tabs). The state is stored as its SHA-256 only; the row is bound
@@ -40,7 +40,7 @@ SESSION_FLOWS_KEY = "oauth_flow_ids"
 
 
 class RateLimited(Exception):
-    """Too many flow starts by one person in a minute (security.md item 13); answer 429."""
+    """Too many flow starts by one person in a minute (SECURITY.md item 13); answer 429."""
 
 
 def sha256(value: str) -> str:
@@ -49,7 +49,7 @@ def sha256(value: str) -> str:
 
 def redirect_uri_for(app_name: str) -> str:
     """The constant redirect URI for one HDP app: built from settings, never from the request's
-    Host or X-Forwarded-Host (RFC 6749 §3.1.2, RFC 9700 §4.1; security.md item 4)."""
+    Host or X-Forwarded-Host (RFC 6749 §3.1.2, RFC 9700 §4.1; SECURITY.md item 4)."""
     if not APP_KEY.match(app_name):
         raise ValueError("HDP app names contain only letters, digits and underscores")
     return settings.PORTAL_BASE_URL + reverse("oauth:callback", args=[app_name])
@@ -170,7 +170,7 @@ def find_flow(state: str) -> OAuthFlow | None:
 
 def consume(flow: OAuthFlow) -> bool:
     """Mark ``flow`` used; False if it already was. One conditional UPDATE, so two concurrent
-    callbacks cannot both win (RFC 6749 §10.5, security.md item 1)."""
+    callbacks cannot both win (RFC 6749 §10.5, SECURITY.md item 1)."""
     now = timezone.now()
     won = OAuthFlow.objects.filter(pk=flow.pk, consumed_at__isnull=True).update(consumed_at=now)
     if won:
@@ -198,7 +198,7 @@ def verifier_for(flow: OAuthFlow) -> str:
 
 def _client_secret_for(run: Run, flow: OAuthFlow, user: User) -> str:
     """The app's client secret: the portal's encrypted copy while it still has one, else read back
-    from HDP (which returns ``clientSecret`` on GET; security.md item 14). Tests patch this."""
+    from HDP (which returns ``clientSecret`` on GET; SECURITY.md item 14). Tests patch this."""
     try:
         secret = run.unseal("app_secret")
     except crypto.DecryptionError:
@@ -231,7 +231,7 @@ def drop_run_flows(run: Run, error_code: str = "app_edited") -> int:
 
 
 def drop_pending_flows(session_key: str | None) -> int:
-    """Fail every pending flow of ``session_key`` (logout; security.md item 23)."""
+    """Fail every pending flow of ``session_key`` (logout; SECURITY.md item 23)."""
     if not session_key:
         return 0
     return int(
@@ -244,7 +244,7 @@ def drop_pending_flows(session_key: str | None) -> int:
 def drop_flows_on_login(request: HttpRequest) -> int:
     """On login: Django has already cycled the session key when ``user_logged_in`` fires (the old
     key is gone), but the session *data* moved to the new key; it lists the flow ids this browser
-    started, so exactly those are failed (security.md item 23). Other browsers' flows are untouched."""
+    started, so exactly those are failed (SECURITY.md item 23). Other browsers' flows are untouched."""
     ids = request.session.pop(SESSION_FLOWS_KEY, [])
     if not ids:
         return 0
@@ -256,6 +256,6 @@ def drop_flows_on_login(request: HttpRequest) -> int:
 
 
 def purge_expired_flows(older_than: timedelta = timedelta(days=1)) -> int:
-    """Delete flow rows (and their encrypted verifiers) past expiry (security.md item 14)."""
+    """Delete flow rows (and their encrypted verifiers) past expiry (SECURITY.md item 14)."""
     deleted, _by_model = OAuthFlow.objects.filter(expires_at__lt=timezone.now() - older_than).delete()
     return int(deleted)

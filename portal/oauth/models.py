@@ -1,7 +1,7 @@
 """Pending authorization-code flows, one row per ``state`` (several per session: two tabs).
 
 The state itself is never stored, only its SHA-256; the row is bound to the session, the person,
-the tenant and the run, and snapshots everything the callback needs (security.md items 1-5), so
+the tenant and the run, and snapshots everything the callback needs (SECURITY.md items 1-5), so
 the callback never reads live configuration.
 """
 

@@ -1,6 +1,6 @@
 """Provider presets: what the wizard pre-fills for each OAuth data store.
 
-A preset pins the *pair* of authorize and token hosts (security.md item 5d): an admin can fill the
+A preset pins the *pair* of authorize and token hosts (SECURITY.md item 5d): an admin can fill the
 placeholders (a Microsoft tenant, a Snowflake account...) but cannot point a Google preset's token
 URI at another host. ``custom`` lets the admin type everything; its hosts must then be approved in
 ``settings.OAUTH_ALLOWED_CUSTOM_HOSTS`` (see :mod:`portal.oauth.uris`).

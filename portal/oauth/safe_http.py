@@ -1,4 +1,4 @@
-"""A requests transport that only talks to public addresses, pinned at connect time (security.md item 12).
+"""A requests transport that only talks to public addresses, pinned at connect time (SECURITY.md item 12).
 
 Checking a URI's host name when it is saved is not enough: DNS can answer with a public address at
 validation time and ``169.254.169.254`` (cloud metadata) or ``10.x`` a second later ("DNS
@@ -125,7 +125,7 @@ def harden(session: requests.Session) -> requests.Session:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     # A 3xx from a token endpoint must not be followed: 307/308 would re-send the code, the verifier
-    # and the client secret to wherever Location points (security.md item 7).
+    # and the client secret to wherever Location points (SECURITY.md item 7).
     session.max_redirects = 0
     # HTTPS_PROXY/NO_PROXY and ~/.netrc must not change where secrets go.
     session.trust_env = False

@@ -1,4 +1,4 @@
-"""Validation of admin-supplied provider URIs (security.md items 5d and 11).
+"""Validation of admin-supplied provider URIs (SECURITY.md items 5d and 11).
 
 These URIs are dangerous twice: the portal POSTs an authorization code and a client secret to the
 token URI, and HDP later POSTs the refresh token and the secret to it *from its own network*. So a
@@ -297,7 +297,7 @@ def hosts_share_registrable_domain(a: str, b: str) -> bool:
 def validate_provider_pair(
     authorize_uri: str, token_uri: str, *, allowed_hosts: Sequence[str] | None
 ) -> tuple[str, str]:
-    """Validate both URIs and, for custom providers, that they belong together (security.md 5d).
+    """Validate both URIs and, for custom providers, that they belong together (SECURITY.md 5d).
 
     An honest authorize endpoint paired with an attacker's token endpoint would send codes and the
     client secret to the attacker; so custom hosts must share a registrable domain, or each host

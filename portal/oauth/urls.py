@@ -7,6 +7,6 @@ from portal.oauth import views
 app_name = "oauth"
 urlpatterns = [
     # <app_key> is the HDP app name ([A-Za-z0-9_], HDP's own charset): one callback path per
-    # app, so a state from one app's flow is refused on another's path (security.md item 5b).
+    # app, so a state from one app's flow is refused on another's path (SECURITY.md item 5b).
     re_path(r"^callback/(?P<app_key>[A-Za-z0-9_]{1,128})/$", views.callback, name="callback"),
 ]

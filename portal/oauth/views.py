@@ -1,13 +1,13 @@
 """The OAuth callback: ``GET /oauth/callback/<app_key>/``.
 
-The order of the checks is the security design (security.md items 1, 5, 6; RFC 9700 §4.7, §4.4):
+The order of the checks is the security design (SECURITY.md items 1, 5, 6; RFC 9700 §4.7, §4.4):
 nothing is sent to any token endpoint until the state has been found, bound to this session and
 person, is fresh, belongs to this callback path, has been consumed exactly once, and the ``iss``
 (RFC 9207) matches. The callback needs the session, so it is *not* ``login_not_required``.
 
 Every answer carries ``Referrer-Policy: no-referrer`` (the URL holds the code), success and
 failure both leave with a 303 to a clean wizard URL (PRG), and refusals are 400 pages that never
-echo the code or state (security.md item 9).
+echo the code or state (SECURITY.md item 9).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
     params = request.GET
     # The query holds the code and state. Take it off the request now, so an error report or a
     # log line written later (Django's "Request URL", request.GET in AdminEmailHandler mails)
-    # cannot carry them (security.md item 17); from here on only `params` has them.
+    # cannot carry them (SECURITY.md item 17); from here on only `params` has them.
     request.GET = QueryDict()
     request.META["QUERY_STRING"] = ""
     # 1. One value per parameter: two "code"s or "state"s mean someone is splicing the URL.
@@ -258,7 +258,7 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
             _("The portal could not read this sign-in's saved data. %(restart)s") % {"restart": RESTART},
         )
 
-    # 9. Keep the tokens encrypted on the run until the profile exists (security.md items 14, 15).
+    # 9. Keep the tokens encrypted on the run until the profile exists (SECURITY.md items 14, 15).
     from portal.onboarding.models import AuditEntry
 
     run.record_consent(result.as_json(), scope=result.scope, expires_at=result.expires_at)

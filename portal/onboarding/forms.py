@@ -15,9 +15,9 @@ from django.utils.translation import gettext_lazy as _l
 from portal.accounts.forms import AccessibleForm
 from portal.oauth import presets, uris
 
-# HDP: OAuth application and profile names allow letters, digits and "_" only (hdp-api.md §2, §3).
+# HDP: OAuth application and profile names allow letters, digits and "_" only (docs/hdp-api.md §2, §3).
 HDP_NAME = re.compile(r"^[A-Za-z0-9_]+$")
-# HDP: a data source name starts with a letter; letters, digits, "_" and "-" (hdp-api.md §4).
+# HDP: a data source name starts with a letter; letters, digits, "_" and "-" (docs/hdp-api.md §4).
 DS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 NAME_MAX = 128
 OAUTH_PROFILE_OPTION = "OAuthProfileId"
@@ -121,7 +121,7 @@ class AppReuseForm(AccessibleForm):
 
 
 class AppCreateForm(AccessibleForm):
-    """Step b (new application). The secret is write-only: never rendered back (security.md 18)."""
+    """Step b (new application). The secret is write-only: never rendered back (SECURITY.md 18)."""
 
     name = forms.CharField(
         label=_l("Application name in HDP"),
@@ -219,7 +219,7 @@ class AppCreateForm(AccessibleForm):
             except ValidationError as exc:
                 self.add_error(field, exc)
         # Custom providers: the two hosts must belong together before the app (and its secret)
-        # reaches HDP, which will post the secret to that token URI (security.md 5d).
+        # reaches HDP, which will post the secret to that token URI (SECURITY.md 5d).
         both_valid = (
             data.get("authorize_uri")
             and data.get("token_uri")
@@ -234,7 +234,7 @@ class AppCreateForm(AccessibleForm):
 
 
 class AppEditForm(AppCreateForm):
-    """Step b, changing the application this run registered (security.md item 18).
+    """Step b, changing the application this run registered (SECURITY.md item 18).
 
     The same checks as :class:`AppCreateForm`; the name is fixed (the redirect address registered
     at the provider contains it), and the secret is optional unless an address changes: a new

@@ -2,7 +2,7 @@
 
 The run is the source of truth for the wizard. It records, per HDP object, the *intent* before
 the HDP call and the outcome after (``RemoteObject``), so a crash, a timeout or a second browser
-tab can always find out what exists instead of creating it twice (security.md item 30).
+tab can always find out what exists instead of creating it twice (SECURITY.md item 30).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class Run(models.Model):
     app_scope = models.CharField(max_length=2000, blank=True)
     # Extra authorization parameters from the preset (e.g. access_type=offline, prompt=consent).
     app_extra_params = models.JSONField(default=dict, blank=True)
-    # Encrypted client secret; kept only until the app exists in HDP (security.md item 14).
+    # Encrypted client secret; kept only until the app exists in HDP (SECURITY.md item 14).
     app_secret_enc = models.TextField(blank=True)
 
     # Step c: consent. Tokens encrypted, kept only until the profile exists.

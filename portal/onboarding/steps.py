@@ -1,4 +1,4 @@
-"""The step engine: every HDP write a run makes goes through here (security.md items 30-33).
+"""The step engine: every HDP write a run makes goes through here (SECURITY.md items 30-33).
 
 Why it looks the way it does:
 
@@ -48,7 +48,7 @@ from portal.onboarding.models import AuditEntry, RemoteObject, Run
 logger = logging.getLogger(__name__)
 
 STEP_ORDER = ["store", "app", "authorize", "profile", "datasource", "verify"]
-#: HDP's system tenant: its OAuth applications are usable by every child tenant (hdp-api.md §2).
+#: HDP's system tenant: its OAuth applications are usable by every child tenant (docs/hdp-api.md §2).
 SYSTEM_TENANT_ID = 1
 #: What :func:`current_step` answers once every step is finished.
 DONE = "done"
@@ -173,7 +173,7 @@ def _mark(obj: RemoteObject, outcome: str, *, detail: str = "", remote_id: int |
 
 
 def _as_int(value: Any) -> int:
-    return int(value)  # HDP sends ids as int or as a numeric string (hdp-api.md §0)
+    return int(value)  # HDP sends ids as int or as a numeric string (docs/hdp-api.md §0)
 
 
 def _matches(items: Sequence[Any], name: str, *, exact: bool = True) -> list[int]:
@@ -443,7 +443,7 @@ def ensure_app(run: Run, client: HdpClient, *, client_secret: str | None) -> int
 
 def _drop_sealed(run: Run, field: str) -> None:
     """HDP holds this secret now (the app's client secret, or the tokens once the profile exists),
-    so the portal stops keeping its encrypted copy (security.md item 14)."""
+    so the portal stops keeping its encrypted copy (SECURITY.md item 14)."""
     if getattr(run, f"{field}_enc"):
         setattr(run, f"{field}_enc", "")
         _save(run, f"{field}_enc")
@@ -486,7 +486,7 @@ def _reuse_app(run: Run, client: HdpClient) -> int:
         raise StepNotReady(_("Pick the OAuth application to reuse."))
     app = client.get_oauth_app(wanted)  # HdpNotFound / HdpForbidden if not visible to this person
     if app.tenant_id not in (None, run.tenant_id, SYSTEM_TENANT_ID):
-        # Usable only inside its own tenant (hdp-api.md §2); HDP would refuse the profile later anyway.
+        # Usable only inside its own tenant (docs/hdp-api.md §2); HDP would refuse the profile later anyway.
         raise StepError(
             _("That OAuth application belongs to another tenant. Pick one available to this tenant.")
         )
@@ -520,7 +520,7 @@ def update_app(run: Run, client: HdpClient, *, client_secret: str | None) -> Non
 
     Changing the authorize or token URI without re-entering the secret is refused before any HDP
     call: otherwise one edit would send the stored secret, and every tenant's refreshes, to a new
-    host (security.md item 18). Reused apps are never modified, nor an app a profile already uses.
+    host (SECURITY.md item 18). Reused apps are never modified, nor an app a profile already uses.
     """
     with lease(run):
         _require_active(run)

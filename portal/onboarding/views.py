@@ -1,7 +1,7 @@
-"""The onboarding wizard: one short function-based view per step (shared/style.md section 2).
+"""The onboarding wizard: one short function-based view per step (docs/architecture.md).
 
 Every run lookup goes through :func:`_get_run`: the run must belong to the signed-in person *and*
-its tenant must be one they may use, else 404 before any HDP call (security.md item 20). Forms keep
+its tenant must be one they may use, else 404 before any HDP call (SECURITY.md item 20). Forms keep
 ``action``/``method`` so everything works without JavaScript; under htmx the step body is swapped
 into ``#wizard`` (``template.html#wizard-body``) and errors come back as 200 (htmx 2 does not swap
 4xx/5xx). POSTs that call HDP run under ``steps.lease`` (a second click gets "already working on it").
@@ -45,7 +45,7 @@ from portal.onboarding.models import AuditEntry, RemoteObject, Run
 
 logger = logging.getLogger(__name__)
 
-# Data stores the portal offers: OAuth-capable per HDP's docs (hdp-api.md §5). The store *list*
+# Data stores the portal offers: OAuth-capable per HDP's docs (docs/hdp-api.md §5). The store *list*
 # carries no options, so the list is filtered by name here (and group stores are hidden); the
 # chosen store's own definitions are then checked for an ``OAuthProfileId`` option at step a, so
 # a store HDP cannot link to a profile is refused with a clear message.
@@ -76,7 +76,7 @@ def _get_run(request: HtmxRequest, run_id: UUID) -> Run:
     user = _user(request)
     run = Run.objects.filter(pk=run_id, owner=user).first()
     if run is None or not user.may_use_tenant(run.tenant_id):
-        # Someone else's run, or a tenant this person no longer administers (security.md 19, 20).
+        # Someone else's run, or a tenant this person no longer administers (SECURITY.md 19, 20).
         exists = run is not None or Run.objects.filter(pk=run_id).exists()
         security_event("run_access_denied", request, run=fingerprint(str(run_id)), exists=exists)
         raise Http404

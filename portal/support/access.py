@@ -1,4 +1,4 @@
-"""Who is support staff, and the stated reason that gates every support page (security.md item 22).
+"""Who is support staff, and the stated reason that gates every support page (SECURITY.md item 22).
 
 Support staff: a signed-in person of HDP's System tenant (id 1) whose HDP permissions, as read at
 sign-in, include Administrator (12), or both ViewUsers (14) and TenantAPI (25). The role comes from

@@ -2,7 +2,7 @@
 
 :func:`build_chain` is a pure function: it takes what HDP holds now (:class:`HdpFacts`, read by
 :mod:`portal.support.reads`) and what the portal's runs recorded (:class:`RunFacts`), and returns a
-:class:`Chain` with the "blast radius" of each profile and application (product.md: how many data
+:class:`Chain` with the "blast radius" of each profile and application (docs/product.md: how many data
 sources stop working if it breaks) and findings in plain words, each with a safe next action.
 
 No type here has a field for a client secret, a token or a data-source option other than the

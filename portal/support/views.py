@@ -1,4 +1,4 @@
-"""The support console: read-mostly pages for support staff (product.md "Support staff", security.md item 22).
+"""The support console: read-mostly pages for support staff (docs/product.md "Support staff", SECURITY.md item 22).
 
 Every view is behind :func:`staff_only` (403 + one ``support_denied`` security event for anyone
 else) and, except the reason form itself, :func:`reason_required` (no HDP call before a reason is

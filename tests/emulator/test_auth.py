@@ -1,4 +1,4 @@
-"""Authentication and act-on-behalf (hdp-api.md §1)."""
+"""Authentication and act-on-behalf (docs/hdp-api.md §1)."""
 
 from __future__ import annotations
 

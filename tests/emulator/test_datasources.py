@@ -1,4 +1,4 @@
-"""Data sources API and test connection (hdp-api.md §4, §9)."""
+"""Data sources API and test connection (docs/hdp-api.md §4, §9)."""
 
 from __future__ import annotations
 

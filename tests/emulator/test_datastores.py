@@ -1,4 +1,4 @@
-"""Data stores API (hdp-api.md §5)."""
+"""Data stores API (docs/hdp-api.md §5)."""
 
 from __future__ import annotations
 

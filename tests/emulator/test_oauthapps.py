@@ -1,4 +1,4 @@
-"""OAuth applications API (hdp-api.md §2)."""
+"""OAuth applications API (docs/hdp-api.md §2)."""
 
 from __future__ import annotations
 

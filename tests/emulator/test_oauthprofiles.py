@@ -1,4 +1,4 @@
-"""OAuth profiles API (hdp-api.md §3)."""
+"""OAuth profiles API (docs/hdp-api.md §3)."""
 
 from __future__ import annotations
 

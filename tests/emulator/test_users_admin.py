@@ -1,4 +1,4 @@
-"""Own user, version and Administrator API (hdp-api.md §0, §6)."""
+"""Own user, version and Administrator API (docs/hdp-api.md §0, §6)."""
 
 from __future__ import annotations
 

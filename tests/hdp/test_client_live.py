@@ -343,7 +343,7 @@ def test_unreachable_host_is_not_sent(base):
     assert "HDP at 127.0.0.1 could not be reached" in info.value.explanation
 
 
-# --- permission rules (hdp-api.md §1, §2) -----------------------------------------------------------
+# --- permission rules (docs/hdp-api.md §1, §2) -----------------------------------------------------------
 
 
 def test_administrator_acts_for_anyone_and_the_target_owns_it(base, svc, user_ids):

@@ -24,7 +24,7 @@ from portal.hdp.schemas import (
     Version,
 )
 
-# hdp-api.md §7, every code in the table.
+# docs/hdp-api.md §7, every code in the table.
 DOCUMENTED_CODES = [
     "222207000",
     "222207001",

@@ -9,7 +9,7 @@
 //   CLIENT_ID      default "portal"
 //   CLIENT_SECRET  default "portal-secret" (keep it URL-safe)
 //
-// Behaviour worth knowing (shared/testing.md): the dev login page accepts any login and password;
+// Behaviour worth knowing (docs/testing.md): the dev login page accepts any login and password;
 // offline_access is dropped unless the authorization request has prompt=consent, and a refresh
 // token is issued only when offline_access survives; the callback carries `iss` (RFC 9207).
 import Provider from 'oidc-provider';

@@ -1,4 +1,4 @@
-"""security.md items 1-6, 8, 9, 14-15, 19, 23: flow start and the callback view, end to end with a
+"""SECURITY.md items 1-6, 8, 9, 14-15, 19, 23: flow start and the callback view, end to end with a
 mocked token endpoint (responses) and a patched client-secret lookup."""
 
 from __future__ import annotations
@@ -196,7 +196,7 @@ def test_token_ciphertext_cannot_be_moved_to_another_run(signed_in, user, run, m
 
 
 def test_two_flows_in_one_session_complete_independently(signed_in, user, run, mocked):
-    """security.md item 2: tab A (config X) and tab B (config Y), each with its own snapshot."""
+    """SECURITY.md item 2: tab A (config X) and tab B (config Y), each with its own snapshot."""
     mocked.post(CONFIG_X["token_uri"], json=token_json())
     mocked.post(CONFIG_Y["token_uri"], json=token_json(scope="data.read offline_access"))
     _, state_a, _ = start_flow(signed_in, user, run, CONFIG_X)

@@ -1,4 +1,4 @@
-"""security.md items 7 and 17: no secret in logs, admin mails or pages when the callback crashes,
+"""SECURITY.md items 7 and 17: no secret in logs, admin mails or pages when the callback crashes,
 and production settings never switch on oauthlib's insecure transport."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""security.md items 3, 7, 8, 17: authorization URL, hardened token exchange, refresh."""
+"""SECURITY.md items 3, 7, 8, 17: authorization URL, hardened token exchange, refresh."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""security.md item 12: resolve once, refuse non-public addresses, connect to the checked address."""
+"""SECURITY.md item 12: resolve once, refuse non-public addresses, connect to the checked address."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""security.md item 11 (and 5d): admin-supplied provider URIs."""
+"""SECURITY.md item 11 (and 5d): admin-supplied provider URIs."""
 
 from __future__ import annotations
 

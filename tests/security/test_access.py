@@ -1,4 +1,4 @@
-"""security.md items 13, 19, 20, 21, 23 through the real views (issue 4, part 4).
+"""SECURITY.md items 13, 19, 20, 21, 23 through the real views (issue 4, part 4).
 
 * System-tenant OAuth applications are read-only to tenant admins: HDP (the emulator) answers 403
   to their PUT/DELETE, and the portal never sends one (reuse, update, cancel).

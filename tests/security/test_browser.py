@@ -1,4 +1,4 @@
-"""security.md items 9, 10, 16, 24-28: Django and browser hardening, checked on real pages.
+"""SECURITY.md items 9, 10, 16, 24-28: Django and browser hardening, checked on real pages.
 
 * ``check --deploy --fail-level WARNING`` passes on production settings (a fresh process, prod env).
 * Production cookies: ``__Host-`` names, Secure, HttpOnly (session), SameSite=Lax, Path=/, no Domain.

@@ -1,4 +1,4 @@
-"""security.md items 14, 16, 17 (and 3 of issue 4): the canary.
+"""SECURITY.md items 14, 16, 17 (and 3 of issue 4): the canary.
 
 The whole wizard runs through the real views with sentinel values for every secret the portal
 touches: the admin's HDP password, the portal's HDP service password, the client secret, two

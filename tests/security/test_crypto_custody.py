@@ -1,4 +1,4 @@
-"""security.md items 15 and 33, and the fault-matrix row "key rotated mid-flow".
+"""SECURITY.md items 15 and 33, and the fault-matrix row "key rotated mid-flow".
 
 * AES-256-GCM with associated data ``run|tenant|field``: a ciphertext moved to another run, tenant
   or field does not open; tampering does not open; an unknown key id does not open.

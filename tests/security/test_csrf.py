@@ -1,4 +1,4 @@
-"""security.md item 26: CSRF on every state-changing URL, htmx included.
+"""SECURITY.md item 26: CSRF on every state-changing URL, htmx included.
 
 Every URL of the portal is classified here (a new URL that is not fails
 ``test_every_url_is_classified``). For each URL that accepts POST: no token, or another

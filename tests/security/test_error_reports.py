@@ -1,4 +1,4 @@
-"""security.md item 17: error reports (AdminEmailHandler mails, Django's 500 report) never carry a
+"""SECURITY.md item 17: error reports (AdminEmailHandler mails, Django's 500 report) never carry a
 query string, a cookie, a POST value or a local variable, whichever view crashed.
 
 The OAuth callback removes its own query early; this proves the portal-wide layer in

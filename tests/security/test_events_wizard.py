@@ -1,4 +1,4 @@
-"""security.md item 19: the wizard's own security events, one structured line each, no values."""
+"""SECURITY.md item 19: the wizard's own security events, one structured line each, no values."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""security.md item 11 through the wizard (issue 4, part 2): every hostile provider URI of the
+"""SECURITY.md item 11 through the wizard (issue 4, part 2): every hostile provider URI of the
 validator table (tests/oauth/test_uris.py::HOSTILE, 54 payloads) typed into the real "register an
 application" form is refused with an error on that field, the rest of the input is kept, the secret
 is not echoed, and HDP never receives it: zero HDP writes, and no HDP request carries the URI. The

@@ -1,4 +1,4 @@
-"""security.md item 31 and issue 4 part 7, on PostgreSQL: several requests and several portal
+"""SECURITY.md item 31 and issue 4 part 7, on PostgreSQL: several requests and several portal
 processes at once.
 
 * Two portal processes (gunicorn, one shared PostgreSQL database, as behind a load balancer): a

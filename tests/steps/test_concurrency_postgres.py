@@ -1,4 +1,4 @@
-"""Real concurrency on PostgreSQL (security.md item 31): threads, separate connections, real commits.
+"""Real concurrency on PostgreSQL (SECURITY.md item 31): threads, separate connections, real commits.
 
 Run with DATABASE_URL pointing at PostgreSQL (scripts/test.sh starts a throwaway cluster).
 """

@@ -1,4 +1,4 @@
-"""Minimal custody and no leaks (security.md items 14 and 17) through the whole step engine."""
+"""Minimal custody and no leaks (SECURITY.md items 14 and 17) through the whole step engine."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""manage.py purge_abandoned: abandoned runs lose their secrets and pending flows (security.md item 14)."""
+"""manage.py purge_abandoned: abandoned runs lose their secrets and pending flows (SECURITY.md item 14)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@
 
 The server is ``tests/js/oidc_server.mjs`` run with ``node`` directly (not ``npx``: killing npx's
 pid leaves node running). Its dev login page accepts any login and password; it issues a refresh
-token only when the request asks for ``offline_access`` *and* ``prompt=consent`` (shared/testing.md).
+token only when the request asks for ``offline_access`` *and* ``prompt=consent`` (docs/testing.md).
 Redirect URIs must match exactly, so start it after the live server is up.
 """
 

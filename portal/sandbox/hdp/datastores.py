@@ -1,4 +1,4 @@
-"""The emulator's data-store catalogue (``GET /api/mgmt/datastores``, hdp-api.md §5).
+"""The emulator's data-store catalogue (``GET /api/mgmt/datastores``, docs/hdp-api.md §5).
 
 Ids 1, 54, 56 and 76 are documented by Progress. Ids 1001-1004 are **sandbox ids**: the real ids of
 BigQuery, Dynamics 365, Autonomous REST Connector and PostgreSQL are [U] or contradictory (§5 [C] 62/63),
@@ -23,7 +23,7 @@ AUTH_METHOD_OPTION = "AuthenticationMethod"
 
 @dataclass(frozen=True)
 class Option:
-    """One option-definition object (hdp-api.md §5)."""
+    """One option-definition object (docs/hdp-api.md §5)."""
 
     id: str
     display_name: str

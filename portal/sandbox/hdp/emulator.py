@@ -1,4 +1,4 @@
-"""Stateful emulator of the HDP Management and Administrator APIs (hdp-api.md).
+"""Stateful emulator of the HDP Management and Administrator APIs (docs/hdp-api.md).
 
 ``handle(request) -> response`` is the whole server: routing, HTTP Basic auth, ``?user=`` act-on-behalf,
 permissions, validation and persistence in the ``hdp_emulator`` models. It speaks httpx so the same core
@@ -42,7 +42,7 @@ from portal.sandbox.hdp.models import (
 
 logger = logging.getLogger(__name__)
 
-# Permission ids (hdp-api.md §6).
+# Permission ids (docs/hdp-api.md §6).
 CREATE_DS, VIEW_DS, MODIFY_DS, DELETE_DS = 1, 2, 3, 4
 MGMT_API, ADMINISTRATOR, VIEW_USERS, ON_BEHALF_OF, TENANT_API, OAUTH = 11, 12, 14, 21, 25, 28
 DS_PERMISSIONS = (2, 3, 4, 5, 6, 7, 10)  # settable on a data source (§4)
@@ -704,7 +704,7 @@ class RefreshError(Exception):
 def refresh_with_provider(
     token_uri: str, client_id: str, client_secret: str, refresh_token: str
 ) -> dict[str, Any]:
-    """Refresh an access token the way HDP does for a profile (hdp-api.md §9 [I]).
+    """Refresh an access token the way HDP does for a profile (docs/hdp-api.md §9 [I]).
 
     RFC 6749 §6: ``grant_type=refresh_token`` as a form body, client authentication by HTTP Basic.
     Redirects are not followed (a token endpoint has no business redirecting; following could leak

@@ -1,4 +1,4 @@
-"""HDP error codes and the error body (hdp-api.md §7).
+"""HDP error codes and the error body (docs/hdp-api.md §7).
 
 Documented codes are used where HDP documents one. Where HDP documents none ([U]: 401, 403, generic 400
 validation, 404 for a path with no resource, 405), the emulator uses ``222200000 + HTTP status`` so a
@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-# Documented (hdp-api.md §7).
+# Documented (docs/hdp-api.md §7).
 DS_INVALID_OPTION = 222207002
 DS_CONNECT_FAILED = 222207003
 DS_NOT_FOUND = 222207004
@@ -44,7 +44,7 @@ def json_response(status: int, body: Any = None) -> httpx.Response:
 
 
 def error_body(code: int, message: str) -> dict[str, Any]:
-    """The HDP error shape; ``code`` is an integer (hdp-api.md §7 [C], the emulator picks int)."""
+    """The HDP error shape; ``code`` is an integer (docs/hdp-api.md §7 [C], the emulator picks int)."""
     return {"error": {"code": code, "message": {"lang": "en-US", "value": message}}}
 
 

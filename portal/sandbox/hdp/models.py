@@ -2,7 +2,7 @@
 
 Why the database and not memory: the emulator is served by the portal process (``/sandbox/hdp/``),
 by a separate ``manage.py hdp_emulator`` process, and in-process through ``mock_transport()``; all of
-them must see the same tenants, objects and armed faults. Shapes follow hdp-api.md §2-§6.
+them must see the same tenants, objects and armed faults. Shapes follow docs/hdp-api.md §2-§6.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ SYSTEM_TENANT_ID = 1
 
 
 class Tenant(models.Model):
-    """An HDP tenant (hdp-api.md §6). Ids are explicit so the seed matches docs/architecture.md."""
+    """An HDP tenant (docs/hdp-api.md §6). Ids are explicit so the seed matches docs/architecture.md."""
 
     id = models.IntegerField(primary_key=True)
     name = models.CharField(max_length=128, unique=True)
@@ -33,12 +33,12 @@ class Tenant(models.Model):
 
 
 class HdpUser(models.Model):
-    """An HDP user account. User names are case-insensitive (hdp-api.md §1), hence the Lower() constraint."""
+    """An HDP user account. User names are case-insensitive (docs/hdp-api.md §1), hence the Lower() constraint."""
 
     user_name = models.CharField(max_length=128)
     password = models.CharField(max_length=255)  # django.contrib.auth.hashers encoding, never plain text
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="users")
-    permissions = models.JSONField(default=list)  # effective permission ids (hdp-api.md §6)
+    permissions = models.JSONField(default=list)  # effective permission ids (docs/hdp-api.md §6)
     tenants_administered = models.ManyToManyField(Tenant, blank=True, related_name="admins")
     password_expiration = models.DateTimeField(null=True, blank=True)
 
@@ -50,7 +50,7 @@ class HdpUser(models.Model):
 
 
 class OAuthApp(models.Model):
-    """An OAuth application object (hdp-api.md §2): HDP's client registration with a provider."""
+    """An OAuth application object (docs/hdp-api.md §2): HDP's client registration with a provider."""
 
     name = models.CharField(max_length=128)
     data_store = models.IntegerField()
@@ -70,7 +70,7 @@ class OAuthApp(models.Model):
 
 
 class OAuthProfile(models.Model):
-    """An OAuth profile (hdp-api.md §3): one consent's tokens, linked to exactly one app.
+    """An OAuth profile (docs/hdp-api.md §3): one consent's tokens, linked to exactly one app.
 
     Deleting the app deletes its profiles (CASCADE), as HDP documents; the data-source references are
     stripped by the emulator code, because options are JSON and not a foreign key.
@@ -88,7 +88,7 @@ class OAuthProfile(models.Model):
 
 
 class DataSource(models.Model):
-    """A data source (hdp-api.md §4), owned by one user; names unique per owner."""
+    """A data source (docs/hdp-api.md §4), owned by one user; names unique per owner."""
 
     name = models.CharField(max_length=128)
     owner = models.ForeignKey(HdpUser, on_delete=models.CASCADE, related_name="data_sources")

@@ -96,7 +96,7 @@ class RevokeTokenView(dot_views.RevokeTokenView):  # type: ignore[misc]
 def _cycle_key_keeping_portal_flows(request: HttpRequest) -> None:
     """Cycle the session key, and move this browser's pending portal OAuth flows to the new key.
 
-    The portal binds each pending flow to the hash of the session key (security.md item 1). In the
+    The portal binds each pending flow to the hash of the session key (SECURITY.md item 1). In the
     sandbox the provider shares the portal's origin and session cookie, so without this the
     provider sign-in in the middle of a flow would make the portal refuse its own callback
     ("started in another browser"). Only flows bound to the key this request presented move.

@@ -1,4 +1,4 @@
-"""Delete OAuth flow rows (and their encrypted PKCE verifiers) a day past expiry (security.md item 14).
+"""Delete OAuth flow rows (and their encrypted PKCE verifiers) a day past expiry (SECURITY.md item 14).
 
 ``purge_abandoned`` (the one scheduled job in docs/deploy.md) already does this; the command is
 for running it on its own. Idempotent.

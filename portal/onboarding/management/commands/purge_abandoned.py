@@ -1,4 +1,4 @@
-"""Drop the secrets of onboarding runs that were left unfinished (security.md item 14).
+"""Drop the secrets of onboarding runs that were left unfinished (SECURITY.md item 14).
 
 The portal keeps a client secret only until the OAuth application exists and tokens only until the
 profile exists; a run abandoned half-way would otherwise keep them forever. This job bounds that.
