@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "portal.accounts",
     "portal.oauth",
     "portal.onboarding",
+    "portal.connections",
     "portal.support",
     "portal.sandbox.hdp",
     "portal.sandbox.provider",
@@ -209,6 +210,12 @@ HDP_CA_BUNDLE = env_str("HDP_CA_BUNDLE", "") or ""
 HDP_TRANSPORT_FACTORY: str | None = None
 HDP_CONNECT_TIMEOUT = float(env_int("HDP_CONNECT_TIMEOUT_MS", 3000)) / 1000
 HDP_READ_TIMEOUT = float(env_int("HDP_READ_TIMEOUT_MS", 15000)) / 1000
+
+# --- Connection checks (portal/connections) --------------------------------------------------------
+# A check still unfinished after this many seconds was abandoned (its worker died) and is replaced.
+CONNECTION_CHECK_TIMEOUT = env_int("CONNECTION_CHECK_TIMEOUT_SECONDS", 300)
+# A "Working" older than this is shown as "Not checked since ..." (two missed daily checks).
+CONNECTION_STALE_AFTER = env_int("CONNECTION_STALE_AFTER_SECONDS", 48 * 3600)
 
 # --- OAuth -----------------------------------------------------------------------------------------
 OAUTH_FLOW_TTL_SECONDS = env_int("OAUTH_FLOW_TTL_SECONDS", 600)

@@ -1,4 +1,4 @@
-"""portal.onboarding.health: each way a connection breaks gets its own state and cause."""
+"""portal.connections.status: each way a connection breaks gets its own state and cause."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal.onboarding.health import (
+from portal.connections.status import (
     Cause,
     ChainRead,
     LastCheck,
@@ -87,8 +87,8 @@ def test_a_failed_test_is_classified_from_hdps_text(detail, state, cause, code):
 
 def test_hdp_down_is_not_a_broken_connection():
     assert hdp_failure_verdict(unavailable=True, code=None).state == State.HDP_UNAVAILABLE
-    refused = hdp_failure_verdict(unavailable=False, code=222200403)
-    assert (refused.state, refused.hdp_code) == (State.BROKEN, 222200403)
+    refused = hdp_failure_verdict(unavailable=False, code="222200403")
+    assert (refused.state, refused.hdp_code) == (State.BROKEN, "222200403")
 
 
 def test_never_checked_says_so():

@@ -99,8 +99,8 @@ class Verdict:
     cause: Cause
     #: The OAuth error code the provider answered (``invalid_grant``...), "" when none.
     provider_error: str = ""
-    #: HDP's error code when an HDP call failed, else None.
-    hdp_code: int | None = None
+    #: HDP's error code when an HDP call failed, else "".
+    hdp_code: str = ""
 
 
 def chain_verdict(read: ChainRead) -> Verdict | None:
@@ -140,11 +140,11 @@ def datasource_test_verdict(success: bool, detail: str | None) -> Verdict:
     return Verdict(State.BROKEN, Cause.TEST_FAILED)
 
 
-def hdp_failure_verdict(*, unavailable: bool, code: int | None) -> Verdict:
+def hdp_failure_verdict(*, unavailable: bool, code: str | None) -> Verdict:
     """An HDP call of the check itself failed: HDP down is not the connection being broken."""
     if unavailable:
-        return Verdict(State.HDP_UNAVAILABLE, Cause.HDP_UNAVAILABLE, hdp_code=code)
-    return Verdict(State.BROKEN, Cause.HDP_REFUSED, hdp_code=code)
+        return Verdict(State.HDP_UNAVAILABLE, Cause.HDP_UNAVAILABLE, hdp_code=code or "")
+    return Verdict(State.BROKEN, Cause.HDP_REFUSED, hdp_code=code or "")
 
 
 @dataclass(frozen=True)

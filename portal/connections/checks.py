@@ -1,0 +1,191 @@
+"""Run one real check of a completed setup: read its chain from HDP, then HDP's test of the data source.
+
+Every page that shows a connection's status reads it from :func:`status_for` / :func:`statuses_for`,
+which look only at the stored checks (no HDP call on a page render). :func:`run_check` is the only
+writer: the wizard's final step, the setup page's "Check now", support's "check this tenant" and the
+scheduled health checks all call it, so they classify alike (:mod:`portal.connections.status`).
+
+No HDP call is made inside a database transaction (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from portal.connections.models import ConnectionCheck
+from portal.connections.status import (
+    ChainRead,
+    Status,
+    Verdict,
+    chain_verdict,
+    datasource_test_verdict,
+    hdp_failure_verdict,
+    status_of,
+)
+from portal.hdp.client import HdpClient
+from portal.hdp.errors import HdpError, HdpNotFound, HdpUnavailable
+from portal.onboarding.models import RemoteObject, Run
+
+#: The data-source option that names the OAuth profile (docs/hdp-api.md §4).
+PROFILE_OPTION = "OAuthProfileId"
+_HELD = (RemoteObject.Outcome.CREATED, RemoteObject.Outcome.REUSED)
+
+
+class CheckBusy(Exception):
+    """A check of this setup is already running."""
+
+
+def _timeout() -> timedelta:
+    return timedelta(seconds=settings.CONNECTION_CHECK_TIMEOUT)
+
+
+def _stale_after() -> timedelta:
+    return timedelta(seconds=settings.CONNECTION_STALE_AFTER)
+
+
+def begin(run: Run, trigger: str, requested_by: str = "") -> ConnectionCheck:
+    """Record that a check starts; raise :class:`CheckBusy` while another one is running.
+
+    An unfinished check past its ``expires_at`` was abandoned (its worker died) and is closed first.
+    """
+    now = timezone.now()
+    ConnectionCheck.objects.filter(run=run, finished_at__isnull=True, expires_at__lt=now).update(
+        finished_at=now, abandoned=True
+    )
+    try:
+        with transaction.atomic():
+            return ConnectionCheck.objects.create(
+                run=run,
+                trigger=trigger,
+                requested_by=requested_by,
+                started_at=now,
+                expires_at=now + _timeout(),
+            )
+    except IntegrityError as exc:
+        raise CheckBusy(str(run.pk)) from exc
+
+
+def finish(check: ConnectionCheck, verdict: Verdict) -> ConnectionCheck:
+    check.finished_at = timezone.now()
+    check.state = verdict.state
+    check.cause = verdict.cause
+    check.hdp_code = verdict.hdp_code[:32]
+    check.provider_error = verdict.provider_error[:64]
+    check.save(update_fields=["finished_at", "state", "cause", "hdp_code", "provider_error"])
+    return check
+
+
+def _held_ids(run: Run) -> dict[str, int]:
+    rows = run.objects_made.filter(outcome__in=_HELD, remote_id__isnull=False)
+    return {row.kind: int(row.remote_id) for row in rows if row.remote_id is not None}
+
+
+def read_chain(run: Run, client: HdpClient) -> ChainRead:
+    """What HDP holds now for the objects the setup recorded. Raises ``HdpError`` for other failures."""
+    ids = _held_ids(run)
+
+    def exists(kind: str) -> bool:
+        if kind not in ids:
+            return False
+        try:
+            if kind == RemoteObject.Kind.APP:
+                client.get_oauth_app(ids[kind])
+            elif kind == RemoteObject.Kind.PROFILE:
+                client.get_oauth_profile(ids[kind])
+        except HdpNotFound:
+            return False
+        return True
+
+    ds_id = ids.get(RemoteObject.Kind.DATASOURCE)
+    ds_exists, ref = False, ""
+    if ds_id is not None:
+        try:
+            ref = str(client.get_datasource(ds_id).options.get(PROFILE_OPTION, "") or "")
+            ds_exists = True
+        except HdpNotFound:
+            ds_exists = False
+    return ChainRead(
+        app_id=ids.get(RemoteObject.Kind.APP),
+        app_exists=exists(RemoteObject.Kind.APP),
+        profile_id=ids.get(RemoteObject.Kind.PROFILE),
+        profile_exists=exists(RemoteObject.Kind.PROFILE),
+        datasource_id=ds_id,
+        datasource_exists=ds_exists,
+        datasource_profile_ref=ref,
+    )
+
+
+def verdict_for(run: Run, client: HdpClient) -> Verdict:
+    """Read the chain; when it is whole, ask HDP to test the data source."""
+    try:
+        read = read_chain(run, client)
+        broken = chain_verdict(read)
+        if broken is not None:
+            return broken
+        assert read.datasource_id is not None  # chain_verdict refuses a chain without one
+        result = client.test_datasource(read.datasource_id)
+    except HdpUnavailable as exc:
+        return hdp_failure_verdict(unavailable=True, code=exc.code)
+    except HdpError as exc:
+        return hdp_failure_verdict(unavailable=False, code=exc.code)
+    return datasource_test_verdict(result.success, result.detail)
+
+
+def run_check(run: Run, client: HdpClient, *, trigger: str, requested_by: str = "") -> ConnectionCheck:
+    """One real check, recorded from start to end. Raises :class:`CheckBusy` if one is running."""
+    check = begin(run, trigger, requested_by)
+    try:
+        verdict = verdict_for(run, client)
+    except BaseException:
+        # A bug (not an HDP failure): close the row so the setup does not show "checking" until expiry.
+        ConnectionCheck.objects.filter(pk=check.pk).update(finished_at=timezone.now(), abandoned=True)
+        raise
+    return finish(check, verdict)
+
+
+def record(run: Run, verdict: Verdict, *, trigger: str, requested_by: str = "") -> ConnectionCheck:
+    """Store a check whose HDP work the caller already did (the wizard's final test)."""
+    return finish(begin(run, trigger, requested_by), verdict)
+
+
+def statuses_for(run_ids: Iterable[UUID]) -> dict[UUID, Status]:
+    """The shown status of each run, in three queries whatever the number of runs or checks."""
+    ids = list(run_ids)
+    now = timezone.now()
+    running = set(
+        ConnectionCheck.objects.filter(
+            run_id__in=ids, finished_at__isnull=True, expires_at__gte=now
+        ).values_list("run_id", flat=True)
+    )
+    newest = (
+        ConnectionCheck.objects.filter(run=OuterRef("pk"), finished_at__isnull=False, abandoned=False)
+        .exclude(state="")
+        .order_by("-finished_at", "-pk")
+        .values("pk")[:1]
+    )
+    last_pks = dict(Run.objects.filter(pk__in=ids).annotate(last=Subquery(newest)).values_list("pk", "last"))
+    checks = ConnectionCheck.objects.in_bulk([pk for pk in last_pks.values() if pk is not None])
+    stale_after = _stale_after()
+    statuses: dict[UUID, Status] = {}
+    for run_id in ids:
+        last = checks.get(last_pks.get(run_id) or 0)
+        statuses[run_id] = status_of(
+            last.as_last() if last else None, now=now, stale_after=stale_after, checking=run_id in running
+        )
+    return statuses
+
+
+def status_for(run: Run) -> Status:
+    return statuses_for([run.pk])[run.pk]
+
+
+def history(run: Run, limit: int = 10) -> list[ConnectionCheck]:
+    """The newest checks of a setup, finished or not, for its page."""
+    return list(ConnectionCheck.objects.filter(run=run)[:limit])

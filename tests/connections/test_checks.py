@@ -1,0 +1,165 @@
+"""portal.connections.checks against the in-process HDP emulator: real reads, HDP's real test.
+
+The emulator's data-source test refreshes the profile at the application's token URI; tests replace
+that provider call (``refresh_with_provider``) to play a provider that answers or refuses.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from pydantic import SecretStr
+
+from portal.connections import checks
+from portal.connections.models import ConnectionCheck
+from portal.connections.status import Cause, State
+from portal.hdp.schemas import DataSourceCreate, OAuthProfileCreate
+from portal.onboarding.models import RemoteObject, Run
+from portal.sandbox.hdp import emulator
+from tests.steps.conftest import app_body, make_client
+
+Trigger = ConnectionCheck.Trigger
+
+
+@pytest.fixture
+def provider(monkeypatch):
+    """The provider HDP refreshes with: ``provider.refuse = "invalid_grant"`` makes it refuse."""
+
+    class Provider:
+        refuse = ""
+        calls = 0
+
+        def refresh(self, token_uri, client_id, client_secret, refresh_token):
+            self.calls += 1
+            if self.refuse:
+                raise emulator.RefreshError(f"the provider said {self.refuse}")
+            return {"access_token": "fresh-access", "token_type": "Bearer"}
+
+    fake = Provider()
+    monkeypatch.setattr(emulator, "refresh_with_provider", fake.refresh)
+    return fake
+
+
+@pytest.fixture
+def setup(hdp, make_run):
+    """A completed setup: app, profile and data source in HDP, recorded on the run."""
+    app = hdp.create_oauth_app(app_body("acme_ga_app"))
+    profile = hdp.create_oauth_profile(
+        OAuthProfileCreate(name="acme_ga_profile", oauth_app_id=app.id, refresh_token=SecretStr("rt-1"))
+    )
+    ds = hdp.create_datasource(
+        DataSourceCreate(name="acme_ga", data_store=54, options={"OAuthProfileId": str(profile.id)})
+    )
+    run = make_run(status=Run.Status.COMPLETED, completed_at=timezone.now())
+    for kind, obj in (("app", app), ("profile", profile), ("datasource", ds)):
+        RemoteObject.objects.create(
+            run=run, kind=kind, name=obj.name, remote_id=obj.id, outcome=RemoteObject.Outcome.CREATED
+        )
+    run.ids = {"app": app.id, "profile": profile.id, "datasource": ds.id}
+    return run
+
+
+def test_a_whole_chain_whose_test_passes_is_working(setup, hdp, provider):
+    check = checks.run_check(setup, hdp, trigger=Trigger.MANUAL, requested_by="acme_admin")
+    assert (check.state, check.cause) == (State.WORKING, Cause.TEST_PASSED)
+    assert provider.calls == 1  # HDP's real test refreshed at the provider
+    status = checks.status_for(setup)
+    assert status.state == State.WORKING and status.checked_at == check.finished_at
+
+
+def test_a_revoked_grant_needs_reconnect_with_the_provider_code(setup, hdp, provider):
+    provider.refuse = "invalid_grant"
+    check = checks.run_check(setup, hdp, trigger=Trigger.SCHEDULED)
+    assert (check.state, check.cause, check.provider_error) == (
+        State.NEEDS_RECONNECT,
+        Cause.REFRESH_REFUSED,
+        "invalid_grant",
+    )
+    assert checks.status_for(setup).state == State.NEEDS_RECONNECT
+
+
+def test_a_deleted_profile_is_broken_and_hdp_is_not_asked_to_test(setup, hdp, provider):
+    hdp.delete_oauth_profile(setup.ids["profile"])
+    check = checks.run_check(setup, hdp, trigger=Trigger.MANUAL)
+    assert (check.state, check.cause) == (State.BROKEN, Cause.PROFILE_MISSING)
+    assert provider.calls == 0
+
+
+def test_a_deleted_app_is_named_before_its_profile(setup, hdp, provider):
+    hdp.delete_oauth_app(setup.ids["app"])  # HDP deletes the app's profiles with it
+    assert checks.run_check(setup, hdp, trigger=Trigger.MANUAL).cause == Cause.APP_MISSING
+
+
+def test_a_data_source_pointing_at_another_profile_is_broken(setup, hdp, provider):
+    other = hdp.create_oauth_profile(
+        OAuthProfileCreate(
+            name="someone_elses", oauth_app_id=setup.ids["app"], refresh_token=SecretStr("rt-2")
+        )
+    )
+    hdp.update_datasource(
+        setup.ids["datasource"],
+        DataSourceCreate(name="acme_ga", data_store=54, options={"OAuthProfileId": str(other.id)}),
+    )
+    assert checks.run_check(setup, hdp, trigger=Trigger.MANUAL).cause == Cause.DATASOURCE_OTHER_PROFILE
+
+
+def test_hdp_down_is_reported_as_hdp_unavailable_not_broken(setup, provider):
+    down = make_client(transport=emulator_down())
+    check = checks.run_check(setup, down, trigger=Trigger.SCHEDULED)
+    assert (check.state, check.cause) == (State.HDP_UNAVAILABLE, Cause.HDP_UNAVAILABLE)
+    assert not checks.status_for(setup).is_problem
+
+
+def emulator_down():
+    import httpx
+
+    def refuse(request):
+        raise httpx.ConnectError("refused", request=request)
+
+    return httpx.MockTransport(refuse)
+
+
+def test_two_checks_of_one_setup_never_run_at_once(setup):
+    checks.begin(setup, Trigger.SCHEDULED)
+    with pytest.raises(checks.CheckBusy):
+        checks.begin(setup, Trigger.MANUAL)
+    assert checks.status_for(setup).state == State.CHECKING
+
+
+def test_an_abandoned_check_expires_and_is_replaced(setup, hdp, provider, settings):
+    stuck = checks.begin(setup, Trigger.SCHEDULED)
+    ConnectionCheck.objects.filter(pk=stuck.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert checks.status_for(setup).state == State.UNCHECKED  # an expired running check is not "checking"
+    check = checks.run_check(setup, hdp, trigger=Trigger.SCHEDULED)
+    stuck.refresh_from_db()
+    assert stuck.abandoned and stuck.finished_at is not None
+    assert check.state == State.WORKING
+
+
+def test_an_old_working_check_is_shown_as_not_checked_recently(setup, hdp, provider, settings):
+    check = checks.run_check(setup, hdp, trigger=Trigger.MANUAL)
+    ConnectionCheck.objects.filter(pk=check.pk).update(finished_at=timezone.now() - timedelta(days=3))
+    assert checks.status_for(setup).state == State.STALE
+
+
+def test_statuses_for_many_setups_take_a_constant_number_of_queries(
+    setup, make_run, django_assert_num_queries
+):
+    others = [make_run(ds_name=f"other_{i}", status=Run.Status.COMPLETED) for i in range(5)]
+    for run in others:
+        checks.finish(
+            checks.begin(run, Trigger.SCHEDULED), checks.hdp_failure_verdict(unavailable=True, code=None)
+        )
+    with django_assert_num_queries(3):
+        statuses = checks.statuses_for([setup.pk, *(r.pk for r in others)])
+    assert statuses[setup.pk].state == State.UNCHECKED
+    assert {statuses[r.pk].state for r in others} == {State.HDP_UNAVAILABLE}
+
+
+def test_the_history_holds_no_secret(setup, hdp, provider):
+    provider.refuse = "invalid_grant"
+    checks.run_check(setup, hdp, trigger=Trigger.MANUAL)
+    row = ConnectionCheck.objects.values().get()
+    assert "rt-1" not in repr(row) and "their-secret" not in repr(row)
