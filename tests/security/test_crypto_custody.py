@@ -136,7 +136,10 @@ def _calls(attr: str) -> list[str]:
 
 
 def test_no_code_path_pushes_tokens_except_a_fresh_exchange():
-    """Item 33: profiles are never updated; tokens are sealed only by the callback's exchange."""
+    """Item 33: profiles are never updated; tokens are sealed only from the callback's exchange."""
     assert _calls("update_oauth_profile") == []
-    assert [c for c in _calls("seal") if c.endswith(":tokens")] == ["oauth/views.py:tokens"]
+    # Run.record_consent is the one sealer, and only the OAuth callback (portal/oauth) calls it.
+    assert [c for c in _calls("seal") if c.endswith(":tokens")] == ["onboarding/models.py:tokens"]
+    callers = _calls("record_consent")
+    assert callers and all(c.startswith("oauth/") for c in callers), callers
     assert sorted(set(_calls("create_oauth_profile"))) == ["onboarding/steps.py:"]
