@@ -122,13 +122,14 @@ def test_modify_and_delete_permissions(hdp):
     assert error_code(response) == errors.FORBIDDEN
 
 
-def test_delete_returns_204_empty(admin):
+def test_delete_returns_204_with_success_body(admin):
+    """HDP "Delete a data source": 204 and the sample body {"success": true}."""
     ds = admin.post(
         "/api/mgmt/datasources", json={"name": "x", "dataStore": 1004, "connectionType": "Cloud"}
     ).json()
     response = admin.delete(f"/api/mgmt/datasources/{ds['id']}")
     assert response.status_code == 204
-    assert response.content == b""
+    assert response.json() == {"success": True}
     assert not DataSource.objects.exists()
 
 

@@ -535,3 +535,19 @@ def test_logs_never_carry_secrets(router, make_client, raw_logs):
     for sentinel in (password, secret, access, refresh, "DS-PW-SENTINEL-45"):
         assert sentinel not in text
     assert "Authorization" not in text and "Basic " not in text
+
+
+@pytest.mark.parametrize("linked_id", ["503", 503], ids=["string-id", "int-id"])
+def test_profile_stats_accepts_string_or_int_ids(router, client, linked_id):
+    """HDP "Get statistics for an OAuth profile": the sample's data source id is a string ("503")."""
+    router.get("/api/mgmt/oauthprofiles/7/stats").respond(
+        200,
+        json={
+            "dataSourcesLinked": 1,
+            "dataStoreId": "54",
+            "dataSources": [{"id": linked_id, "name": "ga_sales", "description": ""}],
+        },
+    )
+    stats = client.get_oauth_profile_stats(7)
+    assert (stats.data_sources_linked, stats.data_store_id) == (1, 54)
+    assert [d.id for d in stats.data_sources] == [503]

@@ -105,7 +105,7 @@ def test_sign_in_check_with_own_credentials(base, user_ids):
 
 def test_datastores(svc):
     stores = {s.id: s for s in svc.list_datastores()}
-    assert {1, 54, 56, 76, 1001, 1002, 1003, 1004} <= set(stores)
+    assert {1, 54, 56, 62, 63, 76, 1002, 1004} <= set(stores)
     assert stores[56].is_group and not stores[54].is_group
     ga = svc.get_datastore(54)
     assert ga.name == "Google Analytics"

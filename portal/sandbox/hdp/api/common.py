@@ -243,6 +243,13 @@ def tenant_from_query(ctx: Ctx) -> Tenant | None:
     return None
 
 
+def deleted() -> httpx.Response:
+    """204 with ``{"success": true}``, as the samples of HDP's "Delete an OAuth application", "Delete an
+    OAuth profile" and "Delete a data source" pages show. A body on a 204 cannot cross HTTP/1.1, so the
+    Django view and the standalone server drop it on the wire; in-process clients see it."""
+    return json_response(204, {"success": True})
+
+
 def created(collection: str, body: dict[str, Any]) -> httpx.Response:
     """201 + the object + ``Location`` (§7 lists "201 (created; Location header)")."""
     response = json_response(201, body)

@@ -20,6 +20,7 @@ from portal.sandbox.hdp.api.common import (
     check_name,
     coerce_int,
     created,
+    deleted,
     has_perm,
     opt_str,
 )
@@ -170,7 +171,7 @@ def update_ds(ctx: Ctx, raw_id: str) -> httpx.Response:
 def delete_ds(ctx: Ctx, raw_id: str) -> httpx.Response:
     ctx.require(MGMT_API, DELETE_DS)
     get_own_ds(ctx.user, raw_id).delete()
-    return json_response(204)
+    return deleted()
 
 
 def check_oauth_chain(ds: DataSource) -> str | None:

@@ -18,6 +18,7 @@ from portal.sandbox.hdp.api.common import (
     check_name,
     coerce_int,
     created,
+    deleted,
     is_admin,
     opt_str,
     parse_path_id,
@@ -159,4 +160,4 @@ def delete_app(ctx: Ctx, raw_id: str) -> httpx.Response:
     with transaction.atomic():
         strip_profile_refs(list(app.profiles.values_list("id", flat=True)))
         app.delete()
-    return json_response(204)
+    return deleted()

@@ -20,6 +20,7 @@ from portal.sandbox.hdp.api.common import (
     check_name,
     coerce_int,
     created,
+    deleted,
     is_admin,
     opt_str,
     parse_path_id,
@@ -140,7 +141,7 @@ def delete_profile(ctx: Ctx, raw_id: str) -> httpx.Response:
     with transaction.atomic():
         strip_profile_refs([profile.pk])
         profile.delete()
-    return json_response(204)
+    return deleted()
 
 
 def profile_stats(ctx: Ctx, raw_id: str) -> httpx.Response:
@@ -156,6 +157,9 @@ def profile_stats(ctx: Ctx, raw_id: str) -> httpx.Response:
         {
             "dataSourcesLinked": len(linked),
             "dataStoreId": profile.app.data_store,
-            "dataSources": [{"id": ds.pk, "name": ds.name, "description": ds.description} for ds in linked],
+            # Ids as strings: the sample on HDP's "Get statistics for an OAuth profile" page has "id": "503".
+            "dataSources": [
+                {"id": str(ds.pk), "name": ds.name, "description": ds.description} for ds in linked
+            ],
         },
     )
