@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "portal.accounts",
     "portal.oauth",
     "portal.onboarding",
+    "portal.hdp",  # manage.py hdp_check
     "portal.support",
     "portal.sandbox.hdp",
     "portal.sandbox.provider",
