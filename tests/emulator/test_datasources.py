@@ -6,7 +6,7 @@ from unittest import mock
 
 import pytest
 
-from portal.sandbox.hdp import emulator, errors
+from portal.sandbox.hdp import errors, refresh
 from portal.sandbox.hdp.models import DataSource, OAuthProfile
 from tests.emulator.helpers import error_code, make_app, make_ds, make_profile
 
@@ -122,13 +122,14 @@ def test_modify_and_delete_permissions(hdp):
     assert error_code(response) == errors.FORBIDDEN
 
 
-def test_delete_returns_204_empty(admin):
+def test_delete_returns_204_with_success_body(admin):
+    """HDP "Delete a data source": 204 and the sample body {"success": true}."""
     ds = admin.post(
         "/api/mgmt/datasources", json={"name": "x", "dataStore": 1004, "connectionType": "Cloud"}
     ).json()
     response = admin.delete(f"/api/mgmt/datasources/{ds['id']}")
     assert response.status_code == 204
-    assert response.content == b""
+    assert response.json() == {"success": True}
     assert not DataSource.objects.exists()
 
 
@@ -138,26 +139,26 @@ def test_delete_returns_204_empty(admin):
 def test_chain_success_stores_rotated_tokens(admin, profile):
     ds = make_ds(admin, profile["id"])
     tokens = {"access_token": "at-new", "refresh_token": "rt-new", "token_type": "Bearer"}
-    with mock.patch.object(emulator, "refresh_with_provider", return_value=tokens) as refresh:
+    with mock.patch.object(refresh, "refresh_with_provider", return_value=tokens) as refresher:
         response = admin.post(f"/api/mgmt/datasources/{ds['id']}/test", json={})
     assert response.status_code == 200
     assert response.json() == {"success": True}
-    refresh.assert_called_once_with("https://oauth2.example.com/token", "client-123", "secret-456", "rt-1")
+    refresher.assert_called_once_with("https://oauth2.example.com/token", "client-123", "secret-456", "rt-1")
     stored = OAuthProfile.objects.get(pk=profile["id"])
     assert (stored.access_token, stored.refresh_token) == ("at-new", "rt-new")
 
 
 def test_chain_keeps_refresh_token_when_provider_does_not_rotate(admin, profile):
     ds = make_ds(admin, profile["id"])
-    with mock.patch.object(emulator, "refresh_with_provider", return_value={"access_token": "at-2"}):
+    with mock.patch.object(refresh, "refresh_with_provider", return_value={"access_token": "at-2"}):
         assert admin.post(f"/api/mgmt/datasources/{ds['id']}/test").status_code == 200
     assert OAuthProfile.objects.get(pk=profile["id"]).refresh_token == "rt-1"
 
 
 def test_chain_invalid_grant(admin, profile):
     ds = make_ds(admin, profile["id"])
-    failure = emulator.RefreshError("the provider said invalid_grant")
-    with mock.patch.object(emulator, "refresh_with_provider", side_effect=failure):
+    failure = refresh.RefreshError("the provider said invalid_grant")
+    with mock.patch.object(refresh, "refresh_with_provider", side_effect=failure):
         response = admin.post(f"/api/mgmt/datasources/{ds['id']}/test", json={})
     assert response.status_code == 400
     assert error_code(response) == errors.DS_CONNECT_FAILED
@@ -168,12 +169,12 @@ def test_chain_invalid_grant(admin, profile):
 def test_chain_missing_profile(admin, profile):
     ds = make_ds(admin, profile["id"])
     OAuthProfile.objects.filter(pk=profile["id"]).delete()  # behind the API's back: a dangling reference
-    with mock.patch.object(emulator, "refresh_with_provider") as refresh:
+    with mock.patch.object(refresh, "refresh_with_provider") as refresher:
         response = admin.post(f"/api/mgmt/datasources/{ds['id']}/test", json={})
     assert response.status_code == 400
     assert error_code(response) == errors.DS_CONNECT_FAILED
     assert f"OAuth profile {profile['id']} does not exist" in response.json()["error"]["message"]["value"]
-    refresh.assert_not_called()
+    refresher.assert_not_called()
 
 
 def test_chain_no_profile_option(admin):
@@ -213,19 +214,19 @@ def test_refresh_with_provider_against_a_mock_token_endpoint(monkeypatch):
 
     real_client = httpx.Client
     monkeypatch.setattr(
-        emulator.httpx,
+        refresh.httpx,
         "Client",
         lambda **kw: real_client(transport=httpx.MockTransport(token_endpoint), **kw),
     )
-    assert emulator.refresh_with_provider("https://p/token", "cid", "sec", "rt-good") == {
+    assert refresh.refresh_with_provider("https://p/token", "cid", "sec", "rt-good") == {
         "access_token": "fresh"
     }
     assert seen["auth"].startswith("Basic ")
     assert "grant_type=refresh_token" in seen["body"]
-    with pytest.raises(emulator.RefreshError, match="invalid_grant"):
-        emulator.refresh_with_provider("https://p/token", "cid", "sec", "rt-bad")
+    with pytest.raises(refresh.RefreshError, match="invalid_grant"):
+        refresh.refresh_with_provider("https://p/token", "cid", "sec", "rt-bad")
 
 
 def test_refresh_with_provider_unreachable():
-    with pytest.raises(emulator.RefreshError, match="unreachable"):
-        emulator.refresh_with_provider("http://127.0.0.1:9/token", "cid", "sec", "rt")
+    with pytest.raises(refresh.RefreshError, match="unreachable"):
+        refresh.refresh_with_provider("http://127.0.0.1:9/token", "cid", "sec", "rt")

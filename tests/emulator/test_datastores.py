@@ -5,7 +5,7 @@ from __future__ import annotations
 from portal.sandbox.hdp import errors
 from tests.emulator.helpers import error_code
 
-OAUTH_STORES = {1, 54, 76, 1001, 1002, 1003}
+OAUTH_STORES = {1, 54, 62, 63, 76, 1002}
 
 
 def option_defs(store: dict) -> dict[str, dict]:
@@ -20,9 +20,9 @@ def test_list_has_documented_and_sandbox_ids(admin):
         54: "Google Analytics",
         56: "DataSource Group",
         76: "Snowflake",
-        1001: "Google BigQuery",
+        62: "Google BigQuery",
+        63: "Autonomous REST Connector",
         1002: "Microsoft Dynamics 365",
-        1003: "Autonomous REST Connector",
         1004: "PostgreSQL",
     }
     assert stores[56]["isGroup"] is True
@@ -34,7 +34,8 @@ def test_every_oauth_store_has_a_profile_option_and_realistic_extras(admin):
         store = admin.get(f"/api/mgmt/datastores/{store_id}").json()
         defs = option_defs(store)
         assert defs["OAuthProfileId"]["type"] == "string"
-        assert 2 <= len(set(defs) - {"OAuthProfileId", "User", "Password", "ODataVersion"}) <= 5, store[
+        # Snowflake has 7: HDP's key-pair example adds DatabaseName, Schema, PrivateKeyContent/Passphrase.
+        assert 2 <= len(set(defs) - {"OAuthProfileId", "User", "Password", "ODataVersion"}) <= 7, store[
             "name"
         ]
     assert "OAuthProfileId" not in option_defs(admin.get("/api/mgmt/datastores/1004").json())
@@ -48,11 +49,11 @@ def test_option_definitions_shape(admin):
     assert defs["Password"]["type"] == "password"
     assert option_defs(admin.get("/api/mgmt/datastores/76").json())["Warehouse"]["required"] is True
     assert option_defs(admin.get("/api/mgmt/datastores/1002").json())["ServiceURL"]["required"] is True
-    assert option_defs(admin.get("/api/mgmt/datastores/1001").json())["Project"]["required"] is True
+    assert option_defs(admin.get("/api/mgmt/datastores/62").json())["Project"]["required"] is True
     assert option_defs(admin.get("/api/mgmt/datastores/1004").json())["PortNumber"]["type"] == "integer"
 
 
 def test_unknown_store(admin):
-    response = admin.get("/api/mgmt/datastores/62")
+    response = admin.get("/api/mgmt/datastores/64")
     assert response.status_code == 404
     assert error_code(response) == errors.NOT_FOUND

@@ -128,7 +128,7 @@ def test_update_replaces_and_delete_cascades(admin):
     ds = make_ds(admin, profile["id"])
     response = admin.delete(f"/api/mgmt/oauthapps/{app['id']}")
     assert response.status_code == 204
-    assert response.content == b""
+    assert response.json() == {"success": True}  # HDP "Delete an OAuth application" sample
     assert not OAuthProfile.objects.filter(pk=profile["id"]).exists()
     assert "OAuthProfileId" not in DataSource.objects.get(pk=ds["id"]).options
     assert DataSource.objects.get(pk=ds["id"]).options["DefaultView"] == "12345"

@@ -105,10 +105,12 @@ def test_stats_and_delete_strips_references(admin, app):
     assert stats == {
         "dataSourcesLinked": 1,
         "dataStoreId": 54,
-        "dataSources": [{"id": ds["id"], "name": "ga_sales", "description": ""}],
+        # HDP "Get statistics for an OAuth profile": the sample shows the ids as strings.
+        "dataSources": [{"id": str(ds["id"]), "name": "ga_sales", "description": ""}],
     }
     response = admin.delete(f"/api/mgmt/oauthprofiles/{profile['id']}")
     assert response.status_code == 204
+    assert response.json() == {"success": True}
     assert "OAuthProfileId" not in DataSource.objects.get(pk=ds["id"]).options
     assert admin.get(f"/api/mgmt/oauthprofiles/{profile['id']}").status_code == 404
 

@@ -95,14 +95,14 @@ def test_ca_bundle_builds_a_verifying_ssl_context(settings, tmp_path):
 
     import certifi
 
-    from portal.hdp import client as client_module
+    from portal.hdp import http as hdp_http
 
     settings.HDP_CA_BUNDLE = certifi.where()
-    ctx = client_module._verify()
+    ctx = hdp_http._verify()
     assert isinstance(ctx, ssl.SSLContext)
     assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
     settings.HDP_CA_BUNDLE = ""
-    assert client_module._verify() is True
+    assert hdp_http._verify() is True
 
 
 def test_context_manager_closes(make_client):
@@ -258,7 +258,7 @@ def test_put_and_delete_are_not_retried(router, client, method):
 
 def test_transport_retries_connection_failures_only():
     # The default transport repeats failed connection attempts (nothing sent): safe for any method.
-    from portal.hdp.client import _default_transport
+    from portal.hdp.http import _default_transport
 
     transport = _default_transport(True)
     assert isinstance(transport, httpx.HTTPTransport)
@@ -442,7 +442,8 @@ def test_find_by_name_is_exact_and_returns_all_matches():
     assert find_by_name(items, "acme") == []
 
 
-def test_find_methods_list_and_match(router, client):
+def test_find_by_name_over_the_client_lists(router, client):
+    """How callers reconcile: list through the client, then pick with find_by_name."""
     apps = router.get("/api/mgmt/oauthapps").respond(
         200, json={"applications": [APP, {**APP, "id": 18, "name": "other"}]}
     )
@@ -450,11 +451,11 @@ def test_find_methods_list_and_match(router, client):
         200, json={"profiles": [{"id": 1, "name": "p"}, {"id": 2, "name": "p"}]}
     )
     router.get("/api/mgmt/datasources").respond(200, json={"dataSources": [DS]})
-    assert [a.id for a in client.find_oauth_app_by_name(71, "acme_sf")] == [17]
+    assert [a.id for a in find_by_name(client.list_oauth_apps(71), "acme_sf")] == [17]
     assert apps.calls.last.request.url.params["tenantId"] == "71"
-    assert [p.id for p in client.find_profile_by_name("p")] == [1, 2]
-    assert client.find_datasource_by_name("Sales") == []
-    assert [d.id for d in client.find_datasource_by_name("sales")] == [9]
+    assert [p.id for p in find_by_name(client.list_oauth_profiles(), "p")] == [1, 2]
+    assert find_by_name(client.list_datasources(), "Sales") == []
+    assert [d.id for d in find_by_name(client.list_datasources(), "sales")] == [9]
 
 
 # --- logging ----------------------------------------------------------------------------------------
@@ -534,3 +535,19 @@ def test_logs_never_carry_secrets(router, make_client, raw_logs):
     for sentinel in (password, secret, access, refresh, "DS-PW-SENTINEL-45"):
         assert sentinel not in text
     assert "Authorization" not in text and "Basic " not in text
+
+
+@pytest.mark.parametrize("linked_id", ["503", 503], ids=["string-id", "int-id"])
+def test_profile_stats_accepts_string_or_int_ids(router, client, linked_id):
+    """HDP "Get statistics for an OAuth profile": the sample's data source id is a string ("503")."""
+    router.get("/api/mgmt/oauthprofiles/7/stats").respond(
+        200,
+        json={
+            "dataSourcesLinked": 1,
+            "dataStoreId": "54",
+            "dataSources": [{"id": linked_id, "name": "ga_sales", "description": ""}],
+        },
+    )
+    stats = client.get_oauth_profile_stats(7)
+    assert (stats.data_sources_linked, stats.data_store_id) == (1, 54)
+    assert [d.id for d in stats.data_sources] == [503]

@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from portal.hdp import errors
-from portal.hdp.client import HdpClient
+from portal.hdp.client import HdpClient, find_by_name
 from portal.hdp.schemas import DataSourceCreate, OAuthAppCreate, OAuthProfileCreate
 from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.seed import USERS, seed_demo
@@ -89,7 +89,7 @@ def test_health_version_and_identity(connect, svc, user_ids):
     assert svc.get_version().hdp_version.startswith("4.6")
     me = svc.get_me()
     assert me.user_id == user_ids["portal_svc"] and me.permissions == [12]
-    assert svc.get_permissions().permissions == [12]
+    assert svc._request("GET", "/api/mgmt/permissions").json()["permissions"] == [12]  # no client method
     acting = connect(on_behalf_of="acme_user").get_me()
     assert acting.user_id == user_ids["acme_user"]
     assert acting.permissions == list(range(1, 12))
@@ -105,7 +105,7 @@ def test_sign_in_check_with_own_credentials(base, user_ids):
 
 def test_datastores(svc):
     stores = {s.id: s for s in svc.list_datastores()}
-    assert {1, 54, 56, 76, 1001, 1002, 1003, 1004} <= set(stores)
+    assert {1, 54, 56, 62, 63, 76, 1002, 1004} <= set(stores)
     assert stores[56].is_group and not stores[54].is_group
     ga = svc.get_datastore(54)
     assert ga.name == "Google Analytics"
@@ -136,8 +136,8 @@ def test_full_lifecycle_on_behalf_of_a_tenant_admin(connect, svc, user_ids):
     assert (app.name, app.tenant_id, app.data_store) == ("Acme_GA", 71, 54)
     assert app.client_secret is not None and app.client_secret.get_secret_value() == SECRET
     assert [a.id for a in hdp.list_oauth_apps(tenant_id=71)] == [app.id]
-    assert [a.id for a in hdp.find_oauth_app_by_name(71, "Acme_GA")] == [app.id]
-    assert hdp.find_oauth_app_by_name(71, "acme_ga") == []
+    assert [a.id for a in find_by_name(hdp.list_oauth_apps(71), "Acme_GA")] == [app.id]
+    assert find_by_name(hdp.list_oauth_apps(71), "acme_ga") == []
     fetched = hdp.get_oauth_app(app.id)
     assert fetched.client_id == "live-client" and fetched.token_uri == "http://127.0.0.1:9/token"
     updated = hdp.update_oauth_app(app.id, _app("Acme_GA", tenant_id=71).model_copy(update={"scope": "read"}))
@@ -148,7 +148,7 @@ def test_full_lifecycle_on_behalf_of_a_tenant_admin(connect, svc, user_ids):
     got = hdp.get_oauth_profile(profile.id)
     assert got.refresh_token is not None and got.refresh_token.get_secret_value() == REFRESH
     assert [p.id for p in hdp.list_oauth_profiles()] == [profile.id]
-    assert [p.id for p in hdp.find_profile_by_name("Acme_GA_p1")] == [profile.id]
+    assert [p.id for p in find_by_name(hdp.list_oauth_profiles(), "Acme_GA_p1")] == [profile.id]
     renamed = hdp.update_oauth_profile(profile.id, _profile("Acme_GA_p2", app.id))
     assert renamed.name == "Acme_GA_p2"
 
@@ -160,7 +160,7 @@ def test_full_lifecycle_on_behalf_of_a_tenant_admin(connect, svc, user_ids):
     assert ds.options == {"OAuthProfileId": str(profile.id), "ODataVersion": "4"}
     assert hdp.get_datasource(ds.id).connection_type == "Cloud"
     assert [d.id for d in hdp.list_datasources()] == [ds.id]
-    assert [d.id for d in hdp.find_datasource_by_name("acme-ga")] == [ds.id]
+    assert [d.id for d in find_by_name(hdp.list_datasources(), "acme-ga")] == [ds.id]
     assert [d.id for d in svc.list_user_datasources(user_ids["acme_admin"])] == [ds.id]
     stats = hdp.get_oauth_profile_stats(profile.id)
     assert (stats.data_sources_linked, stats.data_store_id) == (1, 54)
@@ -296,7 +296,7 @@ def test_injected_500_on_post_is_unavailable_and_not_retried(connect):
     with pytest.raises(errors.HdpUnavailable) as info:
         hdp.create_oauth_app(_app("Never_made", tenant_id=71))
     assert info.value.status == 500 and info.value.delivery == "unknown"
-    assert hdp.find_oauth_app_by_name(71, "Never_made") == []  # no second POST happened
+    assert find_by_name(hdp.list_oauth_apps(71), "Never_made") == []  # no second POST happened
 
 
 def test_commit_then_drop_is_unknown_and_reconcilable(connect):
@@ -305,7 +305,7 @@ def test_commit_then_drop_is_unknown_and_reconcilable(connect):
     with pytest.raises(errors.HdpUnavailable) as info:
         hdp.create_oauth_app(_app("Dropped", tenant_id=71))
     assert info.value.delivery == "unknown" and info.value.status == 502
-    assert len(hdp.find_oauth_app_by_name(71, "Dropped")) == 1  # exactly one: never re-POSTed
+    assert len(find_by_name(hdp.list_oauth_apps(71), "Dropped")) == 1  # exactly one: never re-POSTed
 
 
 def test_read_timeout_on_post_is_unknown(connect, settings):

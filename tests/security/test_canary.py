@@ -32,7 +32,7 @@ from portal.lib.logging import RedactSecretsFilter
 from portal.oauth import client as oauth_client
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import Run
-from portal.sandbox.hdp import emulator, passwords
+from portal.sandbox.hdp import passwords, refresh
 from portal.sandbox.hdp.models import HdpUser, OAuthApp, OAuthProfile
 from tests.security.conftest import RecordingClient
 
@@ -230,7 +230,7 @@ def test_whole_wizard_leaks_no_sentinel(hdp, settings, caplog, console_at_debug,
         refreshed.append((client_id, token_uri))
         return {"access_token": ROTATED_ACCESS, "refresh_token": ROTATED_REFRESH, "token_type": "Bearer"}
 
-    monkeypatch.setattr(emulator, "refresh_with_provider", refresh_with_provider)
+    monkeypatch.setattr(refresh, "refresh_with_provider", refresh_with_provider)
     response = browser.post(reverse("onboarding:step-verify", args=[run.pk]))
     assert response.status_code == 200, response.content[:2000]
     assert refreshed == [("canary-client", TOKEN_URI)]

@@ -10,7 +10,7 @@ from django.core import serializers
 from portal.oauth.models import OAuthFlow
 from portal.onboarding import steps
 from portal.onboarding.models import AuditEntry, RemoteObject, Run
-from portal.sandbox.hdp import emulator, faults
+from portal.sandbox.hdp import faults, refresh
 from tests.steps.conftest import ACCESS, REFRESH, SECRET, give_tokens
 
 SENTINELS = (SECRET, ACCESS, REFRESH)
@@ -28,7 +28,7 @@ def portal_dump() -> str:
 
 
 def test_a_finished_run_holds_no_secret_and_none_was_logged(hdp, make_run, caplog, monkeypatch):
-    monkeypatch.setattr(emulator, "refresh_with_provider", lambda *args: {"access_token": "fresh"})
+    monkeypatch.setattr(refresh, "refresh_with_provider", lambda *args: {"access_token": "fresh"})
     caplog.set_level(logging.DEBUG)
     run = make_run()
     # Unknown outcomes on the way, so the reconcile paths are exercised too.

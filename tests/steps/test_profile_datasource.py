@@ -10,7 +10,7 @@ import pytest
 from portal.hdp.errors import HdpRejected, HdpUnavailable
 from portal.onboarding import steps
 from portal.onboarding.models import AuditEntry, RemoteObject, Run
-from portal.sandbox.hdp import emulator, faults
+from portal.sandbox.hdp import faults, refresh
 from portal.sandbox.hdp.models import DataSource as EmuDataSource
 from portal.sandbox.hdp.models import Fault
 from portal.sandbox.hdp.models import OAuthProfile as EmuProfile
@@ -209,7 +209,7 @@ def test_verify_success_completes_the_run_and_purges_secrets(hdp, run_with_profi
     # Leftovers that must not survive completion (e.g. a secret re-entered for an edit).
     run.seal("app_secret", SECRET)
     give_tokens(run)
-    monkeypatch.setattr(emulator, "refresh_with_provider", lambda *args: {"access_token": "fresh-access"})
+    monkeypatch.setattr(refresh, "refresh_with_provider", lambda *args: {"access_token": "fresh-access"})
 
     result = steps.verify(run, hdp)
 
@@ -232,9 +232,9 @@ def test_verify_failure_keeps_the_run_active(hdp, run_with_profile, monkeypatch)
     steps.ensure_datasource(run, hdp)
 
     def refuse(*args):
-        raise emulator.RefreshError("the provider said invalid_grant")
+        raise refresh.RefreshError("the provider said invalid_grant")
 
-    monkeypatch.setattr(emulator, "refresh_with_provider", refuse)
+    monkeypatch.setattr(refresh, "refresh_with_provider", refuse)
     result = steps.verify(run, hdp)
     assert result.success is False
     run.refresh_from_db()

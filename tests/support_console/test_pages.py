@@ -182,9 +182,9 @@ def test_a_healthy_tenant_says_nothing_is_broken(staff, hdp):
 
 
 def test_no_secret_reaches_any_support_page_though_hdp_returns_them(staff, hdp, acme_chain, monkeypatch):
-    from portal.sandbox.hdp import emulator
+    from portal.sandbox.hdp import refresh
 
-    monkeypatch.setattr(emulator, "refresh_with_provider", lambda *a, **k: {"access_token": "fresh"})
+    monkeypatch.setattr(refresh, "refresh_with_provider", lambda *a, **k: {"access_token": "fresh"})
     pg = make_datasource("AcmePg", datastore=1004, options={
         "ServerName": "db.acme.test", "Database": "sales", "User": "reader", "Password": SENTINELS[3],
     })  # fmt: skip

@@ -31,9 +31,9 @@ def _assert_stays_on_the_portal(response) -> None:
 
 
 def test_no_support_response_is_a_redirect_off_the_portal(hdp, monkeypatch):
-    from portal.sandbox.hdp import emulator
+    from portal.sandbox.hdp import refresh
 
-    monkeypatch.setattr(emulator, "refresh_with_provider", lambda *a, **k: {"access_token": "x"})
+    monkeypatch.setattr(refresh, "refresh_with_provider", lambda *a, **k: {"access_token": "x"})
     app = make_app("Acme_GA_app")
     profile = make_profile(app.id, "Acme_GA_profile")
     ds = make_datasource("AcmeGA", profile.id)

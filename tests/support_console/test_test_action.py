@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from portal.onboarding.models import AuditEntry
-from portal.sandbox.hdp import emulator, faults
+from portal.sandbox.hdp import faults, refresh
 from tests.support_console.conftest import PASSWORDS, make_app, make_datasource, make_profile
 
 
@@ -25,7 +25,7 @@ def _url(ds_id: int, tenant_id: int = 71) -> str:
 
 
 def test_a_passing_test_says_working_and_is_audited(staff, hdp, ds, monkeypatch):
-    monkeypatch.setattr(emulator, "refresh_with_provider", lambda *a, **k: {"access_token": "new-at"})
+    monkeypatch.setattr(refresh, "refresh_with_provider", lambda *a, **k: {"access_token": "new-at"})
     hdp.clear()
     response = staff.post(_url(ds.id))
     assert response.status_code == 200
@@ -44,9 +44,9 @@ def test_a_passing_test_says_working_and_is_audited(staff, hdp, ds, monkeypatch)
 
 def test_a_failing_test_explains_and_names_the_admin_to_ask(staff, hdp, ds, monkeypatch):
     def refuse(*args, **kwargs):
-        raise emulator.RefreshError("the provider said invalid_grant")
+        raise refresh.RefreshError("the provider said invalid_grant")
 
-    monkeypatch.setattr(emulator, "refresh_with_provider", refuse)
+    monkeypatch.setattr(refresh, "refresh_with_provider", refuse)
     response = staff.post(_url(ds.id))
     assert response.status_code == 200
     html = html_lib.unescape(response.content.decode())

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from portal.onboarding.models import Run
-from portal.sandbox.hdp import emulator
+from portal.sandbox.hdp import refresh
 from tests.wizard.fixtures import HTMX, run_at_verify
 
 
@@ -12,7 +12,7 @@ def _url(run):
 
 
 def test_a_passing_check_completes_the_setup(acme, hdp, monkeypatch):
-    monkeypatch.setattr(emulator, "refresh_with_provider", lambda *a, **k: {"access_token": "new-at"})
+    monkeypatch.setattr(refresh, "refresh_with_provider", lambda *a, **k: {"access_token": "new-at"})
     run = run_at_verify(acme)
     response = acme.post(_url(run))
     html = response.content.decode()

@@ -1,8 +1,10 @@
 """The emulator's data-store catalogue (``GET /api/mgmt/datastores``, docs/hdp-api.md §5).
 
-Ids 1, 54, 56 and 76 are documented by Progress. Ids 1001-1004 are **sandbox ids**: the real ids of
-BigQuery, Dynamics 365, Autonomous REST Connector and PostgreSQL are [U] or contradictory (§5 [C] 62/63),
-so the emulator uses ids no real server uses, which forces the portal to resolve stores by name.
+Ids 1, 54, 56, 62, 63 and 76 are documented by Progress (62 Google BigQuery and 63 Autonomous REST
+Connector per the 4.6 pages "Get statistics for an OAuth profile" and "Update an OAuth application
+object"; one older page says 62 for REST, see docs/decisions.md). Ids 1002 and 1004 are **sandbox ids**:
+HDP documents no id for Dynamics 365 or PostgreSQL, so the emulator uses ids no real server uses, which
+keeps the portal resolving stores by name.
 
 Option ids follow the DataDirect driver property names (§4). Every OAuth store carries an
 ``OAuthProfileId`` option (type string) that links a data source to an OAuth profile (§3, §4).
@@ -149,10 +151,11 @@ DATA_STORES: tuple[DataStore, ...] = (
     DataStore(
         76, "Snowflake", "snowflake.jar", oauth=True, oauth_methods=("OAuth2",),
         options=(
+            # HDP "Snowflake parameters" and "Configuring Snowflake key-pair authentication using the API".
             Option("AccountName", "Account Name", "Snowflake account identifier.", required=True),
+            Option("DatabaseName", "Database Name", "Database to connect to."),
+            Option("Schema", "Schema", "Default schema."),
             Option("Warehouse", "Warehouse", "Virtual warehouse that runs the queries.", required=True),
-            Option("Database", "Database", "Default database."),
-            Option("Role", "Role", "Role used for the session."),
             _USER,
             _PASSWORD,
             Option(
@@ -160,11 +163,16 @@ DATA_STORES: tuple[DataStore, ...] = (
                 category="Security", default="UserIDPassword",
                 choices=(("UserIDPassword", "User ID and password"), ("OAuth2", "OAuth 2.0"), ("KeyPair", "Key pair")),
             ),
+            Option("PrivateKeyContent", "Private Key Content", "PEM private key (key-pair authentication).",
+                   category="Security", type="password"),
+            Option("PrivateKeyPassphrase", "Private Key Passphrase", "Passphrase of the private key.",
+                   category="Security", type="password"),
             _oauth_profile(),
+            _ODATA_VERSION,
         ),
     ),
     DataStore(
-        1001, "Google BigQuery", "googlebigquery.jar", oauth=True, oauth_methods=("oauth2",), sandbox_id=True,
+        62, "Google BigQuery", "googlebigquery.jar", oauth=True, oauth_methods=("oauth2",),
         options=(
             Option("Project", "Project", "Google Cloud project billed for queries.", required=True),
             Option("Dataset", "Dataset", "Default dataset."),
@@ -179,7 +187,11 @@ DATA_STORES: tuple[DataStore, ...] = (
     DataStore(
         1002, "Microsoft Dynamics 365", "dynamics365.jar", oauth=True, oauth_methods=("OAuth2",), sandbox_id=True,
         options=(
-            Option("ServiceURL", "Service URL", "Organization URL, e.g. https://org.crm.dynamics.com", required=True),
+            Option(
+                "ServiceURL", "Service URL",
+                "Web API base of the organisation, e.g. https://<org>.api.crm.dynamics.com/api/data/v9.1/",
+                required=True,
+            ),
             Option(
                 AUTH_METHOD_OPTION, "Authentication Method", "How the driver authenticates to Dynamics 365.",
                 category="Security", default="OAuth2", choices=(("OAuth2", "OAuth 2.0"), ("NTLM", "NTLM")),
@@ -189,7 +201,7 @@ DATA_STORES: tuple[DataStore, ...] = (
         ),
     ),
     DataStore(
-        1003, "Autonomous REST Connector", "autorest.jar", oauth=True, sandbox_id=True,
+        63, "Autonomous REST Connector", "autorest.jar", oauth=True,
         oauth_methods=("OAuth2-AuthorizationCode", "OAuth2-RefreshToken"), connection_types=("Cloud",),
         options=(
             Option("Config", "REST Config", "Path or JSON text of the REST model file."),

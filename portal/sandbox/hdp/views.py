@@ -25,6 +25,12 @@ def to_httpx(method: str, path: str, query: str, headers: dict[str, str], body: 
     return httpx.Request(method, url, headers=headers, content=body)
 
 
+def wire_body(response: httpx.Response) -> bytes:
+    """What may cross HTTP/1.1: no body on a 204 (RFC 9110 §15.3.5), though the core's deletes carry
+    HDP's sample ``{"success": true}``; a client reading a 204 would otherwise leave it in the stream."""
+    return b"" if response.status_code == 204 else response.content
+
+
 @csrf_exempt
 @login_not_required
 def api(request: HttpRequest, rest: str) -> HttpResponse:
@@ -34,7 +40,7 @@ def api(request: HttpRequest, rest: str) -> HttpResponse:
     )
     hdp_response = emulator.handle(hdp_request)
     response = HttpResponse(
-        hdp_response.content,
+        wire_body(hdp_response),
         status=hdp_response.status_code,
         content_type=hdp_response.headers.get("Content-Type", "application/json"),
     )

@@ -15,7 +15,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from django.db import connections
 
 from portal.sandbox.hdp import emulator
-from portal.sandbox.hdp.views import to_httpx
+from portal.sandbox.hdp.views import to_httpx, wire_body
 
 StartResponse = Callable[..., Any]
 
@@ -44,9 +44,13 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
         for k, v in response.headers.items()
         if k.lower() not in ("content-length", "transfer-encoding")
     ]
-    out_headers.append(("Content-Length", str(len(response.content))))
+    body = wire_body(response)
+    if response.status_code == 204:
+        out_headers = [(k, v) for k, v in out_headers if k.lower() != "content-type"]
+    else:
+        out_headers.append(("Content-Length", str(len(body))))
     start_response(f"{response.status_code} {reason}", out_headers)
-    return [response.content]
+    return [body]
 
 
 class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):

@@ -1,0 +1,224 @@
+"""Data sources: ``/api/mgmt/datasources`` and the connection test (docs/hdp-api.md §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from portal.sandbox.hdp import datastores, errors, refresh
+from portal.sandbox.hdp.api.common import (
+    CREATE_DS,
+    DELETE_DS,
+    DS_NAME,
+    DS_NAME_MAX,
+    DS_PERMISSIONS,
+    MGMT_API,
+    MODIFY_DS,
+    VIEW_DS,
+    Ctx,
+    check_name,
+    coerce_int,
+    created,
+    deleted,
+    has_perm,
+    opt_str,
+)
+from portal.sandbox.hdp.api.oauthprofiles import visible_profiles
+from portal.sandbox.hdp.datastores import OAUTH_PROFILE_OPTION, DataStore
+from portal.sandbox.hdp.errors import bad_request, json_response, not_found
+from portal.sandbox.hdp.models import DataSource, HdpUser, OAuthApp, OAuthProfile
+
+
+def ds_permissions(owner: HdpUser) -> list[int]:
+    return [p for p in DS_PERMISSIONS if has_perm(owner, p)]
+
+
+def ds_json(ds: DataSource) -> dict[str, Any]:
+    """Options are echoed as stored, including passwords (§4: the documented create response does)."""
+    return {
+        "id": ds.pk,
+        "name": ds.name,
+        "dataStore": ds.data_store,
+        "connectionType": ds.connection_type,
+        "description": ds.description,
+        "isGroup": ds.data_store == 56,
+        "options": dict(ds.options),
+        "permissions": ds_permissions(ds.owner),
+    }
+
+
+def get_own_ds(user: HdpUser, raw_id: str) -> DataSource:
+    """[U] data sources are visible to their owner only; admins use ``?user=`` (§1) or the admin API."""
+    if not raw_id.isdigit():
+        raise not_found(errors.DS_INVALID_ID, f"Invalid DataSource ID: {raw_id}")
+    ds = DataSource.objects.select_related("owner").filter(pk=int(raw_id), owner=user).first()
+    if ds is None:
+        raise not_found(errors.DS_NOT_FOUND, f"There is no DataSource with that id: {raw_id}")
+    return ds
+
+
+def clean_options(owner: HdpUser, store: DataStore, raw: Any) -> dict[str, str]:
+    """Option ids must come from the store's definition (§4, 222207002); values are kept as strings (§0)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise bad_request("'options' must be a JSON object")
+    options: dict[str, str] = {}
+    for key, value in raw.items():
+        definition = store.option(key)
+        if definition is None or isinstance(value, dict | list) or value is None:
+            raise bad_request(f"Invalid DataSource Option: {key}", errors.DS_INVALID_OPTION)
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if definition.choices and text not in {c[0] for c in definition.choices}:
+            raise bad_request(f"Invalid DataSource Option: {key}={text}", errors.DS_INVALID_OPTION)
+        if definition.type == "integer" and not text.lstrip("-").isdigit():
+            raise bad_request(
+                f"Invalid DataSource Option: {key} must be an integer", errors.DS_INVALID_OPTION
+            )
+        if key == OAUTH_PROFILE_OPTION and text == "":
+            continue
+        options[key] = text
+    profile_ref = options.get(OAUTH_PROFILE_OPTION)
+    if profile_ref is not None:
+        profile = (
+            visible_profiles(owner).filter(pk=int(profile_ref)).first() if profile_ref.isdigit() else None
+        )
+        if profile is None:
+            raise not_found(errors.INVALID_PROFILE_ID, f"Invalid OAuthProfileId: {profile_ref}")
+        if profile.app.data_store != store.id:
+            raise bad_request(
+                f"Invalid DataSource Option: OAuthProfileId {profile_ref} belongs to data store "
+                f"{profile.app.data_store}, not {store.id}",
+                errors.DS_INVALID_OPTION,
+            )
+    return options
+
+
+def apply_ds_body(ds: DataSource, body: dict[str, Any]) -> None:
+    """Validate a create body, or an update body as a full replace ([U] §4: omitted options are cleared)."""
+    creating = ds.pk is None
+    name = opt_str(body, "name", required=True)
+    check_name(name, DS_NAME, "DataSource")
+    if len(name) > DS_NAME_MAX:
+        raise bad_request(f"DataSource name is longer than {DS_NAME_MAX} characters")
+    if creating:
+        if body.get("dataStore") in (None, ""):
+            raise bad_request("Missing 'dataStore' in payload")
+        store_id = coerce_int(body["dataStore"], "dataStore")
+    else:
+        store_id = ds.data_store
+        if body.get("dataStore") not in (None, "") and coerce_int(body["dataStore"], "dataStore") != store_id:
+            raise bad_request("'dataStore' cannot be changed")
+        if body.get("id") not in (None, "") and coerce_int(body["id"], "id") != ds.pk:
+            raise bad_request("'id' cannot be changed")
+    store = datastores.get(store_id)
+    if store is None:
+        raise bad_request(f"Invalid dataStore: {store_id}")
+    connection_type = body.get("connectionType")
+    if creating:
+        if connection_type in (None, ""):
+            raise bad_request("Missing 'connectionType' in payload", errors.DS_MISSING_CONNECTION_TYPE)
+        if connection_type not in store.connection_types:
+            allowed = "' or '".join(store.connection_types)
+            raise bad_request(f"connectionType must be '{allowed}'", errors.DS_BAD_CONNECTION_TYPE)
+        ds.connection_type = str(connection_type)
+    elif connection_type not in (None, "", ds.connection_type):
+        raise bad_request("connectionType cannot be changed", errors.DS_CONNECTION_TYPE_IMMUTABLE)
+    duplicate = DataSource.objects.filter(owner=ds.owner, name__iexact=name).exclude(pk=ds.pk)
+    if duplicate.exists():
+        raise bad_request(f"A DataSource named '{name}' already exists for this user")
+    ds.name = name
+    ds.data_store = store_id
+    ds.description = opt_str(body, "description")
+    ds.options = clean_options(ds.owner, store, body.get("options"))
+
+
+def list_ds(ctx: Ctx, _: str) -> httpx.Response:
+    ctx.require(MGMT_API, VIEW_DS)
+    sources = DataSource.objects.select_related("owner").filter(owner=ctx.user).order_by("id")
+    kind = ctx.query.get("type", "all")
+    if kind == "group":
+        sources = sources.filter(data_store=56)
+    elif kind == "simple":
+        sources = sources.exclude(data_store=56)
+    return json_response(200, {"dataSources": [ds_json(ds) for ds in sources]})
+
+
+def create_ds(ctx: Ctx, _: str) -> httpx.Response:
+    """[U] 201 + the created object; the effective (``?user=``) user becomes the owner (§1)."""
+    ctx.require(MGMT_API, CREATE_DS)
+    body = ctx.json()
+    ds = DataSource(owner=ctx.user)
+    apply_ds_body(ds, body)
+    ds.save()
+    return created("/api/mgmt/datasources", ds_json(ds))
+
+
+def get_ds(ctx: Ctx, raw_id: str) -> httpx.Response:
+    ctx.require(MGMT_API, VIEW_DS)
+    return json_response(200, ds_json(get_own_ds(ctx.user, raw_id)))
+
+
+def update_ds(ctx: Ctx, raw_id: str) -> httpx.Response:
+    ctx.require(MGMT_API, MODIFY_DS)
+    ds = get_own_ds(ctx.user, raw_id)
+    apply_ds_body(ds, ctx.json())
+    ds.save()
+    return json_response(200, ds_json(ds))
+
+
+def delete_ds(ctx: Ctx, raw_id: str) -> httpx.Response:
+    ctx.require(MGMT_API, DELETE_DS)
+    get_own_ds(ctx.user, raw_id).delete()
+    return deleted()
+
+
+def check_oauth_chain(ds: DataSource) -> str | None:
+    """Walk data source -> profile -> app -> provider refresh; the broken link's description, or None.
+
+    On success the new access token (and the rotated refresh token, if any) is stored on the profile.
+    No transaction is held during the provider call: in the sandbox the provider shares the database.
+    """
+    ref = ds.options.get(OAUTH_PROFILE_OPTION)
+    if not ref:
+        return "it has no OAuthProfileId option"
+    profile = OAuthProfile.objects.filter(pk=int(ref)).first() if ref.isdigit() else None
+    if profile is None:
+        return f"its OAuth profile {ref} does not exist"
+    app = OAuthApp.objects.filter(pk=profile.app_id).first()
+    if app is None:
+        return f"the OAuth application of profile {profile.name} does not exist"
+    if not profile.refresh_token:
+        return f"OAuth profile {profile.name} has no refresh token"
+    try:
+        tokens = refresh.refresh_with_provider(
+            app.token_uri, app.client_id, app.client_secret, profile.refresh_token
+        )
+    except refresh.RefreshError as exc:
+        return f"refreshing OAuth profile {profile.name} with application {app.name} failed: {exc}"
+    update = {"access_token": str(tokens["access_token"])}
+    if isinstance(tokens.get("refresh_token"), str) and tokens["refresh_token"]:
+        update["refresh_token"] = tokens["refresh_token"]  # providers rotate refresh tokens
+    OAuthProfile.objects.filter(pk=profile.pk).update(**update)
+    return None
+
+
+def ds_test(ctx: Ctx, raw_id: str) -> httpx.Response:
+    """§4 test connection: 200 ``{"success": true}`` or 400 222207003 naming the broken link."""
+    ctx.require(MGMT_API, VIEW_DS)
+    ds = get_own_ds(ctx.user, raw_id)
+    ctx.json(allow_empty=True)
+    store = datastores.get(ds.data_store)
+    if store is None or store.is_group:
+        raise bad_request(f"DataSource {ds.name} is a group; test a member instead")
+    if store.uses_oauth(ds.options):
+        problem = check_oauth_chain(ds)
+    else:
+        missing = [o.id for o in store.options if o.required and not ds.options.get(o.id)]
+        problem = f"required option(s) missing: {', '.join(missing)}" if missing else None
+    if problem:
+        raise bad_request(
+            f"There was a problem connecting to the DataSource {ds.name}: {problem}", errors.DS_CONNECT_FAILED
+        )
+    return json_response(200, {"success": True})
