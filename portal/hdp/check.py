@@ -4,22 +4,24 @@ Read-only unless ``write_tenant`` is given: then one probe OAuth application is 
 tenant, read back and deleted. Each check yields one ``Result``; a failed one says what to do.
 The assumptions come from docs/hdp-api.md and the code that relies on them: the step engine
 (``OAuthProfileId`` set on the data source, ``AuthenticationMethod`` set to the store's OAuth choice)
-and the wizard's list of offered stores (``portal.onboarding.views.KNOWN_OAUTH_STORES``).
+and the wizard's list of offered stores, which the caller passes in (``stores``: the command in
+portal/onboarding/management/commands/hdp_check.py gives the onboarding wizard's list).
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+import ssl
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+import httpx
 from pydantic import SecretStr
 
 from portal.hdp.client import HdpClient, find_by_name
 from portal.hdp.errors import HdpError, HdpForbidden, HdpProtocolError, HdpUnauthorized
 from portal.hdp.schemas import OAuthAppCreate, UserInfo
-from portal.onboarding.views import KNOWN_OAUTH_STORES
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -49,10 +51,24 @@ def _safe(label: str, fix: str, call: Callable[[], Result]) -> Result:
         return Result("fail", label, exc.explanation, fix)
 
 
+def transport(ca_bundle: str | None) -> httpx.BaseTransport:
+    """A transport that trusts ``ca_bundle`` (a PEM file) or the system store; one connect retry."""
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
+    return httpx.HTTPTransport(retries=1, verify=verify)
+
+
 def run_checks(
-    client: HdpClient, *, acting: HdpClient | None = None, write_tenant: str | None = None
+    client: HdpClient,
+    *,
+    stores: Iterable[str],
+    acting: HdpClient | None = None,
+    write_tenant: str | None = None,
 ) -> Iterator[Result]:
-    """``acting``: the same account with ``on_behalf_of`` set, to check the ``?user=`` right for real."""
+    """``stores``: the data-store names the portal offers (matched case-insensitively).
+
+    ``acting``: the same account with ``on_behalf_of`` set, to check the ``?user=`` right for real.
+    """
+    offered = sorted(name.casefold() for name in stores)
     yield _safe("health", "Check --url (scheme, host, port; no /api suffix).", lambda: _health(client))
     yield _safe("version", "Check --url.", lambda: Result("ok", "version", client.get_version().hdp_version))
     try:
@@ -73,12 +89,12 @@ def run_checks(
     yield _safe(
         "tenants", "Give the service account Administrator (12) or TenantAPI (25).", lambda: _tenants(client)
     )
-    yield from _stores(client)
+    yield from _stores(client, offered)
     yield _error_shape(client)
     yield from _list_shapes(client)
     if write_tenant:
         yield _safe("write probe", "Give the service account OAuth (28) in that tenant, or Administrator (12).",
-                    lambda: _write_probe(client, write_tenant))  # fmt: skip
+                    lambda: _write_probe(client, write_tenant, offered))  # fmt: skip
 
 
 def _health(client: HdpClient) -> Result:
@@ -111,14 +127,14 @@ def _tenants(client: HdpClient) -> Result:
     )
 
 
-def _stores(client: HdpClient) -> Iterator[Result]:
+def _stores(client: HdpClient, offered: list[str]) -> Iterator[Result]:
     try:
         stores = client.list_datastores()
     except HdpError as exc:
         yield Result("fail", "data stores", exc.explanation, "The service account needs MgmtAPI (11).")
         return
     by_name = {s.name.casefold(): s for s in stores}
-    for wanted in sorted(KNOWN_OAUTH_STORES):
+    for wanted in offered:
         store = by_name.get(wanted)
         if store is None:
             yield Result("warn", f"store {wanted}", "not on this server: the portal will not offer it")
@@ -187,13 +203,13 @@ def _list_shapes(client: HdpClient) -> Iterator[Result]:
             yield Result("ok", label, f"{len(items)} item(s) parsed")
 
 
-def _write_probe(client: HdpClient, tenant_name: str) -> Result:
+def _write_probe(client: HdpClient, tenant_name: str, offered: list[str]) -> Result:
     label = "write probe"
     tenant = next((t for t in client.list_tenants() if t.name.casefold() == tenant_name.casefold()), None)
     if tenant is None:
         return Result("fail", label, f"no tenant named {tenant_name!r} is visible", "Check --write.")
     stores = {s.name.casefold(): s for s in client.list_datastores()}
-    store = next((stores[n] for n in sorted(KNOWN_OAUTH_STORES) if n in stores), None)
+    store = next((stores[n] for n in offered if n in stores), None)
     if store is None:
         return Result("fail", label, "no OAuth data store to make an application for", "See the store lines.")
     name = f"hdp_check_probe_{secrets.token_hex(4)}"

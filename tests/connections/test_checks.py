@@ -17,7 +17,7 @@ from portal.connections.models import ConnectionCheck
 from portal.connections.status import Cause, State
 from portal.hdp.schemas import DataSourceCreate, OAuthProfileCreate
 from portal.onboarding.models import RemoteObject, Run
-from portal.sandbox.hdp import emulator
+from portal.sandbox.hdp import refresh
 from tests.steps.conftest import app_body, make_client
 
 Trigger = ConnectionCheck.Trigger
@@ -34,11 +34,11 @@ def provider(monkeypatch):
         def refresh(self, token_uri, client_id, client_secret, refresh_token):
             self.calls += 1
             if self.refuse:
-                raise emulator.RefreshError(f"the provider said {self.refuse}")
+                raise refresh.RefreshError(f"the provider said {self.refuse}")
             return {"access_token": "fresh-access", "token_type": "Bearer"}
 
     fake = Provider()
-    monkeypatch.setattr(emulator, "refresh_with_provider", fake.refresh)
+    monkeypatch.setattr(refresh, "refresh_with_provider", fake.refresh)
     return fake
 
 

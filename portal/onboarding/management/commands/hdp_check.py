@@ -13,19 +13,14 @@ import os
 import ssl
 from typing import Any
 
-import httpx
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.hdp import check
 from portal.hdp.client import HdpClient
 from portal.lib.logging import register_secret
+from portal.onboarding import views
 
 PASSWORD_ENV = "HDP_CHECK_PASSWORD"
-
-
-def _transport(ca_bundle: str | None) -> httpx.BaseTransport:
-    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
-    return httpx.HTTPTransport(retries=1, verify=verify)
 
 
 class Command(BaseCommand):
@@ -47,17 +42,23 @@ class Command(BaseCommand):
         register_secret(password)
         url, user, bundle = options["url"], options["user"], options["ca_bundle"]
         try:
-            client = HdpClient(url, user, password, transport=_transport(bundle))
+            client = HdpClient(url, user, password, transport=check.transport(bundle))
             acting = None
             if options["on_behalf_of"]:
                 acting = HdpClient(
-                    url, user, password, on_behalf_of=options["on_behalf_of"], transport=_transport(bundle)
+                    url,
+                    user,
+                    password,
+                    on_behalf_of=options["on_behalf_of"],
+                    transport=check.transport(bundle),
                 )
         except (OSError, ssl.SSLError) as exc:
             raise CommandError(f"Cannot read --ca-bundle: {exc.strerror or exc}") from None
         failed = 0
         with client:
-            for result in check.run_checks(client, acting=acting, write_tenant=options["write"]):
+            for result in check.run_checks(
+                client, stores=views.KNOWN_OAUTH_STORES, acting=acting, write_tenant=options["write"]
+            ):
                 failed += result.status == "fail"
                 line = f"{result.status.upper():4}  {result.label}: {result.detail}"
                 if result.status == "fail" and result.fix:
