@@ -259,7 +259,7 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
         )
 
     # 9. Keep the tokens encrypted on the run until the profile exists (SECURITY.md items 14, 15).
-    from portal.onboarding.models import AuditEntry
+    from portal.audit.models import AuditEntry
 
     run.record_consent(result.as_json(), scope=result.scope, expires_at=result.expires_at)
     flows.finish(flow, OAuthFlow.Outcome.SUCCEEDED)
