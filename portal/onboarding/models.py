@@ -13,6 +13,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.lib import crypto
@@ -129,6 +130,19 @@ class Run(models.Model):
         self.granted_scope = ""
         self.token_expires_at = None
         self.save(update_fields=list(self._CONSENT_FIELDS))
+
+    # --- portal.oauth's ConsentTarget (portal/oauth/consent.py) -----------------------------------
+    def accepts_consent(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def held_client_secret(self) -> str | None:
+        return self.unseal("app_secret")
+
+    def consent_done_url(self) -> str:
+        return reverse("onboarding:step-profile", kwargs={"run_id": self.pk})
+
+    def consent_retry_url(self) -> str:
+        return reverse("onboarding:step-authorize", kwargs={"run_id": self.pk})
 
     def remote(self, kind: str) -> RemoteObject | None:
         return self.objects_made.filter(kind=kind).first()
