@@ -5,6 +5,10 @@ have several pending flows (two tabs). The state is stored as its SHA-256 only; 
 to the session key (hashed), the person, the tenant and the run, carries the encrypted PKCE
 verifier, and snapshots everything the callback will use, so editing the app between start and
 callback changes nothing about where the code goes (RFC 9700 §4.4, mix-up).
+
+The callback's side: :func:`check_callback` (the ordered checks) and :func:`exchange` (the one token
+request) stop with a single :class:`Refusal`. What the flow is for is a
+:class:`~portal.oauth.consent.ConsentTarget` (the onboarding run), never an onboarding import.
 """
 
 from __future__ import annotations
