@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "portal.accounts",
+    "portal.audit",
     "portal.oauth",
     "portal.onboarding",
     "portal.connections",

@@ -44,6 +44,7 @@ from requests_oauthlib import OAuth2Session
 
 from portal.lib.logging import register_secret
 from portal.oauth import errors, presets, safe_http
+from portal.oauth.snapshot import FlowSnapshot
 from portal.oauth.uris import RESERVED_AUTHORIZE_PARAMS
 
 # Scopes that ask for a refresh token rather than for data access; the refresh token's presence
@@ -88,18 +89,18 @@ def _scope_list(scope: str) -> list[str]:
     return [s for s in scope.replace(",", " ").split() if s]
 
 
-def build_authorization_url(snapshot: dict[str, Any], state: str, code_verifier: str) -> str:
-    extra = dict(snapshot.get("extra_params") or {})
+def build_authorization_url(snapshot: FlowSnapshot, state: str, code_verifier: str) -> str:
+    extra = dict(snapshot.extra_params)
     clash = {k for k in extra if k.lower() in RESERVED_AUTHORIZE_PARAMS}
     if clash:  # validated on save already; never let a stored config override these
         raise ValueError(f"reserved parameters in extra_params: {sorted(clash)}")
     session = OAuth2Session(
-        client_id=snapshot["client_id"],
-        redirect_uri=snapshot["redirect_uri"],
-        scope=_scope_list(snapshot.get("scope", "")) or None,
+        client_id=snapshot.client_id,
+        redirect_uri=snapshot.redirect_uri,
+        scope=_scope_list(snapshot.scope) or None,
     )
     url, _ = session.authorization_url(
-        snapshot["authorize_uri"],
+        snapshot.authorize_uri,
         state=state,
         code_challenge=pkce_challenge(code_verifier),
         code_challenge_method="S256",
@@ -135,9 +136,9 @@ class _Capture:
         return response
 
 
-def _session(snapshot: dict[str, Any], capture: _Capture, kind: str) -> OAuth2Session:
+def _session(snapshot: FlowSnapshot, capture: _Capture, kind: str) -> OAuth2Session:
     # No scope on this session: see the module docstring on oauthlib's "Scope has changed".
-    session = OAuth2Session(client_id=snapshot["client_id"], redirect_uri=snapshot["redirect_uri"])
+    session = OAuth2Session(client_id=snapshot.client_id, redirect_uri=snapshot.redirect_uri)
     safe_http.harden(session)
     if kind == "access_token":
         # The refresh_token_request hook receives the body string, not request kwargs; refreshes
@@ -147,20 +148,18 @@ def _session(snapshot: dict[str, Any], capture: _Capture, kind: str) -> OAuth2Se
     return session
 
 
-def _client_auth(snapshot: dict[str, Any], client_secret: str) -> dict[str, Any]:
-    if snapshot.get("token_auth", "basic") == "post":
+def _client_auth(snapshot: FlowSnapshot, client_secret: str) -> dict[str, Any]:
+    if snapshot.token_auth == "post":
         return {"include_client_id": True, "client_secret": client_secret}
     # RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding (as Authlib does).
     return {
-        "auth": requests.auth.HTTPBasicAuth(
-            quote(snapshot["client_id"], safe=""), quote(client_secret, safe="")
-        )
+        "auth": requests.auth.HTTPBasicAuth(quote(snapshot.client_id, safe=""), quote(client_secret, safe=""))
     }
 
 
-def _call(snapshot: dict[str, Any], send: Any) -> dict[str, Any]:
+def _call(snapshot: FlowSnapshot, send: Any) -> dict[str, Any]:
     """Run one token-endpoint request and translate every failure into an OAuthError."""
-    redirect_uri = snapshot.get("redirect_uri", "")
+    redirect_uri = snapshot.redirect_uri
     try:
         token = send()
     except errors.OAuthError:
@@ -232,7 +231,7 @@ def missing_scopes(requested: str, granted: str) -> list[str]:
     return missing
 
 
-def exchange_code(snapshot: dict[str, Any], client_secret: str, code: str, code_verifier: str) -> TokenResult:
+def exchange_code(snapshot: FlowSnapshot, client_secret: str, code: str, code_verifier: str) -> TokenResult:
     """Exchange ``code`` once. Raises an :class:`errors.OAuthError`; never retries."""
     for value in (client_secret, code, code_verifier):
         register_secret(value)
@@ -241,7 +240,7 @@ def exchange_code(snapshot: dict[str, Any], client_secret: str, code: str, code_
 
     def send() -> Any:
         return session.fetch_token(
-            snapshot["token_uri"],
+            snapshot.token_uri,
             code=code,
             code_verifier=code_verifier,
             timeout=settings.OAUTH_TOKEN_TIMEOUT,
@@ -251,9 +250,9 @@ def exchange_code(snapshot: dict[str, Any], client_secret: str, code: str, code_
 
     with session:
         token = _call(snapshot, send)
-    result = _result(token, capture.body, snapshot.get("scope", ""))
+    result = _result(token, capture.body, snapshot.scope)
     if result.refresh_token is None:
-        preset = presets.get_preset(str(snapshot.get("preset") or "custom")) or presets.PRESETS["custom"]
+        preset = presets.get_preset(snapshot.preset) or presets.PRESETS["custom"]
         raise errors.MissingRefreshToken(
             "missing_refresh_token",
             _(
@@ -262,7 +261,7 @@ def exchange_code(snapshot: dict[str, Any], client_secret: str, code: str, code_
             ),
             str(preset.refresh_token_hint or presets.PRESETS["custom"].refresh_token_hint),
         )
-    lacking = missing_scopes(snapshot.get("scope", ""), result.scope)
+    lacking = missing_scopes(snapshot.scope, result.scope)
     if lacking:
         raise errors.InsufficientScope(
             "insufficient_scope",
@@ -273,7 +272,7 @@ def exchange_code(snapshot: dict[str, Any], client_secret: str, code: str, code_
     return result
 
 
-def refresh(snapshot: dict[str, Any], client_secret: str, refresh_token: str) -> TokenResult:
+def refresh(snapshot: FlowSnapshot, client_secret: str, refresh_token: str) -> TokenResult:
     """Use ``refresh_token`` once (RFC 6749 §6). ``TokenResult.refresh_token`` is None when the
     provider did not rotate it (requests-oauthlib would silently copy the old one in)."""
     register_secret(client_secret)
@@ -285,11 +284,11 @@ def refresh(snapshot: dict[str, Any], client_secret: str, refresh_token: str) ->
     if "auth" in auth:
         kwargs["auth"] = auth["auth"]
     else:
-        kwargs.update(client_id=snapshot["client_id"], client_secret=client_secret)
+        kwargs.update(client_id=snapshot.client_id, client_secret=client_secret)
 
     def send() -> Any:
         return session.refresh_token(
-            snapshot["token_uri"],
+            snapshot.token_uri,
             refresh_token=refresh_token,
             timeout=settings.OAUTH_TOKEN_TIMEOUT,
             verify=True,
@@ -301,6 +300,6 @@ def refresh(snapshot: dict[str, Any], client_secret: str, refresh_token: str) ->
             token = _call(snapshot, send)
     except errors.TokenExchangeError as exc:
         if exc.code == "invalid_grant":
-            raise errors.explain_refresh_failure("invalid_grant", str(snapshot.get("preset") or "")) from None
+            raise errors.explain_refresh_failure("invalid_grant", snapshot.preset) from None
         raise
-    return _result(token, capture.body, snapshot.get("scope", ""))
+    return _result(token, capture.body, snapshot.scope)

@@ -12,6 +12,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from portal.oauth.snapshot import FlowSnapshot
+
 
 class OAuthFlow(models.Model):
     class Outcome(models.TextChoices):
@@ -24,10 +26,11 @@ class OAuthFlow(models.Model):
     state_hash = models.CharField(max_length=64, unique=True)
     session_key_hash = models.CharField(max_length=64)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oauth_flows")
+    # A database link, not an import: oauth code sees the run only as a consent.ConsentTarget.
     run = models.ForeignKey("onboarding.Run", on_delete=models.CASCADE, related_name="oauth_flows")
     tenant_id = models.IntegerField()
-    # {authorize_uri, token_uri, client_id, scope, extra_params, redirect_uri, expected_issuer,
-    #  app_id, app_name}: the callback uses only this, never the live app config.
+    # FlowSnapshot.to_json() (portal/oauth/snapshot.py documents every key): the callback uses only
+    # this, never the live app config. Read it with frozen().
     snapshot = models.JSONField()
     code_verifier_enc = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -41,3 +44,6 @@ class OAuthFlow(models.Model):
 
     def aad(self) -> str:
         return f"flow:{self.pk}|tenant:{self.tenant_id}|field:code_verifier"
+
+    def frozen(self) -> FlowSnapshot:
+        return FlowSnapshot.from_json(self.snapshot)

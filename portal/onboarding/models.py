@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.lib import crypto
@@ -131,6 +131,19 @@ class Run(models.Model):
         self.token_expires_at = None
         self.save(update_fields=list(self._CONSENT_FIELDS))
 
+    # --- portal.oauth's ConsentTarget (portal/oauth/consent.py) -----------------------------------
+    def accepts_consent(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def held_client_secret(self) -> str | None:
+        return self.unseal("app_secret")
+
+    def consent_done_url(self) -> str:
+        return reverse("onboarding:step-profile", kwargs={"run_id": self.pk})
+
+    def consent_retry_url(self) -> str:
+        return reverse("onboarding:step-authorize", kwargs={"run_id": self.pk})
+
     def remote(self, kind: str) -> RemoteObject | None:
         return self.objects_made.filter(kind=kind).first()
 
@@ -170,29 +183,3 @@ class RemoteObject(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.name} -> {self.remote_id} ({self.outcome})"
-
-
-class AuditEntry(models.Model):
-    """What a person did through the portal, for support's trail. No secret values."""
-
-    at = models.DateTimeField(auto_now_add=True)
-    actor = models.CharField(max_length=150)
-    tenant_id = models.IntegerField(null=True, blank=True)
-    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL)
-    action = models.CharField(max_length=64)
-    detail = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["-at"]
-
-    @classmethod
-    def record(
-        cls, actor: str, action: str, *, run: Run | None = None, tenant_id: int | None = None, **detail: Any
-    ) -> AuditEntry:
-        return cls.objects.create(
-            actor=actor,
-            action=action,
-            run=run,
-            tenant_id=tenant_id if tenant_id is not None else (run.tenant_id if run else None),
-            detail=detail,
-        )

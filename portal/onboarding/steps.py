@@ -38,12 +38,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from pydantic import SecretStr
 
+from portal.audit.models import AuditEntry
 from portal.hdp.client import HdpClient
 from portal.hdp.errors import HdpAuthError, HdpError, HdpNotFound
 from portal.hdp.schemas import DataSourceCreate, OAuthAppCreate, OAuthProfileCreate, TestResult
 from portal.lib.events import security_event
 from portal.lib.logging import redact, register_secret
-from portal.onboarding.models import AuditEntry, RemoteObject, Run
+from portal.onboarding.models import RemoteObject, Run
 
 logger = logging.getLogger(__name__)
 

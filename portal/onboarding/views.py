@@ -32,6 +32,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from portal.accounts.models import User
+from portal.audit.models import AuditEntry
 from portal.hdp import client as hdp
 from portal.hdp import errors
 from portal.hdp.schemas import DataStore, OAuthAppSummary
@@ -41,7 +42,7 @@ from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther, goto
 from portal.lib.logging import register_secret
 from portal.oauth import flows, presets, uris
 from portal.onboarding import forms, steps, wizard
-from portal.onboarding.models import AuditEntry, RemoteObject, Run
+from portal.onboarding.models import RemoteObject, Run
 
 logger = logging.getLogger(__name__)
 

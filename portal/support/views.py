@@ -26,12 +26,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal.audit.models import AuditEntry
 from portal.hdp import client as hdp
 from portal.hdp import errors
 from portal.lib import ratelimit
 from portal.lib.events import security_event
 from portal.lib.htmx import HttpResponseSeeOther
-from portal.onboarding.models import AuditEntry, Run
+from portal.onboarding.models import Run
 from portal.support import access, reads
 from portal.support.chain import HdpFacts, RecordedObject, RunFacts, build_chain
 from portal.support.forms import ReasonForm

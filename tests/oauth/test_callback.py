@@ -16,10 +16,11 @@ from django.db import connection
 from django.urls import reverse
 from freezegun import freeze_time
 
+from portal.audit.models import AuditEntry
 from portal.lib import crypto
 from portal.oauth import flows
 from portal.oauth.models import OAuthFlow
-from portal.onboarding.models import AuditEntry, Run
+from portal.onboarding.models import Run
 from tests.oauth.helpers import (
     ACCESS,
     CONFIG_X,
@@ -39,7 +40,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def secret_lookup():
-    with patch("portal.oauth.flows._client_secret_for", return_value=SECRET) as mock:
+    with patch("portal.oauth.flows.client_secret_for", return_value=SECRET) as mock:
         yield mock
 
 

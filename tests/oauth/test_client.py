@@ -6,6 +6,7 @@ import base64
 import hashlib
 import logging
 import secrets
+from dataclasses import replace
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -13,22 +14,25 @@ import requests
 import responses
 
 from portal.oauth import client, errors
+from portal.oauth.snapshot import FlowSnapshot
 from tests.oauth.helpers import ACCESS, REFRESH, SECRET, token_json
 
 TOKEN_URI = "https://token.example.com/oauth/token"
-SNAPSHOT = {
-    "authorize_uri": "https://login.example.com/oauth/authorize?audience=api",
-    "token_uri": TOKEN_URI,
-    "client_id": "client-x",
-    "scope": "read offline_access",
-    "extra_params": {"prompt": "consent", "access_type": "offline"},
-    "redirect_uri": "https://portal.test/oauth/callback/acme_app_x/",
-    "expected_issuer": None,
-    "token_auth": "basic",
-    "preset": "custom",
-    "app_id": 11,
-    "app_name": "acme_app_x",
-}
+SNAPSHOT = FlowSnapshot.from_json(
+    {
+        "authorize_uri": "https://login.example.com/oauth/authorize?audience=api",
+        "token_uri": TOKEN_URI,
+        "client_id": "client-x",
+        "scope": "read offline_access",
+        "extra_params": {"prompt": "consent", "access_type": "offline"},
+        "redirect_uri": "https://portal.test/oauth/callback/acme_app_x/",
+        "expected_issuer": None,
+        "token_auth": "basic",
+        "preset": "custom",
+        "app_id": 11,
+        "app_name": "acme_app_x",
+    }
+)
 CODE = "sentinel-code-5e1b"
 VERIFIER = secrets.token_urlsafe(64)
 
@@ -50,7 +54,7 @@ def test_authorization_url_has_s256_challenge_and_the_snapshot_parameters():
     assert q["code_challenge_method"] == "S256"
     assert q["response_type"] == "code"
     assert q["client_id"] == "client-x"
-    assert q["redirect_uri"] == SNAPSHOT["redirect_uri"]
+    assert q["redirect_uri"] == SNAPSHOT.redirect_uri
     assert q["state"] == "st4te"
     assert q["scope"] == "read offline_access"
     assert q["prompt"] == "consent" and q["access_type"] == "offline"
@@ -61,7 +65,7 @@ def test_authorization_url_has_s256_challenge_and_the_snapshot_parameters():
 def test_authorization_url_refuses_reserved_extra_params():
     with pytest.raises(ValueError):
         client.build_authorization_url(
-            {**SNAPSHOT, "extra_params": {"redirect_uri": "https://evil"}}, "s", VERIFIER
+            replace(SNAPSHOT, extra_params={"redirect_uri": "https://evil"}), "s", VERIFIER
         )
 
 
@@ -75,7 +79,7 @@ def test_exchange_basic_auth_sends_code_verifier_and_redirect_uri(mocked):
     assert body == {
         "grant_type": "authorization_code",
         "code": CODE,
-        "redirect_uri": SNAPSHOT["redirect_uri"],
+        "redirect_uri": SNAPSHOT.redirect_uri,
         "code_verifier": VERIFIER,
     }
     user, _, password = (
@@ -87,7 +91,7 @@ def test_exchange_basic_auth_sends_code_verifier_and_redirect_uri(mocked):
 
 def test_exchange_post_auth_puts_client_credentials_in_the_body(mocked):
     mocked.post(TOKEN_URI, json=token_json())
-    client.exchange_code({**SNAPSHOT, "token_auth": "post"}, SECRET, CODE, VERIFIER)
+    client.exchange_code(replace(SNAPSHOT, token_auth="post"), SECRET, CODE, VERIFIER)
     body = _form(mocked.calls[0])
     assert body["client_id"] == "client-x" and body["client_secret"] == SECRET
     assert "Authorization" not in mocked.calls[0].request.headers
@@ -165,7 +169,7 @@ def test_redirect_uri_mismatch_shows_the_uri_to_register(mocked):
     mocked.post(TOKEN_URI, status=400, json={"error": "redirect_uri_mismatch"})
     with pytest.raises(errors.OAuthError) as excinfo:
         client.exchange_code(SNAPSHOT, SECRET, CODE, VERIFIER)
-    assert SNAPSHOT["redirect_uri"] in excinfo.value.user_message()
+    assert SNAPSHOT.redirect_uri in excinfo.value.user_message()
 
 
 @pytest.mark.parametrize(
@@ -204,7 +208,7 @@ def test_missing_refresh_token_names_the_parameter(mocked, settings, preset, wor
     settings.SANDBOX_ENABLED = True
     mocked.post(TOKEN_URI, json=token_json(refresh_token=None))
     with pytest.raises(errors.MissingRefreshToken) as excinfo:
-        client.exchange_code({**SNAPSHOT, "preset": preset}, SECRET, CODE, VERIFIER)
+        client.exchange_code(replace(SNAPSHOT, preset=preset), SECRET, CODE, VERIFIER)
     for word in words:
         assert word in excinfo.value.user_message()
 
@@ -249,7 +253,7 @@ def test_refresh_passes_client_auth_and_reports_no_rotation(mocked):
 
 def test_refresh_post_auth_and_rotation(mocked):
     mocked.post(TOKEN_URI, json=token_json(refresh_token="rotated-refresh-token"))
-    result = client.refresh({**SNAPSHOT, "token_auth": "post"}, SECRET, REFRESH)
+    result = client.refresh(replace(SNAPSHOT, token_auth="post"), SECRET, REFRESH)
     assert result.refresh_token == "rotated-refresh-token"
     body = _form(mocked.calls[0])
     assert body["client_id"] == "client-x" and body["client_secret"] == SECRET
@@ -267,7 +271,7 @@ def test_refresh_post_auth_and_rotation(mocked):
 def test_refresh_invalid_grant_explains_the_provider_rule(mocked, preset, words):
     mocked.post(TOKEN_URI, status=400, json={"error": "invalid_grant"})
     with pytest.raises(errors.OAuthError) as excinfo:
-        client.refresh({**SNAPSHOT, "preset": preset}, SECRET, REFRESH)
+        client.refresh(replace(SNAPSHOT, preset=preset), SECRET, REFRESH)
     assert words in excinfo.value.user_message()
 
 

@@ -16,8 +16,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from portal.accounts.models import User
+from portal.audit.models import AuditEntry
 from portal.oauth.models import OAuthFlow
-from portal.onboarding.models import AuditEntry, RemoteObject, Run
+from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.provider.seed import seed_provider
 from tests.wizard.fixtures import run_at_profile, run_at_verify
 

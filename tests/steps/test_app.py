@@ -7,9 +7,10 @@ import logging
 import httpx
 import pytest
 
+from portal.audit.models import AuditEntry
 from portal.hdp.errors import HdpNotFound, HdpRejected, HdpUnauthorized, HdpUnavailable
 from portal.onboarding import steps
-from portal.onboarding.models import AuditEntry, RemoteObject, Run
+from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.models import Fault
 from portal.sandbox.hdp.models import OAuthApp as EmuApp

@@ -9,9 +9,10 @@ import pytest
 from django.utils import timezone
 
 from portal.accounts.models import User
+from portal.audit.models import AuditEntry
 from portal.hdp.errors import HdpUnavailable
 from portal.onboarding import steps
-from portal.onboarding.models import AuditEntry, RemoteObject, Run
+from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.models import DataSource as EmuDataSource
 from portal.sandbox.hdp.models import OAuthApp as EmuApp

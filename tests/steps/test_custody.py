@@ -7,9 +7,10 @@ import logging
 
 from django.core import serializers
 
+from portal.audit.models import AuditEntry
 from portal.oauth.models import OAuthFlow
 from portal.onboarding import steps
-from portal.onboarding.models import AuditEntry, RemoteObject, Run
+from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp import faults, refresh
 from tests.steps.conftest import ACCESS, REFRESH, SECRET, give_tokens
 

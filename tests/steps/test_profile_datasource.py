@@ -7,9 +7,10 @@ import json
 import httpx
 import pytest
 
+from portal.audit.models import AuditEntry
 from portal.hdp.errors import HdpRejected, HdpUnavailable
 from portal.onboarding import steps
-from portal.onboarding.models import AuditEntry, RemoteObject, Run
+from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp import faults, refresh
 from portal.sandbox.hdp.models import DataSource as EmuDataSource
 from portal.sandbox.hdp.models import Fault

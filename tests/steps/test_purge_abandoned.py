@@ -9,8 +9,9 @@ from io import StringIO
 from django.core.management import call_command
 from django.utils import timezone
 
+from portal.audit.models import AuditEntry
 from portal.oauth.models import OAuthFlow
-from portal.onboarding.models import AuditEntry, Run
+from portal.onboarding.models import Run
 from tests.steps.conftest import SECRET, give_tokens
 
 

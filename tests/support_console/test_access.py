@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from portal.accounts.models import User
-from portal.onboarding.models import AuditEntry
+from portal.audit.models import AuditEntry
 from portal.support import access
 from portal.support.templatetags.support import is_support_staff
 from tests.support_console.conftest import sign_in

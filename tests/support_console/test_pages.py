@@ -7,7 +7,8 @@ import html as html_lib
 import pytest
 from django.urls import reverse
 
-from portal.onboarding.models import AuditEntry, RemoteObject, Run
+from portal.audit.models import AuditEntry
+from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.models import DataSource as EmuDataSource
 from tests.support_console.conftest import (

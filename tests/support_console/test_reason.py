@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 
-from portal.onboarding.models import AuditEntry
+from portal.audit.models import AuditEntry
 from portal.support import access
 from tests.support_console.conftest import state_reason
 

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from portal.onboarding.models import AuditEntry
+from portal.audit.models import AuditEntry
 from portal.sandbox.hdp import faults, refresh
 from tests.support_console.conftest import PASSWORDS, make_app, make_datasource, make_profile
 

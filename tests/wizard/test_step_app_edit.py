@@ -11,8 +11,9 @@ import httpx
 import pytest
 from django.urls import reverse
 
+from portal.audit.models import AuditEntry
 from portal.oauth.models import OAuthFlow
-from portal.onboarding.models import AuditEntry, RemoteObject
+from portal.onboarding.models import RemoteObject
 from portal.sandbox.hdp.models import OAuthApp
 from tests.wizard.fixtures import (
     HTMX,

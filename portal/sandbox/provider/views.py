@@ -101,13 +101,13 @@ def _cycle_key_keeping_portal_flows(request: HttpRequest) -> None:
     provider sign-in in the middle of a flow would make the portal refuse its own callback
     ("started in another browser"). Only flows bound to the key this request presented move.
     """
-    from portal.oauth.flows import pending, sha256
+    from portal.oauth import flows
 
     old_key = request.session.session_key
     request.session.cycle_key()
     new_key = request.session.session_key
     if old_key and new_key:
-        pending(sha256(old_key)).update(session_key_hash=sha256(new_key))
+        flows.rebind_session(old_key, new_key)
 
 
 @login_not_required

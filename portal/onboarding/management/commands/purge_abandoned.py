@@ -14,9 +14,10 @@ from django.core.management.base import BaseCommand
 from django.db.models import Q
 from django.utils import timezone
 
+from portal.audit.models import AuditEntry
 from portal.oauth import flows as oauth_flows
 from portal.oauth.models import OAuthFlow
-from portal.onboarding.models import AuditEntry, Run
+from portal.onboarding.models import Run
 
 
 def purge_abandoned(now: datetime | None = None) -> dict[str, int]:
