@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 export PORT
 
-.PHONY: run test install lint check-deploy clean
+.PHONY: run test install lint lock check-deploy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,10 @@ test: $(VENV)/.installed
 	bash scripts/install-test-deps.sh
 	bash scripts/test.sh
 
+# ruff (check + format), djade (templates) and typos through pre-commit (.pre-commit-config.yaml,
+# no network needed), then mypy (strict) on the whole package.
 lint: $(VENV)/.installed
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/mypy portal
 
 lock:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
-# HDP permission ids (docs/hdp-api.md section 6).
+# HDP permission ids (docs/hdp-api.md §6).
 PERM_CREATE_DATASOURCE = 1
 PERM_VIEW_DATASOURCE = 2
 PERM_MODIFY_DATASOURCE = 3

@@ -297,7 +297,7 @@ def hosts_share_registrable_domain(a: str, b: str) -> bool:
 def validate_provider_pair(
     authorize_uri: str, token_uri: str, *, allowed_hosts: Sequence[str] | None
 ) -> tuple[str, str]:
-    """Validate both URIs and, for custom providers, that they belong together (SECURITY.md 5d).
+    """Validate both URIs and, for custom providers, that they belong together (SECURITY.md item 5d).
 
     An honest authorize endpoint paired with an attacker's token endpoint would send codes and the
     client secret to the attacker; so custom hosts must share a registrable domain, or each host

@@ -121,7 +121,7 @@ class AppReuseForm(AccessibleForm):
 
 
 class AppCreateForm(AccessibleForm):
-    """Step b (new application). The secret is write-only: never rendered back (SECURITY.md 18)."""
+    """Step b (new application). The secret is write-only: never rendered back (SECURITY.md item 18)."""
 
     name = forms.CharField(
         label=_l("Application name in HDP"),
@@ -219,7 +219,7 @@ class AppCreateForm(AccessibleForm):
             except ValidationError as exc:
                 self.add_error(field, exc)
         # Custom providers: the two hosts must belong together before the app (and its secret)
-        # reaches HDP, which will post the secret to that token URI (SECURITY.md 5d).
+        # reaches HDP, which will post the secret to that token URI (SECURITY.md item 5d).
         both_valid = (
             data.get("authorize_uri")
             and data.get("token_uri")

@@ -77,7 +77,7 @@ def _get_run(request: HtmxRequest, run_id: UUID) -> Run:
     user = _user(request)
     run = Run.objects.filter(pk=run_id, owner=user).first()
     if run is None or not user.may_use_tenant(run.tenant_id):
-        # Someone else's run, or a tenant this person no longer administers (SECURITY.md 19, 20).
+        # Someone else's run, or a tenant this person no longer administers (SECURITY.md items 19, 20).
         exists = run is not None or Run.objects.filter(pk=run_id).exists()
         security_event("run_access_denied", request, run=fingerprint(str(run_id)), exists=exists)
         raise Http404

@@ -1,4 +1,4 @@
-"""SECURITY.md 5(d): a custom authorize/token host pair must belong together, checked when the app
+"""SECURITY.md item 5d: a custom authorize/token host pair must belong together, checked when the app
 is saved (before its secret reaches HDP) and again when a consent starts."""
 
 from __future__ import annotations

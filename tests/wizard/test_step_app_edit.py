@@ -1,4 +1,4 @@
-"""Editing the OAuth application a run registered (issue: secret fields are write-only; SECURITY.md 18).
+"""Editing the OAuth application a run registered (issue: secret fields are write-only; SECURITY.md item 18).
 
 The app step offers "Edit these settings" only for an application this run created, and only until
 the OAuth profile uses it. A changed authorize or token URI needs the secret again: without it the
