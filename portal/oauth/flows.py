@@ -23,10 +23,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.lib import crypto, ratelimit
+from portal.lib import crypto
 from portal.lib.logging import register_secret
 from portal.oauth import client, errors, presets, uris
 from portal.oauth.models import OAuthFlow
+from portal.ratelimit import limiter as ratelimit
 
 if TYPE_CHECKING:
     from portal.accounts.models import User

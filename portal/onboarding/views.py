@@ -35,13 +35,13 @@ from portal.accounts.models import User
 from portal.hdp import client as hdp
 from portal.hdp import errors
 from portal.hdp.schemas import DataStore, OAuthAppSummary
-from portal.lib import ratelimit
 from portal.lib.events import fingerprint, security_event
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther, goto
 from portal.lib.logging import register_secret
 from portal.oauth import flows, presets, uris
 from portal.onboarding import forms, steps, wizard
 from portal.onboarding.models import AuditEntry, RemoteObject, Run
+from portal.ratelimit import limiter as ratelimit
 
 logger = logging.getLogger(__name__)
 
