@@ -54,6 +54,9 @@ class User(AbstractUser):
     hdp_tenants_administered = models.JSONField(default=list, blank=True)
     hdp_permissions = models.JSONField(default=list, blank=True)
     hdp_checked_at = models.DateTimeField(null=True, blank=True)
+    # HDP's passwordExpiration at the last sign-in: a password change in HDP moves it, and each
+    # session compares its own copy with HDP's at the periodic re-check (SECURITY.md item 35).
+    hdp_password_expiration = models.CharField(max_length=64, blank=True)
     # Sandbox OAuth provider accounts are rows of this table too (django-oauth-toolkit needs
     # AUTH_USER_MODEL); they can never sign in to the portal.
     is_sandbox_provider_account = models.BooleanField(default=False)

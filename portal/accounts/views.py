@@ -84,7 +84,10 @@ def login(request: HttpRequest) -> HttpResponse:
                 status = 401
             else:
                 throttle.record_success(username)
-                auth.login(request, user)  # cycles the session key (SECURITY.md item 23)
+                # A new session key on every sign-in (SECURITY.md item 23): Django's login() skips it when
+                # the same person signs in again in this session, now that the auth hash stays the same.
+                request.session.cycle_key()
+                auth.login(request, user)
                 return redirect(_safe_next(request))
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     return render(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)

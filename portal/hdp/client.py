@@ -576,9 +576,10 @@ class HdpClient:
         """``GET /api/admin/users`` — "Get user accounts"."""
         return self._list(HdpUserAccount, "users", "/api/admin/users")
 
-    def get_user_account(self, user_id: int) -> HdpUserAccount:
-        """``GET /api/admin/users/{id}`` — "Get a user account"."""
-        return self._get(HdpUserAccount, f"/api/admin/users/{_object_id(user_id)}")
+    def get_user_account(self, user_id: int, *, details: bool = False) -> HdpUserAccount:
+        """``GET /api/admin/users/{id}[?details=true]`` — "Get a user account"."""
+        params = {"details": "true"} if details else None
+        return self._get(HdpUserAccount, f"/api/admin/users/{_object_id(user_id)}", params)
 
     def get_tenants_administered(self, user_id: int) -> list[int]:
         """``GET /api/admin/users/{id}/tenantsadministered`` — "Get tenants administered"."""
