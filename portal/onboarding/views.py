@@ -910,11 +910,11 @@ _FIELDS: dict[str, tuple[str, Callable[[Run, str], str]]] = {
     "ds_name": ("name", lambda run, v: forms.check_ds_name(v)),
     "authorize_uri": (
         "authorize_uri",
-        lambda run, v: v if "{" in v else uris.validate_provider_uri(v, allowed_hosts=_preset(run).allowed_hosts, kind="authorize"),
+        lambda run, v: uris.check_provider_uri(v, preset=_preset(run), kind="authorize"),
     ),
     "token_uri": (
         "token_uri",
-        lambda run, v: v if "{" in v else uris.validate_provider_uri(v, allowed_hosts=_preset(run).allowed_hosts, kind="token"),
+        lambda run, v: uris.check_provider_uri(v, preset=_preset(run), kind="token"),
     ),
 }  # fmt: skip
 
