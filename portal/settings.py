@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "csp",
     "portal.accounts",
     "portal.audit",
+    "portal.ratelimit",
     "portal.oauth",
     "portal.onboarding",
     "portal.connections",
@@ -86,6 +87,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.accounts.recheck.HdpRecheckMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -253,6 +255,20 @@ PORTAL_ABANDONED_AFTER_HOURS = env_int("PORTAL_ABANDONED_AFTER_HOURS", 72)
 # --- Rate limits (per person, per minute) ------------------------------------------------------------
 RATELIMIT_OAUTH_START_PER_MINUTE = env_int("RATELIMIT_OAUTH_START_PER_MINUTE", 10)
 RATELIMIT_TEST_PER_MINUTE = env_int("RATELIMIT_TEST_PER_MINUTE", 10)
+
+# --- Sign-in throttle (SECURITY.md item 34; docs/deploy.md) -----------------------------------------
+# Failed sign-ins within the window: from this many on, sign-in is paused (0 switches a counter off)
+# for BASE seconds, doubling with each further failure, at most MAX seconds. Refused before HDP is asked.
+LOGIN_THROTTLE_PER_USER = env_int("LOGIN_THROTTLE_PER_USER", 5)
+LOGIN_THROTTLE_PER_CLIENT = env_int("LOGIN_THROTTLE_PER_CLIENT", 20)
+LOGIN_THROTTLE_GLOBAL = env_int("LOGIN_THROTTLE_GLOBAL", 500)
+LOGIN_THROTTLE_WINDOW_SECONDS = env_int("LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60)
+LOGIN_THROTTLE_BASE_SECONDS = env_int("LOGIN_THROTTLE_BASE_SECONDS", 60)
+LOGIN_THROTTLE_MAX_SECONDS = env_int("LOGIN_THROTTLE_MAX_SECONDS", 60 * 60)
+# How many reverse proxies in front of the portal append to X-Forwarded-For (0: use REMOTE_ADDR).
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
+# Each session re-checks its person against HDP (service account) at most this often (SECURITY.md item 35).
+HDP_RECHECK_SECONDS = env_int("HDP_RECHECK_SECONDS", 5 * 60)
 
 # --- Sandbox OAuth provider (django-oauth-toolkit) -------------------------------------------------
 OAUTH2_PROVIDER = {

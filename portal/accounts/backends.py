@@ -91,7 +91,11 @@ class HdpBackend(BaseBackend):
         user.hdp_tenants_administered = [{"id": t, "name": names.get(t, str(t))} for t in administered]
         user.hdp_permissions = list(me.permissions)
         user.hdp_checked_at = timezone.now()
-        user.set_unusable_password()
+        user.hdp_password_expiration = me.password_expiration or ""
+        if user.has_usable_password():
+            # Once only: a new unusable password on every sign-in changed the session auth hash
+            # and signed the person out of their other browsers (SECURITY.md item 35).
+            user.set_unusable_password()
         user.save()
         return user
 

@@ -1,6 +1,7 @@
 """The portal's local record of a person who signed in with their HDP account.
 
-The password is never stored (``set_unusable_password``); who the person is and what they may do
+The password is never stored (an unusable password, set once: changing it would change the
+session auth hash and sign the person out of their other browsers); who the person is and what they may do
 is read from HDP at sign-in through the service account and kept here as a snapshot.
 """
 
@@ -53,6 +54,9 @@ class User(AbstractUser):
     hdp_tenants_administered = models.JSONField(default=list, blank=True)
     hdp_permissions = models.JSONField(default=list, blank=True)
     hdp_checked_at = models.DateTimeField(null=True, blank=True)
+    # HDP's passwordExpiration at the last sign-in: a password change in HDP moves it, and each
+    # session compares its own copy with HDP's at the periodic re-check (SECURITY.md item 35).
+    hdp_password_expiration = models.CharField(max_length=64, blank=True)
     # Sandbox OAuth provider accounts are rows of this table too (django-oauth-toolkit needs
     # AUTH_USER_MODEL); they can never sign in to the portal.
     is_sandbox_provider_account = models.BooleanField(default=False)
@@ -73,11 +77,3 @@ class User(AbstractUser):
 
     def may_use_tenant(self, tenant_id: int) -> bool:
         return any(int(str(t["id"])) == tenant_id for t in self.onboarding_tenants())
-
-
-class RateCounter(models.Model):
-    """Fixed-window request counters kept in the database, so every instance sees the same count."""
-
-    key = models.CharField(max_length=200, unique=True)
-    count = models.IntegerField(default=0)
-    window_ends_at = models.DateTimeField(db_index=True)

@@ -269,10 +269,11 @@ class HdpClient(HdpHttp):
         Used by the support console."""
         return self._list(HdpUserAccount, "users", "/api/admin/users")
 
-    def get_user_account(self, user_id: int) -> HdpUserAccount:
-        """``GET /api/admin/users/{id}`` — "Get a user account".
-        Used by the sign-in backend."""
-        return self._get(HdpUserAccount, f"/api/admin/users/{object_id(user_id)}")
+    def get_user_account(self, user_id: int, *, details: bool = False) -> HdpUserAccount:
+        """``GET /api/admin/users/{id}[?details=true]`` — "Get a user account".
+        Used by the sign-in backend and the session re-check (portal/accounts/recheck.py)."""
+        params = {"details": "true"} if details else None
+        return self._get(HdpUserAccount, f"/api/admin/users/{object_id(user_id)}", params)
 
     def get_tenants_administered(self, user_id: int) -> list[int]:
         """``GET /api/admin/users/{id}/tenantsadministered`` — "Get tenants administered".

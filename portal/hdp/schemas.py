@@ -374,3 +374,6 @@ class HdpUserAccount(HdpModel):
     tenant_id: HdpId | None = None
     tenant_name: str | None = None
     tenants_administered: HdpIdList = Field(default_factory=list)
+    # Only with ``?details=true``: ``{"status": 1, "accountLocked": false}``, ``{"passwordExpiration": ...}``.
+    status_info: dict[str, Any] | None = None
+    password_info: dict[str, Any] | None = None

@@ -29,13 +29,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
-from portal.lib import crypto, ratelimit
+from portal.lib import crypto
 from portal.lib.events import fingerprint
 from portal.lib.logging import register_secret
 from portal.oauth import client, errors, presets, uris
 from portal.oauth.consent import ConsentTarget
 from portal.oauth.models import OAuthFlow
 from portal.oauth.snapshot import FlowSnapshot
+from portal.ratelimit import limiter as ratelimit
 
 if TYPE_CHECKING:
     from portal.accounts.models import User

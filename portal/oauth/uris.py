@@ -20,13 +20,15 @@ import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Literal
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import idna
 import tldextract
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+from portal.oauth import presets
 
 UriKind = Literal["authorize", "token"]
 
@@ -59,6 +61,7 @@ MAX_URI_LENGTH = 2000
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # WHATWG URL "ends in a number": a last label of digits or 0x-hex makes browsers parse the host as IPv4.
 _NUMERIC_LABEL = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)$")
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _PARAM_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
@@ -153,6 +156,62 @@ def host_matches(host: str, patterns: Sequence[str]) -> bool:
     return False
 
 
+def _decoded_layers(query: str, depth: int = 3) -> list[str]:
+    """The query as written and as it reads after up to ``depth`` rounds of percent-decoding."""
+    layers = [query]
+    for _round in range(depth):
+        decoded = unquote_plus(layers[-1])
+        if decoded == layers[-1]:
+            break
+        layers.append(decoded)
+    return layers
+
+
+def _has_semicolon(query: str) -> bool:
+    return any(";" in layer for layer in _decoded_layers(query))
+
+
+def query_param_names(query: str) -> set[str]:
+    """Every parameter name the query could carry to any parser: split on "&" and ";", in the query
+    as written and after each round of percent-decoding (``%26redirect_uri%3D...`` names it too)."""
+    names: set[str] = set()
+    for layer in _decoded_layers(query):
+        for piece in re.split(r"[&;]", layer):
+            name = unquote_plus(piece.partition("=")[0]).strip().lower()
+            if name:
+                names.add(name)
+    return names
+
+
+def check_provider_uri(uri: str, *, preset: presets.Preset, kind: UriKind) -> str:
+    """The one check of an authorize or token URI typed into the app form: the save path
+    (``AppCreateForm.clean``) and the inline check (``onboarding.views._FIELDS``) both call it,
+    so both give the same answer.
+
+    A preset's address can still hold a ``{placeholder}`` (``https://{account}.snowflakecomputing.com/...``):
+    the form fills it from the fields above when it is saved, so here it gets a message naming them;
+    any other brace is refused as such.
+    """
+    uri = (uri or "").strip()
+    if "{" in uri or "}" in uri:
+        names = _PLACEHOLDER.findall(uri)
+        leftover = _PLACEHOLDER.sub("", uri)
+        if names and "{" not in leftover and "}" not in leftover and set(names) <= set(preset.placeholders):
+            labels = ", ".join(str(presets.PLACEHOLDER_LABELS.get(n, n)) for n in dict.fromkeys(names))
+            raise _fail(
+                _(
+                    "Fill in %(fields)s above: this address still has a {placeholder}, which is filled "
+                    "in from it when you save."
+                )
+                % {"fields": labels},
+                "placeholder",
+            )
+        raise _fail(
+            _("Remove the { } characters: only a preset's own {placeholder} may appear here."), "braces"
+        )
+    return validate_provider_uri(uri, allowed_hosts=preset.allowed_hosts, kind=kind)
+
+
 def validate_provider_uri(
     uri: str, *, allowed_hosts: Sequence[str] | None, kind: UriKind = "authorize"
 ) -> str:
@@ -227,8 +286,15 @@ def validate_provider_uri(
                 "host_not_allowed",
             )
 
+    if _has_semicolon(parts.query):
+        # Some parsers (older Python, Java servlet containers, Rails) split a query on ";" as well
+        # as "&": "?x=1;redirect_uri=https://evil/" is one parameter to the portal and two to them.
+        # No preset uses ";" in a query (tests/oauth/test_uris.py checks every preset).
+        raise _fail(
+            _("Remove the ';' from the part after '?': providers' addresses never need it here."), "semicolon"
+        )
     reserved = RESERVED_AUTHORIZE_PARAMS if kind == "authorize" else RESERVED_TOKEN_PARAMS
-    preset = sorted({name.lower() for name, _ in parse_qsl(parts.query, keep_blank_values=True)} & reserved)
+    preset = sorted(query_param_names(parts.query) & reserved)
     if preset:
         raise _fail(
             _("Remove %(names)s from the address: the portal sets these itself.")

@@ -211,11 +211,8 @@ class AppCreateForm(AccessibleForm):
             uri = data.get(field)
             if not uri:
                 continue
-            if "{" in uri:
-                self.add_error(field, _("Fill in the fields above; the address still has a {placeholder}."))
-                continue
-            try:
-                data[field] = uris.validate_provider_uri(uri, allowed_hosts=preset.allowed_hosts, kind=kind)  # type: ignore[arg-type]
+            try:  # the same check as the inline one (views._FIELDS)
+                data[field] = uris.check_provider_uri(uri, preset=preset, kind=kind)  # type: ignore[arg-type]
             except ValidationError as exc:
                 self.add_error(field, exc)
         # Custom providers: the two hosts must belong together before the app (and its secret)

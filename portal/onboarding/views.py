@@ -36,13 +36,13 @@ from portal.audit.models import AuditEntry
 from portal.hdp import client as hdp
 from portal.hdp import errors
 from portal.hdp.schemas import DataStore, OAuthAppSummary
-from portal.lib import ratelimit
 from portal.lib.events import fingerprint, security_event
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther, goto
 from portal.lib.logging import register_secret
 from portal.oauth import flows, presets, uris
 from portal.onboarding import forms, steps, wizard
 from portal.onboarding.models import RemoteObject, Run
+from portal.ratelimit import limiter as ratelimit
 
 logger = logging.getLogger(__name__)
 
@@ -911,11 +911,11 @@ _FIELDS: dict[str, tuple[str, Callable[[Run, str], str]]] = {
     "ds_name": ("name", lambda run, v: forms.check_ds_name(v)),
     "authorize_uri": (
         "authorize_uri",
-        lambda run, v: v if "{" in v else uris.validate_provider_uri(v, allowed_hosts=_preset(run).allowed_hosts, kind="authorize"),
+        lambda run, v: uris.check_provider_uri(v, preset=_preset(run), kind="authorize"),
     ),
     "token_uri": (
         "token_uri",
-        lambda run, v: v if "{" in v else uris.validate_provider_uri(v, allowed_hosts=_preset(run).allowed_hosts, kind="token"),
+        lambda run, v: uris.check_provider_uri(v, preset=_preset(run), kind="token"),
     ),
 }  # fmt: skip
 

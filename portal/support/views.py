@@ -29,10 +29,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from portal.audit.models import AuditEntry
 from portal.hdp import client as hdp
 from portal.hdp import errors
-from portal.lib import ratelimit
 from portal.lib.events import security_event
 from portal.lib.htmx import HttpResponseSeeOther
 from portal.onboarding.models import Run
+from portal.ratelimit import limiter as ratelimit
 from portal.support import access, reads
 from portal.support.chain import HdpFacts, RecordedObject, RunFacts, build_chain
 from portal.support.forms import ReasonForm

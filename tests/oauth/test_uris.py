@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given
@@ -9,7 +11,10 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from portal.oauth.uris import (
+    RESERVED_TOKEN_PARAMS,
+    check_provider_uri,
     hosts_share_registrable_domain,
+    query_param_names,
     validate_extra_params,
     validate_provider_pair,
     validate_provider_uri,
@@ -269,3 +274,90 @@ def test_fuzz_structured_urls_only_raise_validation_error(uri):
 def test_fuzz_arbitrary_text_only_raises_validation_error(text):
     _check_invariants(text)
     _check_invariants("https://" + text)
+
+
+# --- issue 13.3/13.4: ";" and encoded separators, and the shared check of the app form ---------------
+SEPARATOR_HOSTILE = [
+    # The issue's example: one parameter to the portal, two to a parser that splits on ";".
+    ("https://accounts.google.com/auth?x=1;redirect_uri=https://evil.example/", "semicolon"),
+    ("https://accounts.google.com/auth?x=1%3Bredirect_uri=https://evil.example/", "semicolon"),
+    ("https://accounts.google.com/auth?x=1%253Bstate=fixed", "semicolon"),
+    ("https://accounts.google.com/auth?prompt=consent;access_type=offline", "semicolon"),
+    ("https://accounts.google.com/auth;x=1?a=b;c", "semicolon"),
+    # Encoded "&": a parser that decodes the query once before splitting sees the parameter.
+    ("https://accounts.google.com/auth?x=1%26redirect_uri%3Dhttps://evil.example/", "reserved_param"),
+    ("https://accounts.google.com/auth?x=1%2526client_id%253Dother", "reserved_param"),
+    ("https://accounts.google.com/auth?redirect%5Furi=https://evil.example/", "reserved_param"),
+    ("https://accounts.google.com/auth?x=1&&State=fixed", "reserved_param"),
+    ("https://accounts.google.com/auth?+scope+=all", "reserved_param"),
+]
+
+
+@pytest.mark.parametrize(("uri", "code"), SEPARATOR_HOSTILE)
+def test_reserved_parameters_and_semicolons_are_refused_however_the_query_is_written(uri, code):
+    for kind in ("authorize", "token"):
+        with pytest.raises(ValidationError) as excinfo:
+            validate_provider_uri(uri, allowed_hosts=GOOGLE, kind=kind)
+        assert excinfo.value.code == code, (uri, kind)
+
+
+def test_the_semicolon_message_says_what_to_remove():
+    with pytest.raises(ValidationError) as excinfo:
+        validate_provider_uri(SEPARATOR_HOSTILE[0][0], allowed_hosts=GOOGLE)
+    assert excinfo.value.messages == [
+        "Remove the ';' from the part after '?': providers' addresses never need it here."
+    ]
+
+
+def test_a_semicolon_in_the_path_and_ordinary_queries_are_still_accepted():
+    assert validate_provider_uri("https://accounts.google.com/a;b/auth", allowed_hosts=GOOGLE)
+    ok = "https://accounts.google.com/auth?resource=https%3A%2F%2Fapi.example%2Fx%3Fa%3D1%26b%3D2&hd=example.com"
+    assert validate_provider_uri(ok, allowed_hosts=GOOGLE) == ok
+
+
+def test_no_preset_needs_a_semicolon_or_a_reserved_parameter_in_its_addresses():
+    from portal.oauth import presets
+
+    for preset in [*presets.PRESETS.values(), presets.sandbox_preset()]:
+        values = dict.fromkeys(preset.placeholders, "contoso")
+        filled = preset.fill(**values) if values else preset
+        for uri in (filled.authorize_uri, filled.token_uri):
+            assert ";" not in urlsplit(uri).query and "%3b" not in urlsplit(uri).query.lower(), preset.key
+            assert not (query_param_names(urlsplit(uri).query) & RESERVED_TOKEN_PARAMS), preset.key
+
+
+def _preset(key: str):
+    from portal.oauth import presets
+
+    return presets.get_preset(key)
+
+
+def test_check_provider_uri_names_the_placeholder_fields_of_the_preset():
+    snowflake = _preset("snowflake")
+    with pytest.raises(ValidationError) as excinfo:
+        check_provider_uri(snowflake.authorize_uri, preset=snowflake, kind="authorize")
+    assert excinfo.value.code == "placeholder"
+    assert "Snowflake account identifier" in excinfo.value.messages[0]
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://{evil}.snowflakecomputing.com/oauth/authorize",  # not this preset's placeholder
+        "https://{account.snowflakecomputing.com/oauth/authorize",  # a stray brace
+        "https://x.snowflakecomputing.com/oauth/authorize?a={account}}",
+    ],
+)
+def test_check_provider_uri_refuses_any_other_brace(uri):
+    with pytest.raises(ValidationError) as excinfo:
+        check_provider_uri(uri, preset=_preset("snowflake"), kind="authorize")
+    assert excinfo.value.code == "braces"
+
+
+def test_check_provider_uri_is_validate_provider_uri_otherwise():
+    google = _preset("google_analytics")
+    uri = "https://accounts.google.com/o/oauth2/v2/auth"
+    assert check_provider_uri(f" {uri} ", preset=google, kind="authorize") == uri
+    with pytest.raises(ValidationError) as excinfo:
+        check_provider_uri(SEPARATOR_HOSTILE[0][0], preset=google, kind="authorize")
+    assert excinfo.value.code == "semicolon"
