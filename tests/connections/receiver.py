@@ -1,7 +1,7 @@
 """A tiny local HTTP server for the tests: a webhook receiver and an OAuth token endpoint in one.
 
 ``/hook`` records each request (headers and body) and answers ``hook_status`` (after ``hook_delay``
-seconds). ``/token`` plays the provider HDP refreshes with: an access token, or ``invalid_grant``
+seconds). ``/token`` (after ``token_delay`` seconds, unless reset) plays the provider HDP refreshes with: an access token, or ``invalid_grant``
 while ``revoked`` is set (RFC 6749 §5.2).
 """
 
@@ -29,6 +29,7 @@ class Receiver:
     hook_status: int = 204
     hook_delay: float = 0.0
     revoked: bool = False
+    token_delay: float = 0.0
     hooks: list[Received] = field(default_factory=list)
     token_calls: int = 0
 
@@ -50,6 +51,9 @@ def serve() -> Iterator[Receiver]:
                 self._answer(state.hook_status, b"")
             elif self.path.startswith("/token"):
                 state.token_calls += 1
+                deadline = time.monotonic() + state.token_delay
+                while time.monotonic() < deadline and state.token_delay:
+                    time.sleep(0.05)
                 if state.revoked:
                     self._answer(400, json.dumps({"error": "invalid_grant"}).encode())
                 else:
