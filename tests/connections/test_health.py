@@ -136,3 +136,14 @@ def test_hdp_down_for_an_hour_backs_off_and_tells_nobody(setup, hdp, provider, s
 
 def down_transport() -> httpx.BaseTransport:
     return httpx.MockTransport(down)
+
+
+def test_the_scheduler_command_runs_one_round(setup, provider):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("schedule_health_checks", stdout=out)
+    assert out.getvalue().strip() == "Enqueued 1 health check(s)."
+    assert len(queued("check_setup")) == 1
