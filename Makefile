@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 export PORT
 
-.PHONY: run test install lint lock check-deploy clean
+.PHONY: run test install lint lock check-deploy clean bench-health
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,11 @@ install: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput --verbosity 0
 	$(BIN)/python manage.py seed_sandbox
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	PY=$(BIN)/python bash scripts/run-dev.sh
+
+# Health checks of 10,000 setups against the emulator with 1, 2 and 4 workers (a few minutes; 127.0.0.1 only).
+bench-health: $(VENV)/.installed
+	$(BIN)/python scripts/bench_health.py
 
 test: $(VENV)/.installed
 	bash scripts/install-test-deps.sh

@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "portal.sandbox.hdp",
     "portal.sandbox.provider",
     "oauth2_provider",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -220,6 +222,35 @@ CONNECTION_CHECK_TIMEOUT = env_int("CONNECTION_CHECK_TIMEOUT_SECONDS", 300)
 # A "Working" older than this is shown as "Not checked since ..." (two missed daily checks).
 CONNECTION_STALE_AFTER = env_int("CONNECTION_STALE_AFTER_SECONDS", 48 * 3600)
 
+# --- Background tasks and health checks (portal/connections, docs/deploy.md "Health checks") --------
+# Tasks are rows in the portal's own database (django-tasks' database backend); `manage.py db_worker`
+# runs them, any number of workers on any number of machines sharing the one database.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# How often each completed setup is checked, and the random spread added so checks do not bunch up.
+HEALTH_CHECK_INTERVAL = env_int("HEALTH_CHECK_INTERVAL_SECONDS", 24 * 3600)
+HEALTH_CHECK_JITTER = env_int("HEALTH_CHECK_JITTER_SECONDS", 3600)
+# A claimed setup whose task never reported back (worker killed, queue lost) is due again after this.
+HEALTH_CHECK_LEASE = env_int("HEALTH_CHECK_LEASE_SECONDS", 3600)
+# At most this many checks run against the HDP server at once; over it a task waits this long.
+HEALTH_CHECK_CONCURRENCY = env_int("HEALTH_CHECK_CONCURRENCY", 8)
+HEALTH_CHECK_CAP_DELAY = env_int("HEALTH_CHECK_CAP_DELAY_SECONDS", 15)
+# HDP down (5xx, timeouts): wait base * 2^(n-1) seconds after the n-th failure, at most max.
+HEALTH_HDP_BACKOFF_BASE = env_int("HEALTH_HDP_BACKOFF_BASE_SECONDS", 60)
+HEALTH_HDP_BACKOFF_MAX = env_int("HEALTH_HDP_BACKOFF_MAX_SECONDS", 3600)
+# Optional webhook told of every change of status; signed with HMAC-SHA256 (docs/deploy.md).
+HEALTH_WEBHOOK_URL = env_str("HEALTH_WEBHOOK_URL", "") or ""
+HEALTH_WEBHOOK_SECRET = env_secret("HEALTH_WEBHOOK_SECRET") or ""
+HEALTH_WEBHOOK_TIMEOUT = float(env_int("HEALTH_WEBHOOK_TIMEOUT_MS", 5000)) / 1000
+HEALTH_WEBHOOK_MAX_ATTEMPTS = env_int("HEALTH_WEBHOOK_MAX_ATTEMPTS", 5)
+HEALTH_WEBHOOK_RETRY_BASE = env_int("HEALTH_WEBHOOK_RETRY_BASE_SECONDS", 30)
+# Loopback webhooks follow OAUTH_ALLOW_LOOPBACK; this also allows plain http and private addresses (dev only).
+HEALTH_WEBHOOK_ALLOW_PRIVATE = env_bool("HEALTH_WEBHOOK_ALLOW_PRIVATE", default=False)
+if IS_PROD and HEALTH_WEBHOOK_ALLOW_PRIVATE:
+    raise ImproperlyConfigured("HEALTH_WEBHOOK_ALLOW_PRIVATE must be off in production.")
+if HEALTH_WEBHOOK_URL and not HEALTH_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("HEALTH_WEBHOOK_SECRET must be set when HEALTH_WEBHOOK_URL is.")
+HEALTH_EMAIL_FROM = env_str("HEALTH_EMAIL_FROM", "") or ""
+
 # --- OAuth -----------------------------------------------------------------------------------------
 OAUTH_FLOW_TTL_SECONDS = env_int("OAUTH_FLOW_TTL_SECONDS", 600)
 OAUTH_TOKEN_TIMEOUT = float(env_int("OAUTH_TOKEN_TIMEOUT_MS", 10000)) / 1000
@@ -338,3 +369,6 @@ DEFAULT_EXCEPTION_REPORTER = "portal.lib.logging.PortalExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.lib.logging.PortalExceptionReporterFilter"
 ADMINS = [("Ops", a) for a in env_list("ADMINS_EMAILS", [])]
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend") or ""
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend (one file per message).
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / ".tmp" / "mail")) or ""
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@localhost") or "portal@localhost"

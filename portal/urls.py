@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", include("portal.accounts.urls")),
     path("oauth/", include("portal.oauth.urls")),
     path("support/", include("portal.support.urls")),
+    path("connections/", include("portal.connections.urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -12,6 +12,7 @@ error code and the provider's OAuth error code (``invalid_grant``...).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -63,3 +64,107 @@ class ConnectionCheck(models.Model):
     def as_last(self) -> LastCheck:
         assert self.finished_at is not None
         return LastCheck(State(self.state), Cause(self.cause), self.finished_at)
+
+
+class HealthSchedule(models.Model):
+    """When a completed setup is next due for its scheduled check (one row per setup).
+
+    A scheduler *claims* a due row with a conditional ``UPDATE ... WHERE next_due_at <= now`` that
+    moves ``next_due_at`` a lease ahead and writes a fresh ``claim``; only one scheduler can win a
+    row, on SQLite and PostgreSQL alike. The task carries the claim and does nothing if the row was
+    claimed again since (its lease ran out), so a setup is never checked twice for one round.
+    """
+
+    run = models.OneToOneField(
+        "onboarding.Run", on_delete=models.CASCADE, primary_key=True, related_name="health_schedule"
+    )
+    next_due_at = models.DateTimeField(db_index=True)
+    claim = models.CharField(max_length=32, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.run_id} due {self.next_due_at:%Y-%m-%d %H:%M}"
+
+
+class HdpOutage(models.Model):
+    """The HDP server's recent failures (5xx, timeouts): checks wait until ``retry_at`` (backoff)."""
+
+    base_url = models.CharField(max_length=500, unique=True)
+    failures = models.IntegerField(default=0)
+    down_since = models.DateTimeField(null=True, blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.base_url}: {self.failures} failures"
+
+
+class NotificationPreference(models.Model):
+    """A person's choice about e-mails on a change of a setup's status (on unless turned off)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    email_enabled = models.BooleanField(default=True)
+    #: Where to send them; empty means the address on the person's account (HDP gives none).
+    email = models.EmailField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} e-mails {'on' if self.email_enabled else 'off'}"
+
+
+class Notification(models.Model):
+    """One change of a setup's status (broke or recovered), found by one check, told once."""
+
+    class Kind(models.TextChoices):
+        BROKE = "broke", "Stopped working"
+        RECOVERED = "recovered", "Working again"
+
+    class Email(models.TextChoices):
+        PENDING = "pending", "To send"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Could not be sent"
+        OPTED_OUT = "opted_out", "Not sent: the owner turned e-mails off"
+        NO_ADDRESS = "no_address", "Not sent: the owner has no e-mail address"
+
+    run = models.ForeignKey("onboarding.Run", on_delete=models.CASCADE, related_name="notifications")
+    found_by = models.OneToOneField(ConnectionCheck, on_delete=models.CASCADE, related_name="notification")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    previous_state = models.CharField(max_length=24, choices=State.choices, blank=True)
+    state = models.CharField(max_length=24, choices=State.choices)
+    cause = models.CharField(max_length=32, choices=Cause.choices, blank=True)
+    created_at = models.DateTimeField()
+    email_status = models.CharField(max_length=16, choices=Email.choices)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+    #: Why it was not sent (the exception's class, never its text: it may quote the address).
+    email_error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class WebhookDelivery(models.Model):
+    """The deployment's webhook told of one notification; each attempt's outcome is kept."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Given up"
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    #: The host the webhook went to (not the full URL: its path or query may carry a token).
+    host = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.IntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    #: The HTTP status of the last answer, None when there was none (timeout, refused).
+    last_status_code = models.IntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} -> {self.host}: {self.status} after {self.attempts}"

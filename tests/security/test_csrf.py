@@ -47,6 +47,7 @@ URLS: dict[str, tuple[frozenset[str], bool]] = {
     "support:reason": (frozenset({"GET", "POST"}), False),
     "support:tenant": (frozenset({"GET"}), False),
     "support:test-datasource": (frozenset({"POST"}), False),
+    "connections:notifications": (frozenset({"GET", "POST"}), False),
 }
 #: Machine-to-machine endpoints: no browser session, so no CSRF (client authentication instead).
 EXEMPT = {

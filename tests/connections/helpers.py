@@ -1,0 +1,35 @@
+"""Helpers for the health-check tests: run queued tasks the way ``db_worker --batch`` does, in-process."""
+
+from __future__ import annotations
+
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+
+
+def drain() -> int:
+    """Run every ready task (not those whose ``run_after`` is still ahead) with the real worker loop."""
+    before = DBTaskResult.objects.exclude(status="READY").count()
+    Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    ).run()
+    return DBTaskResult.objects.exclude(status="READY").count() - before
+
+
+def queued(task_name: str) -> list[DBTaskResult]:
+    return [r for r in DBTaskResult.objects.filter(status="READY") if r.task_path.endswith(task_name)]
+
+
+def use_in_process_hdp(settings) -> None:  # type: ignore[no-untyped-def]
+    """Checks made by tasks reach the in-process emulator, as HdpClient.for_user builds its client."""
+    settings.HDP_BASE_URL = "http://hdp"
+    settings.HDP_TRANSPORT_FACTORY = "portal.sandbox.hdp.emulator.mock_transport"
+    settings.HEALTH_CHECK_JITTER = 0
+    settings.HEALTH_WEBHOOK_URL = ""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
