@@ -139,4 +139,4 @@ def test_no_code_path_pushes_tokens_except_a_fresh_exchange():
     """Item 33: profiles are never updated; tokens are sealed only by the callback's exchange."""
     assert _calls("update_oauth_profile") == []
     assert [c for c in _calls("seal") if c.endswith(":tokens")] == ["oauth/views.py:tokens"]
-    assert sorted(set(_calls("create_oauth_profile"))) == ["onboarding/steps.py:"]
+    assert sorted(set(_calls("create_oauth_profile"))) == ["onboarding/engine/profile.py:"]
