@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -81,6 +82,38 @@ def _uri_refused_event(request: HtmxRequest, run: Run, form: forms.AppCreateForm
 
 
 # --- a new application, or one HDP already has ------------------------------------------------------
+@dataclass(frozen=True)
+class _Listed:
+    """HDP's applications for the run's store (to reuse) and every name taken in the tenant; or,
+    when HDP cannot be asked, the banner and status to show instead."""
+
+    apps: list[OAuthAppSummary]
+    taken: set[str]
+    banner: str = ""
+    status: int = 200
+
+
+def _listed_apps(request: HtmxRequest, run: Run) -> _Listed:
+    try:
+        with common.client(request) as client:
+            tenant_apps = client.list_oauth_apps(tenant_id=run.tenant_id)
+    except errors.HdpError as exc:
+        return _Listed([], set(), *common.problem(exc))
+    apps = [a for a in tenant_apps if a.data_store == run.datastore_id]
+    return _Listed(apps, {a.name.casefold() for a in tenant_apps})
+
+
+def _reused(chosen: OAuthAppSummary, preset: presets.Preset) -> engine.ReusedApp:
+    return engine.ReusedApp(
+        app_id=chosen.id,
+        name=chosen.name,
+        authorize_uri=chosen.authorize_uri or "",
+        token_uri=chosen.token_uri or "",
+        scope=chosen.scope or "",
+        extra_params=dict(preset.extra_params),
+    )
+
+
 @sensitive_post_parameters("client_secret")
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
@@ -92,31 +125,30 @@ def step_app(request: HtmxRequest, run_id: UUID) -> HttpResponse:
     preset = common.preset(run)
     if progress.is_done("app"):
         return _app_done(request, run, preset, progress)
-    banner, status, apps, taken = _listed_apps(request, run)
+    listed = _listed_apps(request, run)
+    banner, status = listed.banner, listed.status
     action = request.POST.get("action") if request.method == "POST" else None
     reuse_form = forms.AppReuseForm(
-        request.POST if action == "reuse" else None, apps=[(a.id, a.name) for a in apps]
+        request.POST if action == "reuse" else None, apps=[(a.id, a.name) for a in listed.apps]
     )
     create_form = forms.AppCreateForm(
         request.POST if action == "create" else None,
         preset=preset,
-        initial=_app_initial(run, preset, taken),
+        initial=_app_initial(run, preset, listed.taken),
         validate_url=common.validate_url(run),
     )
     choice: engine.AppSettings | engine.ReusedApp | None = None
-    form: forms.AppCreateForm | None = None
     if action == "reuse" and not banner and reuse_form.is_valid():
-        chosen = next(a for a in apps if a.id == reuse_form.cleaned_data["app_id"])
-        choice = engine.ReusedApp(chosen.id, chosen.name, chosen.authorize_uri or "", chosen.token_uri or "",
-                                  chosen.scope or "", dict(preset.extra_params))  # fmt: skip
+        choice = _reused(next(a for a in listed.apps if a.id == reuse_form.cleaned_data["app_id"]), preset)
     elif action == "create" and create_form.is_valid():
-        choice, form = _settings(run, preset, create_form), create_form
+        choice = _settings(run, preset, create_form)
     elif action == "create":
         _uri_refused_event(request, run, create_form)
     if choice is not None:
-        secret = create_form.cleaned_data["client_secret"] if form is not None else None
+        form = create_form if action == "create" else None  # HDP's field errors go next to the field
         try:
             with common.client(request) as client:
+                secret = form.cleaned_data["client_secret"] if form is not None else None
                 engine.ensure_app(run, client, choice, client_secret=secret)
         except engine.StepBusy:
             return common.busy(request, run, "app")
@@ -125,7 +157,7 @@ def step_app(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         else:
             return common.advance(request, run, "authorize")
     context = {
-        "apps": apps,
+        "apps": listed.apps,
         "reuse_form": reuse_form,
         "create_form": create_form,
         "preset": preset,
@@ -136,18 +168,6 @@ def step_app(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         "sandbox_console": reverse("sandbox_provider:console") if preset.key == "sandbox" else "",
     }
     return common.render_step(request, run, "app", "onboarding/step_app.html", context, status, progress)
-
-
-def _listed_apps(request: HtmxRequest, run: Run) -> tuple[str, int, list[OAuthAppSummary], set[str]]:
-    """HDP's applications for the run's store (to reuse), and every name taken in the tenant;
-    or a banner and status when HDP cannot be asked."""
-    try:
-        with common.client(request) as client:
-            tenant_apps = client.list_oauth_apps(tenant_id=run.tenant_id)
-    except errors.HdpError as exc:
-        return *common.problem(exc), [], set()
-    apps = [a for a in tenant_apps if a.data_store == run.datastore_id]
-    return "", 200, apps, {a.name.casefold() for a in tenant_apps}
 
 
 # --- the registered application: view it, or change it while nothing depends on it ---------------
