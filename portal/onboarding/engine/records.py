@@ -51,7 +51,7 @@ def audit(run: Run, action: str, **detail: Any) -> None:
 
 
 def save(run: Run, *fields: str) -> None:
-    # Only the named fields: the views write other fields of the same row.
+    # Only the named fields: others (the OAuth callback, a new consent) write other fields of the row.
     run.save(update_fields=[*fields, "updated_at"])
 
 
