@@ -83,7 +83,7 @@ SWEPT_MODULES = sorted(
             ROOT / "portal" / "oauth" / name
             for name in ("views.py", "errors.py", "flows.py", "presets.py", "uris.py")
         ),
-        *(ROOT / "portal" / "onboarding").glob("[a-z]*.py"),
+        *(ROOT / "portal" / "onboarding").rglob("[a-z]*.py"),
         *(ROOT / "portal" / "accounts").glob("[a-z]*.py"),
         *(ROOT / "portal" / "support").glob("[a-z]*.py"),
         *(ROOT / "portal" / "sandbox" / "provider").glob("[a-z]*.py"),
@@ -206,7 +206,7 @@ def test_module_level_messages_are_translated_when_used(monkeypatch: pytest.Monk
     from django.utils import translation
 
     from portal.oauth import errors
-    from portal.onboarding import steps
+    from portal.onboarding import engine
 
     monkeypatch.setattr(translation._trans, "gettext", lambda message: f"[{message}]", raising=False)
     denied = errors.explain("access_denied").user_message()
@@ -214,7 +214,7 @@ def test_module_level_messages_are_translated_when_used(monkeypatch: pytest.Monk
     lapsed = errors.explain_refresh_failure("invalid_grant", "microsoft")
     assert lapsed.explanation.startswith("[The provider no longer accepts the saved sign-in. [Microsoft")
     assert lapsed.retry_hint == "[Start the connection again from the sign-in step.]"
-    assert str(steps._KIND_WORDS[steps.Kind.APP]) == "[OAuth application]"
+    assert str(engine.records.KIND_WORDS[engine.records.Kind.APP]) == "[OAuth application]"
 
 
 def test_preset_and_uri_messages_are_translated_when_used(monkeypatch: pytest.MonkeyPatch) -> None:

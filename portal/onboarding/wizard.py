@@ -3,7 +3,8 @@
 Steps, in order: ``store`` (tenant + data store + preset), ``app`` (OAuth application),
 ``authorize`` (consent at the provider), ``profile`` (OAuth profile), ``datasource``, ``verify``.
 A step is *done* when what it produces is recorded on the run; a step can be entered when every
-step before it is done. Tests check this without HTTP (allauth ``stages.py`` style).
+step before it is done. :class:`Progress` reads the run's records once (one query) and answers
+every question a page asks; tests check it without HTTP (allauth ``stages.py`` style).
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from portal.onboarding import steps
-from portal.onboarding.models import Run
+from portal.onboarding.models import RemoteObject, Run
 
-STEP_ORDER: tuple[str, ...] = tuple(steps.STEP_ORDER)
+STEP_ORDER: tuple[str, ...] = ("store", "app", "authorize", "profile", "datasource", "verify")
+#: What :attr:`Progress.step` answers once every step is finished.
+DONE = "done"
+# Outcomes after which an object is in place for the next step.
+_DONE_OUTCOMES = (RemoteObject.Outcome.CREATED, RemoteObject.Outcome.REUSED)
 
 TITLES: dict[str, Promise] = {
     "store": _("Choose the data store"),
@@ -37,20 +41,70 @@ SHORT: dict[str, Promise] = {
 }
 
 
+@dataclass(frozen=True)
+class Progress:
+    """Where a run stands, read once per request: the run's fields plus its ``RemoteObject`` rows
+    (one query, or none when they were prefetched with ``prefetch_related("objects_made")``)."""
+
+    step: str  # the first unfinished step, or DONE
+    objects: dict[str, RemoteObject]
+
+    @classmethod
+    def of(cls, run: Run) -> Progress:
+        objects = {obj.kind: obj for obj in run.objects_made.all()}
+
+        def done(kind: str) -> bool:
+            return kind in objects and objects[kind].outcome in _DONE_OUTCOMES
+
+        finished = {
+            "store": run.datastore_id is not None,
+            "app": done(RemoteObject.Kind.APP),
+            "authorize": bool(run.tokens_enc) or done(RemoteObject.Kind.PROFILE),
+            "profile": done(RemoteObject.Kind.PROFILE),
+            "datasource": done(RemoteObject.Kind.DATASOURCE),
+            "verify": run.verify_ok is True,
+        }
+        step = next((s for s in STEP_ORDER if not finished[s]), DONE)
+        return cls(step, objects)
+
+    @property
+    def current(self) -> str:
+        """The first unfinished step; ``verify`` once everything is done (the page shows the result)."""
+        return "verify" if self.step == DONE else self.step
+
+    def is_done(self, step: str) -> bool:
+        return self.step == DONE or STEP_ORDER.index(step) < STEP_ORDER.index(self.step)
+
+    def can_enter(self, step: str) -> bool:
+        """Finished steps and the first unfinished one may be opened; nothing past it."""
+        if step not in STEP_ORDER:
+            return False
+        return self.step == DONE or STEP_ORDER.index(step) <= STEP_ORDER.index(self.step)
+
+    @property
+    def profile_in_play(self) -> bool:
+        """Whether the run has (or may have) an OAuth profile in HDP (as ``engine.profile_in_play``)."""
+        profile = self.objects.get(RemoteObject.Kind.PROFILE)
+        return profile is not None and profile.outcome not in (
+            RemoteObject.Outcome.FAILED,
+            RemoteObject.Outcome.DELETED,
+        )
+
+    def remote(self, kind: str) -> RemoteObject | None:
+        """The run's record of its ``kind`` object (as ``Run.remote``, without another query)."""
+        return self.objects.get(kind)
+
+
 def current(run: Run) -> str:
-    """The first unfinished step; ``verify`` once everything is done (the page then shows the result)."""
-    step = steps.current_step(run)
-    return "verify" if step == steps.DONE else step
+    return Progress.of(run).current
 
 
 def is_done(run: Run, step: str) -> bool:
-    step_now = steps.current_step(run)
-    return step_now == steps.DONE or STEP_ORDER.index(step) < STEP_ORDER.index(step_now)
+    return Progress.of(run).is_done(step)
 
 
 def can_enter(run: Run, step: str) -> bool:
-    """Finished steps and the first unfinished one may be opened; nothing past it."""
-    return steps.can_enter(run, step)
+    return Progress.of(run).can_enter(step)
 
 
 def step_url(run: Run, step: str) -> str:
@@ -72,14 +126,16 @@ class StepperItem:
     url: str | None  # a link only to a step that can be entered
 
 
-def stepper(run: Run | None, current: str) -> list[StepperItem]:
+def stepper(run: Run | None, current: str, progress: Progress | None = None) -> list[StepperItem]:
+    """The step list at the top of every page (``progress``: already read for this request)."""
     items = []
-    step_now = steps.current_step(run) if run is not None else "store"
+    if run is not None and progress is None:
+        progress = Progress.of(run)
     for number, key in enumerate(STEP_ORDER, start=1):
-        done = run is not None and (
-            step_now == steps.DONE or STEP_ORDER.index(key) < STEP_ORDER.index(step_now)
-        )
+        done = run is not None and progress is not None and progress.is_done(key)
         state = "current" if key == current else ("done" if done else "next")
-        url = step_url(run, key) if run is not None and state != "current" and can_enter(run, key) else None
+        url = None
+        if run is not None and progress is not None and state != "current" and progress.can_enter(key):
+            url = step_url(run, key)
         items.append(StepperItem(key, number, SHORT[key], state, done, url))
     return items

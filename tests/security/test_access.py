@@ -21,7 +21,7 @@ from django.urls import reverse
 
 from portal.accounts.models import User
 from portal.hdp.client import HdpClient
-from portal.onboarding import steps
+from portal.onboarding import engine
 from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp.emulator import mock_transport
 from portal.sandbox.hdp.models import OAuthApp
@@ -55,16 +55,16 @@ def test_portal_never_writes_to_a_reused_system_app(acme, hdp):
     run.refresh_from_db()
     hdp.clear()
     with HdpClient.for_user(admin) as client:
-        assert steps.ensure_app(run, client, client_secret=None) == app.id
+        assert engine.ensure_app(run, client, client_secret=None) == app.id
     assert RemoteObject.objects.get(run=run, kind="app").outcome == RemoteObject.Outcome.REUSED
     # The engine refuses to edit it (the only PUT path), before any HDP call.
     run.refresh_from_db()
     run.app_token_uri = "https://evil.example/token"
     with (
         HdpClient.for_user(User.objects.get(username="acme_admin")) as client,
-        pytest.raises(steps.StepNotReady),
+        pytest.raises(engine.StepNotReady),
     ):
-        steps.update_app(run, client, client_secret="new-secret")
+        engine.update_app(run, client, client_secret="new-secret")
     # Cancelling the run deletes nothing of it.
     response = acme.post(reverse("onboarding:cancel", args=[run.pk]))
     assert response.status_code == 303

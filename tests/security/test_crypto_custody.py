@@ -142,4 +142,4 @@ def test_no_code_path_pushes_tokens_except_a_fresh_exchange():
     assert [c for c in _calls("seal") if c.endswith(":tokens")] == ["onboarding/models.py:tokens"]
     callers = _calls("record_consent")
     assert callers and all(c.startswith("oauth/") for c in callers), callers
-    assert sorted(set(_calls("create_oauth_profile"))) == ["onboarding/steps.py:"]
+    assert sorted(set(_calls("create_oauth_profile"))) == ["onboarding/engine/profile.py:"]

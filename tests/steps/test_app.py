@@ -9,7 +9,7 @@ import pytest
 
 from portal.audit.models import AuditEntry
 from portal.hdp.errors import HdpNotFound, HdpRejected, HdpUnauthorized, HdpUnavailable
-from portal.onboarding import steps
+from portal.onboarding import engine
 from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.models import Fault
@@ -21,7 +21,7 @@ APPS = r"^/api/mgmt/oauthapps$"
 
 def test_creates_the_app_once_and_drops_the_secret(hdp, make_run):
     run = make_run()
-    app_id = steps.ensure_app(run, hdp, client_secret=SECRET)
+    app_id = engine.ensure_app(run, hdp, client_secret=SECRET)
 
     app = EmuApp.objects.get()
     assert (app.pk, app.name, app.tenant_id, app.client_secret) == (app_id, "acme_ga_app", 71, SECRET)
@@ -33,14 +33,14 @@ def test_creates_the_app_once_and_drops_the_secret(hdp, make_run):
     entry = AuditEntry.objects.get(action="hdp.app.created")
     assert entry.detail == {"name": "acme_ga_app", "remote_id": app_id}
     # Idempotent: a second call (back button, resume) makes nothing new.
-    assert steps.ensure_app(run, hdp, client_secret=None) == app_id
+    assert engine.ensure_app(run, hdp, client_secret=None) == app_id
     assert EmuApp.objects.count() == 1
 
 
 def test_refuses_to_create_without_a_secret(hdp, make_run):
     run = make_run()
-    with pytest.raises(steps.SecretRequired):
-        steps.ensure_app(run, hdp, client_secret=None)
+    with pytest.raises(engine.SecretRequired):
+        engine.ensure_app(run, hdp, client_secret=None)
     assert EmuApp.objects.count() == 0
     assert run.remote("app") is None
 
@@ -48,7 +48,7 @@ def test_refuses_to_create_without_a_secret(hdp, make_run):
 def test_connect_timeout_is_retried_once_automatically(hdp, make_run):
     run = make_run()
     transport = Scripted().before("POST", APPS, httpx.ConnectTimeout)
-    app_id = steps.ensure_app(run, make_client(transport=transport), client_secret=SECRET)
+    app_id = engine.ensure_app(run, make_client(transport=transport), client_secret=SECRET)
     assert transport.rules == []  # the fault did fire
     assert list(EmuApp.objects.values_list("pk", flat=True)) == [app_id]
 
@@ -61,14 +61,14 @@ def test_connect_timeout_twice_leaves_intent_pending_and_secret_kept(hdp, make_r
         .before("POST", APPS, httpx.ConnectTimeout)
     )
     with pytest.raises(HdpUnavailable):
-        steps.ensure_app(run, client, client_secret=SECRET)
+        engine.ensure_app(run, client, client_secret=SECRET)
     assert EmuApp.objects.count() == 0
     run.refresh_from_db()
     assert run.unseal("app_secret") == SECRET  # kept (encrypted) for the retry
     obj = run.remote("app")
     assert obj is not None and obj.outcome == "pending" and "nothing was created" in obj.detail
     # The admin presses "try again": no secret to re-enter, exactly one app.
-    app_id = steps.ensure_app(run, hdp, client_secret=None)
+    app_id = engine.ensure_app(run, hdp, client_secret=None)
     assert list(EmuApp.objects.values_list("pk", flat=True)) == [app_id]
 
 
@@ -79,7 +79,7 @@ def test_unknown_outcome_after_commit_adopts_exactly_one(hdp, make_run, how):
     if how == "commit_then_drop":
         faults.arm("POST", APPS, "commit_then_drop")
         transport.rules.clear()
-    app_id = steps.ensure_app(run, make_client(transport=transport), client_secret=SECRET)
+    app_id = engine.ensure_app(run, make_client(transport=transport), client_secret=SECRET)
 
     assert not Fault.objects.exists() and transport.rules == []  # the fault did fire
     assert list(EmuApp.objects.values_list("pk", flat=True)) == [app_id]
@@ -94,7 +94,7 @@ def test_unknown_outcome_after_commit_adopts_exactly_one(hdp, make_run, how):
 def test_5xx_without_commit_reconciles_to_nothing_then_creates_once(hdp, make_run):
     run = make_run()
     faults.arm("POST", APPS, "status", status=503)
-    app_id = steps.ensure_app(run, hdp, client_secret=SECRET)
+    app_id = engine.ensure_app(run, hdp, client_secret=SECRET)
     assert not Fault.objects.exists()
     assert list(EmuApp.objects.values_list("pk", flat=True)) == [app_id]
     assert AuditEntry.objects.filter(action="hdp.app.created").count() == 1
@@ -104,29 +104,29 @@ def test_crash_after_201_is_reconciled_on_resume(hdp, make_run):
     run = make_run()
     # The POST reached HDP and committed, then the portal died before saving the id.
     RemoteObject.objects.create(run=run, kind="app", name=run.app_name)
-    created = make_client().create_oauth_app(steps._app_body(run, SECRET))
+    created = make_client().create_oauth_app(engine.app._app_body(run, SECRET))
 
-    findings = steps.reconcile(run, hdp)
+    findings = engine.reconcile(run, hdp)
 
     assert findings == [
         f"The OAuth application 'acme_ga_app' had been created in HDP; the portal recorded it (id {created.id})."
     ]
-    assert steps.ensure_app(run, hdp, client_secret=None) == created.id
+    assert engine.ensure_app(run, hdp, client_secret=None) == created.id
     assert EmuApp.objects.count() == 1
 
 
 def test_crash_after_201_resume_through_ensure_app_needs_no_secret(hdp, make_run):
     run = make_run()
     RemoteObject.objects.create(run=run, kind="app", name=run.app_name)
-    created = make_client().create_oauth_app(steps._app_body(run, SECRET))
-    assert steps.ensure_app(run, hdp, client_secret=None) == created.id
+    created = make_client().create_oauth_app(engine.app._app_body(run, SECRET))
+    assert engine.ensure_app(run, hdp, client_secret=None) == created.id
     assert EmuApp.objects.count() == 1
 
 
 def test_definite_4xx_marks_failed_and_keeps_the_input(hdp, make_run):
     run = make_run(app_name="bad name!")
     with pytest.raises(HdpRejected):
-        steps.ensure_app(run, hdp, client_secret=SECRET)
+        engine.ensure_app(run, hdp, client_secret=SECRET)
     assert EmuApp.objects.count() == 0
     run.refresh_from_db()
     assert (run.app_name, run.app_client_id, run.unseal("app_secret")) == ("bad name!", "client-123", SECRET)
@@ -135,7 +135,7 @@ def test_definite_4xx_marks_failed_and_keeps_the_input(hdp, make_run):
     # Fixed name, resume: exactly one app, no secret to re-enter.
     run.app_name = "acme_fixed"
     run.save()
-    app_id = steps.ensure_app(run, hdp, client_secret=None)
+    app_id = engine.ensure_app(run, hdp, client_secret=None)
     assert list(EmuApp.objects.values_list("pk", "name")) == [(app_id, "acme_fixed")]
 
 
@@ -143,7 +143,7 @@ def test_401_on_service_credentials_fails_closed_without_retry(hdp, make_run, ca
     run = make_run()
     faults.arm("POST", APPS, "unauthorized")  # one shot: a retry would succeed and create an app
     with caplog.at_level(logging.WARNING, logger="portal.security"), pytest.raises(HdpUnauthorized):
-        steps.ensure_app(run, hdp, client_secret=SECRET)
+        engine.ensure_app(run, hdp, client_secret=SECRET)
     assert EmuApp.objects.count() == 0
     obj = run.remote("app")
     assert obj is not None and obj.outcome == "failed"
@@ -156,8 +156,8 @@ def test_401_on_service_credentials_fails_closed_without_retry(hdp, make_run, ca
 def test_same_named_app_not_created_by_the_run_is_never_adopted(hdp, make_run):
     run = make_run()
     other = make_client(on_behalf_of="d2cadmin").create_oauth_app(app_body("ACME_GA_APP"))
-    with pytest.raises(steps.NameTaken, match="Pick another name"):
-        steps.ensure_app(run, hdp, client_secret=SECRET)
+    with pytest.raises(engine.NameTaken, match="Pick another name"):
+        engine.ensure_app(run, hdp, client_secret=SECRET)
     assert list(EmuApp.objects.values_list("pk", "client_secret")) == [(other.id, "their-secret")]
     assert run.remote("app") is None
 
@@ -175,8 +175,8 @@ def test_more_than_one_match_escalates(hdp, make_run):
             authorize_uri="https://a",
             token_uri="https://t",
         )
-    with pytest.raises(steps.ReconcileConflict, match="cannot tell which"):
-        steps.ensure_app(run, hdp, client_secret=SECRET)
+    with pytest.raises(engine.ReconcileConflict, match="cannot tell which"):
+        engine.ensure_app(run, hdp, client_secret=SECRET)
     assert EmuApp.objects.count() == 2
     obj = run.remote("app")
     assert obj is not None and obj.outcome == "unknown" and obj.remote_id is None
@@ -185,7 +185,7 @@ def test_more_than_one_match_escalates(hdp, make_run):
 def test_reuse_records_the_existing_app_without_creating(hdp, make_run):
     existing = make_client().create_oauth_app(app_body("shared_app", "s3cret-shared"))
     run = make_run(app_mode=Run.AppMode.REUSE, app_name="", reuse_app_id=existing.id)
-    assert steps.ensure_app(run, hdp, client_secret=None) == existing.id
+    assert engine.ensure_app(run, hdp, client_secret=None) == existing.id
     obj = run.remote("app")
     assert obj is not None
     assert (obj.outcome, obj.created_by_run, obj.remote_id, obj.name) == (
@@ -199,25 +199,25 @@ def test_reuse_records_the_existing_app_without_creating(hdp, make_run):
 
 def test_update_app_uri_change_without_secret_is_refused_before_any_write(hdp, make_run):
     run = make_run()
-    app_id = steps.ensure_app(run, hdp, client_secret=SECRET)
+    app_id = engine.ensure_app(run, hdp, client_secret=SECRET)
     run.app_token_uri = "https://evil.example.com/token"
     run.save()
-    with pytest.raises(steps.SecretRequired):
-        steps.update_app(run, hdp, client_secret=None)
+    with pytest.raises(engine.SecretRequired):
+        engine.update_app(run, hdp, client_secret=None)
     app = EmuApp.objects.get(pk=app_id)
     assert (app.token_uri, app.client_secret) == ("https://oauth2.googleapis.com/token", SECRET)
 
-    steps.update_app(run, hdp, client_secret="new-secret-value")
+    engine.update_app(run, hdp, client_secret="new-secret-value")
     app.refresh_from_db()
     assert (app.token_uri, app.client_secret) == ("https://evil.example.com/token", "new-secret-value")
 
 
 def test_update_app_without_uri_change_keeps_hdps_secret(hdp, make_run):
     run = make_run()
-    app_id = steps.ensure_app(run, hdp, client_secret=SECRET)
+    app_id = engine.ensure_app(run, hdp, client_secret=SECRET)
     run.app_description = "Edited description"
     run.save()
-    steps.update_app(run, hdp, client_secret=None)
+    engine.update_app(run, hdp, client_secret=None)
     app = EmuApp.objects.get(pk=app_id)
     assert (app.description, app.client_secret) == ("Edited description", SECRET)
 
@@ -225,9 +225,9 @@ def test_update_app_without_uri_change_keeps_hdps_secret(hdp, make_run):
 def test_update_app_refuses_a_reused_app(hdp, make_run):
     existing = make_client().create_oauth_app(app_body("shared_app", "s3cret-shared"))
     run = make_run(app_mode=Run.AppMode.REUSE, reuse_app_id=existing.id, app_description="mine now")
-    steps.ensure_app(run, hdp, client_secret=None)
-    with pytest.raises(steps.StepNotReady):
-        steps.update_app(run, hdp, client_secret="whatever-secret")
+    engine.ensure_app(run, hdp, client_secret=None)
+    with pytest.raises(engine.StepNotReady):
+        engine.update_app(run, hdp, client_secret="whatever-secret")
     assert EmuApp.objects.get().description == ""
 
 
@@ -236,25 +236,25 @@ def test_reuse_refuses_an_app_of_another_tenant(hdp, make_run):
     run = make_run(app_mode=Run.AppMode.REUSE, reuse_app_id=globex.id)
     # acme_admin cannot even see it; the portal's own check also holds for a system admin acting.
     with pytest.raises(HdpNotFound):
-        steps.ensure_app(run, hdp, client_secret=None)
-    with pytest.raises(steps.StepError, match="another tenant"):
-        steps.ensure_app(run, make_client(on_behalf_of="d2cadmin"), client_secret=None)
+        engine.ensure_app(run, hdp, client_secret=None)
+    with pytest.raises(engine.StepError, match="another tenant"):
+        engine.ensure_app(run, make_client(on_behalf_of="d2cadmin"), client_secret=None)
     assert run.remote("app") is None
 
 
 def test_reuse_accepts_a_system_tenant_app(hdp, make_run):
     system_app = make_client(on_behalf_of="d2cadmin").create_oauth_app(app_body("system_app", tenant_id=1))
     run = make_run(app_mode=Run.AppMode.REUSE, reuse_app_id=system_app.id)
-    assert steps.ensure_app(run, hdp, client_secret=None) == system_app.id
+    assert engine.ensure_app(run, hdp, client_secret=None) == system_app.id
 
 
 def test_switching_from_reuse_to_create_before_the_profile(hdp, make_run):
     shared = make_client().create_oauth_app(app_body("shared_app"))
     run = make_run(app_mode=Run.AppMode.REUSE, reuse_app_id=shared.id)
-    steps.ensure_app(run, hdp, client_secret=None)
+    engine.ensure_app(run, hdp, client_secret=None)
     run.app_mode = Run.AppMode.CREATE
     run.save()
-    app_id = steps.ensure_app(run, hdp, client_secret=SECRET)
+    app_id = engine.ensure_app(run, hdp, client_secret=SECRET)
     assert app_id != shared.id
     obj = run.remote("app")
     assert obj is not None and (obj.outcome, obj.created_by_run, obj.remote_id) == ("created", True, app_id)
@@ -264,19 +264,19 @@ def test_switching_from_reuse_to_create_before_the_profile(hdp, make_run):
 def test_switching_to_reuse_after_creating_keeps_the_record_for_cancel(hdp, make_run):
     shared = make_client().create_oauth_app(app_body("shared_app"))
     run = make_run()
-    app_id = steps.ensure_app(run, hdp, client_secret=SECRET)
+    app_id = engine.ensure_app(run, hdp, client_secret=SECRET)
     run.app_mode, run.reuse_app_id = Run.AppMode.REUSE, shared.id
     run.save()
-    with pytest.raises(steps.StepError, match="cancel this onboarding"):
-        steps.ensure_app(run, hdp, client_secret=None)
+    with pytest.raises(engine.StepError, match="cancel this onboarding"):
+        engine.ensure_app(run, hdp, client_secret=None)
     obj = run.remote("app")
     assert obj is not None and (obj.outcome, obj.remote_id, obj.created_by_run) == ("created", app_id, True)
 
 
 def test_a_cancelled_run_creates_nothing(hdp, make_run):
     run = make_run()
-    steps.cancel(run, hdp)
-    with pytest.raises(steps.StepError, match="cancelled"):
-        steps.ensure_app(run, hdp, client_secret=SECRET)
+    engine.cancel(run, hdp)
+    with pytest.raises(engine.StepError, match="cancelled"):
+        engine.ensure_app(run, hdp, client_secret=SECRET)
     assert EmuApp.objects.count() == 0
     assert run.remote("app") is None

@@ -11,7 +11,7 @@ from django.utils import timezone
 from portal.accounts.models import User
 from portal.audit.models import AuditEntry
 from portal.hdp.errors import HdpUnavailable
-from portal.onboarding import steps
+from portal.onboarding import engine, wizard
 from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.models import DataSource as EmuDataSource
@@ -21,10 +21,10 @@ from tests.steps.conftest import SECRET, app_body, ds_body, give_tokens, make_cl
 
 
 def full_run(run, client):
-    steps.ensure_app(run, client, client_secret=SECRET)
+    engine.ensure_app(run, client, client_secret=SECRET)
     give_tokens(run)
-    steps.ensure_profile(run, client)
-    steps.ensure_datasource(run, client)
+    engine.ensure_profile(run, client)
+    engine.ensure_datasource(run, client)
     return run
 
 
@@ -42,7 +42,7 @@ def test_cancel_deletes_newest_first_only_what_the_run_created(hdp, make_run):
     )
     other_ds = make_client(on_behalf_of="acme_user").create_datasource(ds_body("acme_ga", DefaultView="1"))
 
-    findings = steps.cancel(run, hdp)
+    findings = engine.cancel(run, hdp)
 
     # Newest first: had the app gone first, HDP would have cascaded the profile ("already gone").
     assert findings == [
@@ -66,7 +66,7 @@ def test_cancel_deletes_newest_first_only_what_the_run_created(hdp, make_run):
     ]
 
     # Twice is harmless: nothing more is deleted, nothing more is audited.
-    assert steps.cancel(run, hdp) == []
+    assert engine.cancel(run, hdp) == []
     assert EmuApp.objects.count() == 1 and EmuDataSource.objects.count() == 1
     assert AuditEntry.objects.filter(run=run, action="run.cancelled").count() == 1
 
@@ -74,11 +74,11 @@ def test_cancel_deletes_newest_first_only_what_the_run_created(hdp, make_run):
 def test_cancel_never_deletes_a_reused_app(hdp, make_run):
     shared = make_client().create_oauth_app(app_body("shared_app"))
     run = make_run(app_mode=Run.AppMode.REUSE, reuse_app_id=shared.id)
-    steps.ensure_app(run, hdp, client_secret=None)
+    engine.ensure_app(run, hdp, client_secret=None)
     give_tokens(run)
-    steps.ensure_profile(run, hdp)
+    engine.ensure_profile(run, hdp)
 
-    assert steps.cancel(run, hdp) == ["Deleted the OAuth profile 'acme_ga_profile'."]
+    assert engine.cancel(run, hdp) == ["Deleted the OAuth profile 'acme_ga_profile'."]
     assert list(EmuApp.objects.values_list("pk", flat=True)) == [shared.id]
     assert EmuProfile.objects.count() == 0
 
@@ -86,7 +86,7 @@ def test_cancel_never_deletes_a_reused_app(hdp, make_run):
 def test_cancel_counts_404_as_deleted(hdp, make_run):
     run = full_run(make_run(), hdp)
     EmuDataSource.objects.all().delete()  # removed in HDP meanwhile
-    findings = steps.cancel(run, hdp)
+    findings = engine.cancel(run, hdp)
     assert findings[0] == "The data source 'acme_ga' was already gone from HDP."
     assert EmuApp.objects.count() == 0 and EmuProfile.objects.count() == 0
     obj = run.remote("datasource")
@@ -96,8 +96,8 @@ def test_cancel_counts_404_as_deleted(hdp, make_run):
 def test_cancel_finds_an_app_created_just_before_a_crash(hdp, make_run):
     run = make_run()
     RemoteObject.objects.create(run=run, kind="app", name=run.app_name)
-    make_client().create_oauth_app(steps._app_body(run, SECRET))
-    assert steps.cancel(run, hdp) == ["Deleted the OAuth application 'acme_ga_app'."]
+    make_client().create_oauth_app(engine.app._app_body(run, SECRET))
+    assert engine.cancel(run, hdp) == ["Deleted the OAuth application 'acme_ga_app'."]
     assert EmuApp.objects.count() == 0
 
 
@@ -105,12 +105,12 @@ def test_cancel_stops_and_stays_active_when_a_delete_fails(hdp, make_run):
     run = full_run(make_run(), hdp)
     faults.arm("DELETE", r"^/api/mgmt/oauthprofiles/\d+$", "status", status=503)
     with pytest.raises(HdpUnavailable):
-        steps.cancel(run, hdp)
+        engine.cancel(run, hdp)
     run.refresh_from_db()
     assert run.status == Run.Status.ACTIVE
     assert EmuDataSource.objects.count() == 0 and EmuProfile.objects.count() == 1
     # Cancel again: picks up where it stopped, deletes the data source only once.
-    assert steps.cancel(run, hdp) == [
+    assert engine.cancel(run, hdp) == [
         "Deleted the OAuth profile 'acme_ga_profile'.",
         "Deleted the OAuth application 'acme_ga_app'.",
     ]
@@ -121,8 +121,8 @@ def test_completed_run_is_not_cancelled(hdp, make_run):
     run = full_run(make_run(), hdp)
     Run.objects.filter(pk=run.pk).update(status=Run.Status.COMPLETED)
     run.refresh_from_db()
-    with pytest.raises(steps.StepError):
-        steps.cancel(run, hdp)
+    with pytest.raises(engine.StepError):
+        engine.cancel(run, hdp)
     assert EmuDataSource.objects.count() == 1
 
 
@@ -130,13 +130,13 @@ def test_completed_run_is_not_cancelled(hdp, make_run):
 def test_reconcile_resets_an_intent_that_never_reached_hdp(hdp, make_run):
     run = make_run()
     RemoteObject.objects.create(run=run, kind="app", name=run.app_name, outcome="unknown")
-    findings = steps.reconcile(run, hdp)
+    findings = engine.reconcile(run, hdp)
     assert findings == [
         "The OAuth application 'acme_ga_app' was not created in HDP; it will be created when you continue."
     ]
     obj = run.remote("app")
     assert obj is not None and obj.outcome == "failed"
-    app_id = steps.ensure_app(run, hdp, client_secret=SECRET)
+    app_id = engine.ensure_app(run, hdp, client_secret=SECRET)
     assert list(EmuApp.objects.values_list("pk", flat=True)) == [app_id]
 
 
@@ -144,7 +144,7 @@ def test_reconcile_reports_objects_deleted_outside_the_portal(hdp, make_run):
     run = full_run(make_run(), hdp)
     ds_id = run.remote_id("datasource")
     EmuDataSource.objects.all().delete()
-    assert steps.reconcile(run, hdp) == [
+    assert engine.reconcile(run, hdp) == [
         f"The data source 'acme_ga' (id {ds_id}) no longer exists in HDP; it was deleted outside the portal."
     ]
     assert EmuApp.objects.count() == 1 and EmuProfile.objects.count() == 1
@@ -153,65 +153,65 @@ def test_reconcile_reports_objects_deleted_outside_the_portal(hdp, make_run):
 # --- lease --------------------------------------------------------------------------------------------
 def test_a_second_request_gets_step_busy_and_makes_no_hdp_call(hdp, make_run):
     run = make_run()
-    with steps.lease(run):
+    with engine.lease(run):
         other = Run.objects.get(pk=run.pk)
-        with pytest.raises(steps.StepBusy):
-            in_another_request(steps.ensure_app, other, hdp, client_secret=SECRET)
+        with pytest.raises(engine.StepBusy):
+            in_another_request(engine.ensure_app, other, hdp, client_secret=SECRET)
         assert EmuApp.objects.count() == 0
         assert RemoteObject.objects.count() == 0
     # Released on exit: the next request works.
     assert Run.objects.get(pk=run.pk).busy_until is None
-    in_another_request(steps.ensure_app, run, hdp, client_secret=SECRET)
+    in_another_request(engine.ensure_app, run, hdp, client_secret=SECRET)
     assert EmuApp.objects.count() == 1
 
 
 def test_two_leases_second_is_busy(make_run):
     run = make_run()
-    with steps.lease(run), pytest.raises(steps.StepBusy):
-        in_another_request(lambda: steps.lease(Run.objects.get(pk=run.pk)).__enter__())
+    with engine.lease(run), pytest.raises(engine.StepBusy):
+        in_another_request(lambda: engine.lease(Run.objects.get(pk=run.pk)).__enter__())
 
 
 def test_lease_is_released_when_the_step_fails(hdp, make_run):
     run = make_run(app_name="bad name!")
     with pytest.raises(Exception, match="HTTP 400"):
-        steps.ensure_app(run, hdp, client_secret=SECRET)
+        engine.ensure_app(run, hdp, client_secret=SECRET)
     assert Run.objects.get(pk=run.pk).busy_until is None
 
 
 def test_an_expired_lease_can_be_taken_over(make_run):
     run = make_run()
     Run.objects.filter(pk=run.pk).update(busy_until=timezone.now() - timedelta(seconds=1))
-    with steps.lease(run):
+    with engine.lease(run):
         assert Run.objects.get(pk=run.pk).busy_until > timezone.now()
     Run.objects.filter(pk=run.pk).update(busy_until=timezone.now() + timedelta(seconds=30))
-    with pytest.raises(steps.StepBusy):
-        in_another_request(lambda: steps.lease(run).__enter__())
+    with pytest.raises(engine.StepBusy):
+        in_another_request(lambda: engine.lease(run).__enter__())
 
 
 # --- where the run stands -----------------------------------------------------------------------------
 def test_current_step_and_can_enter_follow_the_records(hdp, make_run):
     run = make_run(datastore_id=None)
-    assert steps.current_step(run) == "store"
-    assert steps.can_enter(run, "store") and not steps.can_enter(run, "app")
+    assert wizard.Progress.of(run).step == "store"
+    assert wizard.can_enter(run, "store") and not wizard.can_enter(run, "app")
     run.datastore_id = 54
     run.save()
-    assert steps.current_step(run) == "app"
-    steps.ensure_app(run, hdp, client_secret=SECRET)
-    assert steps.current_step(run) == "authorize"
-    assert not steps.can_enter(run, "profile")
+    assert wizard.Progress.of(run).step == "app"
+    engine.ensure_app(run, hdp, client_secret=SECRET)
+    assert wizard.Progress.of(run).step == "authorize"
+    assert not wizard.can_enter(run, "profile")
     give_tokens(run)
-    assert steps.current_step(run) == "profile"
-    steps.ensure_profile(run, hdp)
+    assert wizard.Progress.of(run).step == "profile"
+    engine.ensure_profile(run, hdp)
     run.refresh_from_db()
-    assert run.tokens_enc == "" and steps.current_step(run) == "datasource"
+    assert run.tokens_enc == "" and wizard.Progress.of(run).step == "datasource"
     assert (
-        steps.can_enter(run, "app")
-        and steps.can_enter(run, "datasource")
-        and not steps.can_enter(run, "verify")
+        wizard.can_enter(run, "app")
+        and wizard.can_enter(run, "datasource")
+        and not wizard.can_enter(run, "verify")
     )
-    steps.ensure_datasource(run, hdp)
-    assert steps.current_step(run) == "verify"
-    assert not steps.can_enter(run, "nonsense")
+    engine.ensure_datasource(run, hdp)
+    assert wizard.Progress.of(run).step == "verify"
+    assert not wizard.can_enter(run, "nonsense")
 
 
 # --- the data-source name among active runs -----------------------------------------------------------
@@ -219,14 +219,14 @@ def test_two_admins_same_tenant_and_name_one_wins(make_run):
     second_admin = User.objects.create(username="acme_admin2", hdp_tenant_id=71)
     first = make_run(ds_name="")
     second = make_run(ds_name="", owner=second_admin)
-    steps.claim_ds_name(first, "sales")
-    with pytest.raises(steps.NameTaken, match="already creating a data source named 'sales'"):
-        steps.claim_ds_name(second, "sales")
+    engine.claim_ds_name(first, "sales")
+    with pytest.raises(engine.NameTaken, match="already creating a data source named 'sales'"):
+        engine.claim_ds_name(second, "sales")
     second.refresh_from_db()
     assert (first.ds_name, second.ds_name) == ("sales", "")
     # Another tenant may use the name; and once the first run is cancelled, so may the second admin.
     other_tenant = make_run(ds_name="", tenant_id=72)
-    steps.claim_ds_name(other_tenant, "sales")
+    engine.claim_ds_name(other_tenant, "sales")
     Run.objects.filter(pk=first.pk).update(status=Run.Status.CANCELLED)
-    steps.claim_ds_name(second, "sales")
+    engine.claim_ds_name(second, "sales")
     assert Run.objects.get(pk=second.pk).ds_name == "sales"

@@ -15,7 +15,7 @@ import pytest
 from django.db import connection, connections
 
 from portal.accounts.models import User
-from portal.onboarding import steps
+from portal.onboarding import engine
 from portal.onboarding.models import Run
 from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.emulator import mock_transport
@@ -90,15 +90,15 @@ def test_two_requests_at_once_make_one_post_per_object(ready_run):
     def submit(_: int) -> int:
         run = Run.objects.get(pk=ready_run.pk)
         client = make_client(transport=transport)
-        with steps.lease(run):
-            steps.ensure_app(run, client, client_secret=None)
-            steps.ensure_profile(run, client)
-            return steps.ensure_datasource(run, client)
+        with engine.lease(run):
+            engine.ensure_app(run, client, client_secret=None)
+            engine.ensure_profile(run, client)
+            return engine.ensure_datasource(run, client)
 
     results = race(2, submit)
 
     ids = [r for r in results if isinstance(r, int)]
-    busy = [r for r in results if isinstance(r, steps.StepBusy)]
+    busy = [r for r in results if isinstance(r, engine.StepBusy)]
     assert len(ids) + len(busy) == 2 and ids, results
     assert transport.posts == Counter(
         {"/api/mgmt/oauthapps": 1, "/api/mgmt/oauthprofiles": 1, "/api/mgmt/datasources": 1}
@@ -109,17 +109,19 @@ def test_two_requests_at_once_make_one_post_per_object(ready_run):
 
 def test_many_threads_calling_ensure_datasource_directly(ready_run):
     client = make_client()
-    steps.ensure_app(ready_run, client, client_secret=None)
-    steps.ensure_profile(ready_run, client)
+    engine.ensure_app(ready_run, client, client_secret=None)
+    engine.ensure_profile(ready_run, client)
     transport = CountingTransport()
     faults.arm("POST", r"^/api/mgmt/datasources$", "delay", delay=0.3)
 
     results = race(
         4,
-        lambda _: steps.ensure_datasource(Run.objects.get(pk=ready_run.pk), make_client(transport=transport)),
+        lambda _: engine.ensure_datasource(
+            Run.objects.get(pk=ready_run.pk), make_client(transport=transport)
+        ),
     )
 
-    assert all(isinstance(r, int | steps.StepBusy) for r in results), results
+    assert all(isinstance(r, int | engine.StepBusy) for r in results), results
     assert transport.posts["/api/mgmt/datasources"] == 1
     assert EmuDataSource.objects.count() == 1
 
@@ -128,9 +130,9 @@ def test_two_admins_claim_the_same_name_at_once_one_wins(transactional_db):
     owners = [User.objects.create(username=f"acme_admin{i}", hdp_tenant_id=71) for i in range(2)]
     runs = [Run.objects.create(owner=o, tenant_id=71, datastore_id=54) for o in owners]
 
-    results = race(2, lambda i: steps.claim_ds_name(Run.objects.get(pk=runs[i].pk), "sales"))
+    results = race(2, lambda i: engine.claim_ds_name(Run.objects.get(pk=runs[i].pk), "sales"))
 
     assert sorted(type(r).__name__ for r in results) == ["NameTaken", "NoneType"], results
-    loser = next(r for r in results if isinstance(r, steps.NameTaken))
+    loser = next(r for r in results if isinstance(r, engine.NameTaken))
     assert "already creating a data source named 'sales'" in str(loser)
     assert sorted(Run.objects.values_list("ds_name", flat=True)) == ["", "sales"]

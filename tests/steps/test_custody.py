@@ -9,7 +9,7 @@ from django.core import serializers
 
 from portal.audit.models import AuditEntry
 from portal.oauth.models import OAuthFlow
-from portal.onboarding import steps
+from portal.onboarding import engine
 from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp import faults, refresh
 from tests.steps.conftest import ACCESS, REFRESH, SECRET, give_tokens
@@ -34,13 +34,13 @@ def test_a_finished_run_holds_no_secret_and_none_was_logged(hdp, make_run, caplo
     run = make_run()
     # Unknown outcomes on the way, so the reconcile paths are exercised too.
     faults.arm("POST", r"^/api/mgmt/oauthapps$", "commit_then_drop")
-    steps.ensure_app(run, hdp, client_secret=SECRET)
+    engine.ensure_app(run, hdp, client_secret=SECRET)
     give_tokens(run)
     assert Run.objects.get(pk=run.pk).app_secret_enc == ""  # the secret went as soon as the app existed
     faults.arm("POST", r"^/api/mgmt/oauthprofiles$", "commit_then_drop")
-    steps.ensure_profile(run, hdp)
-    steps.ensure_datasource(run, hdp)
-    assert steps.verify(run, hdp).success
+    engine.ensure_profile(run, hdp)
+    engine.ensure_datasource(run, hdp)
+    assert engine.verify(run, hdp).success
 
     # No plaintext copy anywhere (audit details, object details, messages), nor in any log record.
     dump = portal_dump()

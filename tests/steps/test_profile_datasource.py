@@ -9,7 +9,7 @@ import pytest
 
 from portal.audit.models import AuditEntry
 from portal.hdp.errors import HdpRejected, HdpUnavailable
-from portal.onboarding import steps
+from portal.onboarding import engine, wizard
 from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp import faults, refresh
 from portal.sandbox.hdp.models import DataSource as EmuDataSource
@@ -24,20 +24,20 @@ DATASOURCES = r"^/api/mgmt/datasources$"
 @pytest.fixture
 def run_with_app(hdp, make_run):
     run = make_run()
-    steps.ensure_app(run, hdp, client_secret=SECRET)
+    engine.ensure_app(run, hdp, client_secret=SECRET)
     give_tokens(run)
     return run
 
 
 @pytest.fixture
 def run_with_profile(hdp, run_with_app):
-    steps.ensure_profile(run_with_app, hdp)
+    engine.ensure_profile(run_with_app, hdp)
     return run_with_app
 
 
 def test_profile_created_with_the_tokens_which_are_then_dropped(hdp, run_with_app):
     run = run_with_app
-    profile_id = steps.ensure_profile(run, hdp)
+    profile_id = engine.ensure_profile(run, hdp)
     profile = EmuProfile.objects.get()
     assert (profile.pk, profile.name, profile.app_id) == (profile_id, "acme_ga_profile", run.remote_id("app"))
     assert (profile.refresh_token, profile.access_token, profile.owner.user_name) == (
@@ -47,15 +47,15 @@ def test_profile_created_with_the_tokens_which_are_then_dropped(hdp, run_with_ap
     )
     run.refresh_from_db()
     assert run.tokens_enc == ""
-    assert steps.ensure_profile(run, hdp) == profile_id  # idempotent
+    assert engine.ensure_profile(run, hdp) == profile_id  # idempotent
     assert EmuProfile.objects.count() == 1
 
 
 def test_profile_refused_without_refresh_token(hdp, run_with_app):
     run = run_with_app
     give_tokens(run, refresh_token=None)
-    with pytest.raises(steps.MissingTokens, match="refresh token"):
-        steps.ensure_profile(run, hdp)
+    with pytest.raises(engine.MissingTokens, match="refresh token"):
+        engine.ensure_profile(run, hdp)
     assert EmuProfile.objects.count() == 0
     assert run.remote("profile") is None
 
@@ -63,15 +63,15 @@ def test_profile_refused_without_refresh_token(hdp, run_with_app):
 def test_profile_needs_the_app_first(hdp, make_run):
     run = make_run()
     give_tokens(run)
-    with pytest.raises(steps.StepNotReady):
-        steps.ensure_profile(run, hdp)
+    with pytest.raises(engine.StepNotReady):
+        engine.ensure_profile(run, hdp)
     assert EmuProfile.objects.count() == 0
 
 
 def test_profile_commit_then_drop_adopts_exactly_one_and_then_drops_tokens(hdp, run_with_app):
     run = run_with_app
     faults.arm("POST", PROFILES, "commit_then_drop")
-    profile_id = steps.ensure_profile(run, hdp)
+    profile_id = engine.ensure_profile(run, hdp)
     assert not Fault.objects.exists()
     assert list(EmuProfile.objects.values_list("pk", flat=True)) == [profile_id]
     obj = run.remote("profile")
@@ -87,7 +87,7 @@ def test_profile_tokens_kept_while_the_outcome_is_unresolved(hdp, run_with_app):
         Scripted().after("POST", PROFILES, httpx.ReadTimeout).before("GET", PROFILES, httpx.ConnectTimeout)
     )
     with pytest.raises(HdpUnavailable):
-        steps.ensure_profile(run, make_client(transport=transport))
+        engine.ensure_profile(run, make_client(transport=transport))
     assert transport.rules == []
     run.refresh_from_db()
     assert (
@@ -95,10 +95,10 @@ def test_profile_tokens_kept_while_the_outcome_is_unresolved(hdp, run_with_app):
     )  # not lost: no re-consent needed
     obj = run.remote("profile")
     assert obj is not None and obj.outcome == "unknown"
-    assert steps.current_step(run) == "profile"
+    assert wizard.Progress.of(run).step == "profile"
 
     # Resume once HDP answers: adopted, not duplicated; only now are the tokens dropped.
-    profile_id = steps.ensure_profile(run, hdp)
+    profile_id = engine.ensure_profile(run, hdp)
     assert list(EmuProfile.objects.values_list("pk", flat=True)) == [profile_id]
     run.refresh_from_db()
     assert run.tokens_enc == ""
@@ -109,7 +109,7 @@ def test_profile_4xx_keeps_tokens_for_resume(hdp, run_with_app):
     run.profile_name = "bad name"
     run.save()
     with pytest.raises(HdpRejected):
-        steps.ensure_profile(run, hdp)
+        engine.ensure_profile(run, hdp)
     assert EmuProfile.objects.count() == 0
     run.refresh_from_db()
     assert json.loads(run.unseal("tokens") or "{}")["refresh_token"] == REFRESH
@@ -118,7 +118,7 @@ def test_profile_4xx_keeps_tokens_for_resume(hdp, run_with_app):
 
     run.profile_name = "acme_fixed_profile"
     run.save()
-    profile_id = steps.ensure_profile(run, hdp)
+    profile_id = engine.ensure_profile(run, hdp)
     assert list(EmuProfile.objects.values_list("pk", "name")) == [(profile_id, "acme_fixed_profile")]
     run.refresh_from_db()
     assert run.tokens_enc == ""
@@ -126,7 +126,7 @@ def test_profile_4xx_keeps_tokens_for_resume(hdp, run_with_app):
 
 def test_datasource_uses_the_profile_and_cloud(hdp, run_with_profile):
     run = run_with_profile
-    ds_id = steps.ensure_datasource(run, hdp)
+    ds_id = engine.ensure_datasource(run, hdp)
     ds = EmuDataSource.objects.get()
     assert (ds.pk, ds.name, ds.owner.user_name, ds.connection_type) == (
         ds_id,
@@ -136,7 +136,7 @@ def test_datasource_uses_the_profile_and_cloud(hdp, run_with_profile):
     )
     assert ds.options["OAuthProfileId"] == str(run.remote_id("profile"))
     assert ds.options["DefaultView"] == "12345"
-    assert steps.ensure_datasource(run, hdp) == ds_id
+    assert engine.ensure_datasource(run, hdp) == ds_id
     assert EmuDataSource.objects.count() == 1
 
 
@@ -159,13 +159,13 @@ def test_datasource_unknown_outcomes_end_with_exactly_one(hdp, run_with_profile,
     if fault == "status_500_twice":
         # Not created twice in a row: one blind retry only, then stop and leave it for resume.
         with pytest.raises(HdpUnavailable):
-            steps.ensure_datasource(run, client)
+            engine.ensure_datasource(run, client)
         assert EmuDataSource.objects.count() == 0
         obj = run.remote("datasource")
         assert obj is not None and obj.outcome == "unknown"
-        ds_id = steps.ensure_datasource(run, hdp)
+        ds_id = engine.ensure_datasource(run, hdp)
     else:
-        ds_id = steps.ensure_datasource(run, client)
+        ds_id = engine.ensure_datasource(run, client)
 
     assert not Fault.objects.exists() and transport.rules == []
     assert list(EmuDataSource.objects.values_list("pk", "name")) == [(ds_id, "acme_ga")]
@@ -176,8 +176,10 @@ def test_datasource_unknown_outcomes_end_with_exactly_one(hdp, run_with_profile,
 def test_datasource_crash_after_201_is_adopted_on_resume(hdp, run_with_profile):
     run = run_with_profile
     RemoteObject.objects.create(run=run, kind="datasource", name=run.ds_name)
-    created = make_client().create_datasource(steps._datasource_body(run, run.remote_id("profile") or 0))
-    assert steps.ensure_datasource(run, hdp) == created.id
+    created = make_client().create_datasource(
+        engine.datasource._datasource_body(run, run.remote_id("profile") or 0)
+    )
+    assert engine.ensure_datasource(run, hdp) == created.id
     assert EmuDataSource.objects.count() == 1
     assert (
         AuditEntry.objects.filter(action="hdp.datasource.adopted", detail__remote_id=created.id).count() == 1
@@ -188,8 +190,8 @@ def test_datasource_name_owned_outside_the_run_is_not_adopted_or_overwritten(hdp
     run = run_with_profile
     # The same person made "acme_ga" in HDP's own UI earlier: it is not this run's.
     theirs = make_client().create_datasource(ds_body("acme_ga", DefaultView="999"))
-    with pytest.raises(steps.NameTaken, match="Pick another name"):
-        steps.ensure_datasource(run, hdp)
+    with pytest.raises(engine.NameTaken, match="Pick another name"):
+        engine.ensure_datasource(run, hdp)
     ds = EmuDataSource.objects.get()
     assert (ds.pk, ds.options) == (theirs.id, {"DefaultView": "999"})
     assert run.remote("datasource") is None
@@ -198,7 +200,7 @@ def test_datasource_name_owned_outside_the_run_is_not_adopted_or_overwritten(hdp
 def test_same_name_owned_by_another_user_is_left_alone(hdp, run_with_profile):
     run = run_with_profile
     theirs = make_client(on_behalf_of="acme_user").create_datasource(ds_body("acme_ga", DefaultView="999"))
-    ds_id = steps.ensure_datasource(run, hdp)  # names are unique per owner in HDP
+    ds_id = engine.ensure_datasource(run, hdp)  # names are unique per owner in HDP
     assert ds_id != theirs.id
     assert EmuDataSource.objects.get(pk=theirs.id).options == {"DefaultView": "999"}
     assert EmuDataSource.objects.get(pk=ds_id).owner.user_name == "acme_admin"
@@ -206,13 +208,13 @@ def test_same_name_owned_by_another_user_is_left_alone(hdp, run_with_profile):
 
 def test_verify_success_completes_the_run_and_purges_secrets(hdp, run_with_profile, monkeypatch):
     run = run_with_profile
-    steps.ensure_datasource(run, hdp)
+    engine.ensure_datasource(run, hdp)
     # Leftovers that must not survive completion (e.g. a secret re-entered for an edit).
     run.seal("app_secret", SECRET)
     give_tokens(run)
     monkeypatch.setattr(refresh, "refresh_with_provider", lambda *args: {"access_token": "fresh-access"})
 
-    result = steps.verify(run, hdp)
+    result = engine.verify(run, hdp)
 
     assert result.success is True
     run.refresh_from_db()
@@ -224,21 +226,21 @@ def test_verify_success_completes_the_run_and_purges_secrets(hdp, run_with_profi
     )
     assert run.completed_at is not None and run.verified_at is not None
     assert EmuProfile.objects.get().access_token == "fresh-access"  # HDP really tested the chain
-    assert steps.current_step(run) == steps.DONE
+    assert wizard.Progress.of(run).step == wizard.DONE
     assert AuditEntry.objects.filter(action="run.completed").count() == 1
 
 
 def test_verify_failure_keeps_the_run_active(hdp, run_with_profile, monkeypatch):
     run = run_with_profile
-    steps.ensure_datasource(run, hdp)
+    engine.ensure_datasource(run, hdp)
 
     def refuse(*args):
         raise refresh.RefreshError("the provider said invalid_grant")
 
     monkeypatch.setattr(refresh, "refresh_with_provider", refuse)
-    result = steps.verify(run, hdp)
+    result = engine.verify(run, hdp)
     assert result.success is False
     run.refresh_from_db()
     assert (run.status, run.verify_ok, run.completed_at) == (Run.Status.ACTIVE, False, None)
     assert run.verify_message and "invalid_grant" not in run.verify_message
-    assert steps.current_step(run) == "verify"
+    assert wizard.Progress.of(run).step == "verify"

@@ -224,7 +224,7 @@ def test_another_tenants_admin_gets_404_and_no_hdp_call(acme, globex, hdp):
 
 def test_the_engines_check_against_hdp_is_a_field_error_and_the_run_is_restored(acme, hdp):
     """HDP's app has another token URI than the run (changed outside the portal): the form sees no
-    change, ``steps.update_app`` compares with HDP and refuses; the run keeps its old settings."""
+    change, ``engine.update_app`` compares with HDP and refuses; the run keeps its old settings."""
     run = created_run(acme)
     OAuthApp.objects.filter(name="Acme_GA_app").update(token_uri=NEW_TOKEN)
     hdp.clear()
@@ -240,14 +240,14 @@ def test_the_engines_check_against_hdp_is_a_field_error_and_the_run_is_restored(
 def test_the_engine_refuses_an_edit_once_a_profile_exists(acme, hdp):
     from portal.accounts.models import User
     from portal.hdp.client import HdpClient
-    from portal.onboarding import steps
+    from portal.onboarding import engine
 
     run = run_at_datasource(acme)
     run.app_scope = "read"
     hdp.clear()
     with (
         HdpClient.for_user(User.objects.get(username="acme_admin")) as client,
-        pytest.raises(steps.StepError),
+        pytest.raises(engine.StepError),
     ):
-        steps.update_app(run, client, client_secret=NEW_SECRET)
+        engine.update_app(run, client, client_secret=NEW_SECRET)
     assert hdp == []

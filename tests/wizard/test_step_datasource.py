@@ -86,17 +86,17 @@ def test_backend_password_is_never_written_to_the_run_even_while_hdp_is_called(a
     for the length of the request (a crash mid-call must not leave it in the database)."""
     from unittest.mock import patch
 
-    from portal.onboarding import steps
+    from portal.hdp.client import HdpClient
 
     run = run_at_datasource(acme, "1:sandbox")
     seen_in_db: list[dict] = []
-    real = steps.ensure_datasource
+    real = HdpClient.create_datasource
 
-    def spy(run_arg, client, **kwargs):
-        seen_in_db.append(dict(Run.objects.get(pk=run_arg.pk).ds_options))
-        return real(run_arg, client, **kwargs)
+    def spy(self, body):  # the moment the engine calls HDP, after it recorded the run's inputs
+        seen_in_db.append(dict(Run.objects.get(pk=run.pk).ds_options))
+        return real(self, body)
 
-    with patch.object(steps, "ensure_datasource", side_effect=spy):
+    with patch.object(HdpClient, "create_datasource", spy):
         response = acme.post(_url(run), {"name": "AcmeSF2", "opt_Password": "backend-pw-sentinel-2"})
     assert response.status_code == 303
     assert seen_in_db and all("Password" not in options for options in seen_in_db)

@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from portal.hdp import check
 from portal.hdp.client import HdpClient
 from portal.lib.logging import register_secret
-from portal.onboarding import views
+from portal.onboarding import stores
 
 PASSWORD_ENV = "HDP_CHECK_PASSWORD"
 
@@ -57,7 +57,7 @@ class Command(BaseCommand):
         failed = 0
         with client:
             for result in check.run_checks(
-                client, stores=views.KNOWN_OAUTH_STORES, acting=acting, write_tenant=options["write"]
+                client, stores=stores.KNOWN_OAUTH_STORES, acting=acting, write_tenant=options["write"]
             ):
                 failed += result.status == "fail"
                 line = f"{result.status.upper():4}  {result.label}: {result.detail}"

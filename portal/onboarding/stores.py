@@ -1,0 +1,57 @@
+"""Data-store policy: which HDP data stores the portal offers, and the options it sets itself.
+
+No HDP call here: the views pass in what HDP listed (docs/hdp-api.md §5).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portal.hdp.schemas import DataStore
+from portal.oauth import presets
+
+# Data stores the portal offers: OAuth-capable per HDP's docs (docs/hdp-api.md §5). The store *list*
+# carries no options, so the list is filtered by name here (and group stores are hidden); the
+# chosen store's own definitions are then checked for an ``OAuthProfileId`` option at step a, so
+# a store HDP cannot link to a profile is refused with a clear message.
+KNOWN_OAUTH_STORES = frozenset(
+    name.casefold()
+    for name in (
+        "Salesforce",
+        "Google Analytics",
+        "Google BigQuery",
+        "Microsoft Dynamics 365",
+        "Snowflake",
+        "Autonomous REST Connector",
+    )
+)
+AUTH_METHOD_OPTION = "AuthenticationMethod"
+
+
+def fixed_options(definitions: list[dict[str, Any]]) -> dict[str, str]:
+    """Options the portal sets itself: ``AuthenticationMethod`` = the store's OAuth choice.
+
+    Stores that support several methods (Salesforce, Snowflake, REST...) must be told to use the
+    OAuth profile; the choice whose id names the authorization-code grant wins, else the first
+    OAuth one. Google Analytics (OAuth only) has no such option.
+    """
+    for definition in definitions:
+        if str(definition.get("id")) != AUTH_METHOD_OPTION:
+            continue
+        ids = [str(c.get("id")) for c in definition.get("choices") or []]
+        for wanted in ("authorizationcode", "oauth"):
+            match = next((i for i in ids if wanted in i.lower()), None)
+            if match:
+                return {AUTH_METHOD_OPTION: match}
+    return {}
+
+
+def store_choices(stores: list[DataStore]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The step-a choice list: (store name, [("<store id>:<preset key>", preset label)...])."""
+    choices = []
+    for store in sorted(stores, key=lambda s: s.name.casefold()):
+        if store.is_group or not store.authorized or store.name.casefold() not in KNOWN_OAUTH_STORES:
+            continue
+        options = [(f"{store.id}:{p.key}", str(p.label)) for p in presets.presets_for_datastore(store.name)]
+        choices.append((store.name, options))
+    return choices

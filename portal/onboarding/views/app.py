@@ -1,0 +1,258 @@
+"""Step b: the OAuth application (reuse one HDP has, register a new one, or edit the one registered)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from portal.audit.models import AuditEntry
+from portal.hdp import errors
+from portal.hdp.schemas import OAuthAppSummary
+from portal.lib.events import fingerprint, security_event
+from portal.lib.htmx import HtmxRequest
+from portal.oauth import flows, presets
+from portal.onboarding import engine, forms, wizard
+from portal.onboarding.models import RemoteObject, Run
+from portal.onboarding.views import common
+
+HDP_APP_FIELDS = {"name": "name", "clientId": "client_id", "authorizeURI": "authorize_uri", "tokenURI": "token_uri",
+                  "scope": "scope", "description": "description"}  # fmt: skip
+# Run field -> form field, for the settings an edit may change (the name never changes).
+APP_EDIT_FIELDS = {"app_client_id": "client_id", "app_authorize_uri": "authorize_uri", "app_token_uri": "token_uri",
+                   "app_scope": "scope", "app_extra_params": "extra_params", "app_description": "description"}  # fmt: skip
+
+
+def _unused(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``... if HDP already has an application called that."""
+    candidate, n = name, 1
+    while candidate.casefold() in taken:
+        n += 1
+        candidate = f"{name}_{n}"
+    return candidate
+
+
+def _app_initial(run: Run, preset: presets.Preset, taken: set[str]) -> dict[str, Any]:
+    suggested = _unused(forms.suggest_name(run.tenant_name, run.datastore_name, suffix="app"), taken)
+    return {
+        "name": run.app_name if run.app_mode == Run.AppMode.CREATE and run.app_name else suggested,
+        "client_id": run.app_client_id or preset.client_id,
+        "authorize_uri": run.app_authorize_uri or preset.authorize_uri,
+        "token_uri": run.app_token_uri or preset.token_uri,
+        "scope": run.app_scope or preset.scope,
+        "extra_params": "\n".join(
+            f"{k}={v}" for k, v in (run.app_extra_params or preset.extra_params).items()
+        ),
+        "description": run.app_description,
+    }
+
+
+def _settings(run: Run, preset: presets.Preset, form: forms.AppCreateForm) -> engine.AppSettings:
+    """The form's application settings; an edit form keeps the run's name (it never changes) and,
+    for presets (whose form has no extra parameters), the run's extra parameters."""
+    data = form.cleaned_data
+    editing = isinstance(form, forms.AppEditForm)
+    extra = data.get("extra_params") or dict(preset.extra_params)
+    if editing and "extra_params" not in form.fields:  # custom providers only; presets fix them
+        extra = dict(run.app_extra_params or {})
+    return engine.AppSettings(
+        name=run.app_name if editing else data["name"],
+        client_id=data["client_id"].strip(),
+        authorize_uri=data["authorize_uri"],
+        token_uri=data["token_uri"],
+        scope=" ".join((data.get("scope") or "").split()),
+        extra_params=extra,
+        description=data.get("description") or "",
+    )
+
+
+def _uri_refused_event(request: HtmxRequest, run: Run, form: forms.AppCreateForm) -> None:
+    refused = sorted({"authorize_uri", "token_uri"} & set(form.errors))
+    if refused:  # a blocked provider address is a security event (no values logged)
+        security_event(
+            "provider_uri_refused", request, run=fingerprint(str(run.pk)), fields=",".join(refused)
+        )
+
+
+# --- a new application, or one HDP already has ------------------------------------------------------
+@dataclass(frozen=True)
+class _Listed:
+    """HDP's applications for the run's store (to reuse) and every name taken in the tenant; or,
+    when HDP cannot be asked, the banner and status to show instead."""
+
+    apps: list[OAuthAppSummary]
+    taken: set[str]
+    banner: str = ""
+    status: int = 200
+
+
+def _listed_apps(request: HtmxRequest, run: Run) -> _Listed:
+    try:
+        with common.client(request) as client:
+            tenant_apps = client.list_oauth_apps(tenant_id=run.tenant_id)
+    except errors.HdpError as exc:
+        return _Listed([], set(), *common.problem(exc))
+    apps = [a for a in tenant_apps if a.data_store == run.datastore_id]
+    return _Listed(apps, {a.name.casefold() for a in tenant_apps})
+
+
+def _reused(chosen: OAuthAppSummary, preset: presets.Preset) -> engine.ReusedApp:
+    return engine.ReusedApp(
+        app_id=chosen.id,
+        name=chosen.name,
+        authorize_uri=chosen.authorize_uri or "",
+        token_uri=chosen.token_uri or "",
+        scope=chosen.scope or "",
+        extra_params=dict(preset.extra_params),
+    )
+
+
+@sensitive_post_parameters("client_secret")
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def step_app(request: HtmxRequest, run_id: UUID) -> HttpResponse:
+    run = common.get_run(request, run_id)
+    progress = wizard.Progress.of(run)
+    if response := common.enter(request, run, progress, "app"):
+        return response
+    preset = common.preset(run)
+    if progress.is_done("app"):
+        return _app_done(request, run, preset, progress)
+    listed = _listed_apps(request, run)
+    banner, status = listed.banner, listed.status
+    action = request.POST.get("action") if request.method == "POST" else None
+    reuse_form = forms.AppReuseForm(
+        request.POST if action == "reuse" else None, apps=[(a.id, a.name) for a in listed.apps]
+    )
+    create_form = forms.AppCreateForm(
+        request.POST if action == "create" else None,
+        preset=preset,
+        initial=_app_initial(run, preset, listed.taken),
+        validate_url=common.validate_url(run),
+    )
+    choice: engine.AppSettings | engine.ReusedApp | None = None
+    if action == "reuse" and not banner and reuse_form.is_valid():
+        choice = _reused(next(a for a in listed.apps if a.id == reuse_form.cleaned_data["app_id"]), preset)
+    elif action == "create" and create_form.is_valid():
+        choice = _settings(run, preset, create_form)
+    elif action == "create":
+        _uri_refused_event(request, run, create_form)
+    if choice is not None:
+        form = create_form if action == "create" else None  # HDP's field errors go next to the field
+        try:
+            with common.client(request) as client:
+                secret = form.cleaned_data["client_secret"] if form is not None else None
+                engine.ensure_app(run, client, choice, client_secret=secret)
+        except engine.StepBusy:
+            return common.busy(request, run, "app")
+        except (errors.HdpError, engine.StepError) as exc:
+            banner, status = common.explain_failure(exc, form, HDP_APP_FIELDS)
+        else:
+            return common.advance(request, run, "authorize")
+    context = {
+        "apps": listed.apps,
+        "reuse_form": reuse_form,
+        "create_form": create_form,
+        "preset": preset,
+        "banner": banner,
+        "action": action,
+        "retype_secret": action == "create",
+        "redirect_uri": common.redirect_uri(str(create_form["name"].value() or "")),
+        "sandbox_console": reverse("sandbox_provider:console") if preset.key == "sandbox" else "",
+    }
+    return common.render_step(request, run, "app", "onboarding/step_app.html", context, status, progress)
+
+
+# --- the registered application: view it, or change it while nothing depends on it ---------------
+def _app_edit_refusal(run: Run, progress: wizard.Progress) -> str:
+    """Why the registered application cannot be changed on this page ("" when it can)."""
+    app = progress.remote("app")
+    if app is None or not app.created_by_run or app.outcome != RemoteObject.Outcome.CREATED:
+        return _(
+            "This setup reuses an application that already existed in HDP, so its settings are not "
+            "changed here: other connections may depend on it, and applications of the System tenant "
+            "are read-only to tenant administrators."
+        )
+    if run.status != Run.Status.ACTIVE or progress.profile_in_play:
+        return _(
+            "The setup's OAuth profile already uses this application, so its settings can no longer "
+            "be changed here."
+        )
+    return ""
+
+
+def _changed(run: Run, wanted: engine.AppSettings) -> list[str]:
+    """The form fields whose value differs from what the run holds."""
+    return sorted(form_field for run_field, form_field in APP_EDIT_FIELDS.items()
+                  if getattr(run, run_field) != getattr(wanted, run_field.removeprefix("app_")))  # fmt: skip
+
+
+def _edited(request: HtmxRequest, run: Run, changed: list[str], secret: str) -> None:
+    """HDP took the edit: a new sign-in setting means a new consent; audit it and say so."""
+    new_consent = any(name != "description" for name in changed)
+    if new_consent:  # the held tokens (and any sign-in in progress) belong to the old settings
+        run.forget_consent()
+        flows.drop_run_flows(run)
+    fields = sorted([*changed, "client_secret"]) if secret else changed
+    AuditEntry.record(common.user(request).username, "app.updated", run=run, fields=fields)
+    messages.success(request, _("The application's settings were saved in HDP."))
+    if new_consent:
+        messages.info(
+            request,
+            _("The sign-in settings changed: connect to the provider again so that HDP gets a new consent."),
+        )
+
+
+def _app_done(
+    request: HtmxRequest, run: Run, preset: presets.Preset, progress: wizard.Progress
+) -> HttpResponse:
+    """The registered application; while nothing depends on it yet, the form to change it."""
+    app = progress.remote("app")
+    refusal = _app_edit_refusal(run, progress)
+    action = request.POST.get("action") if request.method == "POST" else None
+    banner, status = "", 200
+    edit_form = None
+    if not refusal:
+        edit_form = forms.AppEditForm(
+            request.POST if action == "edit" else None,
+            preset=preset,
+            initial=_app_initial(run, preset, set()),
+            validate_url=common.validate_url(run),
+        )
+    if action == "edit" and edit_form is None:  # reused, or a profile uses it: nothing is sent to HDP
+        banner, status = refusal, 403
+    elif action == "edit" and edit_form is not None and edit_form.is_valid():
+        secret = edit_form.cleaned_data.get("client_secret") or ""
+        wanted = _settings(run, preset, edit_form)
+        if not (changed := _changed(run, wanted)) and not secret:
+            messages.info(request, _("Nothing was changed."))
+            return common.advance(request, run, "authorize")
+        try:
+            with common.client(request) as client:
+                engine.update_app(run, client, wanted, client_secret=secret or None)
+        except engine.StepBusy:
+            return common.busy(request, run, "app")
+        except (errors.HdpError, engine.StepError) as exc:
+            banner, status = common.explain_failure(exc, edit_form, HDP_APP_FIELDS)
+        else:
+            _edited(request, run, changed, secret)
+            return common.advance(request, run, "authorize")
+    elif action == "edit" and edit_form is not None:
+        _uri_refused_event(request, run, edit_form)
+    context = {
+        "done": True,
+        "app": app,
+        "edit_form": edit_form,
+        "edit_refusal": refusal,
+        "editing": action == "edit",
+        "banner": banner,
+    }
+    return common.render_step(request, run, "app", "onboarding/step_app.html", context, status, progress)

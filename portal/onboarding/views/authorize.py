@@ -1,0 +1,146 @@
+"""Step c: consent at the provider (a plain form POST sends the whole page there; no popup)."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from portal.hdp import errors
+from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
+from portal.oauth import flows, presets, uris
+from portal.onboarding import wizard
+from portal.onboarding.models import Run
+from portal.onboarding.views import common
+
+
+def _origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def step_authorize(request: HtmxRequest, run_id: UUID) -> HttpResponse:
+    run = common.get_run(request, run_id)
+    progress = wizard.Progress.of(run)
+    if response := common.enter(request, run, progress, "authorize"):
+        return response
+    preset = common.preset(run)
+    origin = _origin(run.app_authorize_uri)
+    context = {
+        "preset": preset,
+        "provider": _provider_name(run, preset),
+        "provider_host": urlsplit(run.app_authorize_uri).hostname or "",
+        "scopes": run.app_scope.split(),
+        "redirect_uri": common.redirect_uri(run.app_name),
+        "done": progress.is_done("authorize"),
+        "profile_done": progress.is_done("profile"),
+        # Before the profile exists a new consent simply replaces the held tokens; afterwards a
+        # reconnect must update that same profile, which is support's repair flow, not this page.
+        "can_reconnect": run.status == Run.Status.ACTIVE and not progress.is_done("profile"),
+        "retry": any(m.level >= messages.WARNING for m in messages.get_messages(request)),
+    }
+    response = common.render_step(
+        request, run, "authorize", "onboarding/step_authorize.html", context, progress=progress
+    )
+    if origin:
+        # Chromium applies form-action to the redirect that follows a form POST: the "Connect"
+        # POST answers 303 to this origin, so it must be allowed here (django-csp 4: per response).
+        response._csp_update = {"form-action": [origin]}  # type: ignore[attr-defined]
+    return response
+
+
+def _provider_name(run: Run, preset: presets.Preset) -> str:
+    """Plain words for the provider: "Google", "Salesforce"...; the host name for custom ones."""
+    if preset.is_custom:
+        return urlsplit(run.app_authorize_uri).hostname or _("the provider")
+    return re.sub(r"\s*\(.*\)$", "", str(preset.label))
+
+
+def _back_to_authorize(request: HtmxRequest, run: Run, message: str) -> HttpResponse:
+    messages.error(request, message)
+    return HttpResponseSeeOther(wizard.step_url(run, "authorize"))
+
+
+class _Addresses(NamedTuple):
+    client_id: str
+    authorize_uri: str
+    token_uri: str
+    scope: str
+
+
+def _reused_addresses(request: HtmxRequest, run: Run, preset: presets.Preset) -> _Addresses | str:
+    """A reused application's settings as HDP holds them now (checked like typed ones), or why not."""
+    app_id = run.reuse_app_id or run.remote_id("app")
+    if app_id is None:
+        return _("Pick the OAuth application again.")
+    try:
+        with common.client(request) as client:
+            app = client.get_oauth_app(app_id)
+    except errors.HdpError as exc:
+        return exc.explanation
+    try:
+        authorize_uri = uris.validate_provider_uri(
+            app.authorize_uri or "", allowed_hosts=preset.allowed_hosts, kind="authorize"
+        )
+        token_uri = uris.validate_provider_uri(
+            app.token_uri or "", allowed_hosts=preset.allowed_hosts, kind="token"
+        )
+    except ValidationError as exc:
+        return _("The application %(name)s in HDP has an address the portal won't use: %(why)s") % {
+            "name": run.app_name,
+            "why": " ".join(exc.messages),
+        }
+    return _Addresses(app.client_id or "", authorize_uri, token_uri, app.scope or "")
+
+
+@require_POST
+def authorize_start(request: HtmxRequest, run_id: UUID) -> HttpResponse:
+    """A plain form POST: start the flow and 303 the whole page to the provider (no popup)."""
+    run = common.get_run(request, run_id)
+    if response := common.enter(request, run, wizard.Progress.of(run), "authorize"):
+        return response
+    if run.status != Run.Status.ACTIVE:
+        messages.info(request, _("This setup is complete; its connection is in HDP now."))
+        return HttpResponseSeeOther(wizard.step_url(run, "verify"))
+    preset = common.preset(run)
+    addresses = _Addresses(run.app_client_id, run.app_authorize_uri, run.app_token_uri, run.app_scope)
+    if run.app_mode == Run.AppMode.REUSE:
+        addresses_or_why = _reused_addresses(request, run, preset)
+        if isinstance(addresses_or_why, str):
+            return _back_to_authorize(request, run, addresses_or_why)
+        addresses = addresses_or_why
+    app_remote_id = run.remote_id("app")
+    if app_remote_id is None:
+        return _back_to_authorize(
+            request, run, _("The OAuth application is not recorded yet; go back one step.")
+        )
+    try:
+        url = flows.start(
+            request,
+            run,
+            client_id=addresses.client_id,
+            authorize_uri=addresses.authorize_uri,
+            token_uri=addresses.token_uri,
+            scope=addresses.scope,
+            extra_params=dict(run.app_extra_params or preset.extra_params),
+            token_auth=preset.token_auth,
+            expected_issuer=preset.expected_issuer,
+            app_id=app_remote_id,
+            app_name=run.app_name,
+        )
+    except flows.RateLimited:
+        context = {"retry_url": wizard.step_url(run, "authorize")}
+        return common.render_step(request, run, "authorize", "onboarding/rate_limited.html", context, 429)
+    except ValidationError as exc:
+        return _back_to_authorize(request, run, " ".join(exc.messages))
+    return HttpResponseSeeOther(url)

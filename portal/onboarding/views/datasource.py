@@ -1,0 +1,105 @@
+"""Steps e and f: the data source, then HDP's connection test."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from portal.hdp import errors
+from portal.lib.htmx import HtmxRequest
+from portal.onboarding import engine, forms, stores, wizard
+from portal.onboarding.models import Run
+from portal.onboarding.views import common
+from portal.ratelimit import limiter as ratelimit
+
+
+def _datasource_form(request: HtmxRequest, run: Run) -> forms.DataSourceForm:
+    definitions = list(run.datastore_option_defs or [])
+    initial: dict[str, Any] = {
+        "name": run.ds_name or forms.suggest_name(run.tenant_name, run.datastore_name, suffix=""),
+        "description": run.ds_description,
+    }
+    for key, value in (run.ds_options or {}).items():
+        initial[f"opt_{key}"] = value
+    return forms.DataSourceForm(
+        request.POST or None,
+        definitions=definitions,
+        fixed=stores.fixed_options(definitions),
+        initial=initial,
+        validate_url=common.validate_url(run),
+    )
+
+
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def step_datasource(request: HtmxRequest, run_id: UUID) -> HttpResponse:
+    run = common.get_run(request, run_id)
+    progress = wizard.Progress.of(run)
+    if response := common.enter(request, run, progress, "datasource"):
+        return response
+    page = "onboarding/step_datasource.html"
+    if progress.is_done("datasource"):
+        done = {"datasource": progress.remote("datasource"), "done": True}
+        return common.render_step(request, run, "datasource", page, done, progress=progress)
+    form = _datasource_form(request, run)
+    banner, status = "", 200
+    if request.method == "POST" and form.is_valid():
+        # Back-end passwords go to HDP only; the run never stores them (the form asks for them
+        # again after a failure: PasswordInput never renders a value).
+        secret_options = form.secret_options()
+        wanted = engine.DataSourceSettings(
+            form.cleaned_data["name"], form.cleaned_data.get("description") or "", form.options()
+        )
+        try:
+            with common.client(request) as client:
+                engine.ensure_datasource(run, client, wanted, secret_options=secret_options)
+        except engine.StepBusy:
+            return common.busy(request, run, "datasource")
+        except (errors.HdpError, engine.StepError) as exc:
+            banner, status = common.explain_failure(exc, form)
+        else:
+            return common.advance(request, run, "verify")
+    context = {"form": form, "banner": banner, "fixed": form.fixed}
+    return common.render_step(request, run, "datasource", page, context, status, progress)
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def step_verify(request: HtmxRequest, run_id: UUID) -> HttpResponse:
+    run = common.get_run(request, run_id)
+    progress = wizard.Progress.of(run)
+    if response := common.enter(request, run, progress, "verify"):
+        return response
+    banner, status = "", 200
+    if request.method == "POST":
+        if not ratelimit.hit("ds_test", common.user(request).username, settings.RATELIMIT_TEST_PER_MINUTE):
+            banner, status = (
+                _("You have run many checks in the last minute. Wait a minute, then try again."),
+                429,
+            )
+        else:
+            try:
+                with common.client(request) as client:
+                    engine.verify(run, client)
+            except engine.StepBusy:
+                return common.busy(request, run, "verify")
+            except (errors.HdpError, engine.StepError) as exc:
+                banner, status = common.explain_failure(exc)
+        run.refresh_from_db()
+        progress = wizard.Progress.of(run)
+    context = {
+        "banner": banner,
+        "objects": common.objects(list(progress.objects.values())),
+        "datasource": progress.remote("datasource"),
+    }
+    return common.render_step(
+        request, run, "verify", "onboarding/step_verify.html", context, status, progress
+    )

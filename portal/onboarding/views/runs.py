@@ -1,0 +1,199 @@
+"""My setups, step a (tenant, data store, provider), resume and cancel."""
+
+from __future__ import annotations
+
+import uuid
+from uuid import UUID
+
+from django.contrib import messages
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from portal.audit.models import AuditEntry
+from portal.hdp import errors
+from portal.hdp.schemas import DataStore, DataStoreDetail
+from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
+from portal.oauth import presets
+from portal.onboarding import engine, forms, stores, wizard
+from portal.onboarding.models import RemoteObject, Run
+from portal.onboarding.views import common
+
+
+# --- My setups -------------------------------------------------------------------------------------
+@require_GET
+@vary_on_headers("HX-Request")
+def runs(request: HtmxRequest) -> HttpResponse:
+    user = common.user(request)
+    tenant_ids = [int(str(t["id"])) for t in user.onboarding_tenants()]
+    rows = []
+    for run in Run.objects.filter(owner=user, tenant_id__in=tenant_ids).prefetch_related("objects_made"):
+        step = wizard.Progress.of(run).current
+        rows.append({"run": run, "step": step, "step_title": wizard.SHORT[step]})
+    return render(
+        request,
+        "onboarding/runs.html",
+        {"rows": rows, "missing": user.missing_onboarding_permissions()},
+    )
+
+
+# --- step a: tenant, data store, provider ------------------------------------------------------------
+def _setup_id(request: HtmxRequest) -> UUID | None:
+    try:
+        return UUID(request.POST.get("setup_id", ""))
+    except ValueError:
+        return None
+
+
+def _resubmitted(request: HtmxRequest, run: Run) -> HttpResponse:
+    """The same step-a page posted again: continue the run it created (only the owner's, else 404)."""
+    user = common.user(request)
+    if run.owner_id != user.pk or not user.may_use_tenant(run.tenant_id):
+        raise Http404
+    return common.advance(request, run, wizard.current(run))
+
+
+def _start(
+    request: HtmxRequest,
+    form: forms.StoreForm,
+    store: DataStore,
+    preset: presets.Preset,
+    detail: DataStoreDetail,
+) -> HttpResponse:
+    """Record the new run (no HDP call inside the transaction), then on to the application."""
+    user = common.user(request)
+    tenants = user.onboarding_tenants()
+    tenant_id = form.cleaned_data.get("tenant") or int(str(tenants[0]["id"]))
+    if not user.may_use_tenant(tenant_id):  # the choice list already limits it; belt and braces
+        raise Http404
+    tenant_name = next(str(t["name"]) for t in tenants if int(str(t["id"])) == tenant_id)
+    try:
+        with transaction.atomic():  # no HDP call inside
+            run = Run.objects.create(
+                pk=form.cleaned_data.get("setup_id") or uuid.uuid4(),
+                owner=user,
+                tenant_id=tenant_id,
+                tenant_name=tenant_name,
+                datastore_id=store.id,
+                datastore_name=store.name,
+                preset=preset.key,
+                datastore_option_defs=[o.model_dump() for o in detail.options],
+            )
+    except IntegrityError:  # the same page submitted twice at once
+        return _resubmitted(request, get_object_or_404(Run, pk=form.cleaned_data["setup_id"]))
+    AuditEntry.record(user.username, "run.started", run=run, datastore=store.name, preset=preset.key)
+    return common.advance(request, run, "app")
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def new(request: HtmxRequest) -> HttpResponse:
+    user = common.user(request)
+    if missing := user.missing_onboarding_permissions():
+        return render(request, "onboarding/no_permission.html", {"missing": missing}, status=403)
+    setup_id = _setup_id(request)
+    if setup_id is not None and (earlier := Run.objects.filter(pk=setup_id).first()) is not None:
+        return _resubmitted(request, earlier)  # before any HDP call
+    banner, status = "", 200
+    listed: list[DataStore] = []
+    try:
+        with common.client(request) as client:
+            listed = client.list_datastores()
+    except errors.HdpError as exc:
+        banner, status = common.problem(exc)
+    choices = stores.store_choices(listed)
+    form = forms.StoreForm(request.POST or None, tenants=user.onboarding_tenants(), choices=choices)
+    if request.method == "POST" and not banner and form.is_valid():
+        store_id_text, _sep, preset_key = str(form.cleaned_data["store_preset"]).partition(":")
+        store = next(s for s in listed if s.id == int(store_id_text))
+        preset = presets.get_preset(preset_key)
+        try:
+            with common.client(request) as client:
+                detail = client.get_datastore(store.id)
+        except errors.HdpError as exc:
+            banner, status = common.problem(exc)
+        else:
+            if preset is not None and detail.option(forms.OAUTH_PROFILE_OPTION) is not None:
+                return _start(request, form, store, preset, detail)
+            form.add_error(
+                "store_preset",
+                _("%(store)s can't use an OAuth profile on this HDP server; choose another data store.")
+                % {"store": store.name},
+            )
+    context = {"form": form, "banner": banner}
+    return common.render_step(request, None, "store", "onboarding/step_store.html", context, status)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def step_store(request: HtmxRequest, run_id: UUID) -> HttpResponse:
+    run = common.get_run(request, run_id)
+    progress = wizard.Progress.of(run)
+    if response := common.enter(request, run, progress, "store"):
+        return response
+    context = {"preset": common.preset(run), "done": True}
+    return common.render_step(request, run, "store", "onboarding/step_store.html", context, progress=progress)
+
+
+# --- resume and cancel -------------------------------------------------------------------------------
+@require_GET
+def resume(request: HtmxRequest, run_id: UUID) -> HttpResponse:
+    """Check what really exists in HDP (engine.reconcile), then go to the first unfinished step."""
+    run = common.get_run(request, run_id)
+    if run.status == Run.Status.CANCELLED:
+        messages.info(request, _("That setup was cancelled. Start a new one from this page."))
+        return redirect("onboarding:runs")
+    try:
+        with common.client(request) as client:
+            findings = engine.reconcile(run, client)
+    except engine.StepBusy:
+        return common.busy(request, run, wizard.current(run))
+    except engine.ReconcileConflict as exc:
+        messages.error(request, str(exc))
+    except errors.HdpError as exc:
+        messages.warning(
+            request,
+            _("The portal could not check HDP before resuming: %(why)s") % {"why": exc.explanation},
+        )
+    else:
+        for finding in findings:
+            messages.info(request, finding)
+    run.refresh_from_db()
+    return redirect(wizard.step_url(run, wizard.current(run)))
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def cancel(request: HtmxRequest, run_id: UUID) -> HttpResponse:
+    run = common.get_run(request, run_id)
+    if run.status != Run.Status.ACTIVE:
+        messages.info(request, _("That setup is already finished or cancelled; nothing to cancel."))
+        return redirect("onboarding:runs")
+    made = common.objects(list(run.objects_made.all()))
+    doomed = [
+        o
+        for o in made
+        if o.created_by_run and o.outcome in (RemoteObject.Outcome.CREATED, RemoteObject.Outcome.PENDING,
+                                              RemoteObject.Outcome.UNKNOWN)
+    ]  # fmt: skip
+    kept = [o for o in made if not o.created_by_run and o.outcome == RemoteObject.Outcome.REUSED]
+    banner, status = "", 200
+    if request.method == "POST":
+        try:
+            with common.client(request) as client:
+                findings = engine.cancel(run, client)
+        except engine.StepBusy:
+            return common.busy(request, run, wizard.current(run))
+        except (errors.HdpError, engine.StepError) as exc:
+            banner, status = common.explain_failure(exc)
+        else:
+            messages.success(request, _("The setup was cancelled."))
+            for finding in findings:
+                messages.info(request, finding)
+            return HttpResponseSeeOther(reverse("onboarding:runs"))
+    context = {"doomed": doomed, "kept": kept, "banner": banner}
+    return common.render_step(request, run, wizard.current(run), "onboarding/cancel.html", context, status)
