@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 export PORT
 
-.PHONY: run test install lint check-deploy clean
+.PHONY: run test install lint check-deploy clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	bash scripts/install-test-deps.sh
 	bash scripts/test.sh
+
+# Benchmark (not a test): gunicorn + PostgreSQL + the emulator as its own process; see README.md.
+bench: $(VENV)/.installed
+	$(BIN)/python scripts/bench.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
