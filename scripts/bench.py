@@ -7,7 +7,7 @@ its binaries exist, else SQLite (said in the output). ``--repo PATH`` runs the s
 checkout (to measure a "before").
 """
 
-# ruff: noqa: S603, S607, SIM115, B023 - a local benchmark that starts its own servers with fixed argv; log files live until the finally block
+# ruff: noqa: S603, S607, SIM115, B023, E731 - a local benchmark that starts its own servers with fixed argv; log files live until the finally block
 from __future__ import annotations
 
 import argparse
