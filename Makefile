@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 export PORT
 
-.PHONY: run test install lint lock check-deploy clean bench-health
+.PHONY: run test install lint lock check-deploy clean bench bench-health
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ bench-health: $(VENV)/.installed
 test: $(VENV)/.installed
 	bash scripts/install-test-deps.sh
 	bash scripts/test.sh
+
+# Benchmarks (not tests, not part of `make test`): pages under gunicorn + PostgreSQL + the emulator as its
+# own process, then background health checks with 1, 2 and 4 workers; see README.md.
+bench: $(VENV)/.installed
+	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench_health.py
 
 # ruff (check + format), djade (templates) and typos through pre-commit (.pre-commit-config.yaml,
 # no network needed), then mypy (strict) on the whole package.

@@ -82,12 +82,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Compresses HTML before anything else sees the body (BREACH: SECURITY.md item 26).
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "portal.lib.middleware.SessionIdleRefreshMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal.accounts.recheck.HdpRecheckMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -120,7 +123,10 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        # Persistent connections in production (a new PostgreSQL connection costs several ms per
+        # request); health checks drop a connection the server closed. Each gunicorn thread may hold one.
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60 if IS_PROD else 0),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -138,10 +144,12 @@ LOGIN_REDIRECT_URL = "onboarding:runs"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Sessions live in the database (several instances share them); they hold references only,
-# never a secret (SECURITY.md item 16). Idle expiry: every request pushes the expiry forward.
+# never a secret (SECURITY.md item 16). Idle expiry: a request pushes the expiry forward, but the
+# session row is rewritten at most once per SESSION_REFRESH_SECONDS (portal.lib.middleware.
+# SessionIdleRefreshMiddleware), not on every request.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_REFRESH_SECONDS = env_int("SESSION_REFRESH_SECONDS", 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 # Lax, not Strict: Strict drops the session on the provider's redirect back (SECURITY.md item 25).
@@ -197,6 +205,19 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # production serves the collected, compressed copies from STATIC_ROOT.
 WHITENOISE_USE_FINDERS = not IS_PROD
 WHITENOISE_AUTOREFRESH = not IS_PROD
+# Production: collectstatic writes gzip/brotli copies and content-hashed names, which WhiteNoise serves
+# with a one-year immutable cache. Development and tests keep the plain storage (no collectstatic, no
+# manifest to rebuild).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if env_bool("PORTAL_HASHED_STATIC", default=IS_PROD)
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
 
 # --- HDP -------------------------------------------------------------------------------------------
 HDP_BASE_URL = (

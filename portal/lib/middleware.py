@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
@@ -20,4 +22,31 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         if not response.has_header("Cache-Control"):
             add_never_cache_headers(response)  # no-cache, no-store, must-revalidate, private
+        return response
+
+
+class SessionIdleRefreshMiddleware:
+    """Keep the idle expiry (``SESSION_COOKIE_AGE``) without rewriting the session on every request.
+
+    Django's ``SESSION_SAVE_EVERY_REQUEST`` wrote the session row on each request. Here a signed-in
+    session is marked modified (so SessionMiddleware saves it and pushes its expiry forward) only when
+    its last refresh is more than ``SESSION_REFRESH_SECONDS`` old: a person idle for the full window is
+    still signed out, give or take that many seconds.
+    """
+
+    KEY = "_idle_refreshed_at"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = request.session
+        if session.is_empty() or session.modified:
+            if session.modified and not session.is_empty():
+                session[self.KEY] = int(time.time())
+            return response
+        last = session.get(self.KEY)
+        if not isinstance(last, int) or time.time() - last >= settings.SESSION_REFRESH_SECONDS:
+            session[self.KEY] = int(time.time())
         return response

@@ -1,0 +1,27 @@
+"""gunicorn settings for the portal (``gunicorn -c gunicorn.conf.py portal.wsgi:application``).
+
+Why threads (gthread): most of a page's time is spent waiting on HDP (up to the read timeout when HDP
+hangs), not on CPU. With sync workers, one slow HDP call per worker stalls every other person; with
+threads a worker keeps serving while some of its threads wait. Sizing (docs/deploy.md, "Workers"):
+``workers = 2 x cores + 1`` for CPU, ``threads`` for the waiting; each thread may hold one PostgreSQL
+connection (persistent, ``DB_CONN_MAX_AGE``), so workers x threads must stay under max_connections.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")
+worker_class = "gthread"
+workers = int(os.environ.get("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count() + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", 16))
+# Above the worst HDP wait a page can make (read timeout plus one retry), so gunicorn never kills a
+# worker that is only waiting for HDP.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then (bounded memory growth), jittered so they do not restart together.
+max_requests = 5000
+max_requests_jitter = 500
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None

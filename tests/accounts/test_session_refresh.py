@@ -1,0 +1,43 @@
+"""Idle expiry without a session write on every request (portal.lib.middleware.SessionIdleRefreshMiddleware)."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+from django.contrib.sessions.models import Session
+from django.urls import reverse
+
+from tests.wizard.fixtures import sign_in
+
+
+def _expiry(client):
+    return Session.objects.get(session_key=client.session.session_key).expire_date
+
+
+def test_requests_inside_the_refresh_window_do_not_rewrite_the_session(client, hdp):
+    sign_in(client, "ACME_Admin", "acme-admin-sandbox-pw")
+    first = _expiry(client)
+    client.get(reverse("onboarding:runs"))
+    assert _expiry(client) == first
+
+
+def test_a_request_after_the_window_pushes_the_idle_expiry_forward(client, hdp, settings):
+    sign_in(client, "ACME_Admin", "acme-admin-sandbox-pw")
+    first = _expiry(client)
+    later = __import__("time").time() + settings.SESSION_REFRESH_SECONDS + 5
+    with mock.patch("portal.lib.middleware.time.time", return_value=later):
+        client.get(reverse("onboarding:runs"))
+    assert _expiry(client) > first
+    assert settings.SESSION_COOKIE_AGE == 30 * 60
+
+
+def test_sandbox_client_secret_is_hashed_at_the_sandbox_cost(db):
+    from django.contrib.auth import hashers
+
+    from portal.sandbox.hdp import passwords
+    from portal.sandbox.provider.seed import seed_provider
+
+    app = seed_provider([])
+    decoded = hashers.identify_hasher(app.client_secret).decode(app.client_secret)
+    assert decoded["iterations"] == passwords.SANDBOX_ITERATIONS
+    assert hashers.check_password("sandbox-portal-secret", app.client_secret)
