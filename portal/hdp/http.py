@@ -5,9 +5,14 @@ settings, TLS verification on (or the ``HDP_CA_BUNDLE`` CA), explicit timeouts, 
 HTTP Basic auth (the only scheme HDP documents for these APIs). Every failure becomes an
 ``portal.hdp.errors`` exception carrying ``delivery`` (did HDP possibly act?).
 
+One TLS context and one connection pool per process: every client shares one transport
+(:func:`shared_transport`), because building a TLS context loads the CA store (about 37 ms of CPU)
+and a pool per client reopens a TLS connection per page. Credentials stay per client (``auth=``).
+
 Retries: the transport retries connection failures once (nothing was sent, safe for any method);
-GETs get one more try on 502/503/504 or a read timeout. POST/PUT/DELETE are never retried here:
-after an unknown outcome the caller reconciles (list + ``portal.hdp.client.find_by_name``) first.
+GETs get one more try on 502/503/504. A read timeout is never retried: HDP is slow or hung, and a
+second wait would double the configured timeout the person waits for. POST/PUT/DELETE are never
+retried here: after an unknown outcome the caller reconciles (list + ``portal.hdp.client.find_by_name``).
 
 Logging (logger ``portal.hdp``, INFO): method, path (no query string), status, duration. Never
 bodies, credentials, query values or HDP's error text.
@@ -15,6 +20,7 @@ bodies, credentials, query values or HDP's error text.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -80,19 +86,38 @@ def object_id(value: int) -> int:
     return value
 
 
-def _verify() -> ssl.SSLContext | bool:
-    bundle = getattr(settings, "HDP_CA_BUNDLE", "")
-    return ssl.create_default_context(cafile=bundle) if bundle else True
+class _Shared(httpx.BaseTransport):
+    """A process-wide transport that a client's ``close()`` must not close."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        """Clients come and go; the pool lives as long as the process."""
 
 
-def _default_transport(verify: ssl.SSLContext | bool) -> httpx.BaseTransport:
+def _verify(ca_bundle: str) -> ssl.SSLContext | bool:
+    return ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
+
+
+@functools.cache
+def shared_transport(ca_bundle: str) -> httpx.BaseTransport:
+    """The one transport (TLS context + connection pool) of this process for a CA bundle ("" = system)."""
+    verify = _verify(ca_bundle)
+    # retries= only repeats failed connection attempts: nothing reached HDP, so safe for any method.
+    return _Shared(httpx.HTTPTransport(retries=1, verify=verify))
+
+
+def _default_transport() -> httpx.BaseTransport:
     factory_path = getattr(settings, "HDP_TRANSPORT_FACTORY", None)
     if factory_path:
         factory = import_string(factory_path)
         transport: httpx.BaseTransport = factory()
         return transport
-    # retries= only repeats failed connection attempts: nothing reached HDP, so safe for any method.
-    return httpx.HTTPTransport(retries=1, verify=verify)
+    return shared_transport(getattr(settings, "HDP_CA_BUNDLE", "") or "")
 
 
 def _parse_error_body(response: httpx.Response) -> tuple[str | None, str | None]:
@@ -139,7 +164,6 @@ class HdpHttp:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         register_secret(password)
-        verify = _verify()
         self.base_url = base_url.rstrip("/")
         self.username = username
         self.on_behalf_of = on_behalf_of or None
@@ -150,8 +174,7 @@ class HdpHttp:
             auth=(username, password),
             timeout=httpx.Timeout(settings.HDP_READ_TIMEOUT, connect=settings.HDP_CONNECT_TIMEOUT),
             follow_redirects=False,
-            verify=verify,
-            transport=transport if transport is not None else _default_transport(verify),
+            transport=transport if transport is not None else _default_transport(),
             headers={"Accept": "application/json"},
         )
 
@@ -193,8 +216,6 @@ class HdpHttp:
                 response = self._http.request(method, path, params=query or None, json=body)
             except httpx.TransportError as exc:
                 self._log(method, path, type(exc).__name__, started)
-                if not last and isinstance(exc, httpx.ReadTimeout):
-                    continue
                 raise self._transport_error(exc, method, path) from exc
             self._log(method, path, str(response.status_code), started)
             if not last and response.status_code in _RETRY_GET_STATUSES:

@@ -97,12 +97,10 @@ def test_ca_bundle_builds_a_verifying_ssl_context(settings, tmp_path):
 
     from portal.hdp import http as hdp_http
 
-    settings.HDP_CA_BUNDLE = certifi.where()
-    ctx = hdp_http._verify()
+    ctx = hdp_http._verify(certifi.where())
     assert isinstance(ctx, ssl.SSLContext)
     assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
-    settings.HDP_CA_BUNDLE = ""
-    assert hdp_http._verify() is True
+    assert hdp_http._verify("") is True
 
 
 def test_context_manager_closes(make_client):
@@ -221,12 +219,35 @@ def test_get_retry_gives_up_after_one_extra_try(router, client):
     assert info.value.status == 503
 
 
-def test_get_is_retried_once_on_read_timeout(router, client):
+def test_get_is_not_retried_on_read_timeout(router, client):
+    """A hung HDP is answered within the configured read timeout, not twice it (issue 10)."""
     route = router.get("/api/mgmt/oauthprofiles").mock(
         side_effect=[httpx.ReadTimeout("slow"), httpx.Response(200, json={"profiles": []})]
     )
-    assert client.list_oauth_profiles() == []
-    assert route.call_count == 2
+    with pytest.raises(errors.HdpUnavailable):
+        client.list_oauth_profiles()
+    assert route.call_count == 1
+
+
+def test_clients_share_one_transport_per_process(settings):
+    """One TLS context and one connection pool per process, and closing a client keeps it open."""
+    from portal.hdp import http
+
+    settings.HDP_TRANSPORT_FACTORY = None
+    first = HdpClient("https://hdp.example.com", "svc", "pw")
+    second = HdpClient("https://hdp.example.com", "svc", "pw", on_behalf_of="acme_admin")
+    assert first._http._transport is second._http._transport is http.shared_transport("")
+    closed = []
+    shared = http.shared_transport("")
+    real_close, shared.inner.close = shared.inner.close, lambda: closed.append(True)
+    try:
+        first.close()
+        second.close()
+    finally:
+        shared.inner.close = real_close
+    assert closed == []  # closing a client leaves the process-wide pool open
+    third = HdpClient("https://hdp.example.com", "svc", "pw")
+    assert third._http._transport is shared
 
 
 def test_get_is_not_retried_on_500(router, client):
@@ -258,9 +279,9 @@ def test_put_and_delete_are_not_retried(router, client, method):
 
 def test_transport_retries_connection_failures_only():
     # The default transport repeats failed connection attempts (nothing sent): safe for any method.
-    from portal.hdp.http import _default_transport
+    from portal.hdp.http import shared_transport
 
-    transport = _default_transport(True)
+    transport = shared_transport("").inner
     assert isinstance(transport, httpx.HTTPTransport)
     assert transport._pool._retries == 1
 

@@ -8,6 +8,7 @@ every client method, every error class the emulator can produce, and the act-on-
 from __future__ import annotations
 
 import socket
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -317,11 +318,16 @@ def test_read_timeout_on_post_is_unknown(connect, settings):
     assert info.value.delivery == "unknown" and info.value.status is None
 
 
-def test_read_timeout_on_get_is_retried(connect, settings):
+def test_read_timeout_on_get_answers_within_the_timeout(connect, settings):
+    """No silent retry of a read timeout: the person waits the configured timeout once."""
     settings.HDP_READ_TIMEOUT = 0.3
     hdp = connect()
     faults.arm("GET", r"^/api/mgmt/version$", "delay", delay=1.0, times=1)
-    assert hdp.get_version().hdp_version
+    started = time.monotonic()
+    with pytest.raises(errors.HdpUnavailable) as info:
+        hdp.get_version()
+    assert time.monotonic() - started < 0.9  # one 0.3 s wait, not two, and not the 1 s delay
+    assert info.value.delivery == "unknown"
 
 
 def test_injected_unauthorized(svc):
