@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
 
 # A .po edited after the install is compiled again (polib: no GNU gettext needed).
 %.mo: %.po | $(VENV)/.installed
-	$(BIN)/python scripts/translations.py compile
+	$(BIN)/python scripts/translations.py compile $<
 
 # After code changes: refresh both catalogues from the source, compile, list what needs translating.
 messages: $(VENV)/.installed

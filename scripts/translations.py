@@ -2,6 +2,7 @@
 
     python scripts/translations.py update    # makemessages for de and fr, then compile, then report
     python scripts/translations.py compile   # locale/*/LC_MESSAGES/*.po -> .mo (what `make install` runs)
+    python scripts/translations.py compile locale/de/LC_MESSAGES/django.po   # just that one
     python scripts/translations.py check     # exit 1 and list every msgid without a translation
 
 ``compile`` is pure Python (polib), so a machine without GNU gettext still gets working .mo files;
@@ -123,7 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("action", choices=("update", "compile", "check"))
+    parser.add_argument("po_files", nargs="*", type=Path, help="compile: only these catalogues")
     args = parser.parse_args(argv)
+    if args.action == "compile" and args.po_files:
+        for po_path in args.po_files:
+            print(f"compiled {compile_catalogue(po_path)}")
+        return 0
     if args.action == "update":
         os.chdir(ROOT)
         sys.path.insert(0, str(ROOT))
