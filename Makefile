@@ -5,7 +5,10 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 export PORT
 
-.PHONY: run test install lint lock check-deploy clean bench bench-health
+.PHONY: run test install lint lock check-deploy clean bench bench-health messages
+
+# German and French: locale/*/LC_MESSAGES/*.po, compiled to .mo (build output, not committed).
+MO := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,11 +17,20 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
+	$(BIN)/python scripts/translations.py compile
 	touch $@
 
-install: $(VENV)/.installed
+# A .po edited after the install is compiled again (polib: no GNU gettext needed).
+%.mo: %.po | $(VENV)/.installed
+	$(BIN)/python scripts/translations.py compile $<
 
-run: $(VENV)/.installed
+# After code changes: refresh both catalogues from the source, compile, list what needs translating.
+messages: $(VENV)/.installed
+	$(BIN)/python scripts/translations.py update
+
+install: $(VENV)/.installed $(MO)
+
+run: $(VENV)/.installed $(MO)
 	$(BIN)/python manage.py migrate --noinput --verbosity 0
 	$(BIN)/python manage.py seed_sandbox
 	PY=$(BIN)/python bash scripts/run-dev.sh
@@ -27,7 +39,7 @@ run: $(VENV)/.installed
 bench-health: $(VENV)/.installed
 	$(BIN)/python scripts/bench_health.py
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(MO)
 	bash scripts/install-test-deps.sh
 	bash scripts/test.sh
 

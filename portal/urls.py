@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
 
 urlpatterns = [
     path("", include("portal.onboarding.urls")),
@@ -9,6 +11,8 @@ urlpatterns = [
     path("oauth/", include("portal.oauth.urls")),
     path("support/", include("portal.support.urls")),
     path("connections/", include("portal.connections.urls")),
+    # Django's own view (it validates `next`); the language choice works signed out too.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -48,6 +48,7 @@ URLS: dict[str, tuple[frozenset[str], bool]] = {
     "support:tenant": (frozenset({"GET"}), False),
     "support:test-datasource": (frozenset({"POST"}), False),
     "connections:notifications": (frozenset({"GET", "POST"}), False),
+    "set_language": (frozenset({"GET", "POST"}), False),
 }
 #: Machine-to-machine endpoints: no browser session, so no CSRF (client authentication instead).
 EXEMPT = {
