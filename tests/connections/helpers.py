@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
+from django_tasks_db.management.commands import db_worker
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 
 def drain() -> int:
-    """Run every ready task (not those whose ``run_after`` is still ahead) with the real worker loop."""
+    """Run every ready task (not those whose ``run_after`` is still ahead) with the real worker loop.
+
+    The worker calls ``close_old_connections()`` between tasks; inside a test's transaction that would
+    close the test's own PostgreSQL connection (SQLite's in-memory test database ignores it), so it is
+    switched off here. tests/connections/test_workers.py runs the real ``db_worker`` in a subprocess.
+    """
     before = DBTaskResult.objects.exclude(status="READY").count()
+    with mock.patch.object(db_worker, "close_old_connections"):
+        _run_worker()
+    return DBTaskResult.objects.exclude(status="READY").count() - before
+
+
+def _run_worker() -> None:
     Worker(
         queue_names=["default"],
         interval=0,
@@ -19,7 +33,6 @@ def drain() -> int:
         worker_id="test-worker",
         excluded_queue_names=[],
     ).run()
-    return DBTaskResult.objects.exclude(status="READY").count() - before
 
 
 def queued(task_name: str) -> list[DBTaskResult]:
