@@ -36,6 +36,7 @@ def test_the_chosen_method_is_stored_and_frozen_into_the_sign_in(acme, hdp):
     assert create_app(acme, run, token_auth="post").status_code == 303
     run.refresh_from_db()
     assert run.app_token_auth == "post"
+    assert "<dd>In the request body (client_secret_post)" in _page(acme, run)  # the summary names it
     assert acme.post(reverse("onboarding:authorize-start", args=[run.pk])).status_code == 303
     assert OAuthFlow.objects.get(run=run).snapshot["token_auth"] == "post"
 
@@ -99,3 +100,32 @@ def test_the_app_step_says_whether_the_provider_rotates_refresh_tokens(acme, hdp
 
 def test_google_which_keeps_its_refresh_token_gets_no_rotation_note(acme, hdp):
     assert 'id="rotation-note"' not in _page(acme, start_run(acme, "54:google_analytics"))
+
+
+def _edit(client, run, **overrides):
+    data = {
+        "action": "edit",
+        "client_id": "sandbox-portal-client",
+        "client_secret": "",
+        "authorize_uri": "http://127.0.0.1:8000/sandbox/oauth/authorize/",
+        "token_uri": "http://127.0.0.1:8000/sandbox/oauth/token/",
+        "scope": "read offline_access",
+        "extra_params": "prompt=consent",
+        "description": "",
+        **overrides,
+    }
+    return client.post(reverse("onboarding:step-app", args=[run.pk]), data)
+
+
+def test_changing_the_method_of_a_registered_custom_app_asks_for_a_new_consent(acme, hdp):
+    run = start_run(acme, "54:custom")
+    assert create_app(acme, run).status_code == 303
+    seal_tokens(run)
+    assert _edit(acme, run, token_auth="basic").status_code == 303  # nothing changed
+    run.refresh_from_db()
+    assert run.app_token_auth == "basic" and run.tokens_enc != ""
+
+    assert _edit(acme, run, token_auth="post").status_code == 303
+    run.refresh_from_db()
+    assert run.app_token_auth == "post"
+    assert run.tokens_enc == ""  # a changed sign-in setting asks for a new consent, as the others do

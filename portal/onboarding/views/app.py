@@ -261,5 +261,6 @@ def _app_done(
         "banner": banner,
         "preset": preset,
         "hdp_basic_only": not stores.client_auth_settable(list(run.datastore_option_defs or [])),
+        "token_auth_label": presets.token_auth_label(run.app_token_auth or preset.token_auth),
     }
     return common.render_step(request, run, "app", "onboarding/step_app.html", context, status, progress)
