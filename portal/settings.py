@@ -354,6 +354,12 @@ if not SANDBOX_ENABLED:
     )
 SANDBOX_PROVIDER_CLIENT_ID = env_str("SANDBOX_PROVIDER_CLIENT_ID", "sandbox-portal-client") or ""
 SANDBOX_PROVIDER_CLIENT_SECRET = env_secret("SANDBOX_PROVIDER_CLIENT_SECRET", "sandbox-portal-secret") or ""
+# [U] Whether the HDP emulator stores the new refresh token a provider returns on a refresh (HDP's docs
+# do not say; docs/decisions.md). False plays an HDP that keeps the old one: with a rotating provider
+# the profile then breaks at the next refresh (invalid_grant).
+SANDBOX_HDP_WRITES_BACK_ROTATED_REFRESH_TOKEN = env_bool(
+    "SANDBOX_HDP_WRITES_BACK_ROTATED_REFRESH_TOKEN", default=True
+)
 
 # --- Logging ----------------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO") or "INFO"

@@ -4,7 +4,9 @@ Three calls, each working from a flow *snapshot* (never live configuration, SECU
 
 * :func:`build_authorization_url` - RFC 6749 §4.1.1 + PKCE S256 (RFC 7636 §4.3), with the preset's
   extra parameters and the constant redirect URI.
-* :func:`exchange_code` - RFC 6749 §4.1.3, hardened (SECURITY.md item 7): explicit timeout, the
+* :func:`exchange_code` - RFC 6749 §4.1.3, hardened (SECURITY.md item 7): the client authenticates
+  the way the snapshot's ``token_auth`` says (``post``: id and secret in the form body, no
+  Authorization header; ``basic``: HTTP Basic of the §2.3.1 form-encoded id and secret), explicit timeout, the
   DNS-pinned session of :mod:`portal.oauth.safe_http`, no redirect followed, TLS verification on,
   never retried (a code is single use and an AS may revoke the grant on reuse, RFC 6749 §4.1.2).
 * :func:`refresh` - RFC 6749 §6, for later checks.
@@ -130,7 +132,10 @@ class _Capture:
         if not isinstance(body, dict):
             # oauthlib would fall back to parsing the body as a query string (a Facebook-era
             # compatibility path) and then complain about a missing token; say what happened.
-            code = "server_error" if response.status_code >= 500 else "non_json"
+            # A bare 401 is the client authentication failing (RFC 6749 §5.2 invalid_client).
+            code = {401: "invalid_client"}.get(response.status_code) or (
+                "server_error" if response.status_code >= 500 else "non_json"
+            )
             raise errors.explain(code)
         self.body = body
         return response

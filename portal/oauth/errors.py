@@ -66,10 +66,14 @@ _EXPLANATIONS: dict[str, tuple[Promise, Promise]] = {
         ),
     ),
     "invalid_client": (
-        _l("The provider did not accept the client ID or client secret."),
         _l(
-            "Copy the client ID and secret again from the provider's app registration, update the application, "
-            "then connect again."
+            "The provider did not accept the client ID or client secret: they are wrong, or the provider "
+            "expects them sent another way (HTTP Basic or in the request body) than the application is set to."
+        ),
+        _l(
+            "Copy the client ID and secret again from the provider's app registration, check which client "
+            "authentication method it expects (client_secret_basic or client_secret_post), update the "
+            "application, then connect again."
         ),
     ),
     "unauthorized_client": (
@@ -154,6 +158,14 @@ _EXPLANATIONS: dict[str, tuple[Promise, Promise]] = {
     ),
 }
 
+
+#: HDP's test quoted ``invalid_client``: HDP's own refresh was refused (docs/decisions.md "How HDP refreshes").
+HDP_CLIENT_REFUSED = _l(
+    "The provider refused HDP's client authentication when HDP refreshed the access token: the client secret is "
+    "wrong, or the provider does not accept the way HDP sends it (HTTP Basic, unless the data source is told "
+    "otherwise). Check which method the provider's app registration expects (client_secret_basic or "
+    "client_secret_post)."
+)
 
 _UNKNOWN = (_l("The provider returned an error."), _l("Check the application settings, then connect again."))
 

@@ -8,6 +8,25 @@ URI at another host. ``custom`` lets the admin type everything; its hosts must t
 Sources (checked 2026-11): Google "Using OAuth 2.0 for Web Server Applications"; Salesforce "OAuth 2.0
 Web Server Flow"; Microsoft identity platform "Authorization code flow"; Snowflake "Configure Snowflake
 OAuth for custom clients". Verify against the provider's docs before changing a URI.
+
+Client authentication at the token endpoint (``token_auth``, RFC 6749 §2.3.1; docs/decisions.md):
+
+* Google: ``post``. The web-server guide sends ``client_id`` and ``client_secret`` in the body; the
+  discovery document (accounts.google.com/.well-known/openid-configuration) lists
+  ``client_secret_post`` and ``client_secret_basic``.
+* Salesforce: ``post``. The web server flow page sends them in the body; its discovery document
+  lists ``client_secret_post``, ``client_secret_basic`` and ``private_key_jwt``.
+* Microsoft: ``post``. The authorization code flow page sends ``client_secret`` in the body; the v2.0
+  discovery document lists ``client_secret_post``, ``private_key_jwt`` and ``client_secret_basic``.
+* Snowflake: ``basic``. "Configure Snowflake OAuth for custom clients" calls the token endpoint with
+  an ``Authorization: Basic`` header of the client id and secret.
+* Sandbox (django-oauth-toolkit): ``basic``; it accepts both (oauthlib reads either).
+* Custom: the admin chooses at the application step (default ``basic``).
+
+Refresh tokens that change on every use (``rotates_refresh_tokens``): the sandbox provider rotates
+(ROTATE_REFRESH_TOKEN); Microsoft's identity platform may return a new refresh token on a refresh
+and asks clients to keep the newest; Google keeps the refresh token; Salesforce keeps it unless the
+connected app's refresh token policy is set to rotate; Snowflake keeps it.
 """
 
 from __future__ import annotations
@@ -62,6 +81,11 @@ class Preset:
     expected_issuer: str | None = None
     # RFC 6749 §2.3.1: "basic" = HTTP Basic (client_secret_basic), "post" = in the body.
     token_auth: TokenAuth = "basic"
+    # Whether the provider issues a new refresh token on every refresh (the old one then stops
+    # working): HDP must store the new one or the connection breaks after its first refresh.
+    rotates_refresh_tokens: bool = False
+    # Plain words shown at the application step about refresh-token rotation ("" = nothing to say).
+    rotation_note: str | StrPromise = ""
     # Plain words: what makes this provider return a refresh token (shown when none came back).
     refresh_token_hint: str | StrPromise = ""
     docs_url: str = ""
@@ -139,6 +163,11 @@ def _salesforce(key: str, label: StrPromise, login_host: str) -> Preset:
         scope="api refresh_token",
         allowed_hosts=("login.salesforce.com", "test.salesforce.com", "*.my.salesforce.com"),
         token_auth="post",
+        rotation_note=_l(
+            "Salesforce can be set to issue a new refresh token each time one is used (the connected app's "
+            "refresh token policy). Keep that setting off: if HDP does not store the new token, the "
+            "connection stops working after HDP's first refresh."
+        ),
         refresh_token_hint=_l(
             "Salesforce returns a refresh token only when the connected app's selected OAuth scopes include "
             "'Perform requests at any time (refresh_token, offline_access)' and the sign-in asks for the "
@@ -177,6 +206,12 @@ PRESETS: dict[str, Preset] = {
             placeholders=("tenant", "org"),
             allowed_hosts=("login.microsoftonline.com",),
             token_auth="post",
+            rotates_refresh_tokens=True,
+            rotation_note=_l(
+                "Microsoft may issue a new refresh token each time HDP refreshes the access token. If HDP "
+                "does not store the new one, the connection may stop working after a refresh; if the "
+                "connection check then asks you to reconnect, reconnect."
+            ),
             refresh_token_hint=_l(
                 "Microsoft returns a refresh token only when the sign-in asks for the offline_access scope "
                 "(the preset does); check that your app registration allows it."
@@ -209,6 +244,10 @@ PRESETS: dict[str, Preset] = {
             extra_params={"prompt": "consent"},
             allowed_hosts=None,
             token_auth="basic",
+            rotation_note=_l(
+                "Some providers issue a new refresh token each time one is used. If yours does, the "
+                "connection works only if HDP stores the new token after each refresh."
+            ),
             refresh_token_hint=_l(
                 "Most providers return a refresh token only when the sign-in asks for offline access: add the "
                 "offline_access scope (or the provider's equivalent) and keep prompt=consent in the extra "
@@ -245,6 +284,11 @@ def sandbox_preset() -> Preset | None:
         allowed_hosts=(host,),
         expected_issuer=None,
         token_auth="basic",
+        rotates_refresh_tokens=True,
+        rotation_note=_l(
+            "The sandbox provider issues a new refresh token each time one is used, and the old one stops "
+            "working. The connection keeps working only if HDP stores the new token after each refresh."
+        ),
         refresh_token_hint=_l(
             "The sandbox provider returns a refresh token only when the sign-in asks for the offline_access "
             "scope (with prompt=consent)."
@@ -252,6 +296,18 @@ def sandbox_preset() -> Preset | None:
         docs_url="",
         client_id=settings.SANDBOX_PROVIDER_CLIENT_ID,
     )
+
+
+# The two client authentication methods an admin can choose for a custom provider.
+TOKEN_AUTH_CHOICES: tuple[tuple[TokenAuth, StrPromise], ...] = (
+    ("basic", _l("HTTP Basic (client_secret_basic): the client ID and secret in an Authorization header")),
+    ("post", _l("In the request body (client_secret_post): the client ID and secret as form fields")),
+)
+
+
+def token_auth_label(method: str) -> str:
+    """Plain words for a client authentication method."""
+    return str(dict(TOKEN_AUTH_CHOICES).get(method, method))  # type: ignore[call-overload]
 
 
 def presets_for_datastore(name: str) -> list[Preset]:

@@ -149,6 +149,17 @@ class AppCreateForm(AccessibleForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_l("One name=value per line, e.g. prompt=consent."),
     )
+    token_auth = forms.ChoiceField(
+        label=_l("How the portal and HDP send the client secret to the token address"),
+        choices=presets.TOKEN_AUTH_CHOICES,
+        initial="basic",
+        required=False,  # not sent = HTTP Basic, the default
+        widget=forms.RadioSelect,
+        help_text=_l(
+            "Pick what the provider's app registration says (often called the token endpoint "
+            "authentication method); most providers accept HTTP Basic."
+        ),
+    )
     description = forms.CharField(label=_l("Description"), max_length=500, required=False)
 
     def __init__(
@@ -171,6 +182,7 @@ class AppCreateForm(AccessibleForm):
             )
         if not preset.is_custom:
             del self.fields["extra_params"]
+            del self.fields["token_auth"]  # the preset states the provider's method
             if preset.client_id:  # sandbox: the portal's fixed registration
                 self.fields["client_id"].initial = preset.client_id
         # The placeholder fields are added after AccessibleForm linked the others.
@@ -184,6 +196,9 @@ class AppCreateForm(AccessibleForm):
 
     def clean_name(self) -> str:
         return check_hdp_name(self.cleaned_data["name"])
+
+    def clean_token_auth(self) -> str:
+        return str(self.cleaned_data.get("token_auth") or "basic")
 
     def clean_extra_params(self) -> dict[str, str]:
         text = self.cleaned_data.get("extra_params") or ""

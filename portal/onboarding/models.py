@@ -59,6 +59,9 @@ class Run(models.Model):
     app_scope = models.CharField(max_length=2000, blank=True)
     # Extra authorization parameters from the preset (e.g. access_type=offline, prompt=consent).
     app_extra_params = models.JSONField(default=dict, blank=True)
+    # How the client authenticates at the token endpoint: "basic" | "post" ("" = the preset's).
+    # Chosen by the admin for a custom provider; HDP's application has no such field.
+    app_token_auth = models.CharField(max_length=8, blank=True)
     # Encrypted client secret; kept only until the app exists in HDP (SECURITY.md item 14).
     app_secret_enc = models.TextField(blank=True)
 

@@ -26,24 +26,43 @@ KNOWN_OAUTH_STORES = frozenset(
     )
 )
 AUTH_METHOD_OPTION = "AuthenticationMethod"
+# Autonomous REST Connector: how the driver sends the client id and secret to the token endpoint
+# (Default = HTTP Basic, Basic, Url, Post; docs/hdp-api.md). Other stores have no such option, and
+# HDP then refreshes with HTTP Basic (docs/decisions.md).
+CLIENT_CREDENTIALS_OPTION = "ClientCredentialsMode"
+_CLIENT_CREDENTIALS_VALUE = {"basic": "Basic", "post": "Post"}
 
 
-def fixed_options(definitions: list[dict[str, Any]]) -> dict[str, str]:
-    """Options the portal sets itself: ``AuthenticationMethod`` = the store's OAuth choice.
+def client_auth_settable(definitions: list[dict[str, Any]]) -> bool:
+    """Whether HDP's data source can be told how to authenticate the client at the token endpoint."""
+    return any(str(d.get("id")) == CLIENT_CREDENTIALS_OPTION for d in definitions)
 
-    Stores that support several methods (Salesforce, Snowflake, REST...) must be told to use the
-    OAuth profile; the choice whose id names the authorization-code grant wins, else the first
-    OAuth one. Google Analytics (OAuth only) has no such option.
+
+def fixed_options(definitions: list[dict[str, Any]], token_auth: str = "") -> dict[str, str]:
+    """Options the portal sets itself.
+
+    ``AuthenticationMethod`` = the store's OAuth choice: stores that support several methods
+    (Salesforce, Snowflake, REST...) must be told to use the OAuth profile; the choice whose id
+    names the authorization-code grant wins, else the first OAuth one. Google Analytics (OAuth
+    only) has no such option.
+
+    ``ClientCredentialsMode`` (where the store has it) = the application's client authentication
+    (``token_auth``), so HDP refreshes the way the portal exchanged the code.
     """
+    fixed: dict[str, str] = {}
     for definition in definitions:
-        if str(definition.get("id")) != AUTH_METHOD_OPTION:
+        option = str(definition.get("id"))
+        if option == CLIENT_CREDENTIALS_OPTION:
+            fixed[option] = _CLIENT_CREDENTIALS_VALUE.get(token_auth, "Basic")
+        if option != AUTH_METHOD_OPTION:
             continue
         ids = [str(c.get("id")) for c in definition.get("choices") or []]
         for wanted in ("authorizationcode", "oauth"):
             match = next((i for i in ids if wanted in i.lower()), None)
             if match:
-                return {AUTH_METHOD_OPTION: match}
-    return {}
+                fixed[AUTH_METHOD_OPTION] = match
+                break
+    return fixed
 
 
 def store_choices(stores: list[DataStore]) -> list[tuple[str, list[tuple[str, str]]]]:

@@ -8,6 +8,11 @@
 //   REDIRECT_URI   comma-separated redirect URIs of the one client (must match exactly)
 //   CLIENT_ID      default "portal"
 //   CLIENT_SECRET  default "portal-secret" (keep it URL-safe)
+//   TOKEN_AUTH     the client's token_endpoint_auth_method: client_secret_basic (default) or
+//                  client_secret_post. oidc-provider 8 itself treats the two as interchangeable;
+//                  with client_secret_post this server enforces it, as providers that check the
+//                  registered method do: a token request with an Authorization header gets 401
+//                  invalid_client.
 //
 // Behaviour worth knowing (docs/testing.md): the dev login page accepts any login and password;
 // offline_access is dropped unless the authorization request has prompt=consent, and a refresh
@@ -16,6 +21,7 @@ import Provider from 'oidc-provider';
 
 const PORT = Number(process.env.PORT || 9090);
 const HOST = '127.0.0.1';
+const TOKEN_AUTH = process.env.TOKEN_AUTH || 'client_secret_basic';
 
 const provider = new Provider(`http://${HOST}:${PORT}`, {
   clients: [
@@ -26,7 +32,7 @@ const provider = new Provider(`http://${HOST}:${PORT}`, {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       scope: 'openid offline_access profile email',
-      token_endpoint_auth_method: 'client_secret_basic',
+      token_endpoint_auth_method: TOKEN_AUTH,
     },
   ],
   // The client's scope list must only name scopes the server knows: profile and email come from
@@ -48,6 +54,21 @@ const provider = new Provider(`http://${HOST}:${PORT}`, {
   },
   cookies: { keys: ['test-only-cookie-key'] },
 });
+
+if (TOKEN_AUTH === 'client_secret_post') {
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'POST' && ctx.path === '/token' && ctx.get('authorization')) {
+      ctx.status = 401;
+      ctx.set('WWW-Authenticate', 'Basic realm="token"');
+      ctx.body = {
+        error: 'invalid_client',
+        error_description: 'this client is registered for client_secret_post',
+      };
+      return;
+    }
+    await next();
+  });
+}
 
 const server = provider.listen(PORT, HOST, () => {
   // tests/support/oidc.py waits for this exact line.

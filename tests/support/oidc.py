@@ -102,10 +102,13 @@ def start_oidc_provider(
     *,
     client_id: str = DEFAULT_CLIENT_ID,
     client_secret: str = DEFAULT_CLIENT_SECRET,
+    token_auth: str = "client_secret_basic",
 ) -> OidcServer:
     """Start ``oidc_server.mjs`` and wait (up to 10 s) until it prints ``ready``.
 
     ``redirect_uri`` is registered for the one client exactly as given (a list registers several).
+    ``token_auth`` is the client's registered ``token_endpoint_auth_method``; with
+    ``client_secret_post`` the server refuses HTTP Basic with 401 invalid_client (oidc_server.mjs).
     With ``port=None`` a free port is picked, and picked again once if it was taken in between.
     """
     node = shutil.which("node")
@@ -119,7 +122,7 @@ def start_oidc_provider(
     error: OidcServerError | None = None
     for _ in range(attempts):
         try:
-            return _start(node, uris, port or free_port(), client_id, client_secret)
+            return _start(node, uris, port or free_port(), client_id, client_secret, token_auth)
         except OidcServerError as exc:
             error = exc
             if "EADDRINUSE" not in str(exc):
@@ -128,13 +131,16 @@ def start_oidc_provider(
     raise error
 
 
-def _start(node: str, uris: list[str], port: int, client_id: str, client_secret: str) -> OidcServer:
+def _start(
+    node: str, uris: list[str], port: int, client_id: str, client_secret: str, token_auth: str
+) -> OidcServer:
     env = {
         **os.environ,
         "PORT": str(port),
         "REDIRECT_URI": ",".join(uris),
         "CLIENT_ID": client_id,
         "CLIENT_SECRET": client_secret,
+        "TOKEN_AUTH": token_auth,
     }
     process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
         [node, str(SERVER_SCRIPT)],

@@ -24,7 +24,7 @@ from portal.onboarding.models import RemoteObject, Run
 
 # The run's columns an application's settings are recorded in.
 _SETTINGS_FIELDS = ("app_name", "app_client_id", "app_authorize_uri", "app_token_uri", "app_scope",
-                    "app_extra_params", "app_description")  # fmt: skip
+                    "app_extra_params", "app_description", "app_token_auth")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,9 @@ class AppSettings:
     scope: str = ""
     extra_params: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
+    # Client authentication at the token endpoint ("basic" | "post"; "" = the preset's). The portal
+    # keeps it on the run: HDP's application has no field for it (docs/hdp-api.md).
+    token_auth: str = ""
 
     @classmethod
     def recorded(cls, run: Run) -> AppSettings:
@@ -50,6 +53,7 @@ class AppSettings:
             scope=run.app_scope,
             extra_params=dict(run.app_extra_params or {}),
             description=run.app_description,
+            token_auth=run.app_token_auth,
         )
 
 
@@ -73,6 +77,7 @@ def _record(run: Run, app: AppSettings) -> None:
     run.app_scope = app.scope
     run.app_extra_params = dict(app.extra_params)
     run.app_description = app.description
+    run.app_token_auth = app.token_auth
     records.save(run, *_SETTINGS_FIELDS)
 
 
@@ -82,8 +87,9 @@ def _record_choice(run: Run, app: AppSettings | ReusedApp) -> None:
         run.app_mode, run.reuse_app_id = Run.AppMode.REUSE, app.app_id
         run.app_name, run.app_authorize_uri, run.app_token_uri = app.name, app.authorize_uri, app.token_uri
         run.app_scope, run.app_extra_params = app.scope, dict(app.extra_params)
+        run.app_token_auth = ""  # the preset's method
         records.save(run, "app_mode", "reuse_app_id", "app_name", "app_authorize_uri", "app_token_uri",
-                     "app_scope", "app_extra_params")  # fmt: skip
+                     "app_scope", "app_extra_params", "app_token_auth")  # fmt: skip
         return
     run.app_mode, run.reuse_app_id = Run.AppMode.CREATE, None
     records.save(run, "app_mode", "reuse_app_id")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -12,12 +13,16 @@ from django.utils.translation import gettext as _
 from portal.hdp.client import HdpClient
 from portal.hdp.schemas import DataSourceCreate, TestResult
 from portal.lib.logging import redact, register_secret
+from portal.oauth import errors as oauth_errors
 from portal.onboarding.engine import records
 from portal.onboarding.engine.errors import NameTaken, StepError, StepNotReady
 from portal.onboarding.engine.lease import lease
 from portal.onboarding.engine.reconcile import ensure, finder
 from portal.onboarding.engine.records import Kind
 from portal.onboarding.models import Run
+
+# HDP's test text naming a refused client (RFC 6749 §5.2), as the emulator and providers word it.
+_CLIENT_REFUSED = re.compile(r"\binvalid_client\b")
 
 
 @dataclass(frozen=True)
@@ -100,11 +105,12 @@ def verify(run: Run, client: HdpClient) -> TestResult:
         ok = bool(result.success)
         run.verified_at = timezone.now()
         run.verify_ok = ok
-        run.verify_message = (
-            _("Connection test passed.")
-            if ok
-            else redact(str(result.message or _("The connection test failed.")))[:1000]
+        message = (
+            _("Connection test passed.") if ok else str(result.message or _("The connection test failed."))
         )
+        if not ok and _CLIENT_REFUSED.search(result.detail or ""):  # HDP's text: matched, never shown
+            message = f"{message} {oauth_errors.HDP_CLIENT_REFUSED}"
+        run.verify_message = message if ok else redact(message)[:1000]
         fields = ["verified_at", "verify_ok", "verify_message"]
         if ok:
             run.status = Run.Status.COMPLETED

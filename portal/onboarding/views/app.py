@@ -20,7 +20,7 @@ from portal.hdp.schemas import OAuthAppSummary
 from portal.lib.events import fingerprint, security_event
 from portal.lib.htmx import HtmxRequest
 from portal.oauth import flows, presets
-from portal.onboarding import engine, forms, wizard
+from portal.onboarding import engine, forms, stores, wizard
 from portal.onboarding.models import RemoteObject, Run
 from portal.onboarding.views import common
 
@@ -28,7 +28,8 @@ HDP_APP_FIELDS = {"name": "name", "clientId": "client_id", "authorizeURI": "auth
                   "scope": "scope", "description": "description"}  # fmt: skip
 # Run field -> form field, for the settings an edit may change (the name never changes).
 APP_EDIT_FIELDS = {"app_client_id": "client_id", "app_authorize_uri": "authorize_uri", "app_token_uri": "token_uri",
-                   "app_scope": "scope", "app_extra_params": "extra_params", "app_description": "description"}  # fmt: skip
+                   "app_scope": "scope", "app_extra_params": "extra_params", "app_description": "description",
+                   "app_token_auth": "token_auth"}  # fmt: skip
 
 
 def _unused(name: str, taken: set[str]) -> str:
@@ -52,6 +53,7 @@ def _app_initial(run: Run, preset: presets.Preset, taken: set[str]) -> dict[str,
             f"{k}={v}" for k, v in (run.app_extra_params or preset.extra_params).items()
         ),
         "description": run.app_description,
+        "token_auth": run.app_token_auth or preset.token_auth,
     }
 
 
@@ -71,6 +73,8 @@ def _settings(run: Run, preset: presets.Preset, form: forms.AppCreateForm) -> en
         scope=" ".join((data.get("scope") or "").split()),
         extra_params=extra,
         description=data.get("description") or "",
+        # Custom providers only (presets state their method); "" = the preset's.
+        token_auth=data.get("token_auth") or "",
     )
 
 
@@ -167,6 +171,7 @@ def step_app(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         "retype_secret": action == "create",
         "redirect_uri": common.redirect_uri(str(create_form["name"].value() or "")),
         "sandbox_console": reverse("sandbox_provider:console") if preset.key == "sandbox" else "",
+        "hdp_basic_only": not stores.client_auth_settable(list(run.datastore_option_defs or [])),
     }
     return common.render_step(request, run, "app", "onboarding/step_app.html", context, status, progress)
 
@@ -254,5 +259,8 @@ def _app_done(
         "edit_refusal": refusal,
         "editing": action == "edit",
         "banner": banner,
+        "preset": preset,
+        "hdp_basic_only": not stores.client_auth_settable(list(run.datastore_option_defs or [])),
+        "token_auth_label": presets.token_auth_label(run.app_token_auth or preset.token_auth),
     }
     return common.render_step(request, run, "app", "onboarding/step_app.html", context, status, progress)

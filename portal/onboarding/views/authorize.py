@@ -133,7 +133,7 @@ def authorize_start(request: HtmxRequest, run_id: UUID) -> HttpResponse:
             token_uri=addresses.token_uri,
             scope=addresses.scope,
             extra_params=dict(run.app_extra_params or preset.extra_params),
-            token_auth=preset.token_auth,
+            token_auth=run.app_token_auth or preset.token_auth,
             expected_issuer=preset.expected_issuer,
             app_id=app_remote_id,
             app_name=run.app_name,

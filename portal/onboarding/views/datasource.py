@@ -31,7 +31,7 @@ def _datasource_form(request: HtmxRequest, run: Run) -> forms.DataSourceForm:
     return forms.DataSourceForm(
         request.POST or None,
         definitions=definitions,
-        fixed=stores.fixed_options(definitions),
+        fixed=stores.fixed_options(definitions, run.app_token_auth or common.preset(run).token_auth),
         initial=initial,
         validate_url=common.validate_url(run),
     )

@@ -21,6 +21,8 @@ from typing import Any
 
 OAUTH_PROFILE_OPTION = "OAuthProfileId"
 AUTH_METHOD_OPTION = "AuthenticationMethod"
+# Autonomous REST only: Default (= HTTP Basic), Basic, Url (query string), Post (form body); docs/hdp-api.md.
+CLIENT_CREDENTIALS_OPTION = "ClientCredentialsMode"
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,12 @@ DATA_STORES: tuple[DataStore, ...] = (
                     ("OAuth2-AuthorizationCode", "OAuth 2.0 authorization code"),
                     ("OAuth2-RefreshToken", "OAuth 2.0 refresh token"),
                 ),
+            ),
+            Option(
+                CLIENT_CREDENTIALS_OPTION, "Client Credentials Mode",
+                "How the client ID and secret are sent to the token endpoint.",
+                category="Security", default="Default",
+                choices=(("Default", "Default (HTTP Basic)"), ("Basic", "Basic"), ("Url", "Url"), ("Post", "Post")),
             ),
             _USER,
             _PASSWORD,

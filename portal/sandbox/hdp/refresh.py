@@ -19,22 +19,35 @@ class RefreshError(Exception):
 
 
 def refresh_with_provider(
-    token_uri: str, client_id: str, client_secret: str, refresh_token: str
+    token_uri: str, client_id: str, client_secret: str, refresh_token: str, *, mode: str = "Basic"
 ) -> dict[str, Any]:
     """Refresh an access token the way HDP does for a profile (docs/hdp-api.md §9 [I]).
 
-    RFC 6749 §6: ``grant_type=refresh_token`` as a form body, client authentication by HTTP Basic.
-    Redirects are not followed (a token endpoint has no business redirecting; following could leak
-    the refresh token). Module-level so tests patch it. Raises ``RefreshError``.
+    RFC 6749 §6: ``grant_type=refresh_token`` as a form body. Client authentication as the data
+    source's ``ClientCredentialsMode`` says (Autonomous REST; every other store: HTTP Basic, the
+    drivers' default): ``Basic``/``Default`` = HTTP Basic, ``Post`` = ``client_id`` and
+    ``client_secret`` in the body, ``Url`` = in the query string. Redirects are not followed (a
+    token endpoint has no business redirecting; following could leak the refresh token).
+    Module-level so tests patch it. Raises ``RefreshError``.
     """
     for secret in (client_secret, refresh_token):
         register_secret(secret)
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    params: dict[str, str] = {}
+    auth = httpx.Auth()  # the base class sends the request unchanged: no Authorization header
+    if mode == "Post":
+        data.update(client_id=client_id, client_secret=client_secret)
+    elif mode == "Url":
+        params = {"client_id": client_id, "client_secret": client_secret}
+    else:
+        auth = httpx.BasicAuth(client_id, client_secret)
     try:
         with httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0), follow_redirects=False) as client:
             response = client.post(
                 token_uri,
-                data={"grant_type": "refresh_token", "refresh_token": refresh_token},
-                auth=(client_id, client_secret),
+                data=data,
+                params=params,
+                auth=auth,
                 headers={"Accept": "application/json"},
             )
     except httpx.TimeoutException as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from django.conf import settings
 
 from portal.sandbox.hdp import datastores, errors, refresh
 from portal.sandbox.hdp.api.common import (
@@ -191,15 +192,21 @@ def check_oauth_chain(ds: DataSource) -> str | None:
         return f"the OAuth application of profile {profile.name} does not exist"
     if not profile.refresh_token:
         return f"OAuth profile {profile.name} has no refresh token"
+    # Autonomous REST can be told how to send the client credentials; every other store (and
+    # "Default") uses HTTP Basic. Passed only when set, so a replaced refresher keeps its signature.
+    mode = ds.options.get(datastores.CLIENT_CREDENTIALS_OPTION, "Default")
+    how = {"mode": mode} if mode in ("Post", "Url") else {}
     try:
         tokens = refresh.refresh_with_provider(
-            app.token_uri, app.client_id, app.client_secret, profile.refresh_token
+            app.token_uri, app.client_id, app.client_secret, profile.refresh_token, **how
         )
     except refresh.RefreshError as exc:
         return f"refreshing OAuth profile {profile.name} with application {app.name} failed: {exc}"
     update = {"access_token": str(tokens["access_token"])}
-    if isinstance(tokens.get("refresh_token"), str) and tokens["refresh_token"]:
-        update["refresh_token"] = tokens["refresh_token"]  # providers rotate refresh tokens
+    rotated = tokens.get("refresh_token")
+    # [U] HDP's docs do not say whether a rotated refresh token is stored (docs/decisions.md).
+    if isinstance(rotated, str) and rotated and settings.SANDBOX_HDP_WRITES_BACK_ROTATED_REFRESH_TOKEN:
+        update["refresh_token"] = rotated
     OAuthProfile.objects.filter(pk=profile.pk).update(**update)
     return None
 
