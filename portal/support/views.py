@@ -18,6 +18,7 @@ from typing import Any, Concatenate, ParamSpec
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -328,9 +329,10 @@ def check_tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
             "pk", flat=True
         )
     ]
-    claimed = health.claim_now(run_ids)
-    for run_id, claim in claimed:
-        tasks.check_setup.enqueue(run_id, claim, ConnectionCheck.Trigger.SUPPORT, username)
+    with transaction.atomic():  # claim and enqueue together, like a scheduler round; no HDP call inside
+        claimed = health.claim_now(run_ids)
+        for run_id, claim in claimed:
+            tasks.check_setup.enqueue(run_id, claim, ConnectionCheck.Trigger.SUPPORT, username)
     _audit(request, "support.check_tenant", tenant_id=tenant_id, outcome="queued", setups=len(claimed))
     url = reverse("support:tenant", args=[tenant_id])
     return HttpResponseSeeOther(f"{url}?{urlencode({'checked': len(claimed)})}")
