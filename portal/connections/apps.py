@@ -7,3 +7,10 @@ class ConnectionsConfig(AppConfig):
     name = "portal.connections"
     label = "connections"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from portal.connections import receivers
+        from portal.onboarding import signals
+
+        signals.run_verified.connect(receivers.record_wizard_check, dispatch_uid="connections.wizard_check")
+        signals.setups_listed.connect(receivers.statuses_for_list, dispatch_uid="connections.statuses")

@@ -120,6 +120,22 @@ def schedule_round(now: datetime | None = None) -> int:
     return enqueued
 
 
+def claim_now(run_ids: list[str], now: datetime | None = None) -> list[tuple[str, str]]:
+    """Claim these completed setups for a check now (support's "check this tenant"), due or not.
+
+    Gives them schedule rows first; the claimed rows go through ``check_setup`` like a scheduler
+    round's, so the concurrency cap and the HDP outage backoff apply to them too.
+    """
+    now = now or timezone.now()
+    sync_schedules(now)
+    claim = uuid.uuid4().hex
+    HealthSchedule.objects.filter(run_id__in=run_ids, run__status=Run.Status.COMPLETED).update(
+        next_due_at=now + _seconds("HEALTH_CHECK_LEASE"), claim=claim, claimed_at=now
+    )
+    won = HealthSchedule.objects.filter(claim=claim).values_list("run_id", flat=True)
+    return [(str(run_id), claim) for run_id in won]
+
+
 # --- one scheduled check ---------------------------------------------------------------------------
 
 
@@ -168,7 +184,9 @@ def _record_hdp(verdict_state: str, now: datetime) -> None:
         )
 
 
-def run_scheduled_check(run_id: str, claim: str) -> Outcome:
+def run_scheduled_check(
+    run_id: str, claim: str, trigger: str = ConnectionCheck.Trigger.SCHEDULED, requested_by: str = ""
+) -> Outcome:
     now = timezone.now()
     if not HealthSchedule.objects.filter(run_id=run_id, claim=claim).exists():
         return Outcome("skipped", "superseded: the setup was claimed again or is gone")
@@ -189,7 +207,7 @@ def run_scheduled_check(run_id: str, claim: str) -> Outcome:
         return Outcome("deferred", "too many checks running against HDP", retry_at=retry_at, requeue=True)
     try:
         with HdpClient.for_user(run.owner) as client:
-            check = checks.run_check(run, client, trigger=ConnectionCheck.Trigger.SCHEDULED)
+            check = checks.run_check(run, client, trigger=trigger, requested_by=requested_by)
     except checks.CheckBusy:
         _reschedule(run_id, claim, now + _seconds("HEALTH_CHECK_INTERVAL") + jitter())
         return Outcome("skipped", "a check of this setup is already running")

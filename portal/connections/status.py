@@ -16,8 +16,9 @@ records this choice.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import models
 from django.utils.translation import gettext as _
@@ -201,3 +202,24 @@ def summary(status: Status) -> str:
     if status.state == State.STALE:
         return _("Not checked since %(when)s") % {"when": when}
     return _("%(state)s (checked %(when)s)") % {"state": status.state.label, "when": when}
+
+
+#: Worst first: what the support tenant list shows for a tenant with several setups.
+WORST_FIRST = (
+    State.BROKEN,
+    State.NEEDS_RECONNECT,
+    State.HDP_UNAVAILABLE,
+    State.CHECKING,
+    State.STALE,
+    State.UNCHECKED,
+    State.WORKING,
+)
+
+
+def worst(statuses: Iterable[Status]) -> Status | None:
+    """The status that needs attention first (the oldest check among equals); None for no setup."""
+    ranked = sorted(
+        statuses,
+        key=lambda s: (WORST_FIRST.index(s.state), s.checked_at or datetime.min.replace(tzinfo=UTC)),
+    )
+    return ranked[0] if ranked else None

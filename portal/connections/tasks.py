@@ -16,11 +16,12 @@ logger = logging.getLogger(__name__)
 
 
 @task()
-def check_setup(run_id: str, claim: str) -> str:
-    """One scheduled check of a completed setup (the claim comes from the scheduler's round)."""
-    outcome = health.run_scheduled_check(run_id, claim)
+def check_setup(run_id: str, claim: str, trigger: str = "scheduled", requested_by: str = "") -> str:
+    """One queued check of a completed setup (the claim comes from the scheduler's round, or from
+    ``health.claim_now`` when support staff asked: then ``trigger`` is "support")."""
+    outcome = health.run_scheduled_check(run_id, claim, trigger, requested_by)
     if outcome.requeue and outcome.retry_at is not None:
-        check_setup.using(run_after=outcome.retry_at).enqueue(run_id, claim)
+        check_setup.using(run_after=outcome.retry_at).enqueue(run_id, claim, trigger, requested_by)
     logger.info("health check of %s: %s %s", run_id, outcome.action, outcome.reason)
     return f"{outcome.action}: {outcome.reason}"
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.tenants, name="tenants"),
     path("reason/", views.reason, name="reason"),
     path("tenants/<int:tenant_id>/", views.tenant, name="tenant"),
+    path("tenants/<int:tenant_id>/check/", views.check_tenant, name="check-tenant"),
     path(
         "tenants/<int:tenant_id>/datasources/<int:datasource_id>/test/",
         views.test_datasource,

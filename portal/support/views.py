@@ -18,6 +18,7 @@ from typing import Any, Concatenate, ParamSpec
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -27,6 +28,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.audit.models import AuditEntry
+from portal.connections import checks, health, tasks
+from portal.connections.models import ConnectionCheck
+from portal.connections.status import Status, worst
 from portal.hdp import client as hdp
 from portal.hdp import errors
 from portal.lib.events import security_event
@@ -93,7 +97,7 @@ def _safe_next(request: HttpRequest, target: str | None) -> str:
         match = resolve(parts.path)
     except Resolver404:
         return support_root
-    if match.namespace != "support" or match.url_name in ("reason", "test-datasource"):
+    if match.namespace != "support" or match.url_name in ("reason", "test-datasource", "check-tenant"):
         return support_root
     return target
 
@@ -127,6 +131,8 @@ class TenantRow:
     runs: int = 0
     active: int = 0
     completed: int = 0
+    #: The worst connection status of the tenant's completed setups (stored checks only).
+    connection: Status | None = None
 
 
 def _run_facts(runs: list[Run]) -> list[RunFacts]:
@@ -177,11 +183,18 @@ def tenants(request: HttpRequest) -> HttpResponse:
         )
     }
 
+    completed_runs = list(Run.objects.filter(status=Run.Status.COMPLETED).values_list("pk", "tenant_id"))
+    statuses = checks.statuses_for([pk for pk, _tenant in completed_runs])
+    per_tenant: dict[int, list[Status]] = {}
+    for pk, tenant_id in completed_runs:
+        per_tenant.setdefault(tenant_id, []).append(statuses[pk])
+
     def row(tenant_id: int, name: str, in_hdp: bool) -> TenantRow:
         c = counts.get(tenant_id, {})
         return TenantRow(
-            tenant_id, name, in_hdp, c.get("total", 0), c.get("active", 0), c.get("completed", 0)
-        )
+            tenant_id, name, in_hdp, c.get("total", 0), c.get("active", 0), c.get("completed", 0),
+            worst(per_tenant.get(tenant_id, [])),
+        )  # fmt: skip
 
     banner, status = "", 200
     rows: list[TenantRow] = []
@@ -235,6 +248,8 @@ def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
             facts, failure = reads.read_tenant(tenant_id, recorded_profiles)
             if failure is not None:
                 banner, status = failure.explanation, _hdp_status(failure)
+    statuses = checks.statuses_for([r.pk for r in runs if r.status == Run.Status.COMPLETED])
+    setups = [{"run": r, "connection": statuses.get(r.pk)} for r in runs]
     chain = build_chain(tenant_id, facts, run_facts)
     findings = chain.findings
     _audit(
@@ -253,6 +268,8 @@ def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
         chain=chain,
         findings=findings,
         runs=runs,
+        setups=setups,
+        checked=int(queued) if (queued := request.GET.get("checked", "")).isdigit() else None,
     )
     return render(request, "support/tenant.html", context, status=status)
 
@@ -288,3 +305,34 @@ def test_datasource(request: HttpRequest, tenant_id: int, datasource_id: int) ->
     _audit(request, "support.test_datasource", tenant_id=tenant_id, datasource_id=datasource_id,
            owner=context.get("owner", ""), outcome=outcome)  # fmt: skip
     return render(request, "support/test_result.html", context, status=status)
+
+
+@require_POST
+@staff_only
+@reason_required
+def check_tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    """Queue a real check of every completed setup of the tenant (trigger "support").
+
+    The checks go through the health-check task (portal/connections/tasks.py), so the concurrency
+    cap and the HDP outage backoff apply; the tenant page shows each result once the worker ran it.
+    No HDP call is made here.
+    """
+    username = request.user.get_username()
+    if not ratelimit.hit("support_check_tenant", username, settings.RATELIMIT_TEST_PER_MINUTE):
+        _audit(request, "support.check_tenant", tenant_id=tenant_id, outcome="rate_limited")
+        context = _context(request, tenant_id=tenant_id, here=reverse("support:tenant", args=[tenant_id]))
+        context["banner"] = _("You have run many checks in the last minute. Wait a minute, then try again.")
+        return render(request, "support/test_result.html", context, status=429)
+    run_ids = [
+        str(pk)
+        for pk in Run.objects.filter(tenant_id=tenant_id, status=Run.Status.COMPLETED).values_list(
+            "pk", flat=True
+        )
+    ]
+    with transaction.atomic():  # claim and enqueue together, like a scheduler round; no HDP call inside
+        claimed = health.claim_now(run_ids)
+        for run_id, claim in claimed:
+            tasks.check_setup.enqueue(run_id, claim, ConnectionCheck.Trigger.SUPPORT, username)
+    _audit(request, "support.check_tenant", tenant_id=tenant_id, outcome="queued", setups=len(claimed))
+    url = reverse("support:tenant", args=[tenant_id])
+    return HttpResponseSeeOther(f"{url}?{urlencode({'checked': len(claimed)})}")

@@ -43,12 +43,16 @@ URLS: dict[str, tuple[frozenset[str], bool]] = {
     "sandbox_provider:console": (frozenset({"GET", "POST"}), False),
     "sandbox_provider:login": (frozenset({"GET", "POST"}), False),
     "sandbox_provider:logout": (frozenset({"POST"}), False),
+    "sandbox_provider:revoke-access": (frozenset({"POST"}), False),
     "support:tenants": (frozenset({"GET"}), False),
     "support:reason": (frozenset({"GET", "POST"}), False),
     "support:tenant": (frozenset({"GET"}), False),
     "support:test-datasource": (frozenset({"POST"}), False),
+    "support:check-tenant": (frozenset({"POST"}), False),
     "connections:notifications": (frozenset({"GET", "POST"}), False),
     "set_language": (frozenset({"GET", "POST"}), False),
+    "connections:setup": (frozenset({"GET"}), True),
+    "connections:check-now": (frozenset({"POST"}), True),
 }
 #: Machine-to-machine endpoints: no browser session, so no CSRF (client authentication instead).
 EXEMPT = {
@@ -81,7 +85,7 @@ def _url(name: str, run: Run) -> str:
         return reverse(name, kwargs={"run_id": run.pk, "field": "app_name"})
     if name == "oauth:callback":
         return reverse(name, args=["Acme_GA_app"])
-    if name == "support:tenant":
+    if name in ("support:tenant", "support:check-tenant"):
         return reverse(name, kwargs={"tenant_id": 71})
     if name == "support:test-datasource":
         return reverse(name, kwargs={"tenant_id": 71, "datasource_id": 1})

@@ -14,6 +14,7 @@ from portal.hdp.client import HdpClient
 from portal.hdp.schemas import DataSourceCreate, TestResult
 from portal.lib.logging import redact, register_secret
 from portal.oauth import errors as oauth_errors
+from portal.onboarding import signals
 from portal.onboarding.engine import records
 from portal.onboarding.engine.errors import NameTaken, StepError, StepNotReady
 from portal.onboarding.engine.lease import lease
@@ -120,7 +121,11 @@ def verify(run: Run, client: HdpClient) -> TestResult:
         records.audit(run, "run.verified", ok=ok, remote_id=ds_id)
         if ok:
             records.audit(run, "run.completed")
-        return result
+    # After the lease and outside any transaction: connections records it as the setup's first check.
+    signals.run_verified.send(
+        sender=Run, run=run, success=ok, detail=result.detail, requested_by=run.owner.username
+    )
+    return result
 
 
 def claim_ds_name(run: Run, name: str) -> None:

@@ -99,6 +99,10 @@ def step_verify(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         "banner": banner,
         "objects": common.objects(list(progress.objects.values())),
         "datasource": progress.remote("datasource"),
+        # The wizard's test result is shown when it just ran; later, a completed setup's status is
+        # on its own page (connections:setup), never a stale "Working" here.
+        "show_outcome": bool(run.verified_at)
+        and (request.method == "POST" or run.status != Run.Status.COMPLETED),
     }
     return common.render_step(
         request, run, "verify", "onboarding/step_verify.html", context, status, progress

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import cast
 from uuid import UUID
 
 from django.contrib import messages
@@ -19,7 +20,7 @@ from portal.hdp import errors
 from portal.hdp.schemas import DataStore, DataStoreDetail
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
 from portal.oauth import presets
-from portal.onboarding import engine, forms, stores, wizard
+from portal.onboarding import engine, forms, signals, stores, wizard
 from portal.onboarding.models import RemoteObject, Run
 from portal.onboarding.views import common
 
@@ -31,14 +32,28 @@ def runs(request: HtmxRequest) -> HttpResponse:
     user = common.user(request)
     tenant_ids = [int(str(t["id"])) for t in user.onboarding_tenants()]
     rows = []
-    for run in Run.objects.filter(owner=user, tenant_id__in=tenant_ids).prefetch_related("objects_made"):
+    runs = list(Run.objects.filter(owner=user, tenant_id__in=tenant_ids).prefetch_related("objects_made"))
+    connection = _connection_statuses([r.pk for r in runs if r.status == Run.Status.COMPLETED])
+    for run in runs:
         step = wizard.Progress.of(run).current
-        rows.append({"run": run, "step": step, "step_title": wizard.SHORT[step]})
+        rows.append(
+            {"run": run, "step": step, "step_title": wizard.SHORT[step], "connection": connection.get(run.pk)}
+        )
     return render(
         request,
         "onboarding/runs.html",
         {"rows": rows, "missing": user.missing_onboarding_permissions()},
     )
+
+
+def _connection_statuses(run_ids: list[UUID]) -> dict[UUID, signals.SetupStatus]:
+    """The connection status of each completed setup, from whoever answers ``setups_listed``
+    (portal.connections: stored checks, a fixed number of queries); empty when nobody does."""
+    statuses: dict[UUID, signals.SetupStatus] = {}
+    if run_ids:
+        for _receiver, answer in signals.setups_listed.send(sender=Run, run_ids=run_ids):
+            statuses.update(cast("dict[UUID, signals.SetupStatus]", answer or {}))
+    return statuses
 
 
 # --- step a: tenant, data store, provider ------------------------------------------------------------
@@ -147,6 +162,9 @@ def resume(request: HtmxRequest, run_id: UUID) -> HttpResponse:
     if run.status == Run.Status.CANCELLED:
         messages.info(request, _("That setup was cancelled. Start a new one from this page."))
         return redirect("onboarding:runs")
+    if run.status == Run.Status.COMPLETED:
+        # A completed setup has its own page in portal.connections (a URL name is not an import).
+        return redirect("connections:setup", run.pk)
     try:
         with common.client(request) as client:
             findings = engine.reconcile(run, client)

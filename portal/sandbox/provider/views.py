@@ -21,6 +21,7 @@ from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from oauth2_provider import models as dot_models
 from oauth2_provider import views as dot_views
 from oauth2_provider.scopes import get_scopes_backend
 
@@ -168,5 +169,48 @@ def console(request: HttpRequest) -> HttpResponse:
         "redirect_uris": seed.registered_redirect_uris(),
         "callback_example": settings.PORTAL_BASE_URL + "/oauth/callback/Sandbox_app/",
         "provider_account": signed_in_account(request),
+        "grants": granted_access(),
     }
     return render(request, "sandbox/console.html", context, status=400 if form.errors else 200)
+
+
+def granted_access() -> list[dict[str, Any]]:
+    """Who granted which application access: one row per (application, person) holding tokens."""
+    rows: dict[tuple[int, int], dict[str, Any]] = {}
+    tokens = dot_models.get_refresh_token_model().objects.filter(revoked__isnull=True)
+    for app_id, app_name, user_id, username in tokens.values_list(
+        "application_id", "application__name", "user_id", "user__username"
+    ).order_by("application__name", "user__username"):
+        row = rows.setdefault(
+            (app_id, user_id),
+            {"application_id": app_id, "application": app_name, "user_id": user_id, "username": username,
+             "refresh_tokens": 0},
+        )  # fmt: skip
+        row["refresh_tokens"] += 1
+    return list(rows.values())
+
+
+@login_not_required
+@require_POST
+def revoke_access(request: HttpRequest) -> HttpResponse:
+    """Revoke what a person granted an application, as a real provider's "remove access" does.
+
+    Deletes that application's refresh tokens, access tokens and authorization codes for the person:
+    HDP's next refresh with the old refresh token gets ``invalid_grant``.
+    """
+    try:
+        app_id, user_id = int(request.POST.get("application", "")), int(request.POST.get("user", ""))
+    except ValueError:
+        messages.error(request, _("Choose a granted access to revoke."))
+        return HttpResponseRedirect(reverse("sandbox_provider:console"), status=303)
+    scope = {"application_id": app_id, "user_id": user_id}
+    refresh = dot_models.get_refresh_token_model().objects.filter(**scope)
+    found = refresh.count()
+    refresh.delete()
+    dot_models.get_access_token_model().objects.filter(**scope).delete()
+    dot_models.get_grant_model().objects.filter(**scope).delete()
+    if found:
+        messages.success(request, _("Access revoked: its refresh tokens no longer work."))
+    else:
+        messages.info(request, _("That access was already revoked."))
+    return HttpResponseRedirect(reverse("sandbox_provider:console"), status=303)

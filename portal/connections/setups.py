@@ -1,0 +1,123 @@
+"""A completed setup's own page: its connection status, "Check now", its check history, what HDP holds.
+
+The status comes only from stored checks (:func:`portal.connections.checks.status_for`); the page
+never calls HDP on a GET. "Check now" runs one real check (:func:`checks.run_check`), rate-limited
+like the wizard's test and audited. The lookup is the wizard's own (owner and tenant, else 404 with
+a security event, before any HDP call: SECURITY.md item 20).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from portal.audit.models import AuditEntry
+from portal.connections import checks
+from portal.connections.models import ConnectionCheck
+from portal.hdp.client import HdpClient
+from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
+from portal.onboarding.models import RemoteObject, Run
+from portal.onboarding.views import common
+from portal.ratelimit import limiter as ratelimit
+
+Trigger = ConnectionCheck.Trigger
+
+#: What started a check, in the words the history shows.
+TRIGGERS = {
+    Trigger.SETUP: gettext_lazy("Setup's final check"),
+    Trigger.MANUAL: gettext_lazy("Check now"),
+    Trigger.SUPPORT: gettext_lazy("Support staff"),
+    Trigger.SCHEDULED: gettext_lazy("Daily check"),
+    Trigger.RECONNECT: gettext_lazy("After reconnecting"),
+    Trigger.REPAIR: gettext_lazy("After a repair"),
+}
+
+
+def _completed(request: HtmxRequest, run_id: UUID) -> Run | HttpResponse:
+    """The person's own completed setup; an unfinished one goes back to the wizard."""
+    run = common.get_run(request, run_id)
+    if run.status != Run.Status.COMPLETED:
+        return redirect("onboarding:resume", run.pk)
+    return run
+
+
+def _history_rows(run: Run) -> list[dict[str, Any]]:
+    rows = []
+    for check in checks.history(run):
+        rows.append(
+            {
+                "at": check.finished_at or check.started_at,
+                "running": check.finished_at is None,
+                "abandoned": check.abandoned,
+                "state": check.get_state_display() if check.state else "",
+                "cause": check.get_cause_display() if check.cause else "",
+                "trigger": TRIGGERS.get(Trigger(check.trigger), check.trigger),
+            }
+        )
+    return rows
+
+
+def _context(run: Run, banner: str = "") -> dict[str, Any]:
+    held = [
+        o
+        for o in common.objects(list(run.objects_made.all()))
+        if o.outcome in (RemoteObject.Outcome.CREATED, RemoteObject.Outcome.REUSED)
+    ]
+    return {
+        "run": run,
+        "status": checks.status_for(run),
+        "history": _history_rows(run),
+        "held": held,
+        "banner": banner,
+    }
+
+
+def _page(request: HtmxRequest, run: Run, banner: str = "", status: int = 200) -> HttpResponse:
+    name = "connections/setup.html#setup-status" if request.htmx else "connections/setup.html"
+    if request.htmx and status >= 400:
+        status = 200  # htmx 2 swaps only 2xx: the banner must still show
+    return render(request, name, _context(run, banner), status=status)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def setup(request: HtmxRequest, run_id: UUID) -> HttpResponse:
+    found = _completed(request, run_id)
+    if isinstance(found, HttpResponse):
+        return found
+    return _page(request, found)
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def check_now(request: HtmxRequest, run_id: UUID) -> HttpResponse:
+    found = _completed(request, run_id)
+    if isinstance(found, HttpResponse):
+        return found
+    run, person = found, common.user(request)
+    if not ratelimit.hit("ds_test", person.username, settings.RATELIMIT_TEST_PER_MINUTE):
+        AuditEntry.record(person.username, "connection.check", run=run, outcome="rate_limited")
+        banner = _("You have run many checks in the last minute. Wait a minute, then try again.")
+        return _page(request, run, banner, 429)
+    try:
+        with HdpClient.for_user(person) as client:
+            check = checks.run_check(run, client, trigger=Trigger.MANUAL, requested_by=person.username)
+    except checks.CheckBusy:
+        AuditEntry.record(person.username, "connection.check", run=run, outcome="busy")
+        banner = _("A check of this setup is already running. Its result shows here when it ends.")
+        return _page(request, run, banner, 409)
+    AuditEntry.record(person.username, "connection.check", run=run, outcome=check.state, cause=check.cause)
+    if request.htmx:
+        return _page(request, run)
+    messages.info(request, _("The connection was checked."))
+    return HttpResponseSeeOther(reverse("connections:setup", args=[run.pk]))

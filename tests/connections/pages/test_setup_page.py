@@ -1,0 +1,173 @@
+"""The setup page of a completed setup, "Check now", and My setups' status column.
+
+Every status shown comes from the stored checks (portal.connections.checks); the wizard's final
+test is the first of them (the ``run_verified`` signal). HDP is the in-process emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.audit.models import AuditEntry
+from portal.connections.models import ConnectionCheck
+from portal.connections.status import Cause, State
+from portal.onboarding.models import Run
+from portal.sandbox.hdp import refresh
+from portal.sandbox.hdp.models import OAuthProfile
+from tests.wizard.fixtures import HTMX, run_at_verify
+
+Trigger = ConnectionCheck.Trigger
+
+
+@pytest.fixture
+def provider(monkeypatch):
+    """The provider HDP refreshes with; ``provider.refuse = "invalid_grant"`` makes it refuse."""
+
+    class Provider:
+        refuse = ""
+
+        def refresh(self, token_uri, client_id, client_secret, refresh_token):
+            if self.refuse:
+                raise refresh.RefreshError(f"the provider said {self.refuse}")
+            return {"access_token": "fresh-access", "token_type": "Bearer"}
+
+    fake = Provider()
+    monkeypatch.setattr(refresh, "refresh_with_provider", fake.refresh)
+    return fake
+
+
+@pytest.fixture
+def completed(acme, hdp, provider):
+    """A setup finished through the real wizard (its final test passed)."""
+    run = run_at_verify(acme)
+    assert acme.post(reverse("onboarding:step-verify", args=[run.pk])).status_code == 200
+    run.refresh_from_db()
+    assert run.status == Run.Status.COMPLETED
+    hdp.clear()
+    return run
+
+
+def page(client, run) -> str:
+    response = client.get(reverse("connections:setup", args=[run.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def check_now(client, run, **headers):
+    return client.post(reverse("connections:check-now", args=[run.pk]), **headers)
+
+
+def test_the_wizards_final_test_is_the_setups_first_check(completed):
+    (check,) = ConnectionCheck.objects.filter(run=completed)
+    assert (check.trigger, check.state, check.cause) == (Trigger.SETUP, State.WORKING, Cause.TEST_PASSED)
+    assert check.requested_by == "acme_admin" and check.finished_at is not None
+
+
+def test_a_failed_final_test_is_recorded_too(acme, hdp, provider):
+    provider.refuse = "invalid_grant"
+    run = run_at_verify(acme)
+    acme.post(reverse("onboarding:step-verify", args=[run.pk]))
+    (check,) = ConnectionCheck.objects.filter(run=run)
+    assert (check.state, check.provider_error) == (State.NEEDS_RECONNECT, "invalid_grant")
+
+
+def test_resume_and_my_setups_lead_a_completed_setup_to_its_page(acme, completed):
+    url = reverse("connections:setup", args=[completed.pk])
+    assert acme.get(reverse("onboarding:resume", args=[completed.pk]))["Location"] == url
+    assert url in acme.get(reverse("onboarding:runs")).content.decode()
+
+
+def test_the_page_shows_the_status_cause_time_and_what_hdp_holds_without_calling_hdp(acme, hdp, completed):
+    html = page(acme, completed)
+    assert hdp == []  # a GET reads stored checks only
+    assert "Working" in html and "HDP&#x27;s test of the data source passed" in html
+    check = ConnectionCheck.objects.get(run=completed)
+    assert f"{check.finished_at:%Y-%m-%d %H:%M} UTC" in html and " ago" in html
+    for name in ("Acme_GA_app", "Acme_GA_profile", "AcmeGA"):
+        assert name in html
+    assert "Setup&#x27;s final check" in html  # the history names what started the check
+    assert 'id="setup-status"' in html and reverse("connections:check-now", args=[completed.pk]) in html
+
+
+def test_the_verify_step_of_a_completed_setup_links_to_its_page_without_a_stale_working(acme, completed):
+    html = acme.get(reverse("onboarding:step-verify", args=[completed.pk])).content.decode()
+    assert reverse("connections:setup", args=[completed.pk]) in html
+    assert "Working: HDP connected" not in html
+
+
+def test_no_stale_working_after_the_profile_is_deleted_in_hdp(acme, hdp, completed):
+    OAuthProfile.objects.filter(name="Acme_GA_profile").delete()  # someone deleted it in HDP
+    response = check_now(acme, completed)
+    assert response.status_code == 303 and response["Location"] == reverse(
+        "connections:setup", args=[completed.pk]
+    )
+    assert hdp != []  # a real check
+    html = page(acme, completed)
+    assert "Broken" in html and "The OAuth profile no longer exists in HDP" in html
+    status_block = html.split('id="setup-status"', 1)[1].split("Recent checks", 1)[0]
+    assert "Working" not in status_block
+    runs_html = acme.get(reverse("onboarding:runs")).content.decode()
+    rows = runs_html.split("<tbody>", 1)[1]
+    assert "Broken" in rows and "Working" not in rows
+
+
+def test_check_now_under_htmx_swaps_the_status_and_shows_a_busy_state(acme, completed):
+    html = check_now(acme, completed, **HTMX).content.decode()
+    assert "<html" not in html and 'id="setup-status"' in html
+    assert "Checking…" in html and 'hx-indicator="#check-busy"' in html
+
+
+def test_check_now_is_audited(acme, completed):
+    check_now(acme, completed)
+    entry = AuditEntry.objects.filter(action="connection.check").get()
+    assert entry.actor == "acme_admin" and str(entry.run_id) == str(completed.pk)
+    assert entry.detail["outcome"] == State.WORKING
+    assert ConnectionCheck.objects.filter(run=completed, trigger=Trigger.MANUAL).count() == 1
+
+
+def test_check_now_is_rate_limited(acme, hdp, completed, settings):
+    settings.RATELIMIT_TEST_PER_MINUTE = 2  # one budget with the wizard's test, which used one
+    assert check_now(acme, completed).status_code == 303
+    hdp.clear()
+    response = check_now(acme, completed)
+    assert response.status_code == 429 and "Wait a minute" in response.content.decode()
+    assert hdp == []
+    assert AuditEntry.objects.filter(action="connection.check", detail__outcome="rate_limited").count() == 1
+
+
+def test_a_running_check_is_a_plain_message(acme, hdp, completed):
+    now = timezone.now()
+    ConnectionCheck.objects.create(
+        run=completed, trigger=Trigger.SCHEDULED, started_at=now, expires_at=now + timedelta(minutes=5)
+    )
+    hdp.clear()
+    response = check_now(acme, completed)
+    assert response.status_code == 409 and "already running" in response.content.decode()
+    assert hdp == []
+    assert "Checking" in page(acme, completed)
+
+
+def test_another_owners_setup_is_404_with_an_event_and_no_hdp_call(globex, hdp, completed, caplog):
+    caplog.set_level(logging.WARNING, logger="portal.security")
+    assert globex.get(reverse("connections:setup", args=[completed.pk])).status_code == 404
+    assert check_now(globex, completed).status_code == 404
+    assert hdp == []
+    events = [
+        json.loads(r.getMessage().split(" ", 1)[1])
+        for r in caplog.records
+        if r.name == "portal.security" and "run_access_denied" in r.getMessage()
+    ]
+    assert len(events) == 2 and events[0]["exists"] is True
+    assert ConnectionCheck.objects.filter(run=completed, trigger=Trigger.MANUAL).count() == 0
+
+
+def test_an_unfinished_setup_goes_back_to_the_wizard(acme, hdp):
+    run = run_at_verify(acme)
+    response = acme.get(reverse("connections:setup", args=[run.pk]))
+    assert response.status_code == 302 and response["Location"] == reverse("onboarding:resume", args=[run.pk])
