@@ -82,9 +82,9 @@ def test_only_a_change_between_working_and_a_problem_is_told(previous, current, 
 
 
 def test_a_revoked_grant_sends_one_email_then_none_until_it_recovers(
-    setup, hdp, provider, owner_email, settings
+    setup, hdp_client, provider, owner_email, settings
 ):
-    checks.run_check(setup, hdp, trigger=Trigger.SETUP)
+    checks.run_check(setup, hdp_client, trigger=Trigger.SETUP)
     provider.refuse = "invalid_grant"
     scheduled_round(nth_round(settings, 1))
     assert checks.status_for(setup).state == State.NEEDS_RECONNECT

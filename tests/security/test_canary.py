@@ -127,7 +127,7 @@ def _forms(value: str) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_whole_wizard_leaks_no_sentinel(hdp, settings, caplog, console_at_debug, public_dns, monkeypatch):
+def test_whole_wizard_leaks_no_sentinel(hdp_log, settings, caplog, console_at_debug, public_dns, monkeypatch):
     settings.ADMINS = [("Ops", "ops@example.com")]
     settings.OAUTH_ALLOWED_CUSTOM_HOSTS = ["*.example.com"]
     settings.PORTAL_BASE_URL = "https://portal.test"

@@ -30,11 +30,11 @@ IDS = [f"{i}-{code}" for i, (_, code) in enumerate(HOSTILE)]
 
 
 @pytest.fixture
-def google_run(acme, hdp, settings):
+def google_run(acme, hdp_log, settings):
     settings.OAUTH_ALLOW_LOOPBACK = False  # production's value
     settings.OAUTH_ALLOWED_CUSTOM_HOSTS = []
     run = start_run(acme, "54:google_analytics")
-    hdp.clear()
+    hdp_log.clear()
     return run
 
 
@@ -47,7 +47,7 @@ def _carries(requests, uri: str) -> bool:
     return False
 
 
-def _refused(acme, hdp, run, field: str, uri: str) -> None:
+def _refused(acme, hdp_log, run, field: str, uri: str) -> None:
     data = {"authorize_uri": GOOD_AUTHORIZE, "token_uri": GOOD_TOKEN, field: uri}
     response = create_app(acme, run, client_id="kept-client-id", client_secret=SECRET, **data)
     html = response.content.decode()
@@ -55,14 +55,14 @@ def _refused(acme, hdp, run, field: str, uri: str) -> None:
     assert f'id="id_{field}-error"' in html, (field, uri)
     assert 'value="kept-client-id"' in html  # the rest of the input is kept...
     assert SECRET not in html  # ...but never the secret
-    assert [r.method for r in hdp if r.method != "GET"] == []
-    assert [r.url.path for r in hdp] in ([], ["/api/mgmt/oauthapps"])
-    assert not _carries(hdp, uri)
+    assert [r.method for r in hdp_log if r.method != "GET"] == []
+    assert [r.url.path for r in hdp_log] in ([], ["/api/mgmt/oauthapps"])
+    assert not _carries(hdp_log, uri)
 
 
 @pytest.mark.parametrize(("uri", "code"), HOSTILE, ids=IDS)
-def test_hostile_authorize_uri_is_a_field_error_and_never_reaches_hdp(acme, hdp, google_run, uri, code):
-    _refused(acme, hdp, google_run, "authorize_uri", uri)
+def test_hostile_authorize_uri_is_a_field_error_and_never_reaches_hdp(acme, hdp_log, google_run, uri, code):
+    _refused(acme, hdp_log, google_run, "authorize_uri", uri)
 
 
 TOKEN_HOSTILE = [(u, c) for u, c in HOSTILE if c != "reserved_param"] + [
@@ -75,12 +75,12 @@ TOKEN_HOSTILE = [(u, c) for u, c in HOSTILE if c != "reserved_param"] + [
 @pytest.mark.parametrize(
     ("uri", "code"), TOKEN_HOSTILE, ids=[f"{i}-{c}" for i, (_, c) in enumerate(TOKEN_HOSTILE)]
 )
-def test_hostile_token_uri_is_a_field_error_and_never_reaches_hdp(acme, hdp, google_run, uri, code):
-    _refused(acme, hdp, google_run, "token_uri", uri)
+def test_hostile_token_uri_is_a_field_error_and_never_reaches_hdp(acme, hdp_log, google_run, uri, code):
+    _refused(acme, hdp_log, google_run, "token_uri", uri)
 
 
 @pytest.mark.parametrize(("uri", "code"), HOSTILE, ids=IDS)
-def test_inline_check_refuses_with_zero_hdp_calls(acme, hdp, google_run, uri, code):
+def test_inline_check_refuses_with_zero_hdp_calls(acme, hdp_log, google_run, uri, code):
     for field in ("authorize_uri", "token_uri"):
         url = reverse("onboarding:validate", kwargs={"run_id": google_run.pk, "field": field})
         response = acme.post(url, {field: uri}, HTTP_HX_REQUEST="true")
@@ -88,7 +88,7 @@ def test_inline_check_refuses_with_zero_hdp_calls(acme, hdp, google_run, uri, co
             continue  # authorize-only parameters (state, nonce...) mean nothing on a token URI
         assert response.status_code == 200
         assert f'id="id_{field}-error"' in response.content.decode(), (field, uri)
-    assert hdp == []
+    assert hdp_log == []
 
 
 def test_counts():

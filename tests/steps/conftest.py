@@ -71,7 +71,7 @@ class Scripted(httpx.BaseTransport):
 
 
 @pytest.fixture
-def hdp(db: None) -> HdpClient:
+def hdp_client(db: None) -> HdpClient:
     seed_demo()
     return make_client()
 

@@ -35,7 +35,7 @@ TOKEN_URI = "http://127.0.0.1:8000/sandbox/oauth/token/"
 
 
 @pytest.fixture
-def hdp(settings, db):
+def hdp_log(settings, db):
     # One in-process emulator with a request log for every view test (tests/wizard/fixtures.py).
     settings.HDP_TRANSPORT_FACTORY = "tests.wizard.fixtures.counting_transport"
     settings.HDP_BASE_URL = "http://hdp.test"
@@ -58,16 +58,16 @@ def state_reason(client: Client, text: str = "SUP-1234 GA source stopped working
 
 
 @pytest.fixture
-def staff_no_reason(client, hdp):
+def staff_no_reason(client, hdp_log):
     sign_in(client, "support")
-    hdp.clear()
+    hdp_log.clear()
     return client
 
 
 @pytest.fixture
-def staff(staff_no_reason, hdp):
+def staff(staff_no_reason, hdp_log):
     state_reason(staff_no_reason)
-    hdp.clear()
+    hdp_log.clear()
     return staff_no_reason
 
 

@@ -33,7 +33,7 @@ def counting_transport() -> httpx.BaseTransport:
 
 
 @pytest.fixture
-def hdp(settings, db):
+def hdp_log(settings, db):
     """The emulator, seeded; yields the list of requests the portal sends to it."""
     settings.HDP_TRANSPORT_FACTORY = "tests.wizard.fixtures.counting_transport"
     settings.HDP_BASE_URL = "http://hdp.test"
@@ -50,21 +50,21 @@ def sign_in(client, username: str = "acme_admin", password: str | None = None):
 
 
 @pytest.fixture
-def acme(client, hdp):
+def acme(client, hdp_log):
     response = sign_in(client)
     assert response.status_code == 302, response.content[:500]
-    hdp.clear()
+    hdp_log.clear()
     return client
 
 
 @pytest.fixture
-def globex(hdp):
+def globex(hdp_log):
     from django.test import Client
 
     other = Client()
     response = sign_in(other, "globex_admin")
     assert response.status_code == 302
-    hdp.clear()
+    hdp_log.clear()
     return other
 
 
