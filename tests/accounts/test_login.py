@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from portal.accounts.backends import HdpBackend
 from portal.sandbox.hdp import faults
-from tests.wizard.fixtures import sign_in
+from tests.helpers.sandbox import PASSWORDS
+from tests.helpers.wizard import sign_in
 
 User = get_user_model()
 
@@ -26,7 +27,7 @@ def test_login_page_has_labelled_fields_and_no_password_value(client, hdp_log):
 def test_it_signs_in_with_hdp_and_keeps_a_snapshot(client, hdp_log):
     client.get(reverse("accounts:login"))
     before = client.session.session_key
-    response = sign_in(client, "ACME_Admin", "acme-admin-sandbox-pw")
+    response = sign_in(client, "ACME_Admin", PASSWORDS["acme_admin"])
     assert response.status_code == 302
     assert response["Location"] == reverse("onboarding:runs")
     user = User.objects.get(username="acme_admin")
@@ -56,12 +57,12 @@ def test_wrong_password_is_refused_without_echoing_it(client, hdp_log, caplog):
 def test_hdp_down_says_which_host_and_keeps_the_password_out(client, hdp_log, caplog):
     caplog.set_level(logging.DEBUG)
     faults.arm("GET", r"^/api/mgmt/user$", "status", status=503, times=5)
-    response = sign_in(client, "acme_admin", "acme-admin-sandbox-pw")
+    response = sign_in(client, "acme_admin", PASSWORDS["acme_admin"])
     html = response.content.decode()
     assert response.status_code == 503
     assert "HDP at hdp.test can" in html and "reached right now; try again in a minute" in html
-    assert "acme-admin-sandbox-pw" not in html
-    assert "acme-admin-sandbox-pw" not in caplog.text
+    assert PASSWORDS["acme_admin"] not in html
+    assert PASSWORDS["acme_admin"] not in caplog.text
 
 
 def test_person_without_onboarding_permissions_is_told_which(client, hdp_log):
@@ -99,7 +100,7 @@ def test_next_never_leaves_the_site(client, hdp_log):
         c = Client()
         response = c.post(
             reverse("accounts:login"),
-            {"username": "acme_admin", "password": "acme-admin-sandbox-pw", "next": target},
+            {"username": "acme_admin", "password": PASSWORDS["acme_admin"], "next": target},
         )
         assert response.status_code == 302
         assert response["Location"] == reverse("onboarding:runs"), target

@@ -14,7 +14,8 @@ from freezegun import freeze_time
 
 from portal.accounts import throttle
 from portal.ratelimit.models import RateCounter
-from tests.wizard.fixtures import sign_in
+from tests.helpers.sandbox import PASSWORDS
+from tests.helpers.wizard import sign_in
 
 WRONG = "wrong-password-sentinel"
 
@@ -49,7 +50,7 @@ def test_after_five_failures_the_right_password_is_refused_without_asking_hdp(cl
     assert "_auth_user_id" not in client.session
     assert "Too many failed sign-ins" in html and "try again in 60 seconds" in html
     assert 55 <= int(response["Retry-After"]) <= 60
-    assert WRONG not in html and "acme-admin-sandbox-pw" not in html
+    assert WRONG not in html and PASSWORDS["acme_admin"] not in html
     # One event when the threshold was crossed, with hashed identifiers and no password.
     events = _events(caplog, "login_throttled")
     assert len(events) == 1
@@ -126,7 +127,7 @@ def test_counters_are_shared_through_the_database(hdp_log):
     for _ in range(5):
         sign_in(Client(), "acme_admin", WRONG)  # five browsers, as if on five instances
     assert RateCounter.objects.filter(key__startswith="login:user:", count=5).count() == 1
-    assert sign_in(Client(), "ACME_Admin ", "acme-admin-sandbox-pw").status_code == 429  # case, spaces
+    assert sign_in(Client(), "ACME_Admin ", PASSWORDS["acme_admin"]).status_code == 429  # case, spaces
 
 
 def test_hdp_being_down_is_not_a_failure(client, hdp_log):

@@ -7,7 +7,7 @@ import pytest
 
 from portal.sandbox.hdp.emulator import mock_transport
 from portal.sandbox.hdp.seed import seed_demo
-from tests.emulator.helpers import PASSWORDS
+from tests.helpers.sandbox import PASSWORDS
 
 
 @pytest.fixture

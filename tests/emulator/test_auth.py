@@ -8,6 +8,7 @@ from portal.sandbox.hdp import errors
 from portal.sandbox.hdp.emulator import mock_transport
 from portal.sandbox.hdp.models import DataSource, OAuthProfile
 from tests.emulator.helpers import GA, error_code, make_app
+from tests.helpers.sandbox import PASSWORDS
 
 
 def test_healthcheck_needs_no_auth(seeded):
@@ -35,7 +36,7 @@ def test_wrong_password_gets_401(emulator_as):
 
 
 def test_user_names_are_case_insensitive(emulator_as, emulator_admin):
-    response = emulator_as("D2CAdmin", "d2cadmin-sandbox-pw").get("/api/mgmt/user")
+    response = emulator_as("D2CAdmin", PASSWORDS["d2cadmin"]).get("/api/mgmt/user")
     assert response.status_code == 200
     assert response.json()["userId"] == emulator_admin.get("/api/mgmt/user").json()["userId"]
 

@@ -25,7 +25,8 @@ from portal.onboarding import engine
 from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp.emulator import mock_transport
 from portal.sandbox.hdp.models import OAuthApp
-from tests.wizard.fixtures import PASSWORDS, create_app, make_hdp_app, run_at_verify, sign_in, start_run
+from tests.helpers.sandbox import PASSWORDS
+from tests.helpers.wizard import create_app, make_hdp_app, run_at_verify, sign_in, start_run
 
 
 # --- item 21 ----------------------------------------------------------------------------------------

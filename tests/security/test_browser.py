@@ -26,7 +26,8 @@ from django.test import Client
 from django.urls import reverse
 
 from portal.sandbox.provider.seed import seed_provider
-from tests.wizard.fixtures import run_at_verify, sign_in
+from tests.helpers.sandbox import PASSWORDS, PROVIDER_PASSWORD
+from tests.helpers.wizard import run_at_verify, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -132,7 +133,7 @@ def test_production_cookies_on_the_wire(hdp_log, settings, prod_settings):
     assert csrf["secure"] and csrf["samesite"] == "Lax" and csrf["path"] == "/" and not csrf["domain"]
     response = browser.post(
         reverse("accounts:login"),
-        {"username": "acme_admin", "password": "acme-admin-sandbox-pw"},
+        {"username": "acme_admin", "password": PASSWORDS["acme_admin"]},
         secure=True,
     )
     assert response.status_code == 302
@@ -286,7 +287,7 @@ def test_portal_login_next_stays_on_site(hdp_log, target):
     browser = Client()
     response = browser.post(
         reverse("accounts:login"),
-        {"username": "acme_admin", "password": "acme-admin-sandbox-pw", "next": target},
+        {"username": "acme_admin", "password": PASSWORDS["acme_admin"], "next": target},
         secure=True,
     )
     assert response.status_code == 302
@@ -302,7 +303,7 @@ def test_sandbox_provider_login_next_stays_on_site(db, target):
     browser = Client()
     response = browser.post(
         reverse("sandbox_provider:login"),
-        {"username": "sandbox_person", "password": "sandbox-person-pw", "next": target},
+        {"username": "sandbox_person", "password": PROVIDER_PASSWORD, "next": target},
         secure=True,
     )
     assert response.status_code == 303
@@ -314,7 +315,7 @@ def test_sandbox_provider_login_next_stays_on_site(db, target):
 def test_a_local_next_is_followed(hdp_log):
     response = Client().post(
         reverse("accounts:login"),
-        {"username": "acme_admin", "password": "acme-admin-sandbox-pw", "next": "/setup/new/"},
+        {"username": "acme_admin", "password": PASSWORDS["acme_admin"], "next": "/setup/new/"},
     )
     assert response["Location"] == "/setup/new/"
 

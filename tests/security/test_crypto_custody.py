@@ -24,7 +24,7 @@ from django.urls import reverse
 from portal.lib import crypto
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import Run
-from tests.wizard.fixtures import create_app, start_run
+from tests.helpers.wizard import create_app, start_run
 
 PORTAL = Path(__file__).resolve().parents[2] / "portal"
 OLD = crypto.generate_key_entry("old2025")

@@ -20,7 +20,8 @@ from portal.audit.models import AuditEntry
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.provider.seed import seed_provider
-from tests.wizard.fixtures import run_at_profile, run_at_verify
+from tests.helpers.sandbox import PASSWORDS
+from tests.helpers.wizard import run_at_profile, run_at_verify
 
 # name -> (methods it accepts, needs run_id). "POST" in methods = state-changing.
 URLS: dict[str, tuple[frozenset[str], bool]] = {
@@ -56,7 +57,7 @@ EXEMPT = {
     "hdp_emulator:api": "the HDP emulator's REST API; HTTP Basic, no cookies",
 }
 POST_DATA = {"action": "create", "name": "Csrf_name", "client_secret": "s", "store_preset": "54:sandbox",
-             "username": "acme_admin", "password": "acme-admin-sandbox-pw", "redirect_uri": "https://x.example/cb"}  # fmt: skip
+             "username": "acme_admin", "password": PASSWORDS["acme_admin"], "redirect_uri": "https://x.example/cb"}  # fmt: skip
 
 
 def _names(resolver: URLResolver, prefix: str = "") -> list[str]:

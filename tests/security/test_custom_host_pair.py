@@ -3,7 +3,7 @@ is saved (before its secret reaches HDP) and again when a consent starts."""
 
 from __future__ import annotations
 
-from tests.wizard.fixtures import create_app, hdp_posts, start_run
+from tests.helpers.wizard import create_app, hdp_posts, start_run
 
 
 def test_custom_pair_is_checked_when_the_app_is_saved(acme, hdp_log, settings):

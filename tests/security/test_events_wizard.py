@@ -7,7 +7,7 @@ import logging
 
 from django.urls import reverse
 
-from tests.wizard.fixtures import create_app, start_run
+from tests.helpers.wizard import create_app, start_run
 
 
 def _events(caplog, name):

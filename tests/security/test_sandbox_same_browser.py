@@ -19,8 +19,8 @@ from portal.oauth import flows
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import Run
 from portal.sandbox.provider.seed import seed_provider
-from tests.support.sandbox_provider import sign_in_and_consent
-from tests.wizard.fixtures import create_app, sign_in, start_run
+from tests.helpers.sandbox_provider import sign_in_and_consent
+from tests.helpers.wizard import create_app, sign_in, start_run
 
 
 @pytest.mark.django_db(transaction=True)

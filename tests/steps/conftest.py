@@ -20,9 +20,9 @@ from portal.hdp.schemas import DataSourceCreate, OAuthAppCreate
 from portal.onboarding.models import Run
 from portal.sandbox.hdp.emulator import mock_transport
 from portal.sandbox.hdp.seed import seed_demo
+from tests.helpers.sandbox import SVC_PASSWORD, SVC_USER
 
 BASE = "http://hdp"
-SVC_USER, SVC_PASSWORD = "portal_svc", "portal-svc-sandbox-pw"
 SECRET = "sentinel-client-secret-7f3a"
 ACCESS = "sentinel-access-token-51c2"
 REFRESH = "sentinel-refresh-token-9d0e"

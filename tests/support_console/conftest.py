@@ -13,16 +13,8 @@ from portal.hdp.client import HdpClient
 from portal.hdp.schemas import DataSourceCreate, OAuthAppCreate, OAuthProfileCreate
 from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp.seed import seed_demo
-from tests.wizard.fixtures import HDP_REQUESTS
-
-PASSWORDS = {
-    "support": "support-sandbox-pw",
-    "d2cadmin": "d2cadmin-sandbox-pw",
-    "d2cuser": "d2cuser-sandbox-pw",
-    "acme_admin": "acme-admin-sandbox-pw",
-    "acme_user": "acme-user-sandbox-pw",
-    "globex_admin": "globex-admin-sandbox-pw",
-}
+from tests.helpers.sandbox import PASSWORDS
+from tests.helpers.wizard import HDP_REQUESTS
 
 CLIENT_SECRET = "client-secret-SENTINEL-7f3a"
 ACCESS_TOKEN = "access-token-SENTINEL-91c2"
@@ -36,8 +28,8 @@ TOKEN_URI = "http://127.0.0.1:8000/sandbox/oauth/token/"
 
 @pytest.fixture
 def hdp_log(settings, db):
-    # One in-process emulator with a request log for every view test (tests/wizard/fixtures.py).
-    settings.HDP_TRANSPORT_FACTORY = "tests.wizard.fixtures.counting_transport"
+    # One in-process emulator with a request log for every view test (tests/helpers/wizard.py).
+    settings.HDP_TRANSPORT_FACTORY = "tests.helpers.wizard.counting_transport"
     settings.HDP_BASE_URL = "http://hdp.test"
     settings.PORTAL_BASE_URL = "http://portal.test"
     seed_demo()

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from portal.accounts.models import User
 from portal.onboarding.models import Run
-from tests.wizard.fixtures import HTMX, run_at_datasource
+from tests.helpers.sandbox import PASSWORDS
+from tests.helpers.wizard import HTMX, run_at_datasource
 
 RUN_URLS = [
     ("onboarding:resume", {}),
@@ -67,13 +68,13 @@ def test_get_on_mutating_urls_is_405(acme, hdp_log, name):
 def test_mutating_posts_need_the_csrf_token(hdp_log):
     from django.test import Client
 
-    from tests.wizard.fixtures import sign_in
+    from tests.helpers.wizard import sign_in
 
     strict = Client(enforce_csrf_checks=True)
     # Signing in needs the token too; fetch it the way a browser would.
     strict.get(reverse("accounts:login"))
     token = strict.cookies["csrftoken"].value
-    strict.post(reverse("accounts:login"), {"username": "acme_admin", "password": "acme-admin-sandbox-pw",
+    strict.post(reverse("accounts:login"), {"username": "acme_admin", "password": PASSWORDS["acme_admin"],
                                              "csrfmiddlewaretoken": token})  # fmt: skip
     hdp_log.clear()
     response = strict.post(reverse("onboarding:new"), {"store_preset": "54:sandbox"})

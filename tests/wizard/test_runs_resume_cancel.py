@@ -8,7 +8,7 @@ from django.utils import timezone
 from portal.onboarding import wizard
 from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp.models import OAuthApp, OAuthProfile
-from tests.wizard.fixtures import HTMX, create_app, hdp_posts, make_hdp_app, run_at_datasource, start_run
+from tests.helpers.wizard import HTMX, create_app, hdp_posts, make_hdp_app, run_at_datasource, start_run
 
 
 def test_my_setups_lists_status_step_and_actions(acme, hdp_log):

@@ -5,7 +5,7 @@ from django.urls import reverse
 from portal.onboarding.models import RemoteObject
 from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.models import OAuthApp
-from tests.wizard.fixtures import HTMX, create_app, hdp_posts, make_hdp_app, start_run
+from tests.helpers.wizard import HTMX, create_app, hdp_posts, make_hdp_app, start_run
 
 SECRET = "sandbox-portal-secret"
 

@@ -15,7 +15,7 @@ from portal.audit.models import AuditEntry
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import RemoteObject
 from portal.sandbox.hdp.models import OAuthApp
-from tests.wizard.fixtures import (
+from tests.helpers.wizard import (
     HTMX,
     create_app,
     make_hdp_app,

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from portal.oauth.models import OAuthFlow
 from portal.sandbox.hdp.models import OAuthApp
-from tests.wizard.fixtures import create_app, make_hdp_app, start_run
+from tests.helpers.wizard import create_app, make_hdp_app, start_run
 
 
 def _authorize_ready(client):
@@ -110,7 +110,7 @@ def test_authorize_step_before_the_app_exists_sends_back(acme, hdp_log):
 
 def test_under_htmx_the_authorize_page_is_a_full_page_load(acme, hdp_log):
     """Its CSP (form-action with the provider) only applies to a freshly loaded document."""
-    from tests.wizard.fixtures import HTMX
+    from tests.helpers.wizard import HTMX
 
     run = start_run(acme)
     response = create_app(acme, run, headers=HTMX)
@@ -119,7 +119,7 @@ def test_under_htmx_the_authorize_page_is_a_full_page_load(acme, hdp_log):
 
 
 def test_htmx_request_for_a_step_not_yet_reachable_moves_the_whole_page(acme, hdp_log):
-    from tests.wizard.fixtures import HTMX
+    from tests.helpers.wizard import HTMX
 
     run = start_run(acme)
     response = acme.get(reverse("onboarding:step-profile", args=[run.pk]), **HTMX)
@@ -149,7 +149,7 @@ def test_google_preset_sends_offline_access_parameters(acme, hdp_log):
 
 
 def test_after_the_profile_exists_the_page_shows_the_result_without_a_connect_button(acme, hdp_log):
-    from tests.wizard.fixtures import run_at_datasource
+    from tests.helpers.wizard import run_at_datasource
 
     run = run_at_datasource(acme)
     html = acme.get(reverse("onboarding:step-authorize", args=[run.pk])).content.decode()

@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from portal.onboarding.models import Run
 from portal.sandbox.hdp.models import DataSource
-from tests.wizard.fixtures import HTMX, hdp_posts, run_at_datasource
+from tests.helpers.wizard import HTMX, hdp_posts, run_at_datasource
 
 
 def _url(run):

@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.models import OAuthProfile
-from tests.wizard.fixtures import HTMX, create_app, hdp_posts, run_at_profile, seal_tokens, start_run
+from tests.helpers.wizard import HTMX, create_app, hdp_posts, run_at_profile, seal_tokens, start_run
 
 
 def _url(run):

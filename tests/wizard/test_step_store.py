@@ -7,7 +7,7 @@ from django.urls import reverse
 from portal.accounts.models import User
 from portal.onboarding.models import Run
 from portal.sandbox.hdp import faults
-from tests.wizard.fixtures import HTMX, start_run
+from tests.helpers.wizard import HTMX, start_run
 
 
 def test_it_offers_only_oauth_stores_with_their_presets(acme, hdp_log):

@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from portal.onboarding.models import Run
 from portal.sandbox.hdp import refresh
-from tests.wizard.fixtures import HTMX, run_at_verify
+from tests.helpers.wizard import HTMX, run_at_verify
 
 
 def _url(run):

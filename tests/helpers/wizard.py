@@ -10,16 +10,10 @@ from django.urls import reverse
 
 from portal.sandbox.hdp.emulator import mock_transport
 from portal.sandbox.hdp.seed import seed_demo
+from tests.helpers.sandbox import PASSWORDS
 
 #: Every request the portal's HDP client sent to the emulator during the current test.
 HDP_REQUESTS: list[httpx.Request] = []
-
-PASSWORDS = {
-    "acme_admin": "acme-admin-sandbox-pw",
-    "globex_admin": "globex-admin-sandbox-pw",
-    "acme_user": "acme-user-sandbox-pw",
-    "d2cadmin": "d2cadmin-sandbox-pw",
-}
 
 
 def counting_transport() -> httpx.BaseTransport:
@@ -35,7 +29,7 @@ def counting_transport() -> httpx.BaseTransport:
 @pytest.fixture
 def hdp_log(settings, db):
     """The emulator, seeded; yields the list of requests the portal sends to it."""
-    settings.HDP_TRANSPORT_FACTORY = "tests.wizard.fixtures.counting_transport"
+    settings.HDP_TRANSPORT_FACTORY = "tests.helpers.wizard.counting_transport"
     settings.HDP_BASE_URL = "http://hdp.test"
     seed_demo()
     HDP_REQUESTS.clear()
