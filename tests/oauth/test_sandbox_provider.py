@@ -62,7 +62,7 @@ def test_sandbox_preset_round_trip(client, signed_in, user, run, sandbox):
     assert callback.startswith(flows.redirect_uri_for(APP))
     back = urlsplit(callback)
     with patch(
-        "portal.oauth.flows.client_secret_for", return_value=django_settings.SANDBOX_PROVIDER_CLIENT_SECRET
+        "portal.oauth.callback.client_secret_for", return_value=django_settings.SANDBOX_PROVIDER_CLIENT_SECRET
     ):
         response = signed_in.get(back.path + "?" + back.query)
     assert response.status_code == 303, [str(m) for m in response.wsgi_request._messages]
