@@ -70,6 +70,18 @@ class Scripted(httpx.BaseTransport):
         return self.inner.handle_request(request)
 
 
+class Recording(httpx.BaseTransport):
+    """Wraps a transport (the emulator's by default) and keeps every request that reaches it."""
+
+    def __init__(self, inner: httpx.BaseTransport | None = None) -> None:
+        self.inner = inner or mock_transport()
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.inner.handle_request(request)
+
+
 @pytest.fixture
 def hdp_client(db: None) -> HdpClient:
     seed_demo()

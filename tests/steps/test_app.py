@@ -14,7 +14,7 @@ from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.models import Fault
 from portal.sandbox.hdp.models import OAuthApp as EmuApp
-from tests.steps.conftest import SECRET, Scripted, app_body, make_client
+from tests.steps.conftest import SECRET, Recording, Scripted, app_body, make_client
 
 APPS = r"^/api/mgmt/oauthapps$"
 
@@ -48,8 +48,12 @@ def test_refuses_to_create_without_a_secret(hdp_client, make_run):
 def test_connect_timeout_is_retried_once_automatically(hdp_client, make_run):
     run = make_run()
     transport = Scripted().before("POST", APPS, httpx.ConnectTimeout)
-    app_id = engine.ensure_app(run, make_client(transport=transport), client_secret=SECRET)
+    sent = Recording(transport)  # every attempt, the failed one included
+    app_id = engine.ensure_app(run, make_client(transport=sent), client_secret=SECRET)
     assert transport.rules == []  # the fault did fire
+    assert [r.url.path for r in sent.requests if r.method == "POST"] == [
+        "/api/mgmt/oauthapps"
+    ] * 2  # one retry
     assert list(EmuApp.objects.values_list("pk", flat=True)) == [app_id]
 
 

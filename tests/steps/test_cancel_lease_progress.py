@@ -17,7 +17,7 @@ from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.models import DataSource as EmuDataSource
 from portal.sandbox.hdp.models import OAuthApp as EmuApp
 from portal.sandbox.hdp.models import OAuthProfile as EmuProfile
-from tests.steps.conftest import SECRET, app_body, ds_body, give_tokens, make_client
+from tests.steps.conftest import SECRET, Recording, app_body, ds_body, give_tokens, make_client
 
 
 def full_run(run, client):
@@ -155,8 +155,10 @@ def test_a_second_request_gets_step_busy_and_makes_no_hdp_call(hdp_client, make_
     run = make_run()
     with engine.lease(run):
         other = Run.objects.get(pk=run.pk)
+        sent = Recording()
         with pytest.raises(engine.StepBusy):
-            in_another_request(engine.ensure_app, other, hdp_client, client_secret=SECRET)
+            in_another_request(engine.ensure_app, other, make_client(transport=sent), client_secret=SECRET)
+        assert sent.requests == []  # not even a lookup
         assert EmuApp.objects.count() == 0
         assert RemoteObject.objects.count() == 0
     # Released on exit: the next request works.
