@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from tests.helpers.logs import console_at_debug  # noqa: F401 (a pytest fixture: tests/oauth, tests/security)
+
 # Sync Playwright and the Django ORM share the test thread (docs/testing.md).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

@@ -6,8 +6,8 @@ to the session key (hashed), the person, the tenant and the run, carries the enc
 verifier, and snapshots everything the callback will use, so editing the app between start and
 callback changes nothing about where the code goes (RFC 9700 §4.4, mix-up).
 
-The callback's side: :func:`check_callback` (the ordered checks) and :func:`exchange` (the one token
-request) stop with a single :class:`Refusal`. What the flow is for is a
+The callback's side (``check_callback``, ``exchange``, ``Refusal``) is :mod:`portal.oauth.callback`;
+its names stay reachable as ``flows.<name>``. What the flow is for is a
 :class:`~portal.oauth.consent.ConsentTarget` (the onboarding run), never an onboarding import.
 """
 
@@ -16,30 +16,27 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import unicodedata
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, QueryDict
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
 
 from portal.lib import crypto
-from portal.lib.events import fingerprint
 from portal.lib.logging import register_secret
-from portal.oauth import client, errors, presets, uris
+from portal.oauth import client, presets, uris
 from portal.oauth.consent import ConsentTarget
 from portal.oauth.models import OAuthFlow
 from portal.oauth.snapshot import FlowSnapshot
 from portal.ratelimit import limiter as ratelimit
 
 if TYPE_CHECKING:
-    from portal.accounts.models import User
+    pass
 
 APP_KEY = re.compile(r"^[A-Za-z0-9_]{1,128}$")
 # Pending flows kept per session; older ones are dropped (allauth statekit keeps 10).
@@ -213,233 +210,6 @@ def rebind_session(old_key: str, new_key: str) -> int:
     return int(pending(sha256(old_key)).update(session_key_hash=sha256(new_key)))
 
 
-# --- the callback's checks (SECURITY.md items 1, 5, 6; RFC 9700 §4.7, §4.4) -----------------------
-SINGLE_VALUED = ("code", "state", "iss", "error", "error_description", "error_uri")
-_ERROR_CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
-RESTART = _l("Start the connection again from your setup.")
-
-
-class Refusal(Exception):
-    """Why the callback stops. ``event`` is the security event to log (None for an ordinary
-    outcome such as a cancel); ``message`` is safe to show. With ``retry_url`` the browser goes
-    back there with ``message`` (PRG); without it the answer is a 400 page (``title``, optional link)."""
-
-    def __init__(
-        self,
-        event: str | None,
-        message: str,
-        *,
-        title: str = "",
-        link_url: str = "",
-        link_text: str = "",
-        retry_url: str = "",
-        fields: dict[str, object] | None = None,
-    ) -> None:
-        super().__init__(event or "refused")
-        self.event, self.message, self.title = event, message, title
-        self.link_url, self.link_text, self.retry_url = link_url, link_text, retry_url
-        self.fields = fields or {}
-
-
-def target_of(flow: OAuthFlow) -> ConsentTarget:
-    """The run the flow was started for, seen only through the ConsentTarget contract."""
-    target: ConsentTarget = flow.run
-    return target
-
-
-def _clean_provider_text(text: str, limit: int = 300) -> str:
-    """Provider text is shown as plain text (the template escapes it), without control characters."""
-    kept = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch == " ")
-    kept = " ".join(kept.split())
-    return kept[:limit] + ("..." if len(kept) > limit else "")
-
-
-def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tuple[OAuthFlow, str]:
-    """Run the callback's checks in their security order and return (flow, code), or raise
-    :class:`Refusal`. Nothing is sent to any token endpoint until the state has been found, bound
-    to this session and person, is fresh, belongs to this callback path, has been consumed exactly
-    once, and the ``iss`` (RFC 9207) matches."""
-    # 1. One value per parameter: two "code"s or "state"s mean someone is splicing the URL.
-    repeated = [name for name in SINGLE_VALUED if len(params.getlist(name)) > 1]
-    if repeated:
-        raise Refusal(
-            "oauth_callback_repeated_params",
-            _("The sign-in answer was malformed. %(restart)s") % {"restart": RESTART},
-            fields={"params": ",".join(repeated)},
-        )
-
-    # 2. State first (RFC 6749 §10.12): nothing else is looked at without a known state.
-    state = params.get("state", "")
-    if not state:
-        raise Refusal(
-            "oauth_state_missing", _("The sign-in answer had no state. %(restart)s") % {"restart": RESTART}
-        )
-    flow = find_flow(state)
-    if flow is None:
-        raise Refusal(
-            "oauth_state_unknown",
-            _("This sign-in is not known to the portal. %(restart)s") % {"restart": RESTART},
-            fields={"state": fingerprint(state)},
-        )
-    ids = {"flow": str(flow.pk), "tenant": flow.tenant_id}
-    target = target_of(flow)
-
-    # 3. Bound to this browser session and this person, and fresh.
-    if not request.user.is_authenticated:
-        raise Refusal(
-            "oauth_signed_out",
-            _(
-                "You were signed out of the portal while you were at the provider. Sign in, then "
-                "start the connection again from your setup."
-            ),
-            link_url=reverse("accounts:login"),
-            link_text=_("Sign in"),
-            fields=ids,
-        )
-    if sha256(request.session.session_key or "") != flow.session_key_hash:
-        raise Refusal(
-            "oauth_session_mismatch",
-            _("This sign-in was started in another browser or before you signed in again. %(restart)s")
-            % {"restart": RESTART},
-            fields=ids,
-        )
-    if flow.user_id != request.user.pk:
-        raise Refusal(
-            "oauth_user_mismatch",
-            _("This sign-in was started by someone else. %(restart)s") % {"restart": RESTART},
-            fields=ids,
-        )
-    if flow.expires_at <= timezone.now():
-        fail_unconsumed(flow, "expired")
-        raise Refusal(
-            "oauth_flow_expired",
-            _("This sign-in took too long and has expired. %(restart)s") % {"restart": RESTART},
-            link_url=target.consent_retry_url(),
-            link_text=_("Go to your setup"),
-            fields=ids,
-        )
-
-    # 4. The callback path names the app the flow was started for (mix-up defence, RFC 9700 §4.4.2).
-    snapshot = flow.frozen()
-    if app_key != snapshot.app_name:
-        fail_unconsumed(flow, "path_mismatch")
-        raise Refusal(
-            "oauth_path_mismatch",
-            _("This sign-in came back to the wrong address. %(restart)s") % {"restart": RESTART},
-            fields=ids,
-        )
-
-    # 5. Single use: one conditional UPDATE decides (back button, refresh, replay).
-    if not consume(flow):
-        done = flow.outcome == OAuthFlow.Outcome.SUCCEEDED
-        raise Refusal(
-            "oauth_replay",
-            _("This sign-in was already used; go to your setup to continue."),
-            title=_("This sign-in was already used"),
-            link_url=target.consent_done_url() if done else target.consent_retry_url(),
-            link_text=_("Go to your setup"),
-            fields=ids,
-        )
-
-    # 6. RFC 9207: if the provider names itself, it must be the one this flow went to.
-    iss = params.get("iss")
-    if iss is not None:
-        expected = snapshot.expected_issuer
-        matches = iss == expected if expected else origin(iss) == origin(snapshot.authorize_uri)
-        if not matches:
-            finish(flow, OAuthFlow.Outcome.FAILED, "iss_mismatch")
-            raise Refusal(
-                "oauth_iss_mismatch",
-                _("The sign-in answer came from a different provider than expected. %(restart)s")
-                % {"restart": RESTART},
-                fields=ids,
-            )
-
-    if not target.accepts_consent() or target.tenant_id != flow.tenant_id:
-        finish(flow, OAuthFlow.Outcome.FAILED, "run_closed")
-        raise Refusal(None, _("This setup is no longer in progress."), title=_("Setup closed"))
-
-    # 7. The provider said no (RFC 6749 §4.1.2.1). Any access_token/refresh_token parameters in
-    #    the URL are never read: tokens come only from our own token request.
-    error = params.get("error")
-    if error is not None:
-        code = error if _ERROR_CODE.match(error) else "invalid_request"
-        denied = code == "access_denied"
-        finish(flow, OAuthFlow.Outcome.DENIED if denied else OAuthFlow.Outcome.FAILED, code)
-        text = errors.explain(
-            code, redirect_uri=snapshot.redirect_uri, cls=errors.ProviderDenied
-        ).user_message()
-        description = _clean_provider_text(params.get("error_description", ""))
-        if description:
-            text += " " + _("(The provider said: %(description)s)") % {"description": description}
-        raise Refusal(None, text, retry_url=target.consent_retry_url())
-
-    code_param = params.get("code", "")
-    if not code_param:
-        finish(flow, OAuthFlow.Outcome.FAILED, "no_code")
-        raise Refusal(
-            None,
-            _("The provider sent no sign-in code. %(restart)s") % {"restart": RESTART},
-            retry_url=target.consent_retry_url(),
-        )
-    register_secret(code_param)
-    return flow, code_param
-
-
-def client_secret_for(target: ConsentTarget, snapshot: FlowSnapshot, user: User) -> str:
-    """The app's client secret: the portal's encrypted copy while it still has one, else read back
-    from HDP (which returns ``clientSecret`` on GET; SECURITY.md item 14). Tests patch this."""
-    try:
-        secret = target.held_client_secret()
-    except crypto.DecryptionError:
-        raise errors.explain("secret_unavailable") from None
-    if secret:
-        register_secret(secret)
-        return secret
-    from portal.hdp.client import HdpClient
-    from portal.hdp.errors import HdpError
-
-    try:
-        app = HdpClient.for_user(user).get_oauth_app(snapshot.app_id)
-    except HdpError:
-        raise errors.explain("secret_unavailable") from None
-    secret = app.client_secret.get_secret_value() if app.client_secret is not None else ""
-    if not secret:
-        raise errors.explain("secret_unavailable")
-    register_secret(secret)
-    return str(secret)
-
-
-def exchange(flow: OAuthFlow, code: str) -> client.TokenResult:
-    """8. Exchange exactly once, against the snapshot's token URI (as the flow's person, whom
-    check_callback matched to the signed-in one); a failure finishes the flow and raises
-    :class:`Refusal` back to the setup."""
-    target = target_of(flow)
-    ids = {"flow": str(flow.pk), "tenant": flow.tenant_id}
-    snapshot = flow.frozen()
-    try:
-        secret = client_secret_for(target, snapshot, flow.user)
-        verifier = verifier_for(flow)
-        return client.exchange_code(snapshot, secret, code, verifier)
-    except errors.OAuthError as exc:
-        finish(flow, OAuthFlow.Outcome.FAILED, exc.code)
-        blocked = isinstance(exc, errors.BlockedDestinationError)
-        raise Refusal(
-            "oauth_blocked_destination" if blocked else None,
-            exc.user_message(),
-            retry_url=target.consent_retry_url(),
-            fields=ids if blocked else None,
-        ) from None
-    except crypto.DecryptionError:
-        finish(flow, OAuthFlow.Outcome.FAILED, "verifier_unreadable")
-        raise Refusal(
-            "oauth_verifier_unreadable",
-            _("The portal could not read this sign-in's saved data. %(restart)s") % {"restart": RESTART},
-            retry_url=target.consent_retry_url(),
-            fields=ids,
-        ) from None
-
-
 def drop_run_flows(target: ConsentTarget, error_code: str = "app_edited") -> int:
     """Fail the run's pending flows: their snapshot holds the app settings of when they started
     (after an edit, a late callback must not exchange its code with the old addresses)."""
@@ -479,3 +249,18 @@ def purge_expired_flows(older_than: timedelta = timedelta(days=1)) -> int:
     """Delete flow rows (and their encrypted verifiers) past expiry (SECURITY.md item 14)."""
     deleted, _by_model = OAuthFlow.objects.filter(expires_at__lt=timezone.now() - older_than).delete()
     return int(deleted)
+
+
+_CALLBACK_NAMES = frozenset(
+    {"SINGLE_VALUED", "client_secret_for", "RESTART", "Refusal", "check_callback", "target_of", "exchange"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    """``flows.Refusal``, ``flows.check_callback``...: the callback's names, now in portal/oauth/callback.py
+    (looked up on use: callback.py imports this module)."""
+    if name in _CALLBACK_NAMES:
+        from portal.oauth import callback
+
+        return getattr(callback, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,8 +1,8 @@
 """The OAuth callback: ``GET /oauth/callback/<app_key>/``.
 
-The checks, in their security order, are ``flows.check_callback`` (SECURITY.md items 1, 5, 6;
-RFC 9700 §4.7, §4.4); any of them, or the exchange, stops with one ``flows.Refusal``. The callback
-needs the session, so it is *not* ``login_not_required``.
+The checks, in their security order, are ``portal.oauth.callback.check_callback`` (SECURITY.md
+items 1, 5, 6; RFC 9700 §4.7, §4.4); any of them, or the exchange, stops with one
+``portal.oauth.callback.Refusal``. The callback needs the session, so it is *not* ``login_not_required``.
 
 Every answer carries ``Referrer-Policy: no-referrer`` (the URL holds the code), success and
 failure both leave with a 303 to a clean wizard URL (PRG), and refusals are 400 pages that never
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 from portal.audit.models import AuditEntry
 from portal.lib.events import security_event
 from portal.lib.htmx import HttpResponseSeeOther
+from portal.oauth import callback as oauth_callback
 from portal.oauth import flows
 from portal.oauth.models import OAuthFlow
 
@@ -30,7 +31,7 @@ def _no_referrer(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _refused(request: HttpRequest, refusal: flows.Refusal) -> HttpResponse:
+def _refused(request: HttpRequest, refusal: oauth_callback.Refusal) -> HttpResponse:
     if refusal.event:
         security_event(refusal.event, request, **refusal.fields)
     if refusal.retry_url:
@@ -55,13 +56,13 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
     request.GET = QueryDict()
     request.META["QUERY_STRING"] = ""
     try:
-        flow, code = flows.check_callback(request, app_key, params)
-        result = flows.exchange(flow, code)
-    except flows.Refusal as refusal:
+        flow, code = oauth_callback.check_callback(request, app_key, params)
+        result = oauth_callback.exchange(flow, code)
+    except oauth_callback.Refusal as refusal:
         return _refused(request, refusal)
 
     # 9. Keep the tokens encrypted on the run until the profile exists (SECURITY.md items 14, 15).
-    target = flows.target_of(flow)
+    target = oauth_callback.target_of(flow)
     target.record_consent(result.as_json(), scope=result.scope, expires_at=result.expires_at)
     flows.finish(flow, OAuthFlow.Outcome.SUCCEEDED)
     AuditEntry.record(

@@ -8,25 +8,26 @@ from django.urls import reverse
 
 from portal.accounts.backends import HdpBackend
 from portal.sandbox.hdp import faults
-from tests.wizard.fixtures import sign_in
+from tests.helpers.sandbox import PASSWORDS
+from tests.helpers.wizard import sign_in
 
 User = get_user_model()
 
 
-def test_login_page_has_labelled_fields_and_no_password_value(client, hdp):
+def test_login_page_has_labelled_fields_and_no_password_value(client, hdp_log):
     response = client.get(reverse("accounts:login"))
     html = response.content.decode()
     assert response.status_code == 200
     assert '<label for="id_username">' in html
     assert '<label for="id_password">' in html
     assert 'autocomplete="current-password"' in html
-    assert hdp == []  # rendering the page never calls HDP
+    assert hdp_log == []  # rendering the page never calls HDP
 
 
-def test_it_signs_in_with_hdp_and_keeps_a_snapshot(client, hdp):
+def test_it_signs_in_with_hdp_and_keeps_a_snapshot(client, hdp_log):
     client.get(reverse("accounts:login"))
     before = client.session.session_key
-    response = sign_in(client, "ACME_Admin", "acme-admin-sandbox-pw")
+    response = sign_in(client, "ACME_Admin", PASSWORDS["acme_admin"])
     assert response.status_code == 302
     assert response["Location"] == reverse("onboarding:runs")
     user = User.objects.get(username="acme_admin")
@@ -37,11 +38,11 @@ def test_it_signs_in_with_hdp_and_keeps_a_snapshot(client, hdp):
     assert not user.has_usable_password()
     assert client.session.session_key != before  # login() cycled the key
     # The password was checked with the person's own account, once.
-    me_calls = [r for r in hdp if r.url.path.endswith("/api/mgmt/user")]
+    me_calls = [r for r in hdp_log if r.url.path.endswith("/api/mgmt/user")]
     assert len(me_calls) == 1
 
 
-def test_wrong_password_is_refused_without_echoing_it(client, hdp, caplog):
+def test_wrong_password_is_refused_without_echoing_it(client, hdp_log, caplog):
     caplog.set_level(logging.DEBUG)
     response = sign_in(client, "acme_admin", "not-the-password-sentinel")
     html = response.content.decode()
@@ -53,18 +54,18 @@ def test_wrong_password_is_refused_without_echoing_it(client, hdp, caplog):
     assert not User.objects.filter(username="acme_admin").exists()
 
 
-def test_hdp_down_says_which_host_and_keeps_the_password_out(client, hdp, caplog):
+def test_hdp_down_says_which_host_and_keeps_the_password_out(client, hdp_log, caplog):
     caplog.set_level(logging.DEBUG)
     faults.arm("GET", r"^/api/mgmt/user$", "status", status=503, times=5)
-    response = sign_in(client, "acme_admin", "acme-admin-sandbox-pw")
+    response = sign_in(client, "acme_admin", PASSWORDS["acme_admin"])
     html = response.content.decode()
     assert response.status_code == 503
     assert "HDP at hdp.test can" in html and "reached right now; try again in a minute" in html
-    assert "acme-admin-sandbox-pw" not in html
-    assert "acme-admin-sandbox-pw" not in caplog.text
+    assert PASSWORDS["acme_admin"] not in html
+    assert PASSWORDS["acme_admin"] not in caplog.text
 
 
-def test_person_without_onboarding_permissions_is_told_which(client, hdp):
+def test_person_without_onboarding_permissions_is_told_which(client, hdp_log):
     assert sign_in(client, "acme_user").status_code == 302
     runs = client.get(reverse("onboarding:runs")).content.decode()
     assert "<strong>OAuth</strong>" in runs
@@ -79,7 +80,7 @@ def test_person_without_onboarding_permissions_is_told_which(client, hdp):
     assert not Run.objects.exists()
 
 
-def test_logout_is_post_only(client, hdp):
+def test_logout_is_post_only(client, hdp_log):
     sign_in(client)
     assert client.get(reverse("accounts:logout")).status_code == 405
     assert "_auth_user_id" in client.session
@@ -88,18 +89,18 @@ def test_logout_is_post_only(client, hdp):
     assert "_auth_user_id" not in client.session
 
 
-def test_pages_need_sign_in(client, hdp):
+def test_pages_need_sign_in(client, hdp_log):
     response = client.get(reverse("onboarding:runs"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:login"))
 
 
-def test_next_never_leaves_the_site(client, hdp):
+def test_next_never_leaves_the_site(client, hdp_log):
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
         c = Client()
         response = c.post(
             reverse("accounts:login"),
-            {"username": "acme_admin", "password": "acme-admin-sandbox-pw", "next": target},
+            {"username": "acme_admin", "password": PASSWORDS["acme_admin"], "next": target},
         )
         assert response.status_code == 302
         assert response["Location"] == reverse("onboarding:runs"), target
@@ -112,7 +113,7 @@ def test_sandbox_provider_accounts_never_get_a_session(db):
     assert HdpBackend().get_user(normal.pk) == normal
 
 
-def test_sandbox_provider_account_name_cannot_sign_in(client, hdp):
+def test_sandbox_provider_account_name_cannot_sign_in(client, hdp_log):
     User.objects.create(username="acme_admin", is_sandbox_provider_account=True)
     response = sign_in(client)
     assert response.status_code == 401

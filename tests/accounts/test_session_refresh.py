@@ -7,22 +7,23 @@ from unittest import mock
 from django.contrib.sessions.models import Session
 from django.urls import reverse
 
-from tests.wizard.fixtures import sign_in
+from tests.helpers.sandbox import PASSWORDS
+from tests.helpers.wizard import sign_in
 
 
 def _expiry(client):
     return Session.objects.get(session_key=client.session.session_key).expire_date
 
 
-def test_requests_inside_the_refresh_window_do_not_rewrite_the_session(client, hdp):
-    sign_in(client, "ACME_Admin", "acme-admin-sandbox-pw")
+def test_requests_inside_the_refresh_window_do_not_rewrite_the_session(client, hdp_log):
+    sign_in(client, "ACME_Admin", PASSWORDS["acme_admin"])
     first = _expiry(client)
     client.get(reverse("onboarding:runs"))
     assert _expiry(client) == first
 
 
-def test_a_request_after_the_window_pushes_the_idle_expiry_forward(client, hdp, settings):
-    sign_in(client, "ACME_Admin", "acme-admin-sandbox-pw")
+def test_a_request_after_the_window_pushes_the_idle_expiry_forward(client, hdp_log, settings):
+    sign_in(client, "ACME_Admin", PASSWORDS["acme_admin"])
     first = _expiry(client)
     later = __import__("time").time() + settings.SESSION_REFRESH_SECONDS + 5
     with mock.patch("portal.lib.middleware.time.time", return_value=later):

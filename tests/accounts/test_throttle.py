@@ -14,7 +14,8 @@ from freezegun import freeze_time
 
 from portal.accounts import throttle
 from portal.ratelimit.models import RateCounter
-from tests.wizard.fixtures import sign_in
+from tests.helpers.sandbox import PASSWORDS
+from tests.helpers.wizard import sign_in
 
 WRONG = "wrong-password-sentinel"
 
@@ -36,20 +37,20 @@ def test_the_shipped_defaults():
     assert django_settings.LOGIN_THROTTLE_GLOBAL == 500
 
 
-def test_after_five_failures_the_right_password_is_refused_without_asking_hdp(client, hdp, caplog):
+def test_after_five_failures_the_right_password_is_refused_without_asking_hdp(client, hdp_log, caplog):
     caplog.set_level(logging.WARNING, logger="portal.security")
     for _ in range(5):
         assert sign_in(client, "acme_admin", WRONG).status_code == 401
-    assert len([r for r in hdp if r.url.path.endswith("/api/mgmt/user")]) == 5
-    hdp.clear()
+    assert len([r for r in hdp_log if r.url.path.endswith("/api/mgmt/user")]) == 5
+    hdp_log.clear()
     response = sign_in(client, "acme_admin")  # the right password
     html = response.content.decode()
     assert response.status_code == 429
-    assert hdp == []  # HDP was not asked
+    assert hdp_log == []  # HDP was not asked
     assert "_auth_user_id" not in client.session
     assert "Too many failed sign-ins" in html and "try again in 60 seconds" in html
     assert 55 <= int(response["Retry-After"]) <= 60
-    assert WRONG not in html and "acme-admin-sandbox-pw" not in html
+    assert WRONG not in html and PASSWORDS["acme_admin"] not in html
     # One event when the threshold was crossed, with hashed identifiers and no password.
     events = _events(caplog, "login_throttled")
     assert len(events) == 1
@@ -57,7 +58,7 @@ def test_after_five_failures_the_right_password_is_refused_without_asking_hdp(cl
     assert "acme_admin" not in caplog.text and WRONG not in caplog.text
 
 
-def test_an_unknown_user_name_gets_the_same_answer(hdp):
+def test_an_unknown_user_name_gets_the_same_answer(hdp_log):
     answers = []
     for name in ("acme_admin", "nobody_at_all"):
         c = Client()
@@ -70,7 +71,7 @@ def test_an_unknown_user_name_gets_the_same_answer(hdp):
     assert answers[0] == answers[1] == (429, "60")
 
 
-def test_the_wait_doubles_with_each_further_failure_and_a_success_resets_it(client, hdp):
+def test_the_wait_doubles_with_each_further_failure_and_a_success_resets_it(client, hdp_log):
     start = timezone.now()
     with freeze_time(start) as clock:
         for _ in range(5):
@@ -90,7 +91,7 @@ def test_the_wait_doubles_with_each_further_failure_and_a_success_resets_it(clie
     assert sign_in(other, "acme_admin").status_code == 302  # a fresh count of 5
 
 
-def test_failures_outside_the_window_do_not_add_up(client, hdp):
+def test_failures_outside_the_window_do_not_add_up(client, hdp_log):
     with freeze_time(timezone.now()) as clock:
         for _ in range(4):
             sign_in(client, "acme_admin", WRONG)
@@ -99,37 +100,37 @@ def test_failures_outside_the_window_do_not_add_up(client, hdp):
         assert sign_in(client, "acme_admin").status_code == 302
 
 
-def test_one_client_guessing_many_names_is_throttled_by_address(hdp, settings, caplog):
+def test_one_client_guessing_many_names_is_throttled_by_address(hdp_log, settings, caplog):
     caplog.set_level(logging.WARNING, logger="portal.security")
     settings.LOGIN_THROTTLE_PER_CLIENT = 3
     attacker = Client(REMOTE_ADDR="203.0.113.9")
     for name in ("a1", "a2", "a3"):
         assert sign_in(attacker, name, WRONG).status_code == 401
-    hdp.clear()
+    hdp_log.clear()
     assert sign_in(attacker, "acme_admin").status_code == 429
-    assert hdp == []
+    assert hdp_log == []
     # Someone else, from another address, is not affected.
     assert sign_in(Client(REMOTE_ADDR="198.51.100.7"), "acme_admin").status_code == 302
     assert [e["scope"] for e in _events(caplog, "login_throttled")] == ["client"]
 
 
-def test_the_global_ceiling_pauses_every_sign_in(hdp, settings):
+def test_the_global_ceiling_pauses_every_sign_in(hdp_log, settings):
     settings.LOGIN_THROTTLE_GLOBAL = 4
     for i in range(4):
         assert sign_in(Client(REMOTE_ADDR=f"198.51.100.{i}"), f"user{i}", WRONG).status_code == 401
-    hdp.clear()
+    hdp_log.clear()
     assert sign_in(Client(REMOTE_ADDR="192.0.2.1"), "globex_admin").status_code == 429
-    assert hdp == []
+    assert hdp_log == []
 
 
-def test_counters_are_shared_through_the_database(hdp):
+def test_counters_are_shared_through_the_database(hdp_log):
     for _ in range(5):
         sign_in(Client(), "acme_admin", WRONG)  # five browsers, as if on five instances
     assert RateCounter.objects.filter(key__startswith="login:user:", count=5).count() == 1
-    assert sign_in(Client(), "ACME_Admin ", "acme-admin-sandbox-pw").status_code == 429  # case, spaces
+    assert sign_in(Client(), "ACME_Admin ", PASSWORDS["acme_admin"]).status_code == 429  # case, spaces
 
 
-def test_hdp_being_down_is_not_a_failure(client, hdp):
+def test_hdp_being_down_is_not_a_failure(client, hdp_log):
     from portal.sandbox.hdp import faults
 
     faults.arm("GET", r"^/api/mgmt/user$", "status", status=503, times=30)
@@ -147,7 +148,7 @@ def test_trusted_proxy_hops_picks_the_address_the_proxy_saw(rf, settings):
     assert throttle.client_address(request) == "10.0.0.1"
 
 
-def test_a_block_ends_at_the_time_it_says(client, hdp):
+def test_a_block_ends_at_the_time_it_says(client, hdp_log):
     with freeze_time(timezone.now()) as clock:
         for _ in range(5):
             sign_in(client, "acme_admin", WRONG)

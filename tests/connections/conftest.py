@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from tests.steps.conftest import admin, hdp, make_run  # noqa: F401 (pytest fixtures)
+from tests.steps.conftest import admin, hdp_client, make_run  # noqa: F401 (pytest fixtures)

@@ -43,13 +43,13 @@ def provider(monkeypatch):
 
 
 @pytest.fixture
-def setup(hdp, make_run):
+def setup(hdp_client, make_run):
     """A completed setup: app, profile and data source in HDP, recorded on the run."""
-    app = hdp.create_oauth_app(app_body("acme_ga_app"))
-    profile = hdp.create_oauth_profile(
+    app = hdp_client.create_oauth_app(app_body("acme_ga_app"))
+    profile = hdp_client.create_oauth_profile(
         OAuthProfileCreate(name="acme_ga_profile", oauth_app_id=app.id, refresh_token=SecretStr("rt-1"))
     )
-    ds = hdp.create_datasource(
+    ds = hdp_client.create_datasource(
         DataSourceCreate(name="acme_ga", data_store=54, options={"OAuthProfileId": str(profile.id)})
     )
     run = make_run(status=Run.Status.COMPLETED, completed_at=timezone.now())
@@ -61,17 +61,17 @@ def setup(hdp, make_run):
     return run
 
 
-def test_a_whole_chain_whose_test_passes_is_working(setup, hdp, provider):
-    check = checks.run_check(setup, hdp, trigger=Trigger.MANUAL, requested_by="acme_admin")
+def test_a_whole_chain_whose_test_passes_is_working(setup, hdp_client, provider):
+    check = checks.run_check(setup, hdp_client, trigger=Trigger.MANUAL, requested_by="acme_admin")
     assert (check.state, check.cause) == (State.WORKING, Cause.TEST_PASSED)
     assert provider.calls == 1  # HDP's real test refreshed at the provider
     status = checks.status_for(setup)
     assert status.state == State.WORKING and status.checked_at == check.finished_at
 
 
-def test_a_revoked_grant_needs_reconnect_with_the_provider_code(setup, hdp, provider):
+def test_a_revoked_grant_needs_reconnect_with_the_provider_code(setup, hdp_client, provider):
     provider.refuse = "invalid_grant"
-    check = checks.run_check(setup, hdp, trigger=Trigger.SCHEDULED)
+    check = checks.run_check(setup, hdp_client, trigger=Trigger.SCHEDULED)
     assert (check.state, check.cause, check.provider_error) == (
         State.NEEDS_RECONNECT,
         Cause.REFRESH_REFUSED,
@@ -80,29 +80,29 @@ def test_a_revoked_grant_needs_reconnect_with_the_provider_code(setup, hdp, prov
     assert checks.status_for(setup).state == State.NEEDS_RECONNECT
 
 
-def test_a_deleted_profile_is_broken_and_hdp_is_not_asked_to_test(setup, hdp, provider):
-    hdp.delete_oauth_profile(setup.ids["profile"])
-    check = checks.run_check(setup, hdp, trigger=Trigger.MANUAL)
+def test_a_deleted_profile_is_broken_and_hdp_is_not_asked_to_test(setup, hdp_client, provider):
+    hdp_client.delete_oauth_profile(setup.ids["profile"])
+    check = checks.run_check(setup, hdp_client, trigger=Trigger.MANUAL)
     assert (check.state, check.cause) == (State.BROKEN, Cause.PROFILE_MISSING)
     assert provider.calls == 0
 
 
-def test_a_deleted_app_is_named_before_its_profile(setup, hdp, provider):
-    hdp.delete_oauth_app(setup.ids["app"])  # HDP deletes the app's profiles with it
-    assert checks.run_check(setup, hdp, trigger=Trigger.MANUAL).cause == Cause.APP_MISSING
+def test_a_deleted_app_is_named_before_its_profile(setup, hdp_client, provider):
+    hdp_client.delete_oauth_app(setup.ids["app"])  # HDP deletes the app's profiles with it
+    assert checks.run_check(setup, hdp_client, trigger=Trigger.MANUAL).cause == Cause.APP_MISSING
 
 
-def test_a_data_source_pointing_at_another_profile_is_broken(setup, hdp, provider):
-    other = hdp.create_oauth_profile(
+def test_a_data_source_pointing_at_another_profile_is_broken(setup, hdp_client, provider):
+    other = hdp_client.create_oauth_profile(
         OAuthProfileCreate(
             name="someone_elses", oauth_app_id=setup.ids["app"], refresh_token=SecretStr("rt-2")
         )
     )
-    hdp.update_datasource(
+    hdp_client.update_datasource(
         setup.ids["datasource"],
         DataSourceCreate(name="acme_ga", data_store=54, options={"OAuthProfileId": str(other.id)}),
     )
-    assert checks.run_check(setup, hdp, trigger=Trigger.MANUAL).cause == Cause.DATASOURCE_OTHER_PROFILE
+    assert checks.run_check(setup, hdp_client, trigger=Trigger.MANUAL).cause == Cause.DATASOURCE_OTHER_PROFILE
 
 
 def test_hdp_down_is_reported_as_hdp_unavailable_not_broken(setup, provider):
@@ -128,18 +128,18 @@ def test_two_checks_of_one_setup_never_run_at_once(setup):
     assert checks.status_for(setup).state == State.CHECKING
 
 
-def test_an_abandoned_check_expires_and_is_replaced(setup, hdp, provider, settings):
+def test_an_abandoned_check_expires_and_is_replaced(setup, hdp_client, provider, settings):
     stuck = checks.begin(setup, Trigger.SCHEDULED)
     ConnectionCheck.objects.filter(pk=stuck.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert checks.status_for(setup).state == State.UNCHECKED  # an expired running check is not "checking"
-    check = checks.run_check(setup, hdp, trigger=Trigger.SCHEDULED)
+    check = checks.run_check(setup, hdp_client, trigger=Trigger.SCHEDULED)
     stuck.refresh_from_db()
     assert stuck.abandoned and stuck.finished_at is not None
     assert check.state == State.WORKING
 
 
-def test_an_old_working_check_is_shown_as_not_checked_recently(setup, hdp, provider, settings):
-    check = checks.run_check(setup, hdp, trigger=Trigger.MANUAL)
+def test_an_old_working_check_is_shown_as_not_checked_recently(setup, hdp_client, provider, settings):
+    check = checks.run_check(setup, hdp_client, trigger=Trigger.MANUAL)
     ConnectionCheck.objects.filter(pk=check.pk).update(finished_at=timezone.now() - timedelta(days=3))
     assert checks.status_for(setup).state == State.STALE
 
@@ -158,8 +158,8 @@ def test_statuses_for_many_setups_take_a_constant_number_of_queries(
     assert {statuses[r.pk].state for r in others} == {State.HDP_UNAVAILABLE}
 
 
-def test_the_history_holds_no_secret(setup, hdp, provider):
+def test_the_history_holds_no_secret(setup, hdp_client, provider):
     provider.refuse = "invalid_grant"
-    checks.run_check(setup, hdp, trigger=Trigger.MANUAL)
+    checks.run_check(setup, hdp_client, trigger=Trigger.MANUAL)
     row = ConnectionCheck.objects.values().get()
     assert "rt-1" not in repr(row) and "their-secret" not in repr(row)

@@ -40,8 +40,8 @@ def test_a_round_enqueues_each_due_setup_once_and_the_worker_checks_it(setup, pr
     assert abs((due.next_due_at - expected).total_seconds()) < 1
 
 
-def test_a_setup_checked_recently_is_not_due_before_the_interval(setup, hdp, provider, settings):
-    checks.run_check(setup, hdp, trigger=Trigger.SETUP)  # the wizard's final test
+def test_a_setup_checked_recently_is_not_due_before_the_interval(setup, hdp_client, provider, settings):
+    checks.run_check(setup, hdp_client, trigger=Trigger.SETUP)  # the wizard's final test
     assert health.schedule_round() == 0
     later = timezone.now() + timedelta(seconds=settings.HEALTH_CHECK_INTERVAL + 1)
     assert health.schedule_round(later) == 1
@@ -111,9 +111,9 @@ def down(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("refused", request=request)
 
 
-def test_hdp_down_for_an_hour_backs_off_and_tells_nobody(setup, hdp, provider, settings, monkeypatch):
+def test_hdp_down_for_an_hour_backs_off_and_tells_nobody(setup, hdp_client, provider, settings, monkeypatch):
     settings.HEALTH_CHECK_INTERVAL = 300  # due every five minutes, to see the backoff win
-    checks.run_check(setup, hdp, trigger=Trigger.SETUP)
+    checks.run_check(setup, hdp_client, trigger=Trigger.SETUP)
     start = timezone.now() + timedelta(seconds=301)
     settings.HDP_TRANSPORT_FACTORY = "tests.connections.test_health.down_transport"
     for minute in range(60):

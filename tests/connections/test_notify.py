@@ -25,6 +25,7 @@ from portal.connections.status import Cause, State, Verdict
 from tests.connections.helpers import drain, queued, use_in_process_hdp
 from tests.connections.receiver import serve
 from tests.connections.test_checks import provider, setup  # noqa: F401 (pytest fixtures)
+from tests.helpers.sandbox import PASSWORDS
 
 Trigger = ConnectionCheck.Trigger
 Kind = Notification.Kind
@@ -82,9 +83,9 @@ def test_only_a_change_between_working_and_a_problem_is_told(previous, current, 
 
 
 def test_a_revoked_grant_sends_one_email_then_none_until_it_recovers(
-    setup, hdp, provider, owner_email, settings
+    setup, hdp_client, provider, owner_email, settings
 ):
-    checks.run_check(setup, hdp, trigger=Trigger.SETUP)
+    checks.run_check(setup, hdp_client, trigger=Trigger.SETUP)
     provider.refuse = "invalid_grant"
     scheduled_round(nth_round(settings, 1))
     assert checks.status_for(setup).state == State.NEEDS_RECONNECT
@@ -94,7 +95,7 @@ def test_a_revoked_grant_sends_one_email_then_none_until_it_recovers(
     assert str(Cause.REFRESH_REFUSED.label) in message.body
     assert f"/setup/{setup.pk}/" in message.body and message.body.count("http") == 2  # fix + settings
     assert "UTC" in message.body
-    for secret in ("rt-1", "their-secret", "fresh-access", "portal-svc-sandbox-pw"):
+    for secret in ("rt-1", "their-secret", "fresh-access", PASSWORDS["portal_svc"]):
         assert secret not in message.body
     for n in (2, 3, 4):  # still refused: no change, no e-mail
         scheduled_round(nth_round(settings, n))

@@ -48,12 +48,12 @@ def provider(monkeypatch):
 
 
 @pytest.fixture
-def setup(hdp, make_run):
-    app = hdp.create_oauth_app(app_body("acme_rot_app"))
-    profile = hdp.create_oauth_profile(
+def setup(hdp_client, make_run):
+    app = hdp_client.create_oauth_app(app_body("acme_rot_app"))
+    profile = hdp_client.create_oauth_profile(
         OAuthProfileCreate(name="acme_rot_profile", oauth_app_id=app.id, refresh_token=SecretStr("rt-1"))
     )
-    ds = hdp.create_datasource(
+    ds = hdp_client.create_datasource(
         DataSourceCreate(name="acme_rot", data_store=54, options={"OAuthProfileId": str(profile.id)})
     )
     run = make_run(status=Run.Status.COMPLETED, completed_at=timezone.now())
@@ -64,29 +64,29 @@ def setup(hdp, make_run):
     return run, profile.id
 
 
-def _check(run, hdp):
-    return checks.run_check(run, hdp, trigger=Trigger.SCHEDULED)
+def _check(run, hdp_client):
+    return checks.run_check(run, hdp_client, trigger=Trigger.SCHEDULED)
 
 
-def test_with_write_back_every_check_keeps_working(setup, hdp, provider, settings):
+def test_with_write_back_every_check_keeps_working(setup, hdp_client, provider, settings):
     settings.SANDBOX_HDP_WRITES_BACK_ROTATED_REFRESH_TOKEN = True
     run, profile_id = setup
     for _ in range(3):
-        check = _check(run, hdp)
+        check = _check(run, hdp_client)
         assert (check.state, check.cause) == (State.WORKING, Cause.TEST_PASSED)
     assert provider.used == ["rt-1", "rt-2", "rt-3"]  # HDP used the newest token each time
     assert OAuthProfile.objects.get(pk=profile_id).refresh_token == "rt-4"
     assert checks.status_for(run).state == State.WORKING
 
 
-def test_without_write_back_the_second_check_needs_reconnect(setup, hdp, provider, settings):
+def test_without_write_back_the_second_check_needs_reconnect(setup, hdp_client, provider, settings):
     settings.SANDBOX_HDP_WRITES_BACK_ROTATED_REFRESH_TOKEN = False
     run, profile_id = setup
-    first = _check(run, hdp)
+    first = _check(run, hdp_client)
     assert (first.state, first.cause) == (State.WORKING, Cause.TEST_PASSED)
     assert OAuthProfile.objects.get(pk=profile_id).refresh_token == "rt-1"  # the rotated one was dropped
 
-    second = _check(run, hdp)
+    second = _check(run, hdp_client)
     assert (second.state, second.cause, second.provider_error) == (
         State.NEEDS_RECONNECT,
         Cause.REFRESH_REFUSED,

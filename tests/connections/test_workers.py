@@ -159,8 +159,8 @@ def until(condition: Callable[[], Any], timeout: float = 30, what: str = "") -> 
 
 def make_setup(token_uri: str, name: str = "acme_ga") -> Run:
     """A completed setup whose application refreshes at ``token_uri``, as the wizard leaves it."""
-    hdp = make_client()
-    app = hdp.create_oauth_app(
+    hdp_client = make_client()
+    app = hdp_client.create_oauth_app(
         OAuthAppCreate(
             name=f"{name}_app",
             data_store=54,
@@ -171,10 +171,10 @@ def make_setup(token_uri: str, name: str = "acme_ga") -> Run:
             token_uri=token_uri,
         )
     )
-    profile = hdp.create_oauth_profile(
+    profile = hdp_client.create_oauth_profile(
         OAuthProfileCreate(name=f"{name}_profile", oauth_app_id=app.id, refresh_token=SecretStr("rt-1"))
     )
-    ds = hdp.create_datasource(
+    ds = hdp_client.create_datasource(
         DataSourceCreate(name=name, data_store=54, options={"OAuthProfileId": str(profile.id)})
     )
     owner, _ = User.objects.get_or_create(

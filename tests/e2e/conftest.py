@@ -22,11 +22,12 @@ from portal.hdp.client import HdpClient
 from portal.hdp.schemas import OAuthApp, OAuthProfile
 from portal.sandbox.hdp.seed import seed_demo
 from portal.sandbox.provider.seed import ACCOUNT_PASSWORD, ACCOUNT_USERNAME, seed_provider
-from tests.support.axe import assert_no_serious_axe_violations
+from tests.helpers.axe import assert_no_serious_axe_violations
+from tests.helpers.sandbox import PASSWORDS
 
 ACME_TENANT_ID = 71
-ACME_ADMIN = ("acme_admin", "acme-admin-sandbox-pw")
-HDP_ADMIN = ("d2cadmin", "d2cadmin-sandbox-pw")
+ACME_ADMIN = ("acme_admin", PASSWORDS["acme_admin"])
+HDP_ADMIN = ("d2cadmin", PASSWORDS["d2cadmin"])
 TIMEOUT_MS = 10_000
 
 

@@ -22,7 +22,7 @@ from tests.e2e.conftest import (
     wait_for_step,
 )
 from tests.e2e.test_wizard_e2e import CHECK, CONNECT, CREATE_DS, REGISTER, SAVE_PROFILE, _start_setup
-from tests.support.oidc import start_oidc_provider
+from tests.helpers.oidc import start_oidc_provider
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -29,8 +29,8 @@ from tests.e2e.conftest import (
     sign_in,
     wait_for_step,
 )
-from tests.support.axe import assert_no_serious_axe_violations
-from tests.support.oidc import start_oidc_provider
+from tests.helpers.axe import assert_no_serious_axe_violations
+from tests.helpers.oidc import start_oidc_provider
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

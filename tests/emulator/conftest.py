@@ -7,7 +7,7 @@ import pytest
 
 from portal.sandbox.hdp.emulator import mock_transport
 from portal.sandbox.hdp.seed import seed_demo
-from tests.emulator.helpers import PASSWORDS
+from tests.helpers.sandbox import PASSWORDS
 
 
 @pytest.fixture
@@ -16,8 +16,8 @@ def seeded(db):
 
 
 @pytest.fixture
-def hdp(seeded):
-    """``hdp("acme_admin")`` -> an httpx client authenticated as that sandbox user."""
+def emulator_as(seeded):
+    """``emulator_as("acme_admin")`` -> an httpx client authenticated as that sandbox user."""
     clients: list[httpx.Client] = []
 
     def make(user: str = "d2cadmin", password: str | None = None) -> httpx.Client:
@@ -33,5 +33,5 @@ def hdp(seeded):
 
 
 @pytest.fixture
-def admin(hdp):
-    return hdp("d2cadmin")
+def emulator_admin(emulator_as):
+    return emulator_as("d2cadmin")

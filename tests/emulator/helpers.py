@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import httpx
 
-from portal.sandbox.hdp.seed import USERS
-
-PASSWORDS = {name: password for name, password, *_ in USERS}
-
-
 GA = 54
 APP_BODY = {
     "name": "GA_app",

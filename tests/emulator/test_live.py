@@ -12,8 +12,9 @@ from portal.sandbox.hdp.models import OAuthApp
 from portal.sandbox.hdp.seed import seed_demo
 from portal.sandbox.hdp.wsgi import build_server
 from tests.emulator.helpers import APP_BODY, error_code
+from tests.helpers.sandbox import PASSWORDS
 
-ADMIN = ("d2cadmin", "d2cadmin-sandbox-pw")
+ADMIN = ("d2cadmin", PASSWORDS["d2cadmin"])
 
 
 @pytest.fixture

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.conf import settings
+
 from portal.sandbox.hdp import passwords
 from portal.sandbox.hdp.models import HdpUser, Tenant
 from portal.sandbox.hdp.seed import seed_demo
+from tests.helpers.sandbox import PASSWORDS, PROVIDER_PASSWORD, PROVIDER_USER
 
 
 def test_seed_is_idempotent_and_resets_the_table(db):
@@ -20,7 +25,7 @@ def test_seed_is_idempotent_and_resets_the_table(db):
     acme_user = HdpUser.objects.get(user_name="acme_user")
     assert acme_user.permissions == list(range(1, 12))
     assert acme_user.tenant_id == 71
-    assert passwords.check("acme-user-sandbox-pw", acme_user.password)
+    assert passwords.check(PASSWORDS["acme_user"], acme_user.password)
     assert not passwords.check("wrong", acme_user.password)
     assert acme_user.password.startswith("pbkdf2_sha256$")
     admin = HdpUser.objects.get(user_name="acme_admin")
@@ -28,3 +33,11 @@ def test_seed_is_idempotent_and_resets_the_table(db):
     assert list(admin.tenants_administered.values_list("id", flat=True)) == [71]
     assert HdpUser.objects.get(user_name="support").permissions == [2, 11, 14, 25]
     assert 12 in HdpUser.objects.get(user_name="portal_svc").permissions
+
+
+def test_the_seeded_passwords_are_the_documented_ones():
+    # Tests read the passwords from the seeds (tests/helpers/sandbox.py); the docs are what people type.
+    facts = (Path(settings.BASE_DIR) / "docs" / "architecture.md").read_text()
+    for username, password in PASSWORDS.items():
+        assert f"| {username} | {password} |" in facts, username
+    assert f"`{PROVIDER_USER}` / `{PROVIDER_PASSWORD}`" in facts

@@ -13,8 +13,8 @@ def uid(name: str) -> int:
     return HdpUser.objects.get(user_name=name).pk
 
 
-def test_own_user(hdp):
-    body = hdp("acme_user").get("/api/mgmt/user").json()
+def test_own_user(emulator_as):
+    body = emulator_as("acme_user").get("/api/mgmt/user").json()
     assert body == {
         "userId": uid("acme_user"),
         "passwordExpiration": "2099-12-31 00:00:00.0",
@@ -22,42 +22,44 @@ def test_own_user(hdp):
     }
 
 
-def test_own_user_on_behalf(hdp):
-    body = hdp("portal_svc").get("/api/mgmt/user?user=acme_admin").json()
+def test_own_user_on_behalf(emulator_as):
+    body = emulator_as("portal_svc").get("/api/mgmt/user?user=acme_admin").json()
     assert body["userId"] == uid("acme_admin")
     assert 28 in body["permissions"]
 
 
-def test_permissions_and_version(hdp):
-    assert hdp("portal_svc").get("/api/mgmt/permissions").json() == {
+def test_permissions_and_version(emulator_as):
+    assert emulator_as("portal_svc").get("/api/mgmt/permissions").json() == {
         "userId": uid("portal_svc"),
         "permissions": [12],
     }
-    version = hdp("d2cuser").get("/api/mgmt/version").json()
+    version = emulator_as("d2cuser").get("/api/mgmt/version").json()
     assert "HDPVersion" in version
     assert version["InstallType"] == "Licenced"
 
 
-def test_tenants(hdp):
-    assert hdp("portal_svc").get("/api/admin/tenants").json() == {
+def test_tenants(emulator_as):
+    assert emulator_as("portal_svc").get("/api/admin/tenants").json() == {
         "tenants": [{"id": 1, "name": "System"}, {"id": 71, "name": "Acme"}, {"id": 72, "name": "Globex"}]
     }
-    detail = hdp("d2cadmin").get("/api/admin/tenants/71?details=true").json()
+    detail = emulator_as("d2cadmin").get("/api/admin/tenants/71?details=true").json()
     assert detail["parentTenant"] == 1
     assert detail["admins"] == [uid("d2cadmin"), uid("acme_admin")]
-    assert "admins" not in hdp("d2cadmin").get("/api/admin/tenants/71").json()
-    missing = hdp("d2cadmin").get("/api/admin/tenants/5")
+    assert "admins" not in emulator_as("d2cadmin").get("/api/admin/tenants/71").json()
+    missing = emulator_as("d2cadmin").get("/api/admin/tenants/5")
     assert missing.status_code == 404
     assert error_code(missing) == errors.TENANT_NOT_FOUND
 
 
-def test_tenants_need_administrator_or_tenant_api(hdp):
-    assert hdp("acme_user").get("/api/admin/tenants").status_code == 403
-    assert hdp("support").get("/api/admin/tenants").json() == {"tenants": []}  # TenantAPI, administers none
+def test_tenants_need_administrator_or_tenant_api(emulator_as):
+    assert emulator_as("acme_user").get("/api/admin/tenants").status_code == 403
+    assert emulator_as("support").get("/api/admin/tenants").json() == {
+        "tenants": []
+    }  # TenantAPI, administers none
 
 
-def test_users_list_and_detail(hdp):
-    svc = hdp("portal_svc")
+def test_users_list_and_detail(emulator_as):
+    svc = emulator_as("portal_svc")
     names = [u["userName"] for u in svc.get("/api/admin/users").json()["users"]]
     assert set(names) == {
         "d2cadmin",
@@ -76,27 +78,27 @@ def test_users_list_and_detail(hdp):
     assert "tenantsAdministered" not in plain
 
 
-def test_view_users_is_limited_to_own_and_administered_tenants(hdp):
-    names = {u["userName"] for u in hdp("acme_admin").get("/api/admin/users").json()["users"]}
+def test_view_users_is_limited_to_own_and_administered_tenants(emulator_as):
+    names = {u["userName"] for u in emulator_as("acme_admin").get("/api/admin/users").json()["users"]}
     assert names == {"acme_admin", "acme_user"}
-    assert hdp("acme_admin").get(f"/api/admin/users/{uid('globex_admin')}").status_code == 404
-    assert hdp("d2cuser").get("/api/admin/users").status_code == 403
+    assert emulator_as("acme_admin").get(f"/api/admin/users/{uid('globex_admin')}").status_code == 404
+    assert emulator_as("d2cuser").get("/api/admin/users").status_code == 403
 
 
-def test_tenants_administered_and_user_datasources(hdp, admin):
-    assert admin.get(f"/api/admin/users/{uid('globex_admin')}/tenantsadministered").json() == {
+def test_tenants_administered_and_user_datasources(emulator_as, emulator_admin):
+    assert emulator_admin.get(f"/api/admin/users/{uid('globex_admin')}/tenantsadministered").json() == {
         "tenantsAdministered": [72]
     }
-    created = hdp("d2cuser").post(
+    created = emulator_as("d2cuser").post(
         "/api/mgmt/datasources", json={"name": "pg", "dataStore": 1004, "connectionType": "Cloud"}
     )
-    listed = admin.get(f"/api/admin/users/{uid('d2cuser')}/datasources").json()["dataSources"]
+    listed = emulator_admin.get(f"/api/admin/users/{uid('d2cuser')}/datasources").json()["dataSources"]
     assert [(d["id"], d["name"], d["isGroup"]) for d in listed] == [(created.json()["id"], "pg", False)]
 
 
 @pytest.mark.parametrize(("user", "status"), [("d2cuser", 200), ("portal_svc", 200)])
-def test_permission_catalogue(hdp, user, status):
-    response = hdp(user).get("/api/admin/permissions")
+def test_permission_catalogue(emulator_as, user, status):
+    response = emulator_as(user).get("/api/admin/permissions")
     assert response.status_code == status
     catalogue = {p["id"]: p["name"] for p in response.json()["permissions"]}
     assert catalogue[21] == "OnBehalfOf"

@@ -8,14 +8,15 @@ from django.urls import reverse
 
 from portal.sandbox.hdp.seed import seed_demo
 from portal.sandbox.provider.seed import seed_provider
-from tests.support.axe import assert_no_serious_axe_violations
+from tests.helpers.axe import assert_no_serious_axe_violations
+from tests.helpers.sandbox import PASSWORDS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def portal(live_server, settings):
-    settings.HDP_TRANSPORT_FACTORY = "tests.wizard.fixtures.counting_transport"
+    settings.HDP_TRANSPORT_FACTORY = "tests.helpers.wizard.counting_transport"
     settings.HDP_BASE_URL = "http://hdp.test"
     settings.PORTAL_BASE_URL = live_server.url
     settings.SANDBOX_ENABLED = True
@@ -38,7 +39,7 @@ def test_switch_to_german_with_the_keyboard_on_my_setups(page, portal):
     page.goto(portal + reverse("accounts:login"))
     assert page.get_attribute("html", "lang") == "en"
     page.fill("#id_username", "acme_admin")
-    page.fill("#id_password", "acme-admin-sandbox-pw")
+    page.fill("#id_password", PASSWORDS["acme_admin"])
     page.press("#id_password", "Enter")
     page.wait_for_url(portal + reverse("onboarding:runs"))
     assert page.inner_text("h1") == "My setups"

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from tests.wizard.fixtures import acme, hdp, start_run  # noqa: F401
+from tests.helpers.wizard import acme, hdp_log, start_run  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

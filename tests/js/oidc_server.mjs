@@ -1,7 +1,7 @@
 // An independent OAuth 2.0 / OpenID Connect server for browser and integration tests.
 //
 // oidc-provider is a certified implementation with real login and consent pages (devInteractions),
-// PKCE and refresh tokens. Started by tests/support/oidc.py; test only, never a deployment.
+// PKCE and refresh tokens. Started by tests/helpers/oidc.py; test only, never a deployment.
 //
 // Environment:
 //   PORT           port on 127.0.0.1 (default 9090)
@@ -71,7 +71,7 @@ if (TOKEN_AUTH === 'client_secret_post') {
 }
 
 const server = provider.listen(PORT, HOST, () => {
-  // tests/support/oidc.py waits for this exact line.
+  // tests/helpers/oidc.py waits for this exact line.
   console.log('ready');
 });
 

@@ -40,7 +40,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def secret_lookup():
-    with patch("portal.oauth.flows.client_secret_for", return_value=SECRET) as mock:
+    with patch("portal.oauth.callback.client_secret_for", return_value=SECRET) as mock:
         yield mock
 
 

@@ -22,7 +22,7 @@ def test_signed_out_arrival_is_refused_and_the_code_goes_nowhere(
     mocked.post(CONFIG_X["token_uri"], json=token_json())
     signed_in.logout()
 
-    with patch("portal.oauth.flows.client_secret_for", return_value=SECRET):
+    with patch("portal.oauth.callback.client_secret_for", return_value=SECRET):
         response = signed_in.get(
             reverse("oauth:callback", args=[CONFIG_X["app_name"]]) + f"?code={CODE}&state={state}"
         )

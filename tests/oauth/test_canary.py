@@ -33,7 +33,7 @@ def test_crash_in_the_callback_leaks_no_secret(user, run, settings, caplog):
         raise RuntimeError("unexpected bug")
 
     with (
-        patch("portal.oauth.flows.client_secret_for", return_value=SECRET),
+        patch("portal.oauth.callback.client_secret_for", return_value=SECRET),
         patch("portal.oauth.client.exchange_code", side_effect=boom),
     ):
         response = browser.get(reverse("oauth:callback", args=["acme_app_x"]), {"code": CODE, "state": state})

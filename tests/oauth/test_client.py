@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import logging
 import secrets
 from dataclasses import replace
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -229,14 +228,15 @@ def test_blocked_destination_is_an_oauth_error_and_nothing_is_sent(mocked, monke
     assert len(mocked.calls) == 0
 
 
-def test_no_secret_reaches_the_logs_even_at_debug(mocked, caplog):
-    caplog.set_level(logging.DEBUG)
+def test_no_secret_reaches_the_logs_even_at_debug(mocked, console_at_debug):
+    # The real console handler, with portal, requests_oauthlib, oauthlib, urllib3 and httpx at DEBUG.
     mocked.post(TOKEN_URI, json=token_json())
     client.exchange_code(SNAPSHOT, SECRET, CODE, VERIFIER)
     mocked.post(TOKEN_URI, status=400, json={"error": "invalid_grant"})
     with pytest.raises(errors.OAuthError):
         client.exchange_code(SNAPSHOT, SECRET, CODE, VERIFIER)
-    text = caplog.text
+    text = console_at_debug.getvalue()
+    assert "DEBUG requests_oauthlib" in text  # the loggers really were at DEBUG
     for sentinel in (SECRET, CODE, VERIFIER, ACCESS, REFRESH):
         assert sentinel not in text
 

@@ -20,8 +20,8 @@ from portal.oauth import client, flows, safe_http
 from portal.oauth.models import OAuthFlow
 from portal.oauth.snapshot import FlowSnapshot
 from portal.sandbox.hdp import refresh
+from tests.helpers.oidc import OidcServerError, complete_dev_interactions, start_oidc_provider
 from tests.oauth.helpers import start_flow
-from tests.support.oidc import OidcServerError, complete_dev_interactions, start_oidc_provider
 
 REAL_GETADDRINFO = socket.getaddrinfo
 APP = "Post_app"
@@ -59,7 +59,7 @@ def _callback(signed_in, user, run, idp, token_auth):
     with requests.Session() as browser:
         back = complete_dev_interactions(browser, url, redirect_uri=flows.redirect_uri_for(APP))
     parts = urlsplit(back)
-    with patch("portal.oauth.flows.client_secret_for", return_value=idp.client_secret):
+    with patch("portal.oauth.callback.client_secret_for", return_value=idp.client_secret):
         return signed_in.get(parts.path + "?" + parts.query)
 
 

@@ -16,8 +16,8 @@ import requests
 
 from portal.oauth import flows, safe_http
 from portal.oauth.models import OAuthFlow
+from tests.helpers.oidc import OidcServerError, complete_dev_interactions, start_oidc_provider
 from tests.oauth.helpers import start_flow
-from tests.support.oidc import OidcServerError, complete_dev_interactions, start_oidc_provider
 
 REAL_GETADDRINFO = socket.getaddrinfo
 APP = "Test_app"
@@ -62,7 +62,7 @@ def test_full_flow_against_oidc_provider(signed_in, user, run, idp):
     url, _, _ = start_flow(signed_in, user, run, _config(idp))
     callback = _consent(idp, url)
     assert "iss=" in callback
-    with patch("portal.oauth.flows.client_secret_for", return_value=idp.client_secret):
+    with patch("portal.oauth.callback.client_secret_for", return_value=idp.client_secret):
         response = signed_in.get(callback)
     assert response.status_code == 303, [str(m) for m in response.wsgi_request._messages]
     assert response["Location"].endswith("/profile/")
@@ -75,7 +75,7 @@ def test_full_flow_against_oidc_provider(signed_in, user, run, idp):
 def test_without_prompt_consent_the_portal_refuses_the_tokens(signed_in, user, run, idp):
     url, _, _ = start_flow(signed_in, user, run, _config(idp, extra_params={}))
     callback = _consent(idp, url)
-    with patch("portal.oauth.flows.client_secret_for", return_value=idp.client_secret):
+    with patch("portal.oauth.callback.client_secret_for", return_value=idp.client_secret):
         response = signed_in.get(callback)
     assert response.status_code == 303 and response["Location"].endswith("/authorize/")
     message = [str(m) for m in response.wsgi_request._messages][0]
@@ -87,7 +87,7 @@ def test_without_prompt_consent_the_portal_refuses_the_tokens(signed_in, user, r
 def test_wrong_secret_is_invalid_client(signed_in, user, run, idp):
     url, _, _ = start_flow(signed_in, user, run, _config(idp))
     callback = _consent(idp, url)
-    with patch("portal.oauth.flows.client_secret_for", return_value="wrong-secret"):
+    with patch("portal.oauth.callback.client_secret_for", return_value="wrong-secret"):
         response = signed_in.get(callback)
     message = [str(m) for m in response.wsgi_request._messages][0]
     assert "client ID or client secret" in message

@@ -17,8 +17,8 @@ from portal.oauth import flows, presets, safe_http
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import Run
 from portal.sandbox.provider.seed import seed_provider
+from tests.helpers.sandbox_provider import sign_in_and_consent
 from tests.oauth.helpers import start_flow
-from tests.support.sandbox_provider import sign_in_and_consent
 
 REAL_GETADDRINFO = socket.getaddrinfo
 APP = "Sandbox_app"
@@ -62,7 +62,7 @@ def test_sandbox_preset_round_trip(client, signed_in, user, run, sandbox):
     assert callback.startswith(flows.redirect_uri_for(APP))
     back = urlsplit(callback)
     with patch(
-        "portal.oauth.flows.client_secret_for", return_value=django_settings.SANDBOX_PROVIDER_CLIENT_SECRET
+        "portal.oauth.callback.client_secret_for", return_value=django_settings.SANDBOX_PROVIDER_CLIENT_SECRET
     ):
         response = signed_in.get(back.path + "?" + back.query)
     assert response.status_code == 303, [str(m) for m in response.wsgi_request._messages]

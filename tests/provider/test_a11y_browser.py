@@ -6,9 +6,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal.sandbox.provider.seed import seed_provider
-from tests.support.axe import assert_no_serious_axe_violations, run_axe
-from tests.support.pkce import make_pkce
-from tests.support.sandbox_provider import authorize_url
+from tests.helpers.axe import assert_no_serious_axe_violations, run_axe
+from tests.helpers.pkce import make_pkce
+from tests.helpers.sandbox import PROVIDER_PASSWORD
+from tests.helpers.sandbox_provider import authorize_url
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +30,7 @@ def test_login_and_consent_pages_have_no_serious_axe_violations(live_server, pag
     assert_no_serious_axe_violations(page)
 
     page.get_by_label("User name").fill("sandbox_person")
-    page.get_by_label("Password").fill("sandbox-person-pw")
+    page.get_by_label("Password").fill(PROVIDER_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Allow")).to_be_visible()
     assert_no_serious_axe_violations(page)

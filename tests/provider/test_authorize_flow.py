@@ -10,9 +10,8 @@ from oauth2_provider.models import AccessToken, RefreshToken
 
 from portal.sandbox.provider import seed
 from portal.sandbox.provider.views import SESSION_KEY
-from tests.provider.conftest import REDIRECT_URI
-from tests.support.pkce import make_pkce
-from tests.support.sandbox_provider import (
+from tests.helpers.pkce import make_pkce
+from tests.helpers.sandbox_provider import (
     authorize_url,
     basic_auth,
     callback_params,
@@ -21,6 +20,7 @@ from tests.support.sandbox_provider import (
     sign_in,
     sign_in_and_consent,
 )
+from tests.provider.conftest import REDIRECT_URI
 
 
 def _code(client: Client, scope: str, state: str = "st-1") -> tuple[str, str]:

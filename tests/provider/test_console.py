@@ -7,6 +7,7 @@ from django.conf import settings
 from django.test import Client
 from oauth2_provider.models import Application
 
+from tests.helpers.sandbox import PROVIDER_PASSWORD
 from tests.provider.conftest import REDIRECT_URI
 
 CONSOLE = "/sandbox/provider/"
@@ -20,7 +21,7 @@ def test_console_shows_endpoints_client_test_login_and_redirect_uris(client, pro
     assert "http://testserver/sandbox/oauth/token/" in html
     assert settings.SANDBOX_PROVIDER_CLIENT_ID in html
     assert settings.SANDBOX_PROVIDER_CLIENT_SECRET in html
-    assert "sandbox_person" in html and "sandbox-person-pw" in html
+    assert "sandbox_person" in html and PROVIDER_PASSWORD in html
     assert f"<code>{REDIRECT_URI}</code>" in html
     assert "Sandbox OAuth provider — not a real provider" in html
 

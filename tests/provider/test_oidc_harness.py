@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from tests.support.oidc import OidcServerError, complete_dev_interactions, start_oidc_provider
-from tests.support.pkce import make_pkce
+from tests.helpers.oidc import OidcServerError, complete_dev_interactions, start_oidc_provider
+from tests.helpers.pkce import make_pkce
 
 # Never requested: the code is read from the provider's Location header.
 REDIRECT_URI = "http://127.0.0.1:9/oauth/callback/Test_app/"

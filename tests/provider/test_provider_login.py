@@ -7,7 +7,7 @@ from django.contrib.auth import SESSION_KEY as AUTH_SESSION_KEY
 
 from portal.sandbox.provider import seed
 from portal.sandbox.provider.views import SESSION_KEY
-from tests.support.sandbox_provider import sign_in
+from tests.helpers.sandbox_provider import sign_in
 
 LOGIN = "/sandbox/provider/login/"
 

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from oauth2_provider.models import Application
 
 from portal.sandbox.provider import seed
+from tests.helpers.sandbox import PASSWORDS, PROVIDER_PASSWORD
 from tests.provider.conftest import REDIRECT_URI
 
 
@@ -76,11 +77,11 @@ def test_seed_sandbox_command_seeds_both_sandboxes_and_prints_the_sign_ins(db):
 
     text = out.getvalue()
     for name, password in [
-        ("d2cadmin", "d2cadmin-sandbox-pw"),
-        ("acme_admin", "acme-admin-sandbox-pw"),
-        ("globex_admin", "globex-admin-sandbox-pw"),
-        ("acme_user", "acme-user-sandbox-pw"),
-        ("sandbox_person", "sandbox-person-pw"),
+        ("d2cadmin", PASSWORDS["d2cadmin"]),
+        ("acme_admin", PASSWORDS["acme_admin"]),
+        ("globex_admin", PASSWORDS["globex_admin"]),
+        ("acme_user", PASSWORDS["acme_user"]),
+        ("sandbox_person", PROVIDER_PASSWORD),
     ]:
         assert name in text and password in text
     assert settings.PORTAL_BASE_URL + "/" in text

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from portal.oauth import safe_http
-from tests.wizard.fixtures import acme, globex, hdp  # noqa: F401
+from tests.helpers.wizard import acme, globex, hdp_log  # noqa: F401
 
 PUBLIC_IP = "93.184.215.14"
 

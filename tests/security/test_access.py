@@ -25,7 +25,8 @@ from portal.onboarding import engine
 from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp.emulator import mock_transport
 from portal.sandbox.hdp.models import OAuthApp
-from tests.wizard.fixtures import PASSWORDS, create_app, make_hdp_app, run_at_verify, sign_in, start_run
+from tests.helpers.sandbox import PASSWORDS
+from tests.helpers.wizard import create_app, make_hdp_app, run_at_verify, sign_in, start_run
 
 
 # --- item 21 ----------------------------------------------------------------------------------------
@@ -33,7 +34,7 @@ def _as(user: str) -> httpx.Client:
     return httpx.Client(transport=mock_transport(), base_url="http://hdp.test", auth=(user, PASSWORDS[user]))
 
 
-def test_emulator_refuses_tenant_admin_writes_to_a_system_app(hdp):
+def test_emulator_refuses_tenant_admin_writes_to_a_system_app(hdp_log):
     app = make_hdp_app("d2cadmin", name="System_GA_app", tenant_id=1)
     body = {"name": "Hijacked", "dataStore": 54, "clientId": "x", "clientSecret": "y",
             "authorizeURI": "https://evil.example/a", "tokenURI": "https://evil.example/t"}  # fmt: skip
@@ -45,7 +46,7 @@ def test_emulator_refuses_tenant_admin_writes_to_a_system_app(hdp):
     assert (stored.name, stored.token_uri) == ("System_GA_app", "http://127.0.0.1:8000/sandbox/oauth/token/")
 
 
-def test_portal_never_writes_to_a_reused_system_app(acme, hdp):
+def test_portal_never_writes_to_a_reused_system_app(acme, hdp_log):
     app = make_hdp_app("d2cadmin", name="System_GA_app", tenant_id=1)
     run = start_run(acme)
     # The wizard page lists the tenant's own apps; the engine (which also serves resume) accepts a
@@ -53,7 +54,7 @@ def test_portal_never_writes_to_a_reused_system_app(acme, hdp):
     admin = User.objects.get(username="acme_admin")
     Run.objects.filter(pk=run.pk).update(app_mode=Run.AppMode.REUSE, reuse_app_id=app.id)
     run.refresh_from_db()
-    hdp.clear()
+    hdp_log.clear()
     with HdpClient.for_user(admin) as client:
         assert engine.ensure_app(run, client, client_secret=None) == app.id
     assert RemoteObject.objects.get(run=run, kind="app").outcome == RemoteObject.Outcome.REUSED
@@ -68,7 +69,7 @@ def test_portal_never_writes_to_a_reused_system_app(acme, hdp):
     # Cancelling the run deletes nothing of it.
     response = acme.post(reverse("onboarding:cancel", args=[run.pk]))
     assert response.status_code == 303
-    assert [(r.method, r.url.path) for r in hdp if r.method in ("PUT", "DELETE", "PATCH")] == []
+    assert [(r.method, r.url.path) for r in hdp_log if r.method in ("PUT", "DELETE", "PATCH")] == []
     stored = OAuthApp.objects.get(pk=app.id)
     assert (stored.name, stored.token_uri) == ("System_GA_app", "http://127.0.0.1:8000/sandbox/oauth/token/")
 
@@ -95,7 +96,7 @@ def token_endpoint():
         yield mock
 
 
-def test_signing_in_again_cycles_the_session_and_drops_pending_flows(acme, hdp, token_endpoint, caplog):
+def test_signing_in_again_cycles_the_session_and_drops_pending_flows(acme, hdp_log, token_endpoint, caplog):
     caplog.set_level(logging.WARNING, logger="portal.security")
     run = _authorize_ready(acme)
     state = _start(acme, run)
@@ -115,7 +116,7 @@ def test_signing_in_again_cycles_the_session_and_drops_pending_flows(acme, hdp, 
     assert len(token_endpoint.calls) == 1
 
 
-def test_logging_out_ends_pending_flows(acme, hdp, token_endpoint):
+def test_logging_out_ends_pending_flows(acme, hdp_log, token_endpoint):
     run = _authorize_ready(acme)
     state = _start(acme, run)
     assert acme.post(reverse("accounts:logout")).status_code == 302
@@ -129,7 +130,7 @@ def test_logging_out_ends_pending_flows(acme, hdp, token_endpoint):
 
 
 # --- item 13 ----------------------------------------------------------------------------------------
-def test_eleventh_flow_start_in_a_minute_is_429_with_a_message(acme, globex, hdp, settings):
+def test_eleventh_flow_start_in_a_minute_is_429_with_a_message(acme, globex, hdp_log, settings):
     assert settings.RATELIMIT_OAUTH_START_PER_MINUTE == 10  # the shipped default
     run = _authorize_ready(acme)
     for _ in range(10):
@@ -143,14 +144,14 @@ def test_eleventh_flow_start_in_a_minute_is_429_with_a_message(acme, globex, hdp
     assert globex.post(reverse("onboarding:authorize-start", args=[other.pk])).status_code == 303
 
 
-def test_eleventh_connection_test_in_a_minute_is_429_with_a_message(acme, hdp, settings):
+def test_eleventh_connection_test_in_a_minute_is_429_with_a_message(acme, hdp_log, settings):
     assert settings.RATELIMIT_TEST_PER_MINUTE == 10
     run = run_at_verify(acme)
     url = reverse("onboarding:step-verify", args=[run.pk])
     for _ in range(10):
         assert acme.post(url).status_code == 200
-    hdp.clear()
+    hdp_log.clear()
     response = acme.post(url)
     assert response.status_code == 429
     assert "Wait a minute, then try again" in response.content.decode()
-    assert hdp == []  # refused before HDP is asked to test anything
+    assert hdp_log == []  # refused before HDP is asked to test anything

@@ -26,7 +26,8 @@ from django.test import Client
 from django.urls import reverse
 
 from portal.sandbox.provider.seed import seed_provider
-from tests.wizard.fixtures import run_at_verify, sign_in
+from tests.helpers.sandbox import PASSWORDS, PROVIDER_PASSWORD
+from tests.helpers.wizard import run_at_verify, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -122,7 +123,7 @@ def test_production_settings_values(prod_settings):
     assert prod_settings["SESSION_COOKIE_PATH"] == "/" == prod_settings["CSRF_COOKIE_PATH"]
 
 
-def test_production_cookies_on_the_wire(hdp, settings, prod_settings):
+def test_production_cookies_on_the_wire(hdp_log, settings, prod_settings):
     for key in ("SESSION_COOKIE_NAME", "CSRF_COOKIE_NAME", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
                 "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE", "CSRF_COOKIE_SAMESITE"):  # fmt: skip
         setattr(settings, key, prod_settings[key])
@@ -132,7 +133,7 @@ def test_production_cookies_on_the_wire(hdp, settings, prod_settings):
     assert csrf["secure"] and csrf["samesite"] == "Lax" and csrf["path"] == "/" and not csrf["domain"]
     response = browser.post(
         reverse("accounts:login"),
-        {"username": "acme_admin", "password": "acme-admin-sandbox-pw"},
+        {"username": "acme_admin", "password": PASSWORDS["acme_admin"]},
         secure=True,
     )
     assert response.status_code == 302
@@ -202,7 +203,7 @@ def _pages(client, run) -> list[str]:
     ]
 
 
-def test_every_page_has_the_browser_defences(acme, hdp):
+def test_every_page_has_the_browser_defences(acme, hdp_log):
     seed_provider(["http://127.0.0.1:8000/oauth/callback/Acme_GA_app/"])
     run = run_at_verify(acme)
     checked = 0
@@ -246,20 +247,29 @@ def test_every_page_has_the_browser_defences(acme, hdp):
     assert checked == 13
 
 
-def test_each_response_gets_a_fresh_nonce(acme, hdp):
-    first = _csp(acme.get(reverse("onboarding:runs")))["script-src"]
-    second = _csp(acme.get(reverse("onboarding:runs")))["script-src"]
-    assert first != second
+def _nonce(response) -> str:
+    """The script nonce the CSP header allows; every <script> of the page must carry that one."""
+    nonces = [w[len("'nonce-") : -1] for w in _csp(response)["script-src"] if w.startswith("'nonce-")]
+    assert len(nonces) == 1, _csp(response)["script-src"]
+    scripts = re.findall(r"<script\b[^>]*>", response.content.decode())
+    assert scripts and all(f'nonce="{nonces[0]}"' in tag for tag in scripts), scripts
+    return nonces[0]
 
 
-def test_callback_answers_carry_no_referrer_and_no_store(acme, hdp):
+def test_each_response_gets_a_fresh_nonce(acme, hdp_log):
+    first = _nonce(acme.get(reverse("onboarding:runs")))
+    second = _nonce(acme.get(reverse("onboarding:runs")))
+    assert len(first) >= 16 and first != second
+
+
+def test_callback_answers_carry_no_referrer_and_no_store(acme, hdp_log):
     response = acme.get(reverse("oauth:callback", args=["Acme_GA_app"]), {"state": "unknown", "code": "c"})
     assert response.status_code == 400
     assert response["Referrer-Policy"] == "no-referrer"
     assert "no-store" in response["Cache-Control"]
 
 
-def test_pages_say_no_store(acme, hdp):
+def test_pages_say_no_store(acme, hdp_log):
     page = acme.get(reverse("onboarding:runs"))
     assert page["Cache-Control"].replace(" ", "").split(",").count("no-store") == 1
 
@@ -282,11 +292,11 @@ HOSTILE_NEXT = [
 
 
 @pytest.mark.parametrize("target", HOSTILE_NEXT)
-def test_portal_login_next_stays_on_site(hdp, target):
+def test_portal_login_next_stays_on_site(hdp_log, target):
     browser = Client()
     response = browser.post(
         reverse("accounts:login"),
-        {"username": "acme_admin", "password": "acme-admin-sandbox-pw", "next": target},
+        {"username": "acme_admin", "password": PASSWORDS["acme_admin"], "next": target},
         secure=True,
     )
     assert response.status_code == 302
@@ -302,7 +312,7 @@ def test_sandbox_provider_login_next_stays_on_site(db, target):
     browser = Client()
     response = browser.post(
         reverse("sandbox_provider:login"),
-        {"username": "sandbox_person", "password": "sandbox-person-pw", "next": target},
+        {"username": "sandbox_person", "password": PROVIDER_PASSWORD, "next": target},
         secure=True,
     )
     assert response.status_code == 303
@@ -311,15 +321,15 @@ def test_sandbox_provider_login_next_stays_on_site(db, target):
     assert out.status_code == 303 and not urlsplit(out["Location"]).netloc
 
 
-def test_a_local_next_is_followed(hdp):
+def test_a_local_next_is_followed(hdp_log):
     response = Client().post(
         reverse("accounts:login"),
-        {"username": "acme_admin", "password": "acme-admin-sandbox-pw", "next": "/setup/new/"},
+        {"username": "acme_admin", "password": PASSWORDS["acme_admin"], "next": "/setup/new/"},
     )
     assert response["Location"] == "/setup/new/"
 
 
-def test_logout_needs_post_and_clears_the_session(acme, hdp):
+def test_logout_needs_post_and_clears_the_session(acme, hdp_log):
     assert acme.get(reverse("accounts:logout")).status_code == 405
     assert acme.get(reverse("onboarding:runs")).status_code == 200
     assert acme.post(reverse("accounts:logout")).status_code == 302

@@ -14,7 +14,6 @@ client secret and the refresh token: that proves the sentinels really went throu
 from __future__ import annotations
 
 import base64
-import io
 import json
 import logging
 from urllib.parse import parse_qs, quote, urlsplit
@@ -28,7 +27,6 @@ from django.urls import reverse
 
 from portal.hdp.client import HdpClient
 from portal.lib import crypto
-from portal.lib.logging import RedactSecretsFilter
 from portal.oauth import client as oauth_client
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import Run
@@ -49,32 +47,6 @@ ROTATED_REFRESH = "sentinel-rotated-refresh-d715"
 AUTHORIZE_URI = "https://login.example.com/oauth/authorize"
 TOKEN_URI = "https://token.example.com/oauth/token"
 APP_NAME = "Acme_GA_canary"
-
-#: Loggers the production LOGGING keeps above DEBUG (item 17); the canary lowers them too, as a worst case.
-QUIETED = ("requests_oauthlib", "oauthlib", "urllib3", "httpx", "httpcore")
-
-
-@pytest.fixture
-def console_at_debug(settings):
-    """Point the real console handler (with its redaction filter) at a buffer; everything at DEBUG."""
-    handlers = {
-        h
-        for name in ("", "django")
-        for h in logging.getLogger(name).handlers
-        if any(isinstance(f, RedactSecretsFilter) for f in h.filters) and isinstance(h, logging.StreamHandler)
-    }
-    assert handlers, "the LOGGING config has no console handler with the redaction filter"
-    buffer = io.StringIO()
-    saved_streams = {h: h.setStream(buffer) for h in handlers}
-    names = ["", "django", "django.request", "portal", "portal.security", "py.warnings", *QUIETED]
-    saved_levels = {n: logging.getLogger(n).level for n in names}
-    for name in names:
-        logging.getLogger(name).setLevel(logging.DEBUG)
-    yield buffer
-    for handler, stream in saved_streams.items():
-        handler.setStream(stream)
-    for name, level in saved_levels.items():
-        logging.getLogger(name).setLevel(level)
 
 
 def _sentinel_passwords(settings):
@@ -127,7 +99,7 @@ def _forms(value: str) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_whole_wizard_leaks_no_sentinel(hdp, settings, caplog, console_at_debug, public_dns, monkeypatch):
+def test_whole_wizard_leaks_no_sentinel(hdp_log, settings, caplog, console_at_debug, public_dns, monkeypatch):
     settings.ADMINS = [("Ops", "ops@example.com")]
     settings.OAUTH_ALLOWED_CUSTOM_HOSTS = ["*.example.com"]
     settings.PORTAL_BASE_URL = "https://portal.test"

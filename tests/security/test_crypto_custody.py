@@ -24,7 +24,7 @@ from django.urls import reverse
 from portal.lib import crypto
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import Run
-from tests.wizard.fixtures import create_app, start_run
+from tests.helpers.wizard import create_app, start_run
 
 PORTAL = Path(__file__).resolve().parents[2] / "portal"
 OLD = crypto.generate_key_entry("old2025")
@@ -94,7 +94,7 @@ def test_malformed_keys_stop_the_process(entry):
         crypto.parse_keys([entry])
 
 
-def test_a_flow_started_before_a_key_rotation_completes_after_it(acme, hdp, settings):
+def test_a_flow_started_before_a_key_rotation_completes_after_it(acme, hdp_log, settings):
     """Fault matrix "key rotated mid-flow": the pending flow's verifier (old key) still opens."""
     settings.PORTAL_ENCRYPTION_KEYS = [OLD]
     run = start_run(acme)

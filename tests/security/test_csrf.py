@@ -20,7 +20,8 @@ from portal.audit.models import AuditEntry
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.provider.seed import seed_provider
-from tests.wizard.fixtures import run_at_profile, run_at_verify
+from tests.helpers.sandbox import PASSWORDS
+from tests.helpers.wizard import run_at_profile, run_at_verify
 
 # name -> (methods it accepts, needs run_id). "POST" in methods = state-changing.
 URLS: dict[str, tuple[frozenset[str], bool]] = {
@@ -61,7 +62,7 @@ EXEMPT = {
     "hdp_emulator:api": "the HDP emulator's REST API; HTTP Basic, no cookies",
 }
 POST_DATA = {"action": "create", "name": "Csrf_name", "client_secret": "s", "store_preset": "54:sandbox",
-             "username": "acme_admin", "password": "acme-admin-sandbox-pw", "redirect_uri": "https://x.example/cb"}  # fmt: skip
+             "username": "acme_admin", "password": PASSWORDS["acme_admin"], "redirect_uri": "https://x.example/cb"}  # fmt: skip
 
 
 def _names(resolver: URLResolver, prefix: str = "") -> list[str]:
@@ -102,7 +103,7 @@ def _state() -> list[object]:
 
 
 @pytest.fixture
-def victim(acme, hdp):
+def victim(acme, hdp_log):
     """A signed-in admin whose browser enforces CSRF like a real one; a run at the last step."""
     seed_provider(["http://127.0.0.1:8000/oauth/callback/Acme_GA_app/"])
     run = run_at_verify(acme)
@@ -111,7 +112,7 @@ def victim(acme, hdp):
     page = browser.get(reverse("onboarding:runs"))
     token = re.search(r'"X-CSRFToken": "([A-Za-z0-9]{64})"', page.content.decode())
     assert token is not None
-    hdp.clear()
+    hdp_log.clear()
     return browser, run, token.group(1)
 
 
@@ -119,17 +120,17 @@ POSTABLE = sorted(name for name, (methods, _) in URLS.items() if "POST" in metho
 
 
 @pytest.mark.parametrize("name", POSTABLE)
-def test_post_without_a_token_is_403_and_nothing_happens(victim, hdp, name):
+def test_post_without_a_token_is_403_and_nothing_happens(victim, hdp_log, name):
     browser, run, _ = victim
     before = _state()
     response = browser.post(_url(name, run), POST_DATA)
     assert response.status_code == 403, name
-    assert hdp == []
+    assert hdp_log == []
     assert _state() == before
 
 
 @pytest.mark.parametrize("name", POSTABLE)
-def test_post_with_another_sessions_token_is_403(victim, hdp, name):
+def test_post_with_another_sessions_token_is_403(victim, hdp_log, name):
     browser, run, _ = victim
     attacker = Client(enforce_csrf_checks=True)
     attacker.get(reverse("accounts:login"))
@@ -139,11 +140,11 @@ def test_post_with_another_sessions_token_is_403(victim, hdp, name):
     assert response.status_code == 403, name
     response = browser.post(_url(name, run), {**POST_DATA, "csrfmiddlewaretoken": their_token})
     assert response.status_code == 403, name
-    assert hdp == []
+    assert hdp_log == []
     assert _state() == before
 
 
-def test_the_hx_headers_token_is_accepted(victim, hdp):
+def test_the_hx_headers_token_is_accepted(victim, hdp_log):
     """Positive control: htmx's header (from <body hx-headers>) passes the CSRF check."""
     browser, run, token = victim
     response = browser.post(
@@ -155,15 +156,15 @@ def test_the_hx_headers_token_is_accepted(victim, hdp):
     assert response.status_code == 200
     response = browser.post(reverse("onboarding:step-verify", args=[run.pk]), HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 200
-    assert [r.method for r in hdp] == ["POST"]  # the one data-source test HDP was asked for
+    assert [r.method for r in hdp_log] == ["POST"]  # the one data-source test HDP was asked for
 
 
 @pytest.mark.parametrize("name", sorted(n for n, (m, _) in URLS.items() if m == frozenset({"POST"})))
-def test_post_only_urls_answer_get_with_405(victim, hdp, name):
+def test_post_only_urls_answer_get_with_405(victim, hdp_log, name):
     browser, run, _ = victim
     before = _state()
     assert browser.get(_url(name, run)).status_code == 405
-    assert hdp == [] and _state() == before
+    assert hdp_log == [] and _state() == before
 
 
 @pytest.mark.parametrize(
@@ -172,19 +173,19 @@ def test_post_only_urls_answer_get_with_405(victim, hdp, name):
         n for n, (m, _) in URLS.items() if "GET" in m and n not in ("oauth:callback", "onboarding:resume")
     ),
 )
-def test_get_changes_nothing(acme, hdp, name):
+def test_get_changes_nothing(acme, hdp_log, name):
     run = run_at_profile(acme)
-    hdp.clear()
+    hdp_log.clear()
     before = _state()
     acme.get(_url(name, run))
-    assert [r.method for r in hdp if r.method != "GET"] == []
+    assert [r.method for r in hdp_log if r.method != "GET"] == []
     assert _state()[:3] == before[:3]
 
 
-def test_resume_get_only_reads_hdp(acme, hdp):
+def test_resume_get_only_reads_hdp(acme, hdp_log):
     """Resume is a GET that reconciles: it may record what HDP already has, never write to HDP."""
     run = run_at_profile(acme)
-    hdp.clear()
+    hdp_log.clear()
     response = acme.get(reverse("onboarding:resume", args=[run.pk]))
     assert response.status_code == 302
-    assert {r.method for r in hdp} <= {"GET"}
+    assert {r.method for r in hdp_log} <= {"GET"}

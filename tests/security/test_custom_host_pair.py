@@ -3,14 +3,14 @@ is saved (before its secret reaches HDP) and again when a consent starts."""
 
 from __future__ import annotations
 
-from tests.wizard.fixtures import create_app, hdp_posts, start_run
+from tests.helpers.wizard import create_app, hdp_posts, start_run
 
 
-def test_custom_pair_is_checked_when_the_app_is_saved(acme, hdp, settings):
+def test_custom_pair_is_checked_when_the_app_is_saved(acme, hdp_log, settings):
     settings.OAUTH_ALLOW_LOOPBACK = False
     settings.OAUTH_ALLOWED_CUSTOM_HOSTS = ["*.example.com", "*.other.org"]
     run = start_run(acme, "54:custom")
-    hdp.clear()
+    hdp_log.clear()
     response = create_app(
         acme,
         run,
@@ -19,10 +19,10 @@ def test_custom_pair_is_checked_when_the_app_is_saved(acme, hdp, settings):
     )
     assert response.status_code == 200
     assert 'id="id_token_uri-error"' in response.content.decode()
-    assert hdp_posts(hdp, "/oauthapps") == []
+    assert hdp_posts(hdp_log, "/oauthapps") == []
 
 
-def test_the_pair_is_refused_at_connect_too(acme, hdp, settings):
+def test_the_pair_is_refused_at_connect_too(acme, hdp_log, settings):
     """Defence in depth: an app saved before the rule existed (or edited in HDP) cannot start a consent."""
     settings.OAUTH_ALLOW_LOOPBACK = False
     # Saved while an operator allowed this exact pair...

@@ -13,15 +13,17 @@ from __future__ import annotations
 from urllib.parse import quote, urlsplit
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils.html import escape
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from portal.oauth import presets
+from portal.oauth import presets, uris
 from portal.onboarding.forms import AppCreateForm
+from tests.helpers.wizard import create_app, start_run
 from tests.oauth.test_uris import HOSTILE
-from tests.wizard.fixtures import create_app, start_run
 
 GOOD_AUTHORIZE = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOD_TOKEN = "https://oauth2.googleapis.com/token"
@@ -30,11 +32,11 @@ IDS = [f"{i}-{code}" for i, (_, code) in enumerate(HOSTILE)]
 
 
 @pytest.fixture
-def google_run(acme, hdp, settings):
+def google_run(acme, hdp_log, settings):
     settings.OAUTH_ALLOW_LOOPBACK = False  # production's value
     settings.OAUTH_ALLOWED_CUSTOM_HOSTS = []
     run = start_run(acme, "54:google_analytics")
-    hdp.clear()
+    hdp_log.clear()
     return run
 
 
@@ -47,22 +49,37 @@ def _carries(requests, uri: str) -> bool:
     return False
 
 
-def _refused(acme, hdp, run, field: str, uri: str) -> None:
+def _message(uri: str, field: str, code: str, *, form: bool) -> str:
+    """The refusal the wizard must show: the shared URI check's, for this very reason (``code``).
+    On the saved form, Django's own required / max_length check of the field speaks first."""
+    kind = "authorize" if field == "authorize_uri" else "token"
+    with pytest.raises(ValidationError) as excinfo:
+        uris.check_provider_uri(uri, preset=presets.PRESETS["google_analytics"], kind=kind)
+    assert excinfo.value.code == code, (uri, excinfo.value.code)
+    if form and code in ("required", "too_long"):
+        with pytest.raises(ValidationError) as excinfo:
+            AppCreateForm.base_fields[field].clean(uri)
+    return escape(excinfo.value.messages[0])
+
+
+def _refused(acme, hdp_log, run, field: str, uri: str, code: str) -> None:
+    message = _message(uri, field, code, form=True)
     data = {"authorize_uri": GOOD_AUTHORIZE, "token_uri": GOOD_TOKEN, field: uri}
     response = create_app(acme, run, client_id="kept-client-id", client_secret=SECRET, **data)
     html = response.content.decode()
     assert response.status_code == 200, response.status_code
     assert f'id="id_{field}-error"' in html, (field, uri)
+    assert message in html, (field, uri, message)
     assert 'value="kept-client-id"' in html  # the rest of the input is kept...
     assert SECRET not in html  # ...but never the secret
-    assert [r.method for r in hdp if r.method != "GET"] == []
-    assert [r.url.path for r in hdp] in ([], ["/api/mgmt/oauthapps"])
-    assert not _carries(hdp, uri)
+    assert [r.method for r in hdp_log if r.method != "GET"] == []
+    assert [r.url.path for r in hdp_log] in ([], ["/api/mgmt/oauthapps"])
+    assert not _carries(hdp_log, uri)
 
 
 @pytest.mark.parametrize(("uri", "code"), HOSTILE, ids=IDS)
-def test_hostile_authorize_uri_is_a_field_error_and_never_reaches_hdp(acme, hdp, google_run, uri, code):
-    _refused(acme, hdp, google_run, "authorize_uri", uri)
+def test_hostile_authorize_uri_is_a_field_error_and_never_reaches_hdp(acme, hdp_log, google_run, uri, code):
+    _refused(acme, hdp_log, google_run, "authorize_uri", uri, code)
 
 
 TOKEN_HOSTILE = [(u, c) for u, c in HOSTILE if c != "reserved_param"] + [
@@ -75,20 +92,22 @@ TOKEN_HOSTILE = [(u, c) for u, c in HOSTILE if c != "reserved_param"] + [
 @pytest.mark.parametrize(
     ("uri", "code"), TOKEN_HOSTILE, ids=[f"{i}-{c}" for i, (_, c) in enumerate(TOKEN_HOSTILE)]
 )
-def test_hostile_token_uri_is_a_field_error_and_never_reaches_hdp(acme, hdp, google_run, uri, code):
-    _refused(acme, hdp, google_run, "token_uri", uri)
+def test_hostile_token_uri_is_a_field_error_and_never_reaches_hdp(acme, hdp_log, google_run, uri, code):
+    _refused(acme, hdp_log, google_run, "token_uri", uri, code)
 
 
 @pytest.mark.parametrize(("uri", "code"), HOSTILE, ids=IDS)
-def test_inline_check_refuses_with_zero_hdp_calls(acme, hdp, google_run, uri, code):
+def test_inline_check_refuses_with_zero_hdp_calls(acme, hdp_log, google_run, uri, code):
     for field in ("authorize_uri", "token_uri"):
         url = reverse("onboarding:validate", kwargs={"run_id": google_run.pk, "field": field})
         response = acme.post(url, {field: uri}, HTTP_HX_REQUEST="true")
         if code == "reserved_param" and field == "token_uri" and "redirect_uri" not in uri:
             continue  # authorize-only parameters (state, nonce...) mean nothing on a token URI
         assert response.status_code == 200
-        assert f'id="id_{field}-error"' in response.content.decode(), (field, uri)
-    assert hdp == []
+        html = response.content.decode()
+        assert f'id="id_{field}-error"' in html, (field, uri)
+        assert _message(uri, field, code, form=False) in html, (field, uri)
+    assert hdp_log == []
 
 
 def test_counts():

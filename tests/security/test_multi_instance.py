@@ -34,7 +34,8 @@ from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.models import DataSource as EmuDataSource
 from portal.sandbox.hdp.seed import seed_demo
 from portal.sandbox.provider.seed import seed_provider
-from tests.wizard.fixtures import HDP_REQUESTS, run_at_datasource, sign_in
+from tests.helpers.sandbox import PASSWORDS, PROVIDER_PASSWORD
+from tests.helpers.wizard import HDP_REQUESTS, run_at_datasource, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
@@ -187,7 +188,7 @@ def test_flow_started_on_one_instance_finishes_on_the_other(two_instances):
     # Instance A: sign in, choose the store with the sandbox preset, register the application.
     page = get(f"{a}/accounts/login/")
     post(f"{a}/accounts/login/", {"csrfmiddlewaretoken": _csrf(page.text), "username": "acme_admin",
-                                  "password": "acme-admin-sandbox-pw"}, 302)  # fmt: skip
+                                  "password": PASSWORDS["acme_admin"]}, 302)  # fmt: skip
     page = get(f"{a}/setup/new/")
     step_app = post(
         f"{a}/setup/new/", {"csrfmiddlewaretoken": _csrf(page.text), "store_preset": "54:sandbox"}, 303
@@ -223,7 +224,7 @@ def test_flow_started_on_one_instance_finishes_on_the_other(two_instances):
     next_url = re.match(r"(.*)", nexts[-1])
     assert next_url is not None
     back = post(login_url, {"csrfmiddlewaretoken": _csrf(page.text), "username": "sandbox_person",
-                            "password": "sandbox-person-pw", "next": next_url.group(1).replace("&amp;", "&")}, 303)  # fmt: skip
+                            "password": PROVIDER_PASSWORD, "next": next_url.group(1).replace("&amp;", "&")}, 303)  # fmt: skip
     consent = get(
         a + back.headers["Location"] if back.headers["Location"].startswith("/") else back.headers["Location"]
     )
@@ -262,7 +263,7 @@ def test_flow_started_on_one_instance_finishes_on_the_other(two_instances):
 
 
 def test_two_tabs_committing_the_same_step_make_one_hdp_post(transactional_db, settings):
-    settings.HDP_TRANSPORT_FACTORY = "tests.wizard.fixtures.counting_transport"
+    settings.HDP_TRANSPORT_FACTORY = "tests.helpers.wizard.counting_transport"
     settings.HDP_BASE_URL = "http://hdp.test"
     seed_demo()
     first = Client()

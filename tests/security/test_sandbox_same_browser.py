@@ -19,12 +19,12 @@ from portal.oauth import flows
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import Run
 from portal.sandbox.provider.seed import seed_provider
-from tests.support.sandbox_provider import sign_in_and_consent
-from tests.wizard.fixtures import create_app, sign_in, start_run
+from tests.helpers.sandbox_provider import sign_in_and_consent
+from tests.helpers.wizard import create_app, sign_in, start_run
 
 
 @pytest.mark.django_db(transaction=True)
-def test_portal_and_provider_sign_in_in_one_browser(live_server, settings, hdp, acme):
+def test_portal_and_provider_sign_in_in_one_browser(live_server, settings, hdp_log, acme):
     # The token exchange really goes over loopback HTTP to the provider on the live server.
     settings.PORTAL_BASE_URL = live_server.url
     seed_provider([flows.redirect_uri_for("Acme_GA_app"), flows.redirect_uri_for("Globex_GA_app")])

@@ -21,8 +21,8 @@ from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import Run
 from portal.sandbox.hdp.models import HdpUser
 from portal.sandbox.provider.seed import seed_provider
-from tests.support.sandbox_provider import sign_in_and_consent
-from tests.wizard.fixtures import create_app, sign_in, start_run
+from tests.helpers.sandbox_provider import sign_in_and_consent
+from tests.helpers.wizard import create_app, sign_in, start_run
 
 
 def _signed_in(client) -> bool:
@@ -30,7 +30,7 @@ def _signed_in(client) -> bool:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_second_browser_keeps_the_first_signed_in_and_its_consent_finishes(live_server, settings, hdp):
+def test_a_second_browser_keeps_the_first_signed_in_and_its_consent_finishes(live_server, settings, hdp_log):
     settings.PORTAL_BASE_URL = live_server.url
     seed_provider([flows.redirect_uri_for("Acme_GA_app")])
     sandbox = {"authorize_uri": f"{live_server.url}/sandbox/oauth/authorize/",
@@ -57,7 +57,7 @@ def test_a_second_browser_keeps_the_first_signed_in_and_its_consent_finishes(liv
     assert not _signed_in(second) and _signed_in(first)
 
 
-def test_signing_in_again_keeps_the_session_auth_hash(hdp):
+def test_signing_in_again_keeps_the_session_auth_hash(hdp_log):
     assert sign_in(Client()).status_code == 302
     first_hash = User.objects.get(username="acme_admin").get_session_auth_hash()
     assert sign_in(Client()).status_code == 302
@@ -72,23 +72,23 @@ def _age_the_check(client) -> None:
     session.save()
 
 
-def _hdp_user_calls(hdp) -> list[str]:
-    return [str(r.url) for r in hdp if "/api/admin/users/" in r.url.path]
+def _hdp_user_calls(hdp_log) -> list[str]:
+    return [str(r.url) for r in hdp_log if "/api/admin/users/" in r.url.path]
 
 
-def test_the_account_is_rechecked_at_most_once_per_period(acme, hdp, settings):
+def test_the_account_is_rechecked_at_most_once_per_period(acme, hdp_log, settings):
     assert settings.HDP_RECHECK_SECONDS == 300
     for _ in range(3):
         assert _signed_in(acme)
-    assert _hdp_user_calls(hdp) == []  # checked at sign-in, not again within five minutes
+    assert _hdp_user_calls(hdp_log) == []  # checked at sign-in, not again within five minutes
     _age_the_check(acme)
     assert _signed_in(acme) and _signed_in(acme)
-    calls = _hdp_user_calls(hdp)
+    calls = _hdp_user_calls(hdp_log)
     assert len(calls) == 1 and calls[0].endswith("?details=true")  # one call, service account
-    assert hdp[-1].headers["Authorization"] == hdp[0].headers["Authorization"]
+    assert hdp_log[-1].headers["Authorization"] == hdp_log[0].headers["Authorization"]
 
 
-def test_an_account_removed_in_hdp_ends_every_session_at_the_next_check(acme, hdp, caplog):
+def test_an_account_removed_in_hdp_ends_every_session_at_the_next_check(acme, hdp_log, caplog):
     caplog.set_level(logging.WARNING, logger="portal.security")
     other = Client()
     assert sign_in(other).status_code == 302
@@ -104,7 +104,7 @@ def test_an_account_removed_in_hdp_ends_every_session_at_the_next_check(acme, hd
     assert len(events) == 2 and '"reason": "removed"' in events[0]
 
 
-def test_a_password_change_in_hdp_ends_the_older_sessions(acme, hdp):
+def test_a_password_change_in_hdp_ends_the_older_sessions(acme, hdp_log):
     hdp_user = HdpUser.objects.get(user_name="acme_admin")
     # HDP moves passwordExpiration when the password changes (a new expiry period starts).
     hdp_user.password_expiration = timezone.now() + timedelta(days=90)
@@ -120,7 +120,7 @@ def test_a_password_change_in_hdp_ends_the_older_sessions(acme, hdp):
     assert _signed_in(fresh)
 
 
-def test_htmx_requests_are_sent_to_the_sign_in_page(acme, hdp):
+def test_htmx_requests_are_sent_to_the_sign_in_page(acme, hdp_log):
     HdpUser.objects.filter(user_name="acme_admin").delete()
     _age_the_check(acme)
     response = acme.get(reverse("onboarding:runs"), HTTP_HX_REQUEST="true")
@@ -128,7 +128,7 @@ def test_htmx_requests_are_sent_to_the_sign_in_page(acme, hdp):
     assert response["HX-Redirect"] == reverse("accounts:login")
 
 
-def test_hdp_down_at_the_check_keeps_the_session_and_retries_soon(acme, hdp):
+def test_hdp_down_at_the_check_keeps_the_session_and_retries_soon(acme, hdp_log):
     from portal.sandbox.hdp import faults
 
     faults.arm("GET", r"^/api/admin/users/\d+$", "status", status=503, times=10)

@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from portal.onboarding.models import Run
 from portal.sandbox.hdp.models import OAuthApp
+from tests.helpers.wizard import create_app, start_run
 from tests.oauth.test_uris import SEPARATOR_HOSTILE
-from tests.wizard.fixtures import create_app, start_run
 
 GOOD = {"authorize_uri": "https://accounts.google.com/o/oauth2/v2/auth",
         "token_uri": "https://oauth2.googleapis.com/token"}  # fmt: skip
@@ -39,7 +39,7 @@ def _saved(client, run: Run, field: str, value: str, **data: str) -> str:
 
 
 @pytest.fixture
-def google_run(acme, hdp, settings):
+def google_run(acme, hdp_log, settings):
     settings.OAUTH_ALLOW_LOOPBACK = False
     settings.OAUTH_ALLOWED_CUSTOM_HOSTS = []
     return start_run(acme, "54:google_analytics")
@@ -47,15 +47,15 @@ def google_run(acme, hdp, settings):
 
 @pytest.mark.parametrize(("uri", "code"), SEPARATOR_HOSTILE)
 def test_semicolon_and_encoded_separator_uris_get_one_answer_at_save_and_inline(
-    acme, hdp, google_run, uri, code
+    acme, hdp_log, google_run, uri, code
 ):
     for field in ("authorize_uri", "token_uri"):
-        hdp.clear()
+        hdp_log.clear()
         inline = _inline(acme, google_run, field, uri)
-        assert hdp == []  # the inline check never calls HDP
+        assert hdp_log == []  # the inline check never calls HDP
         saved = _saved(acme, google_run, field, uri, **GOOD)
         assert inline == saved, (field, uri)
-        assert [r.method for r in hdp if r.method != "GET"] == []
+        assert [r.method for r in hdp_log if r.method != "GET"] == []
         if code == "semicolon":
             assert saved == "Remove the ';' from the part after '?': providers' addresses never need it here."
         else:
@@ -63,7 +63,7 @@ def test_semicolon_and_encoded_separator_uris_get_one_answer_at_save_and_inline(
     assert not OAuthApp.objects.exists()
 
 
-def test_a_placeholder_address_gets_the_same_answer_from_both_paths(acme, hdp):
+def test_a_placeholder_address_gets_the_same_answer_from_both_paths(acme, hdp_log):
     run = start_run(acme, "76:snowflake")
     template = "https://{account}.snowflakecomputing.com/oauth/authorize"
     inline = _inline(acme, run, "authorize_uri", template)
@@ -75,14 +75,14 @@ def test_a_placeholder_address_gets_the_same_answer_from_both_paths(acme, hdp):
     assert not OAuthApp.objects.exists()
 
 
-def test_a_stray_brace_gets_the_same_answer_from_both_paths(acme, hdp, google_run):
+def test_a_stray_brace_gets_the_same_answer_from_both_paths(acme, hdp_log, google_run):
     uri = "https://accounts.google.com/o/oauth2/v2/auth?hd={domain}"
     inline = _inline(acme, google_run, "authorize_uri", uri)
     assert inline == _saved(acme, google_run, "authorize_uri", uri, **GOOD)
     assert inline == "Remove the { } characters: only a preset's own {placeholder} may appear here."
 
 
-def test_a_filled_placeholder_is_saved(acme, hdp):
+def test_a_filled_placeholder_is_saved(acme, hdp_log):
     run = start_run(acme, "76:snowflake")
     template = "https://{account}.snowflakecomputing.com/oauth/authorize"
     response = create_app(acme, run, ph_account="acme-xy12345", authorize_uri=template,

@@ -20,9 +20,9 @@ from portal.hdp.schemas import DataSourceCreate, OAuthAppCreate
 from portal.onboarding.models import Run
 from portal.sandbox.hdp.emulator import mock_transport
 from portal.sandbox.hdp.seed import seed_demo
+from tests.helpers.sandbox import SVC_PASSWORD, SVC_USER
 
 BASE = "http://hdp"
-SVC_USER, SVC_PASSWORD = "portal_svc", "portal-svc-sandbox-pw"
 SECRET = "sentinel-client-secret-7f3a"
 ACCESS = "sentinel-access-token-51c2"
 REFRESH = "sentinel-refresh-token-9d0e"
@@ -70,8 +70,20 @@ class Scripted(httpx.BaseTransport):
         return self.inner.handle_request(request)
 
 
+class Recording(httpx.BaseTransport):
+    """Wraps a transport (the emulator's by default) and keeps every request that reaches it."""
+
+    def __init__(self, inner: httpx.BaseTransport | None = None) -> None:
+        self.inner = inner or mock_transport()
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.inner.handle_request(request)
+
+
 @pytest.fixture
-def hdp(db: None) -> HdpClient:
+def hdp_client(db: None) -> HdpClient:
     seed_demo()
     return make_client()
 

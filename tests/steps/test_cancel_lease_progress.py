@@ -17,7 +17,7 @@ from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.models import DataSource as EmuDataSource
 from portal.sandbox.hdp.models import OAuthApp as EmuApp
 from portal.sandbox.hdp.models import OAuthProfile as EmuProfile
-from tests.steps.conftest import SECRET, app_body, ds_body, give_tokens, make_client
+from tests.steps.conftest import SECRET, Recording, app_body, ds_body, give_tokens, make_client
 
 
 def full_run(run, client):
@@ -34,15 +34,15 @@ def in_another_request(fn, *args, **kwargs):
 
 
 # --- cancel -------------------------------------------------------------------------------------------
-def test_cancel_deletes_newest_first_only_what_the_run_created(hdp, make_run):
-    run = full_run(make_run(), hdp)
+def test_cancel_deletes_newest_first_only_what_the_run_created(hdp_client, make_run):
+    run = full_run(make_run(), hdp_client)
     # Same names, not this run's: another tenant's app and another person's data source.
     globex_app = make_client(on_behalf_of="globex_admin").create_oauth_app(
         app_body("acme_ga_app", tenant_id=72)
     )
     other_ds = make_client(on_behalf_of="acme_user").create_datasource(ds_body("acme_ga", DefaultView="1"))
 
-    findings = engine.cancel(run, hdp)
+    findings = engine.cancel(run, hdp_client)
 
     # Newest first: had the app gone first, HDP would have cascaded the profile ("already gone").
     assert findings == [
@@ -66,102 +66,104 @@ def test_cancel_deletes_newest_first_only_what_the_run_created(hdp, make_run):
     ]
 
     # Twice is harmless: nothing more is deleted, nothing more is audited.
-    assert engine.cancel(run, hdp) == []
+    assert engine.cancel(run, hdp_client) == []
     assert EmuApp.objects.count() == 1 and EmuDataSource.objects.count() == 1
     assert AuditEntry.objects.filter(run=run, action="run.cancelled").count() == 1
 
 
-def test_cancel_never_deletes_a_reused_app(hdp, make_run):
+def test_cancel_never_deletes_a_reused_app(hdp_client, make_run):
     shared = make_client().create_oauth_app(app_body("shared_app"))
     run = make_run(app_mode=Run.AppMode.REUSE, reuse_app_id=shared.id)
-    engine.ensure_app(run, hdp, client_secret=None)
+    engine.ensure_app(run, hdp_client, client_secret=None)
     give_tokens(run)
-    engine.ensure_profile(run, hdp)
+    engine.ensure_profile(run, hdp_client)
 
-    assert engine.cancel(run, hdp) == ["Deleted the OAuth profile 'acme_ga_profile'."]
+    assert engine.cancel(run, hdp_client) == ["Deleted the OAuth profile 'acme_ga_profile'."]
     assert list(EmuApp.objects.values_list("pk", flat=True)) == [shared.id]
     assert EmuProfile.objects.count() == 0
 
 
-def test_cancel_counts_404_as_deleted(hdp, make_run):
-    run = full_run(make_run(), hdp)
+def test_cancel_counts_404_as_deleted(hdp_client, make_run):
+    run = full_run(make_run(), hdp_client)
     EmuDataSource.objects.all().delete()  # removed in HDP meanwhile
-    findings = engine.cancel(run, hdp)
+    findings = engine.cancel(run, hdp_client)
     assert findings[0] == "The data source 'acme_ga' was already gone from HDP."
     assert EmuApp.objects.count() == 0 and EmuProfile.objects.count() == 0
     obj = run.remote("datasource")
     assert obj is not None and obj.outcome == "deleted"
 
 
-def test_cancel_finds_an_app_created_just_before_a_crash(hdp, make_run):
+def test_cancel_finds_an_app_created_just_before_a_crash(hdp_client, make_run):
     run = make_run()
     RemoteObject.objects.create(run=run, kind="app", name=run.app_name)
     make_client().create_oauth_app(engine.app._app_body(run, SECRET))
-    assert engine.cancel(run, hdp) == ["Deleted the OAuth application 'acme_ga_app'."]
+    assert engine.cancel(run, hdp_client) == ["Deleted the OAuth application 'acme_ga_app'."]
     assert EmuApp.objects.count() == 0
 
 
-def test_cancel_stops_and_stays_active_when_a_delete_fails(hdp, make_run):
-    run = full_run(make_run(), hdp)
+def test_cancel_stops_and_stays_active_when_a_delete_fails(hdp_client, make_run):
+    run = full_run(make_run(), hdp_client)
     faults.arm("DELETE", r"^/api/mgmt/oauthprofiles/\d+$", "status", status=503)
     with pytest.raises(HdpUnavailable):
-        engine.cancel(run, hdp)
+        engine.cancel(run, hdp_client)
     run.refresh_from_db()
     assert run.status == Run.Status.ACTIVE
     assert EmuDataSource.objects.count() == 0 and EmuProfile.objects.count() == 1
     # Cancel again: picks up where it stopped, deletes the data source only once.
-    assert engine.cancel(run, hdp) == [
+    assert engine.cancel(run, hdp_client) == [
         "Deleted the OAuth profile 'acme_ga_profile'.",
         "Deleted the OAuth application 'acme_ga_app'.",
     ]
     assert EmuApp.objects.count() == 0
 
 
-def test_completed_run_is_not_cancelled(hdp, make_run):
-    run = full_run(make_run(), hdp)
+def test_completed_run_is_not_cancelled(hdp_client, make_run):
+    run = full_run(make_run(), hdp_client)
     Run.objects.filter(pk=run.pk).update(status=Run.Status.COMPLETED)
     run.refresh_from_db()
     with pytest.raises(engine.StepError):
-        engine.cancel(run, hdp)
+        engine.cancel(run, hdp_client)
     assert EmuDataSource.objects.count() == 1
 
 
 # --- reconcile ----------------------------------------------------------------------------------------
-def test_reconcile_resets_an_intent_that_never_reached_hdp(hdp, make_run):
+def test_reconcile_resets_an_intent_that_never_reached_hdp(hdp_client, make_run):
     run = make_run()
     RemoteObject.objects.create(run=run, kind="app", name=run.app_name, outcome="unknown")
-    findings = engine.reconcile(run, hdp)
+    findings = engine.reconcile(run, hdp_client)
     assert findings == [
         "The OAuth application 'acme_ga_app' was not created in HDP; it will be created when you continue."
     ]
     obj = run.remote("app")
     assert obj is not None and obj.outcome == "failed"
-    app_id = engine.ensure_app(run, hdp, client_secret=SECRET)
+    app_id = engine.ensure_app(run, hdp_client, client_secret=SECRET)
     assert list(EmuApp.objects.values_list("pk", flat=True)) == [app_id]
 
 
-def test_reconcile_reports_objects_deleted_outside_the_portal(hdp, make_run):
-    run = full_run(make_run(), hdp)
+def test_reconcile_reports_objects_deleted_outside_the_portal(hdp_client, make_run):
+    run = full_run(make_run(), hdp_client)
     ds_id = run.remote_id("datasource")
     EmuDataSource.objects.all().delete()
-    assert engine.reconcile(run, hdp) == [
+    assert engine.reconcile(run, hdp_client) == [
         f"The data source 'acme_ga' (id {ds_id}) no longer exists in HDP; it was deleted outside the portal."
     ]
     assert EmuApp.objects.count() == 1 and EmuProfile.objects.count() == 1
 
 
 # --- lease --------------------------------------------------------------------------------------------
-def test_a_second_request_gets_step_busy_and_makes_no_hdp_call(hdp, make_run):
+def test_a_second_request_gets_step_busy_and_makes_no_hdp_call(hdp_client, make_run):
     run = make_run()
     with engine.lease(run):
         other = Run.objects.get(pk=run.pk)
+        sent = Recording()
         with pytest.raises(engine.StepBusy):
-            in_another_request(engine.ensure_app, other, hdp, client_secret=SECRET)
+            in_another_request(engine.ensure_app, other, make_client(transport=sent), client_secret=SECRET)
+        assert sent.requests == []  # not even a lookup
         assert EmuApp.objects.count() == 0
         assert RemoteObject.objects.count() == 0
     # Released on exit: the next request works.
     assert Run.objects.get(pk=run.pk).busy_until is None
-    in_another_request(engine.ensure_app, run, hdp, client_secret=SECRET)
+    in_another_request(engine.ensure_app, run, hdp_client, client_secret=SECRET)
     assert EmuApp.objects.count() == 1
 
 
@@ -171,10 +173,10 @@ def test_two_leases_second_is_busy(make_run):
         in_another_request(lambda: engine.lease(Run.objects.get(pk=run.pk)).__enter__())
 
 
-def test_lease_is_released_when_the_step_fails(hdp, make_run):
+def test_lease_is_released_when_the_step_fails(hdp_client, make_run):
     run = make_run(app_name="bad name!")
     with pytest.raises(Exception, match="HTTP 400"):
-        engine.ensure_app(run, hdp, client_secret=SECRET)
+        engine.ensure_app(run, hdp_client, client_secret=SECRET)
     assert Run.objects.get(pk=run.pk).busy_until is None
 
 
@@ -189,19 +191,19 @@ def test_an_expired_lease_can_be_taken_over(make_run):
 
 
 # --- where the run stands -----------------------------------------------------------------------------
-def test_current_step_and_can_enter_follow_the_records(hdp, make_run):
+def test_current_step_and_can_enter_follow_the_records(hdp_client, make_run):
     run = make_run(datastore_id=None)
     assert wizard.Progress.of(run).step == "store"
     assert wizard.can_enter(run, "store") and not wizard.can_enter(run, "app")
     run.datastore_id = 54
     run.save()
     assert wizard.Progress.of(run).step == "app"
-    engine.ensure_app(run, hdp, client_secret=SECRET)
+    engine.ensure_app(run, hdp_client, client_secret=SECRET)
     assert wizard.Progress.of(run).step == "authorize"
     assert not wizard.can_enter(run, "profile")
     give_tokens(run)
     assert wizard.Progress.of(run).step == "profile"
-    engine.ensure_profile(run, hdp)
+    engine.ensure_profile(run, hdp_client)
     run.refresh_from_db()
     assert run.tokens_enc == "" and wizard.Progress.of(run).step == "datasource"
     assert (
@@ -209,7 +211,7 @@ def test_current_step_and_can_enter_follow_the_records(hdp, make_run):
         and wizard.can_enter(run, "datasource")
         and not wizard.can_enter(run, "verify")
     )
-    engine.ensure_datasource(run, hdp)
+    engine.ensure_datasource(run, hdp_client)
     assert wizard.Progress.of(run).step == "verify"
     assert not wizard.can_enter(run, "nonsense")
 

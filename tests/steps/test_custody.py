@@ -28,19 +28,19 @@ def portal_dump() -> str:
     return serializers.serialize("json", rows)
 
 
-def test_a_finished_run_holds_no_secret_and_none_was_logged(hdp, make_run, caplog, monkeypatch):
+def test_a_finished_run_holds_no_secret_and_none_was_logged(hdp_client, make_run, caplog, monkeypatch):
     monkeypatch.setattr(refresh, "refresh_with_provider", lambda *args: {"access_token": "fresh"})
     caplog.set_level(logging.DEBUG)
     run = make_run()
     # Unknown outcomes on the way, so the reconcile paths are exercised too.
     faults.arm("POST", r"^/api/mgmt/oauthapps$", "commit_then_drop")
-    engine.ensure_app(run, hdp, client_secret=SECRET)
+    engine.ensure_app(run, hdp_client, client_secret=SECRET)
     give_tokens(run)
     assert Run.objects.get(pk=run.pk).app_secret_enc == ""  # the secret went as soon as the app existed
     faults.arm("POST", r"^/api/mgmt/oauthprofiles$", "commit_then_drop")
-    engine.ensure_profile(run, hdp)
-    engine.ensure_datasource(run, hdp)
-    assert engine.verify(run, hdp).success
+    engine.ensure_profile(run, hdp_client)
+    engine.ensure_datasource(run, hdp_client)
+    assert engine.verify(run, hdp_client).success
 
     # No plaintext copy anywhere (audit details, object details, messages), nor in any log record.
     dump = portal_dump()

@@ -25,10 +25,10 @@ SETTINGS = engine.AppSettings(
 )
 
 
-def test_ensure_app_records_the_settings_it_was_given_and_creates_with_them(hdp, make_run):
+def test_ensure_app_records_the_settings_it_was_given_and_creates_with_them(hdp_client, make_run):
     run = make_run(app_mode="", app_name="")
     run.app_name = "unsaved_edit_is_not_used"  # the lease re-reads the run; only the input counts
-    app_id = engine.ensure_app(run, hdp, SETTINGS, client_secret=SECRET)
+    app_id = engine.ensure_app(run, hdp_client, SETTINGS, client_secret=SECRET)
     app = EmuApp.objects.get(pk=app_id)
     assert (app.name, app.client_id, app.scope, app.client_secret) == (
         "acme_typed_app",
@@ -42,13 +42,13 @@ def test_ensure_app_records_the_settings_it_was_given_and_creates_with_them(hdp,
     assert stored.app_secret_enc == ""  # HDP holds it now
 
 
-def test_ensure_app_with_a_reused_app_records_the_choice(hdp, make_run):
+def test_ensure_app_with_a_reused_app_records_the_choice(hdp_client, make_run):
     existing = make_client().create_oauth_app(app_body("shared_app"))
     run = make_run(app_mode="")
     chosen = engine.ReusedApp(
         existing.id, "shared_app", "https://a.example/auth", "https://a.example/token", "read"
     )
-    assert engine.ensure_app(run, hdp, chosen, client_secret=None) == existing.id
+    assert engine.ensure_app(run, hdp_client, chosen, client_secret=None) == existing.id
     stored = Run.objects.get(pk=run.pk)
     assert (stored.app_mode, stored.reuse_app_id, stored.app_name) == (
         Run.AppMode.REUSE,
@@ -58,39 +58,39 @@ def test_ensure_app_with_a_reused_app_records_the_choice(hdp, make_run):
     assert run.remote("app").outcome == "reused"
 
 
-def test_update_app_records_the_new_settings_only_once_hdp_took_them(hdp, make_run):
+def test_update_app_records_the_new_settings_only_once_hdp_took_them(hdp_client, make_run):
     run = make_run()
-    app_id = engine.ensure_app(run, hdp, SETTINGS, client_secret=SECRET)
+    app_id = engine.ensure_app(run, hdp_client, SETTINGS, client_secret=SECRET)
     moved = replace(SETTINGS, token_uri="https://evil.example.com/token", scope="read")
     with pytest.raises(engine.SecretRequired):
-        engine.update_app(run, hdp, moved, client_secret=None)
+        engine.update_app(run, hdp_client, moved, client_secret=None)
     stored = Run.objects.get(pk=run.pk)
     assert engine.AppSettings.recorded(stored) == SETTINGS  # nothing to roll back: never written
     assert EmuApp.objects.get(pk=app_id).token_uri == SETTINGS.token_uri
 
-    engine.update_app(run, hdp, moved, client_secret="new-secret-value")
+    engine.update_app(run, hdp_client, moved, client_secret="new-secret-value")
     assert engine.AppSettings.recorded(Run.objects.get(pk=run.pk)) == moved
     app = EmuApp.objects.get(pk=app_id)
     assert (app.token_uri, app.scope, app.client_secret) == (moved.token_uri, "read", "new-secret-value")
 
 
-def test_ensure_profile_records_its_name_and_description(hdp, make_run):
+def test_ensure_profile_records_its_name_and_description(hdp_client, make_run):
     run = make_run()
-    engine.ensure_app(run, hdp, client_secret=SECRET)
+    engine.ensure_app(run, hdp_client, client_secret=SECRET)
     give_tokens(run)
-    engine.ensure_profile(run, hdp, engine.ProfileSettings("typed_profile", "for the dashboards"))
+    engine.ensure_profile(run, hdp_client, engine.ProfileSettings("typed_profile", "for the dashboards"))
     stored = Run.objects.get(pk=run.pk)
     assert (stored.profile_name, stored.profile_description) == ("typed_profile", "for the dashboards")
     assert EmuProfile.objects.get().name == "typed_profile"
 
 
-def test_ensure_datasource_records_its_input_but_never_the_secret_options(hdp, make_run):
+def test_ensure_datasource_records_its_input_but_never_the_secret_options(hdp_client, make_run):
     run = make_run(datastore_id=1, datastore_name="Salesforce", ds_name="", ds_options={})
-    engine.ensure_app(run, hdp, client_secret=SECRET)
+    engine.ensure_app(run, hdp_client, client_secret=SECRET)
     give_tokens(run)
-    engine.ensure_profile(run, hdp)
+    engine.ensure_profile(run, hdp_client)
     wanted = engine.DataSourceSettings("typed_ds", "typed", {"User": "svc", "Password": "pw-sentinel-77"})
-    engine.ensure_datasource(run, hdp, wanted, secret_options={"Password": "pw-sentinel-77"})
+    engine.ensure_datasource(run, hdp_client, wanted, secret_options={"Password": "pw-sentinel-77"})
     stored = Run.objects.get(pk=run.pk)
     assert (stored.ds_name, stored.ds_description, stored.ds_options) == (
         "typed_ds",

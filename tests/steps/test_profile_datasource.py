@@ -22,22 +22,22 @@ DATASOURCES = r"^/api/mgmt/datasources$"
 
 
 @pytest.fixture
-def run_with_app(hdp, make_run):
+def run_with_app(hdp_client, make_run):
     run = make_run()
-    engine.ensure_app(run, hdp, client_secret=SECRET)
+    engine.ensure_app(run, hdp_client, client_secret=SECRET)
     give_tokens(run)
     return run
 
 
 @pytest.fixture
-def run_with_profile(hdp, run_with_app):
-    engine.ensure_profile(run_with_app, hdp)
+def run_with_profile(hdp_client, run_with_app):
+    engine.ensure_profile(run_with_app, hdp_client)
     return run_with_app
 
 
-def test_profile_created_with_the_tokens_which_are_then_dropped(hdp, run_with_app):
+def test_profile_created_with_the_tokens_which_are_then_dropped(hdp_client, run_with_app):
     run = run_with_app
-    profile_id = engine.ensure_profile(run, hdp)
+    profile_id = engine.ensure_profile(run, hdp_client)
     profile = EmuProfile.objects.get()
     assert (profile.pk, profile.name, profile.app_id) == (profile_id, "acme_ga_profile", run.remote_id("app"))
     assert (profile.refresh_token, profile.access_token, profile.owner.user_name) == (
@@ -47,31 +47,31 @@ def test_profile_created_with_the_tokens_which_are_then_dropped(hdp, run_with_ap
     )
     run.refresh_from_db()
     assert run.tokens_enc == ""
-    assert engine.ensure_profile(run, hdp) == profile_id  # idempotent
+    assert engine.ensure_profile(run, hdp_client) == profile_id  # idempotent
     assert EmuProfile.objects.count() == 1
 
 
-def test_profile_refused_without_refresh_token(hdp, run_with_app):
+def test_profile_refused_without_refresh_token(hdp_client, run_with_app):
     run = run_with_app
     give_tokens(run, refresh_token=None)
     with pytest.raises(engine.MissingTokens, match="refresh token"):
-        engine.ensure_profile(run, hdp)
+        engine.ensure_profile(run, hdp_client)
     assert EmuProfile.objects.count() == 0
     assert run.remote("profile") is None
 
 
-def test_profile_needs_the_app_first(hdp, make_run):
+def test_profile_needs_the_app_first(hdp_client, make_run):
     run = make_run()
     give_tokens(run)
     with pytest.raises(engine.StepNotReady):
-        engine.ensure_profile(run, hdp)
+        engine.ensure_profile(run, hdp_client)
     assert EmuProfile.objects.count() == 0
 
 
-def test_profile_commit_then_drop_adopts_exactly_one_and_then_drops_tokens(hdp, run_with_app):
+def test_profile_commit_then_drop_adopts_exactly_one_and_then_drops_tokens(hdp_client, run_with_app):
     run = run_with_app
     faults.arm("POST", PROFILES, "commit_then_drop")
-    profile_id = engine.ensure_profile(run, hdp)
+    profile_id = engine.ensure_profile(run, hdp_client)
     assert not Fault.objects.exists()
     assert list(EmuProfile.objects.values_list("pk", flat=True)) == [profile_id]
     obj = run.remote("profile")
@@ -80,7 +80,7 @@ def test_profile_commit_then_drop_adopts_exactly_one_and_then_drops_tokens(hdp, 
     assert run.tokens_enc == ""
 
 
-def test_profile_tokens_kept_while_the_outcome_is_unresolved(hdp, run_with_app):
+def test_profile_tokens_kept_while_the_outcome_is_unresolved(hdp_client, run_with_app):
     run = run_with_app
     # The create commits but its answer is lost, and HDP cannot be reached for the lookup either.
     transport = (
@@ -98,18 +98,18 @@ def test_profile_tokens_kept_while_the_outcome_is_unresolved(hdp, run_with_app):
     assert wizard.Progress.of(run).step == "profile"
 
     # Resume once HDP answers: adopted, not duplicated; only now are the tokens dropped.
-    profile_id = engine.ensure_profile(run, hdp)
+    profile_id = engine.ensure_profile(run, hdp_client)
     assert list(EmuProfile.objects.values_list("pk", flat=True)) == [profile_id]
     run.refresh_from_db()
     assert run.tokens_enc == ""
 
 
-def test_profile_4xx_keeps_tokens_for_resume(hdp, run_with_app):
+def test_profile_4xx_keeps_tokens_for_resume(hdp_client, run_with_app):
     run = run_with_app
     run.profile_name = "bad name"
     run.save()
     with pytest.raises(HdpRejected):
-        engine.ensure_profile(run, hdp)
+        engine.ensure_profile(run, hdp_client)
     assert EmuProfile.objects.count() == 0
     run.refresh_from_db()
     assert json.loads(run.unseal("tokens") or "{}")["refresh_token"] == REFRESH
@@ -118,15 +118,15 @@ def test_profile_4xx_keeps_tokens_for_resume(hdp, run_with_app):
 
     run.profile_name = "acme_fixed_profile"
     run.save()
-    profile_id = engine.ensure_profile(run, hdp)
+    profile_id = engine.ensure_profile(run, hdp_client)
     assert list(EmuProfile.objects.values_list("pk", "name")) == [(profile_id, "acme_fixed_profile")]
     run.refresh_from_db()
     assert run.tokens_enc == ""
 
 
-def test_datasource_uses_the_profile_and_cloud(hdp, run_with_profile):
+def test_datasource_uses_the_profile_and_cloud(hdp_client, run_with_profile):
     run = run_with_profile
-    ds_id = engine.ensure_datasource(run, hdp)
+    ds_id = engine.ensure_datasource(run, hdp_client)
     ds = EmuDataSource.objects.get()
     assert (ds.pk, ds.name, ds.owner.user_name, ds.connection_type) == (
         ds_id,
@@ -136,14 +136,14 @@ def test_datasource_uses_the_profile_and_cloud(hdp, run_with_profile):
     )
     assert ds.options["OAuthProfileId"] == str(run.remote_id("profile"))
     assert ds.options["DefaultView"] == "12345"
-    assert engine.ensure_datasource(run, hdp) == ds_id
+    assert engine.ensure_datasource(run, hdp_client) == ds_id
     assert EmuDataSource.objects.count() == 1
 
 
 @pytest.mark.parametrize(
     "fault", ["commit_then_drop", "read_timeout_after_commit", "status_503", "status_500_twice"]
 )
-def test_datasource_unknown_outcomes_end_with_exactly_one(hdp, run_with_profile, fault):
+def test_datasource_unknown_outcomes_end_with_exactly_one(hdp_client, run_with_profile, fault):
     run = run_with_profile
     transport = Scripted()
     if fault == "commit_then_drop":
@@ -163,7 +163,7 @@ def test_datasource_unknown_outcomes_end_with_exactly_one(hdp, run_with_profile,
         assert EmuDataSource.objects.count() == 0
         obj = run.remote("datasource")
         assert obj is not None and obj.outcome == "unknown"
-        ds_id = engine.ensure_datasource(run, hdp)
+        ds_id = engine.ensure_datasource(run, hdp_client)
     else:
         ds_id = engine.ensure_datasource(run, client)
 
@@ -173,48 +173,48 @@ def test_datasource_unknown_outcomes_end_with_exactly_one(hdp, run_with_profile,
     assert obj is not None and (obj.outcome, obj.remote_id) == ("created", ds_id)
 
 
-def test_datasource_crash_after_201_is_adopted_on_resume(hdp, run_with_profile):
+def test_datasource_crash_after_201_is_adopted_on_resume(hdp_client, run_with_profile):
     run = run_with_profile
     RemoteObject.objects.create(run=run, kind="datasource", name=run.ds_name)
     created = make_client().create_datasource(
         engine.datasource._datasource_body(run, run.remote_id("profile") or 0)
     )
-    assert engine.ensure_datasource(run, hdp) == created.id
+    assert engine.ensure_datasource(run, hdp_client) == created.id
     assert EmuDataSource.objects.count() == 1
     assert (
         AuditEntry.objects.filter(action="hdp.datasource.adopted", detail__remote_id=created.id).count() == 1
     )
 
 
-def test_datasource_name_owned_outside_the_run_is_not_adopted_or_overwritten(hdp, run_with_profile):
+def test_datasource_name_owned_outside_the_run_is_not_adopted_or_overwritten(hdp_client, run_with_profile):
     run = run_with_profile
     # The same person made "acme_ga" in HDP's own UI earlier: it is not this run's.
     theirs = make_client().create_datasource(ds_body("acme_ga", DefaultView="999"))
     with pytest.raises(engine.NameTaken, match="Pick another name"):
-        engine.ensure_datasource(run, hdp)
+        engine.ensure_datasource(run, hdp_client)
     ds = EmuDataSource.objects.get()
     assert (ds.pk, ds.options) == (theirs.id, {"DefaultView": "999"})
     assert run.remote("datasource") is None
 
 
-def test_same_name_owned_by_another_user_is_left_alone(hdp, run_with_profile):
+def test_same_name_owned_by_another_user_is_left_alone(hdp_client, run_with_profile):
     run = run_with_profile
     theirs = make_client(on_behalf_of="acme_user").create_datasource(ds_body("acme_ga", DefaultView="999"))
-    ds_id = engine.ensure_datasource(run, hdp)  # names are unique per owner in HDP
+    ds_id = engine.ensure_datasource(run, hdp_client)  # names are unique per owner in HDP
     assert ds_id != theirs.id
     assert EmuDataSource.objects.get(pk=theirs.id).options == {"DefaultView": "999"}
     assert EmuDataSource.objects.get(pk=ds_id).owner.user_name == "acme_admin"
 
 
-def test_verify_success_completes_the_run_and_purges_secrets(hdp, run_with_profile, monkeypatch):
+def test_verify_success_completes_the_run_and_purges_secrets(hdp_client, run_with_profile, monkeypatch):
     run = run_with_profile
-    engine.ensure_datasource(run, hdp)
+    engine.ensure_datasource(run, hdp_client)
     # Leftovers that must not survive completion (e.g. a secret re-entered for an edit).
     run.seal("app_secret", SECRET)
     give_tokens(run)
     monkeypatch.setattr(refresh, "refresh_with_provider", lambda *args: {"access_token": "fresh-access"})
 
-    result = engine.verify(run, hdp)
+    result = engine.verify(run, hdp_client)
 
     assert result.success is True
     run.refresh_from_db()
@@ -230,15 +230,15 @@ def test_verify_success_completes_the_run_and_purges_secrets(hdp, run_with_profi
     assert AuditEntry.objects.filter(action="run.completed").count() == 1
 
 
-def test_verify_failure_keeps_the_run_active(hdp, run_with_profile, monkeypatch):
+def test_verify_failure_keeps_the_run_active(hdp_client, run_with_profile, monkeypatch):
     run = run_with_profile
-    engine.ensure_datasource(run, hdp)
+    engine.ensure_datasource(run, hdp_client)
 
     def refuse(*args):
         raise refresh.RefreshError("the provider said invalid_grant")
 
     monkeypatch.setattr(refresh, "refresh_with_provider", refuse)
-    result = engine.verify(run, hdp)
+    result = engine.verify(run, hdp_client)
     assert result.success is False
     run.refresh_from_db()
     assert (run.status, run.verify_ok, run.completed_at) == (Run.Status.ACTIVE, False, None)

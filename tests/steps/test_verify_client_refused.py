@@ -11,12 +11,12 @@ from tests.steps.conftest import SECRET, give_tokens
 
 
 @pytest.fixture
-def run_at_verify(hdp, make_run):
+def run_at_verify(hdp_client, make_run):
     run = make_run()
-    engine.ensure_app(run, hdp, client_secret=SECRET)
+    engine.ensure_app(run, hdp_client, client_secret=SECRET)
     give_tokens(run)
-    engine.ensure_profile(run, hdp)
-    engine.ensure_datasource(run, hdp)
+    engine.ensure_profile(run, hdp_client)
+    engine.ensure_datasource(run, hdp_client)
     return run
 
 
@@ -27,9 +27,9 @@ def _refused(code):
     return refuse
 
 
-def test_invalid_client_names_the_method_and_the_secret(hdp, run_at_verify, monkeypatch):
+def test_invalid_client_names_the_method_and_the_secret(hdp_client, run_at_verify, monkeypatch):
     monkeypatch.setattr(refresh, "refresh_with_provider", _refused("invalid_client"))
-    assert engine.verify(run_at_verify, hdp).success is False
+    assert engine.verify(run_at_verify, hdp_client).success is False
     run_at_verify.refresh_from_db()
     message = run_at_verify.verify_message
     assert "client secret is wrong" in message and "HTTP Basic" in message
@@ -37,8 +37,8 @@ def test_invalid_client_names_the_method_and_the_secret(hdp, run_at_verify, monk
     assert SECRET not in message
 
 
-def test_other_refusals_get_no_client_authentication_hint(hdp, run_at_verify, monkeypatch):
+def test_other_refusals_get_no_client_authentication_hint(hdp_client, run_at_verify, monkeypatch):
     monkeypatch.setattr(refresh, "refresh_with_provider", _refused("invalid_grant"))
-    assert engine.verify(run_at_verify, hdp).success is False
+    assert engine.verify(run_at_verify, hdp_client).success is False
     run_at_verify.refresh_from_db()
     assert "client_secret_post" not in run_at_verify.verify_message

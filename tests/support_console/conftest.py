@@ -13,16 +13,8 @@ from portal.hdp.client import HdpClient
 from portal.hdp.schemas import DataSourceCreate, OAuthAppCreate, OAuthProfileCreate
 from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp.seed import seed_demo
-from tests.wizard.fixtures import HDP_REQUESTS
-
-PASSWORDS = {
-    "support": "support-sandbox-pw",
-    "d2cadmin": "d2cadmin-sandbox-pw",
-    "d2cuser": "d2cuser-sandbox-pw",
-    "acme_admin": "acme-admin-sandbox-pw",
-    "acme_user": "acme-user-sandbox-pw",
-    "globex_admin": "globex-admin-sandbox-pw",
-}
+from tests.helpers.sandbox import PASSWORDS
+from tests.helpers.wizard import HDP_REQUESTS
 
 CLIENT_SECRET = "client-secret-SENTINEL-7f3a"
 ACCESS_TOKEN = "access-token-SENTINEL-91c2"
@@ -35,9 +27,9 @@ TOKEN_URI = "http://127.0.0.1:8000/sandbox/oauth/token/"
 
 
 @pytest.fixture
-def hdp(settings, db):
-    # One in-process emulator with a request log for every view test (tests/wizard/fixtures.py).
-    settings.HDP_TRANSPORT_FACTORY = "tests.wizard.fixtures.counting_transport"
+def hdp_log(settings, db):
+    # One in-process emulator with a request log for every view test (tests/helpers/wizard.py).
+    settings.HDP_TRANSPORT_FACTORY = "tests.helpers.wizard.counting_transport"
     settings.HDP_BASE_URL = "http://hdp.test"
     settings.PORTAL_BASE_URL = "http://portal.test"
     seed_demo()
@@ -58,16 +50,16 @@ def state_reason(client: Client, text: str = "SUP-1234 GA source stopped working
 
 
 @pytest.fixture
-def staff_no_reason(client, hdp):
+def staff_no_reason(client, hdp_log):
     sign_in(client, "support")
-    hdp.clear()
+    hdp_log.clear()
     return client
 
 
 @pytest.fixture
-def staff(staff_no_reason, hdp):
+def staff(staff_no_reason, hdp_log):
     state_reason(staff_no_reason)
-    hdp.clear()
+    hdp_log.clear()
     return staff_no_reason
 
 

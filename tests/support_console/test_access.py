@@ -31,9 +31,9 @@ def _denials(caplog) -> list[dict]:
 
 @pytest.mark.parametrize("username", ["acme_admin", "acme_user", "d2cuser"])
 @pytest.mark.parametrize("url", SUPPORT_GETS)
-def test_non_staff_get_a_403_page_and_one_security_event(client, hdp, caplog, username, url):
+def test_non_staff_get_a_403_page_and_one_security_event(client, hdp_log, caplog, username, url):
     sign_in(client, username)
-    hdp.clear()
+    hdp_log.clear()
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="portal.security"):
         response = client.get(url)
@@ -42,36 +42,36 @@ def test_non_staff_get_a_403_page_and_one_security_event(client, hdp, caplog, us
     events = _denials(caplog)
     assert len(events) == 1
     assert events[0]["user"] == username and events[0]["path"] == url
-    assert hdp == []  # nothing read from HDP for them
+    assert hdp_log == []  # nothing read from HDP for them
     assert not AuditEntry.objects.filter(action__startswith="support.").exists()
 
 
 @pytest.mark.parametrize("username", ["acme_admin", "acme_user"])
-def test_non_staff_cannot_run_a_test_either(client, hdp, caplog, username):
+def test_non_staff_cannot_run_a_test_either(client, hdp_log, caplog, username):
     sign_in(client, username)
-    hdp.clear()
+    hdp_log.clear()
     with caplog.at_level(logging.WARNING, logger="portal.security"):
         response = client.post(TEST_URL)
     assert response.status_code == 403
     assert len(_denials(caplog)) == 1
-    assert hdp == []
+    assert hdp_log == []
 
 
-def test_a_non_staff_reason_post_is_refused_and_not_stored(client, hdp):
+def test_a_non_staff_reason_post_is_refused_and_not_stored(client, hdp_log):
     sign_in(client, "acme_admin")
     response = client.post(reverse("support:reason"), {"reason": "just curious about Globex"})
     assert response.status_code == 403
     assert access.REASON_SESSION_KEY not in client.session
 
 
-def test_signed_out_people_are_sent_to_the_portal_login(client, hdp):
+def test_signed_out_people_are_sent_to_the_portal_login(client, hdp_log):
     response = client.get(reverse("support:tenants"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:login"))
 
 
 @pytest.mark.parametrize("username", ["support", "d2cadmin"])
-def test_system_tenant_staff_get_in(client, hdp, username):
+def test_system_tenant_staff_get_in(client, hdp_log, username):
     sign_in(client, username)
     response = client.get(reverse("support:reason"))
     assert response.status_code == 200
@@ -104,7 +104,7 @@ def test_anonymous_and_provider_accounts_are_never_staff():
     assert access.is_support_staff(provider) is False
 
 
-def test_permissions_come_from_the_sign_in_snapshot(hdp):
+def test_permissions_come_from_the_sign_in_snapshot(hdp_log):
     """Support is decided from what HDP said at sign-in, so the sandbox support account qualifies."""
     client = Client()
     sign_in(client, "support")
@@ -113,7 +113,7 @@ def test_permissions_come_from_the_sign_in_snapshot(hdp):
     assert access.is_support_staff(user)
 
 
-def test_the_header_link_snippet_shows_only_for_staff(hdp):
+def test_the_header_link_snippet_shows_only_for_staff(hdp_log):
     from django.template import Context, Template
 
     snippet = Template(

@@ -22,7 +22,7 @@ Trigger = ConnectionCheck.Trigger
 
 
 @pytest.fixture
-def setup(hdp):
+def setup(hdp_log):
     """A completed setup of acme_admin whose app, profile and data source exist in HDP."""
     app = make_app("Acme_GA_app")
     profile = make_profile(app.id, "Acme_GA_profile")
@@ -59,14 +59,16 @@ def text(response) -> str:
         (State.HDP_UNAVAILABLE, Cause.HDP_UNAVAILABLE, "HDP unavailable"),
     ],
 )
-def test_one_stored_check_is_shown_alike_to_support_and_to_the_owner(staff, hdp, setup, state, cause, shown):
+def test_one_stored_check_is_shown_alike_to_support_and_to_the_owner(
+    staff, hdp_log, setup, state, cause, shown
+):
     check = stored(setup, state, cause)
     when = f"{check.finished_at:%Y-%m-%d %H:%M} UTC"
-    hdp.clear()
+    hdp_log.clear()
     tenants = text(staff.get(reverse("support:tenants")))
     acme_row = next(r for r in tenants.split("<tr>") if reverse("support:tenant", args=[71]) in r)
     assert shown in acme_row and when in acme_row
-    assert [r for r in hdp if "/test" in r.url.path] == []  # no HDP test for the list
+    assert [r for r in hdp_log if "/test" in r.url.path] == []  # no HDP test for the list
     tenant = text(staff.get(reverse("support:tenant", args=[71]))).split('id="runs-heading"', 1)[1]
     assert shown in tenant and when in tenant
     owner = sign_in(Client(), "acme_admin")
@@ -90,14 +92,14 @@ def test_the_tenant_list_shows_the_worst_status_of_the_tenants_setups(staff, set
 
 
 def test_check_this_tenant_now_queues_support_checks_that_run_through_the_task(
-    staff, hdp, setup, monkeypatch
+    staff, hdp_log, setup, monkeypatch
 ):
     monkeypatch.setattr(refresh, "refresh_with_provider", lambda *a, **k: {"access_token": "new-at"})
     make_run(status=Run.Status.ACTIVE)  # not a setup yet: not checked
-    hdp.clear()
+    hdp_log.clear()
     response = staff.post(reverse("support:check-tenant", args=[71]))
     assert response.status_code == 303
-    assert hdp == []  # queued, not run in the request
+    assert hdp_log == []  # queued, not run in the request
     assert len(queued("check_setup")) == 1
     page = text(staff.get(response["Location"]))
     assert "1 check was queued" in page

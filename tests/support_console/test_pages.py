@@ -30,7 +30,7 @@ def _page(client, url=TENANT_URL, status=200) -> str:
 
 
 @pytest.fixture
-def acme_chain(hdp):
+def acme_chain(hdp_log):
     """Acme: one app, a busy profile (2 data sources), an idle profile, an app with no profile."""
     app = make_app("Acme_GA_app")
     busy = make_profile(app.id, "Acme_busy")
@@ -41,7 +41,7 @@ def acme_chain(hdp):
     return {"app": app, "busy": busy, "idle": idle, "ds1": ds1, "ds2": ds2, "lonely": lonely}
 
 
-def test_tenant_list_shows_hdp_tenants_with_portal_run_counts(staff, hdp):
+def test_tenant_list_shows_hdp_tenants_with_portal_run_counts(staff, hdp_log):
     make_run(status=Run.Status.ACTIVE)
     make_run(status=Run.Status.COMPLETED)
     make_run("globex_admin", tenant_id=72, status=Run.Status.CANCELLED)
@@ -54,11 +54,13 @@ def test_tenant_list_shows_hdp_tenants_with_portal_run_counts(staff, hdp):
     assert rows[1].runs == 0
     html = response.content.decode()
     assert f'href="{TENANT_URL}"' in html
-    assert [r.url.path for r in hdp] == ["/api/admin/tenants"]  # no object was made before this GET
-    assert "Authorization" in hdp[0].headers and "user" not in hdp[0].url.params  # service account, as itself
+    assert [r.url.path for r in hdp_log] == ["/api/admin/tenants"]  # no object was made before this GET
+    assert (
+        "Authorization" in hdp_log[0].headers and "user" not in hdp_log[0].url.params
+    )  # service account, as itself
 
 
-def test_each_page_view_writes_an_audit_entry_with_the_reason(staff, hdp, acme_chain):
+def test_each_page_view_writes_an_audit_entry_with_the_reason(staff, hdp_log, acme_chain):
     before = AuditEntry.objects.count()
     staff.get(reverse("support:tenants"))
     staff.get(TENANT_URL)
@@ -77,7 +79,7 @@ def test_each_page_view_writes_an_audit_entry_with_the_reason(staff, hdp, acme_c
     assert entries[1].detail["findings"] == ["app_without_profile", "profile_without_datasource"]
 
 
-def test_the_chain_page_shows_blast_radius_per_profile_and_app(staff, hdp, acme_chain):
+def test_the_chain_page_shows_blast_radius_per_profile_and_app(staff, hdp_log, acme_chain):
     response = staff.get(TENANT_URL)
     assert response.status_code == 200
     chain = response.context["chain"]
@@ -91,27 +93,27 @@ def test_the_chain_page_shows_blast_radius_per_profile_and_app(staff, hdp, acme_
     assert "AcmeGA1" in html and "AcmeGA2" in html
 
 
-def test_the_chain_is_read_with_the_service_account_and_owner_views_only(staff, hdp, acme_chain):
-    hdp.clear()
+def test_the_chain_is_read_with_the_service_account_and_owner_views_only(staff, hdp_log, acme_chain):
+    hdp_log.clear()
     staff.get(TENANT_URL)
-    acting_for = {r.url.params.get("user") for r in hdp}
+    acting_for = {r.url.params.get("user") for r in hdp_log}
     assert acting_for <= {None, "acme_admin"}  # never as the support person
-    assert all(r.method == "GET" for r in hdp)
-    on_behalf = {r.url.path for r in hdp if r.url.params.get("user")}
+    assert all(r.method == "GET" for r in hdp_log)
+    on_behalf = {r.url.path for r in hdp_log if r.url.params.get("user")}
     assert on_behalf == {
         f"/api/mgmt/datasources/{acme_chain['ds1'].id}",
         f"/api/mgmt/datasources/{acme_chain['ds2'].id}",
     }
 
 
-def test_problems_are_flagged_in_plain_words(staff, hdp, acme_chain):
+def test_problems_are_flagged_in_plain_words(staff, hdp_log, acme_chain):
     html = _page(staff)
     assert "OAuth application Acme_lonely_app has no OAuth profile, so no data source can use it." in html
     assert "OAuth profile Acme_idle is not used by any data source." in html
     assert "Nothing broken found" not in html
 
 
-def test_a_data_source_pointing_at_a_missing_profile(staff, hdp, acme_chain):
+def test_a_data_source_pointing_at_a_missing_profile(staff, hdp_log, acme_chain):
     # HDP strips the option when it deletes a profile; an older HDP or a direct edit can leave it dangling.
     EmuDataSource.objects.filter(pk=acme_chain["ds2"].id).update(options={"OAuthProfileId": "987654"})
     html = _page(staff)
@@ -123,7 +125,7 @@ def test_a_data_source_pointing_at_a_missing_profile(staff, hdp, acme_chain):
     assert "Blast radius: 1 data source depends on this profile." in html
 
 
-def test_drift_objects_a_run_created_that_hdp_no_longer_has(staff, hdp, acme_chain):
+def test_drift_objects_a_run_created_that_hdp_no_longer_has(staff, hdp_log, acme_chain):
     run = make_run(status=Run.Status.COMPLETED, objects=[("app", "Deleted_app", 424242, "created")])
     html = _page(staff)
     assert (
@@ -133,7 +135,7 @@ def test_drift_objects_a_run_created_that_hdp_no_longer_has(staff, hdp, acme_cha
     assert "http://portal.test" + reverse("onboarding:resume", args=[run.pk]) in html
 
 
-def test_drift_an_id_that_changed(staff, hdp, acme_chain):
+def test_drift_an_id_that_changed(staff, hdp_log, acme_chain):
     make_run(status=Run.Status.COMPLETED, objects=[("profile", "Acme_busy", 31337, "created")])
     html = _page(staff)
     assert (
@@ -142,7 +144,7 @@ def test_drift_an_id_that_changed(staff, hdp, acme_chain):
     )
 
 
-def test_drift_a_data_source_relinked_after_its_profile_was_deleted(staff, hdp, acme_chain):
+def test_drift_a_data_source_relinked_after_its_profile_was_deleted(staff, hdp_log, acme_chain):
     extra = make_profile(acme_chain["app"].id, "Acme_extra")
     ds = make_datasource("AcmeGA3", extra.id)
     make_run(status=Run.Status.COMPLETED, objects=[
@@ -158,7 +160,7 @@ def test_drift_a_data_source_relinked_after_its_profile_was_deleted(staff, hdp, 
     assert "it now has no OAuth profile" in html
 
 
-def test_a_stuck_run_says_resume_from_my_setups_with_the_owner(staff, hdp, acme_chain):
+def test_a_stuck_run_says_resume_from_my_setups_with_the_owner(staff, hdp_log, acme_chain):
     run = make_run("acme_user", objects=[
         ("app", "Acme_GA_app", acme_chain["app"].id, "reused"),
         ("profile", "Acme_half", None, "unknown"),
@@ -169,7 +171,7 @@ def test_a_stuck_run_says_resume_from_my_setups_with_the_owner(staff, hdp, acme_
     assert "http://portal.test" + reverse("onboarding:resume", args=[run.pk]) in html
 
 
-def test_a_healthy_tenant_says_nothing_is_broken(staff, hdp):
+def test_a_healthy_tenant_says_nothing_is_broken(staff, hdp_log):
     app = make_app("Acme_ok_app")
     profile = make_profile(app.id, "Acme_ok_profile")
     ds = make_datasource("AcmeOK", profile.id)
@@ -182,7 +184,7 @@ def test_a_healthy_tenant_says_nothing_is_broken(staff, hdp):
     assert "Nothing broken found" in response.content.decode()
 
 
-def test_no_secret_reaches_any_support_page_though_hdp_returns_them(staff, hdp, acme_chain, monkeypatch):
+def test_no_secret_reaches_any_support_page_though_hdp_returns_them(staff, hdp_log, acme_chain, monkeypatch):
     from portal.sandbox.hdp import refresh
 
     monkeypatch.setattr(refresh, "refresh_with_provider", lambda *a, **k: {"access_token": "fresh"})
@@ -204,7 +206,7 @@ def test_no_secret_reaches_any_support_page_though_hdp_returns_them(staff, hdp, 
         staff.get(reverse("support:reason")),
     ]
     assert [p.status_code for p in pages] == [200, 200, 200, 200, 200]
-    assert any(r.url.path.startswith("/api/mgmt/oauthprofiles/") for r in hdp)  # the tokens did come back
+    assert any(r.url.path.startswith("/api/mgmt/oauthprofiles/") for r in hdp_log)  # the tokens did come back
     for page in pages:
         body = page.content.decode()
         for sentinel in SENTINELS:
@@ -214,7 +216,7 @@ def test_no_secret_reaches_any_support_page_though_hdp_returns_them(staff, hdp, 
             assert sentinel not in str(entry.detail)
 
 
-def test_hdp_down_shows_a_banner_and_what_the_portal_knows(staff, hdp):
+def test_hdp_down_shows_a_banner_and_what_the_portal_knows(staff, hdp_log):
     make_run("acme_user", objects=[("profile", "Acme_half", None, "pending")])
     faults.arm("*", r"^/api/", "status", status=503, times=100)
     tenants = staff.get(reverse("support:tenants"))
@@ -232,7 +234,7 @@ def test_hdp_down_shows_a_banner_and_what_the_portal_knows(staff, hdp):
     assert AuditEntry.objects.filter(action="support.view_tenant", detail__hdp_ok=False).count() == 1
 
 
-def test_a_read_failing_part_way_holds_back_absence_findings(staff, hdp, acme_chain):
+def test_a_read_failing_part_way_holds_back_absence_findings(staff, hdp_log, acme_chain):
     faults.arm("GET", r"^/api/admin/users$", "status", status=503, times=2)
     page = staff.get(TENANT_URL)
     assert page.status_code == 503
@@ -241,19 +243,19 @@ def test_a_read_failing_part_way_holds_back_absence_findings(staff, hdp, acme_ch
     assert "Acme_GA_app" in page.content.decode()  # what was read is still shown
 
 
-def test_an_unknown_tenant_is_a_404_and_the_lookup_is_audited(staff, hdp):
+def test_an_unknown_tenant_is_a_404_and_the_lookup_is_audited(staff, hdp_log):
     assert staff.get(reverse("support:tenant", args=[999])).status_code == 404
     entry = AuditEntry.objects.get(action="support.view_tenant")
     assert entry.tenant_id == 999 and entry.detail["outcome"] == "not_found"
 
 
-def test_a_tenant_hdp_no_longer_has_still_shows_the_portal_records(staff, hdp):
+def test_a_tenant_hdp_no_longer_has_still_shows_the_portal_records(staff, hdp_log):
     make_run(tenant_id=555, objects=[("app", "Old_app", 5, "created")])
     html = _page(staff, reverse("support:tenant", args=[555]))
     assert "HDP has no tenant with this id any more" in html
     assert "Old_app" in html
 
 
-def test_remote_objects_created_by_the_wizard_look_like_the_test_rows(hdp):
+def test_remote_objects_created_by_the_wizard_look_like_the_test_rows(hdp_log):
     """Guard: the outcomes the chain compares with are the model's values."""
     assert {"created", "reused", "pending", "unknown"} <= set(RemoteObject.Outcome.values)

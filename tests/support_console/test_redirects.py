@@ -30,7 +30,7 @@ def _assert_stays_on_the_portal(response) -> None:
         assert not response.has_header(header)
 
 
-def test_no_support_response_is_a_redirect_off_the_portal(hdp, monkeypatch):
+def test_no_support_response_is_a_redirect_off_the_portal(hdp_log, monkeypatch):
     from portal.sandbox.hdp import refresh
 
     monkeypatch.setattr(refresh, "refresh_with_provider", lambda *a, **k: {"access_token": "x"})

@@ -1,3 +1,3 @@
 from __future__ import annotations
 
-from tests.wizard.fixtures import acme, globex, hdp  # noqa: F401
+from tests.helpers.wizard import acme, globex, hdp_log  # noqa: F401

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from portal.oauth.models import OAuthFlow
 from portal.sandbox.hdp.models import DataSource, OAuthApp
-from tests.wizard.fixtures import create_app, seal_tokens, start_run
+from tests.helpers.wizard import create_app, seal_tokens, start_run
 
 HDP_BASIC_NOTE = 'id="token-auth-hdp"'
 
@@ -23,7 +23,7 @@ def _page(client, run):
     return client.get(reverse("onboarding:step-app", args=[run.pk])).content.decode()
 
 
-def test_a_custom_provider_offers_the_choice_with_basic_first_and_checked(acme, hdp):
+def test_a_custom_provider_offers_the_choice_with_basic_first_and_checked(acme, hdp_log):
     page = _page(acme, start_run(acme, "54:custom"))
     assert "client_secret_basic" in page and "client_secret_post" in page
     assert re.search(r'<input type="radio" name="token_auth" value="basic"[^>]*\bchecked\b', page)
@@ -31,7 +31,7 @@ def test_a_custom_provider_offers_the_choice_with_basic_first_and_checked(acme, 
     assert HDP_BASIC_NOTE in page  # Google Analytics' data source cannot be told the method
 
 
-def test_the_chosen_method_is_stored_and_frozen_into_the_sign_in(acme, hdp):
+def test_the_chosen_method_is_stored_and_frozen_into_the_sign_in(acme, hdp_log):
     run = start_run(acme, "54:custom")
     assert create_app(acme, run, token_auth="post").status_code == 303
     run.refresh_from_db()
@@ -41,7 +41,7 @@ def test_the_chosen_method_is_stored_and_frozen_into_the_sign_in(acme, hdp):
     assert OAuthFlow.objects.get(run=run).snapshot["token_auth"] == "post"
 
 
-def test_no_choice_sent_means_http_basic(acme, hdp):
+def test_no_choice_sent_means_http_basic(acme, hdp_log):
     run = start_run(acme, "54:custom")
     assert create_app(acme, run).status_code == 303
     run.refresh_from_db()
@@ -50,7 +50,7 @@ def test_no_choice_sent_means_http_basic(acme, hdp):
     assert OAuthFlow.objects.get(run=run).snapshot["token_auth"] == "basic"
 
 
-def test_an_unknown_method_is_refused_before_hdp_is_called(acme, hdp):
+def test_an_unknown_method_is_refused_before_hdp_is_called(acme, hdp_log):
     run = start_run(acme, "54:custom")
     response = create_app(acme, run, token_auth="private_key_jwt")
     assert response.status_code == 200
@@ -58,7 +58,7 @@ def test_an_unknown_method_is_refused_before_hdp_is_called(acme, hdp):
     assert not OAuthApp.objects.exists()
 
 
-def test_a_preset_states_its_method_and_ignores_a_posted_one(acme, hdp):
+def test_a_preset_states_its_method_and_ignores_a_posted_one(acme, hdp_log):
     run = start_run(acme, "54:sandbox")
     assert 'name="token_auth"' not in _page(acme, run)
     assert create_app(acme, run, token_auth="post").status_code == 303
@@ -68,7 +68,7 @@ def test_a_preset_states_its_method_and_ignores_a_posted_one(acme, hdp):
     assert OAuthFlow.objects.get(run=run).snapshot["token_auth"] == "basic"  # the sandbox preset's
 
 
-def test_autonomous_rest_is_told_post_by_the_data_source_step(acme, hdp):
+def test_autonomous_rest_is_told_post_by_the_data_source_step(acme, hdp_log):
     run = start_run(acme, "63:custom")
     assert HDP_BASIC_NOTE not in _page(acme, run)  # this store can be told
     assert create_app(acme, run, name="Acme_REST_app", token_auth="post").status_code == 303
@@ -93,12 +93,12 @@ def test_autonomous_rest_is_told_post_by_the_data_source_step(acme, hdp):
         ("54:custom", "Some providers issue a new refresh token"),
     ],
 )
-def test_the_app_step_says_whether_the_provider_rotates_refresh_tokens(acme, hdp, choice, expected):
+def test_the_app_step_says_whether_the_provider_rotates_refresh_tokens(acme, hdp_log, choice, expected):
     page = _page(acme, start_run(acme, choice))
     assert 'id="rotation-note"' in page and expected in page
 
 
-def test_google_which_keeps_its_refresh_token_gets_no_rotation_note(acme, hdp):
+def test_google_which_keeps_its_refresh_token_gets_no_rotation_note(acme, hdp_log):
     assert 'id="rotation-note"' not in _page(acme, start_run(acme, "54:google_analytics"))
 
 
@@ -117,7 +117,7 @@ def _edit(client, run, **overrides):
     return client.post(reverse("onboarding:step-app", args=[run.pk]), data)
 
 
-def test_changing_the_method_of_a_registered_custom_app_asks_for_a_new_consent(acme, hdp):
+def test_changing_the_method_of_a_registered_custom_app_asks_for_a_new_consent(acme, hdp_log):
     run = start_run(acme, "54:custom")
     assert create_app(acme, run).status_code == 303
     seal_tokens(run)

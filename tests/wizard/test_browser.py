@@ -14,13 +14,14 @@ from django.urls import reverse
 from portal.onboarding.models import Run
 from portal.sandbox.hdp.seed import seed_demo
 from portal.sandbox.provider.seed import seed_provider
+from tests.helpers.sandbox import PASSWORDS, PROVIDER_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def portal(live_server, settings):
-    settings.HDP_TRANSPORT_FACTORY = "tests.wizard.fixtures.counting_transport"
+    settings.HDP_TRANSPORT_FACTORY = "tests.helpers.wizard.counting_transport"
     settings.HDP_BASE_URL = "http://hdp.test"
     settings.PORTAL_BASE_URL = live_server.url
     settings.SANDBOX_ENABLED = True
@@ -41,7 +42,7 @@ def console_errors(page):
 def sign_in(page, base):
     page.goto(base + reverse("accounts:login"))
     page.fill("#id_username", "acme_admin")
-    page.fill("#id_password", "acme-admin-sandbox-pw")
+    page.fill("#id_password", PASSWORDS["acme_admin"])
     page.click("main button[type=submit]")
     page.wait_for_url(base + reverse("onboarding:runs"))
 
@@ -100,7 +101,7 @@ def test_consent_round_trip_in_one_browser(page, portal, console_errors):
     page.wait_for_url(re.compile(r".*/authorize/$"))
     page.click("main button:has-text('Connect to')")
     page.fill("input[name=username]", "sandbox_person")
-    page.fill("input[name=password]", "sandbox-person-pw")
+    page.fill("input[name=password]", PROVIDER_PASSWORD)
     page.click("main button[type=submit]")
     page.click("main [name=allow], main button:has-text('Allow')")
     page.wait_for_url(re.compile(r".*/profile/$"), timeout=10_000)

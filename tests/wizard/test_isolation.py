@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from portal.accounts.models import User
 from portal.onboarding.models import Run
-from tests.wizard.fixtures import HTMX, run_at_datasource
+from tests.helpers.sandbox import PASSWORDS
+from tests.helpers.wizard import HTMX, run_at_datasource
 
 RUN_URLS = [
     ("onboarding:resume", {}),
@@ -26,9 +27,11 @@ RUN_URLS = [
 @pytest.mark.parametrize(("name", "extra"), RUN_URLS)
 @pytest.mark.parametrize("method", ["get", "post"])
 @pytest.mark.parametrize("htmx", [False, True])
-def test_another_tenants_admin_gets_404_and_hdp_is_not_called(acme, globex, hdp, name, extra, method, htmx):
+def test_another_tenants_admin_gets_404_and_hdp_is_not_called(
+    acme, globex, hdp_log, name, extra, method, htmx
+):
     run = run_at_datasource(acme)
-    hdp.clear()
+    hdp_log.clear()
     url = reverse(name, kwargs={"run_id": run.pk, **extra})
     data = {"action": "create", "name": "Evil_name", "client_secret": "x"} if method == "post" else None
     response = getattr(globex, method)(url, data, **(HTMX if htmx else {}))
@@ -41,41 +44,41 @@ def test_another_tenants_admin_gets_404_and_hdp_is_not_called(acme, globex, hdp,
             ("onboarding:step-store", "post"),
             ("onboarding:step-authorize", "post"),
         }
-    assert hdp == []
+    assert hdp_log == []
     run.refresh_from_db()
     assert run.status == Run.Status.ACTIVE
 
 
-def test_a_run_in_a_tenant_the_owner_no_longer_administers_is_404(acme, hdp):
+def test_a_run_in_a_tenant_the_owner_no_longer_administers_is_404(acme, hdp_log):
     run = run_at_datasource(acme)
     User.objects.filter(username="acme_admin").update(hdp_tenants_administered=[{"id": 72, "name": "Globex"}])
-    hdp.clear()
+    hdp_log.clear()
     assert acme.get(reverse("onboarding:step-verify", args=[run.pk])).status_code == 404
     assert acme.post(reverse("onboarding:step-verify", args=[run.pk])).status_code == 404
-    assert hdp == []
+    assert hdp_log == []
 
 
 @pytest.mark.parametrize("name", ["onboarding:authorize-start", "onboarding:validate"])
-def test_get_on_mutating_urls_is_405(acme, hdp, name):
+def test_get_on_mutating_urls_is_405(acme, hdp_log, name):
     run = run_at_datasource(acme)
     kwargs = {"run_id": run.pk, **({"field": "ds_name"} if name == "onboarding:validate" else {})}
     assert acme.get(reverse(name, kwargs=kwargs)).status_code == 405
 
 
-def test_mutating_posts_need_the_csrf_token(hdp):
+def test_mutating_posts_need_the_csrf_token(hdp_log):
     from django.test import Client
 
-    from tests.wizard.fixtures import sign_in
+    from tests.helpers.wizard import sign_in
 
     strict = Client(enforce_csrf_checks=True)
     # Signing in needs the token too; fetch it the way a browser would.
     strict.get(reverse("accounts:login"))
     token = strict.cookies["csrftoken"].value
-    strict.post(reverse("accounts:login"), {"username": "acme_admin", "password": "acme-admin-sandbox-pw",
+    strict.post(reverse("accounts:login"), {"username": "acme_admin", "password": PASSWORDS["acme_admin"],
                                              "csrfmiddlewaretoken": token})  # fmt: skip
-    hdp.clear()
+    hdp_log.clear()
     response = strict.post(reverse("onboarding:new"), {"store_preset": "54:sandbox"})
     assert response.status_code == 403
-    assert hdp == []
+    assert hdp_log == []
     assert not Run.objects.exists()
     assert sign_in  # imported helper kept for symmetry

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.wizard.fixtures import create_app, run_at_datasource, run_at_profile, run_at_verify, start_run
+from tests.helpers.wizard import create_app, run_at_datasource, run_at_profile, run_at_verify, start_run
 
 pytestmark = pytest.mark.django_db
 

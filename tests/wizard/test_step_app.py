@@ -5,22 +5,22 @@ from django.urls import reverse
 from portal.onboarding.models import RemoteObject
 from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.models import OAuthApp
-from tests.wizard.fixtures import HTMX, create_app, hdp_posts, make_hdp_app, start_run
+from tests.helpers.wizard import HTMX, create_app, hdp_posts, make_hdp_app, start_run
 
 SECRET = "sandbox-portal-secret"
 
 
-def test_it_shows_the_redirect_uri_before_anything_is_created(acme, hdp):
+def test_it_shows_the_redirect_uri_before_anything_is_created(acme, hdp_log):
     run = start_run(acme)
-    hdp.clear()
+    hdp_log.clear()
     html = acme.get(reverse("onboarding:step-app", args=[run.pk])).content.decode()
     assert "http://127.0.0.1:8000/oauth/callback/Acme_GoogleAnalytics_app/" in html
     assert 'data-copy="redirect-uri"' in html
     assert reverse("sandbox_provider:console") in html
-    assert hdp_posts(hdp, "/oauthapps") == []
+    assert hdp_posts(hdp_log, "/oauthapps") == []
 
 
-def test_it_registers_a_new_app_and_forgets_the_secret(acme, hdp):
+def test_it_registers_a_new_app_and_forgets_the_secret(acme, hdp_log):
     run = start_run(acme)
     response = create_app(acme, run)
     assert response.status_code == 303
@@ -33,7 +33,7 @@ def test_it_registers_a_new_app_and_forgets_the_secret(acme, hdp):
     assert run.app_extra_params == {"prompt": "consent"}
 
 
-def test_done_step_shows_the_result_not_a_resubmittable_form(acme, hdp):
+def test_done_step_shows_the_result_not_a_resubmittable_form(acme, hdp_log):
     run = start_run(acme)
     create_app(acme, run)
     html = acme.get(reverse("onboarding:step-app", args=[run.pk])).content.decode()
@@ -41,15 +41,15 @@ def test_done_step_shows_the_result_not_a_resubmittable_form(acme, hdp):
     # The secret field on this page belongs to the edit form (tests/wizard/test_step_app_edit.py).
     assert 'name="action" value="create"' not in html
     assert SECRET not in html
-    hdp.clear()
+    hdp_log.clear()
     create_app(acme, run)  # back button + resubmit
-    assert hdp_posts(hdp, "/oauthapps") == []
+    assert hdp_posts(hdp_log, "/oauthapps") == []
     assert OAuthApp.objects.filter(name="Acme_GA_app").count() == 1
 
 
-def test_a_bad_name_is_explained_next_to_the_field_and_the_rest_kept(acme, hdp):
+def test_a_bad_name_is_explained_next_to_the_field_and_the_rest_kept(acme, hdp_log):
     run = start_run(acme)
-    hdp.clear()
+    hdp_log.clear()
     response = create_app(acme, run, name="Acme GA!", client_id="kept-client-id")
     html = response.content.decode()
     assert response.status_code == 200
@@ -58,27 +58,27 @@ def test_a_bad_name_is_explained_next_to_the_field_and_the_rest_kept(acme, hdp):
     assert 'value="http://127.0.0.1:8000/sandbox/oauth/token/"' in html
     assert SECRET not in html
     assert "Type it again" in html
-    assert hdp_posts(hdp, "/oauthapps") == []
+    assert hdp_posts(hdp_log, "/oauthapps") == []
 
 
-def test_an_unsafe_uri_is_refused_before_hdp(acme, hdp):
+def test_an_unsafe_uri_is_refused_before_hdp(acme, hdp_log):
     run = start_run(acme)
-    hdp.clear()
+    hdp_log.clear()
     for uri in ("https://169.254.169.254/token", "http://evil.example/auth", "https://2130706433/x"):
         response = create_app(acme, run, token_uri=uri)
         html = response.content.decode()
         assert 'id="id_token_uri-error"' in html, uri
         assert 'value="Acme_GA_app"' in html
-    assert hdp_posts(hdp, "/oauthapps") == []
+    assert hdp_posts(hdp_log, "/oauthapps") == []
 
 
-def test_reserved_extra_parameters_are_refused(acme, hdp):
+def test_reserved_extra_parameters_are_refused(acme, hdp_log):
     run = start_run(acme, "54:custom")
     response = create_app(acme, run, extra_params="redirect_uri=https://evil.example")
     assert "the portal sets it itself" in response.content.decode()
 
 
-def test_hdp_down_keeps_everything_but_the_secret(acme, hdp):
+def test_hdp_down_keeps_everything_but_the_secret(acme, hdp_log):
     run = start_run(acme)
     faults.arm("*", r"^/api/mgmt/oauthapps", "status", status=503, times=20)
     response = create_app(acme, run, client_id="kept-client-id")
@@ -90,7 +90,7 @@ def test_hdp_down_keeps_everything_but_the_secret(acme, hdp):
     assert "Type it again" in html
 
 
-def test_hdp_refusal_of_a_duplicate_name_is_shown_at_the_name(acme, hdp):
+def test_hdp_refusal_of_a_duplicate_name_is_shown_at_the_name(acme, hdp_log):
     make_hdp_app("acme_admin", name="Acme_GA_app")
     run = start_run(acme)
     html = create_app(acme, run).content.decode()
@@ -98,7 +98,7 @@ def test_hdp_refusal_of_a_duplicate_name_is_shown_at_the_name(acme, hdp):
     assert run.remote("app") is None or run.remote("app").outcome != RemoteObject.Outcome.CREATED
 
 
-def test_it_reuses_an_existing_app_of_the_tenant_and_store(acme, hdp):
+def test_it_reuses_an_existing_app_of_the_tenant_and_store(acme, hdp_log):
     existing = make_hdp_app("acme_admin", name="Acme_existing_app")
     make_hdp_app("acme_admin", name="Acme_salesforce_app", datastore=1)  # other store: not offered
     run = start_run(acme)
@@ -106,17 +106,17 @@ def test_it_reuses_an_existing_app_of_the_tenant_and_store(acme, hdp):
     assert "Acme_existing_app" in html and "read offline_access" in html
     assert "Acme_salesforce_app" not in html
     assert "existing-secret-sentinel" not in html
-    hdp.clear()
+    hdp_log.clear()
     response = acme.post(
         reverse("onboarding:step-app", args=[run.pk]), {"action": "reuse", "app_id": existing.id}
     )
     assert response.status_code == 303
     obj = run.remote("app")
     assert (obj.remote_id, obj.outcome, obj.created_by_run) == (existing.id, "reused", False)
-    assert hdp_posts(hdp, "/oauthapps") == []
+    assert hdp_posts(hdp_log, "/oauthapps") == []
 
 
-def test_another_tenants_app_cannot_be_picked(acme, hdp):
+def test_another_tenants_app_cannot_be_picked(acme, hdp_log):
     other = make_hdp_app("globex_admin", name="Globex_app", tenant_id=72)
     run = start_run(acme)
     response = acme.post(
@@ -127,9 +127,9 @@ def test_another_tenants_app_cannot_be_picked(acme, hdp):
     assert run.remote("app") is None
 
 
-def test_inline_validation_is_local_and_returns_the_field_error(acme, hdp):
+def test_inline_validation_is_local_and_returns_the_field_error(acme, hdp_log):
     run = start_run(acme)
-    hdp.clear()
+    hdp_log.clear()
     url = reverse("onboarding:validate", args=[run.pk, "app_name"])
     html = acme.post(url, {"name": "bad name"}, **HTMX).content.decode()
     assert 'id="id_name-error"' in html and "remove: space" in html
@@ -141,10 +141,10 @@ def test_inline_validation_is_local_and_returns_the_field_error(acme, hdp):
     assert 'id="id_token_uri-error"' in html
     assert acme.get(url).status_code == 405
     assert acme.post(reverse("onboarding:validate", args=[run.pk, "nope"])).status_code == 404
-    assert hdp == []
+    assert hdp_log == []
 
 
-def test_form_controls_carry_inline_validation_and_describedby(acme, hdp):
+def test_form_controls_carry_inline_validation_and_describedby(acme, hdp_log):
     run = start_run(acme)
     html = acme.get(reverse("onboarding:step-app", args=[run.pk])).content.decode()
     assert 'hx-trigger="input changed delay:400ms"' in html
@@ -153,7 +153,7 @@ def test_form_controls_carry_inline_validation_and_describedby(acme, hdp):
     assert 'type="password"' in html
 
 
-def test_the_suggested_name_avoids_apps_hdp_already_has(acme, hdp):
+def test_the_suggested_name_avoids_apps_hdp_already_has(acme, hdp_log):
     make_hdp_app("acme_admin", name="Acme_GoogleAnalytics_app", datastore=1)
     run = start_run(acme)
     html = acme.get(reverse("onboarding:step-app", args=[run.pk])).content.decode()
@@ -161,7 +161,7 @@ def test_the_suggested_name_avoids_apps_hdp_already_has(acme, hdp):
     assert "/oauth/callback/Acme_GoogleAnalytics_app_2/" in html
 
 
-def test_preset_placeholders_are_filled_from_their_fields(acme, hdp):
+def test_preset_placeholders_are_filled_from_their_fields(acme, hdp_log):
     run = start_run(acme, "1002:microsoft")
     html = acme.get(reverse("onboarding:step-app", args=[run.pk])).content.decode()
     assert 'name="ph_tenant"' in html and 'name="ph_org"' in html
@@ -187,7 +187,7 @@ def test_preset_placeholders_are_filled_from_their_fields(acme, hdp):
     assert app.scope == "https://contoso.crm.dynamics.com/user_impersonation offline_access"
 
 
-def test_a_missing_placeholder_is_a_field_error(acme, hdp):
+def test_a_missing_placeholder_is_a_field_error(acme, hdp_log):
     run = start_run(acme, "76:snowflake")
     response = create_app(
         acme,
@@ -200,7 +200,7 @@ def test_a_missing_placeholder_is_a_field_error(acme, hdp):
     assert not OAuthApp.objects.exists()
 
 
-def test_a_preset_pins_its_hosts(acme, hdp):
+def test_a_preset_pins_its_hosts(acme, hdp_log):
     run = start_run(acme, "54:google_analytics")
     response = create_app(
         acme,
@@ -212,7 +212,7 @@ def test_a_preset_pins_its_hosts(acme, hdp):
     assert not OAuthApp.objects.exists()
 
 
-def test_custom_preset_extra_params_are_kept_for_the_sign_in(acme, hdp):
+def test_custom_preset_extra_params_are_kept_for_the_sign_in(acme, hdp_log):
     run = start_run(acme, "54:custom")
     response = create_app(acme, run, extra_params="prompt=consent\naudience=reports")
     assert response.status_code == 303

@@ -15,7 +15,7 @@ from portal.audit.models import AuditEntry
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import RemoteObject
 from portal.sandbox.hdp.models import OAuthApp
-from tests.wizard.fixtures import (
+from tests.helpers.wizard import (
     HTMX,
     create_app,
     make_hdp_app,
@@ -58,12 +58,12 @@ def edit(client, run, headers=None, **overrides):
     return client.post(reverse("onboarding:step-app", args=[run.pk]), data, **(headers or {}))
 
 
-def test_edit_form_shows_the_settings_but_never_the_secret(acme, hdp):
+def test_edit_form_shows_the_settings_but_never_the_secret(acme, hdp_log):
     run = created_run(acme)
     assert OAuthApp.objects.get(name="Acme_GA_app").client_secret == SENTINEL
-    hdp.clear()
+    hdp_log.clear()
     html = acme.get(reverse("onboarding:step-app", args=[run.pk])).content.decode()
-    assert hdp == []  # the settings come from the run; the page reads nothing back from HDP
+    assert hdp_log == []  # the settings come from the run; the page reads nothing back from HDP
     assert "Edit these settings" in html and 'name="action" value="edit"' in html
     assert SENTINEL not in html
     assert "sandbox-portal-client" in html and f'value="{TOKEN}"' in html and f'value="{AUTHORIZE}"' in html
@@ -73,15 +73,15 @@ def test_edit_form_shows_the_settings_but_never_the_secret(acme, hdp):
     assert 'value="Acme_GA_app"' in html and "disabled" in html  # the name is shown read-only
 
 
-def test_uri_change_without_the_secret_is_a_field_error_and_no_hdp_write(acme, hdp):
+def test_uri_change_without_the_secret_is_a_field_error_and_no_hdp_write(acme, hdp_log):
     run = created_run(acme)
-    hdp.clear()
+    hdp_log.clear()
     response = edit(acme, run, token_uri=NEW_TOKEN, client_id="kept-client-id", scope="read")
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="id_client_secret-error"' in html
     assert "enter the client secret again to confirm" in html
-    assert writes(hdp) == []
+    assert writes(hdp_log) == []
     assert f'value="{NEW_TOKEN}"' in html and 'value="kept-client-id"' in html and 'value="read"' in html
     assert SENTINEL not in html
     app = OAuthApp.objects.get(name="Acme_GA_app")
@@ -95,25 +95,25 @@ def test_uri_change_without_the_secret_is_a_field_error_and_no_hdp_write(acme, h
     assert not AuditEntry.objects.filter(action="app.updated").exists()
 
 
-def test_uri_change_under_htmx_keeps_the_input_too(acme, hdp):
+def test_uri_change_under_htmx_keeps_the_input_too(acme, hdp_log):
     run = created_run(acme)
-    hdp.clear()
+    hdp_log.clear()
     response = edit(
         acme, run, headers=HTMX, authorize_uri="http://127.0.0.1:8000/sandbox/oauth/authorize/v2/"
     )
     html = response.content.decode()
     assert response.status_code == 200 and 'id="id_client_secret-error"' in html
     assert 'value="http://127.0.0.1:8000/sandbox/oauth/authorize/v2/"' in html
-    assert writes(hdp) == []
+    assert writes(hdp_log) == []
 
 
-def test_uri_change_with_the_secret_updates_the_app_in_hdp(acme, hdp):
+def test_uri_change_with_the_secret_updates_the_app_in_hdp(acme, hdp_log):
     run = created_run(acme)
-    hdp.clear()
+    hdp_log.clear()
     response = edit(acme, run, token_uri=NEW_TOKEN, client_secret=NEW_SECRET)
     assert response.status_code == 303, response.content.decode()[-3000:]
     assert response["Location"] == reverse("onboarding:step-authorize", args=[run.pk])
-    assert [m for m, _path in writes(hdp)] == ["PUT"]
+    assert [m for m, _path in writes(hdp_log)] == ["PUT"]
     app = OAuthApp.objects.get(name="Acme_GA_app")
     assert (app.token_uri, app.client_secret) == (NEW_TOKEN, NEW_SECRET)
     run.refresh_from_db()
@@ -127,9 +127,9 @@ def test_uri_change_with_the_secret_updates_the_app_in_hdp(acme, hdp):
     assert NEW_SECRET not in html
 
 
-def test_scope_only_change_without_the_secret_keeps_hdps_secret(acme, hdp):
+def test_scope_only_change_without_the_secret_keeps_hdps_secret(acme, hdp_log):
     run = created_run(acme)
-    hdp.clear()
+    hdp_log.clear()
     response = edit(acme, run, scope="read")
     assert response.status_code == 303, response.content.decode()[-3000:]
     app = OAuthApp.objects.get(name="Acme_GA_app")
@@ -137,7 +137,7 @@ def test_scope_only_change_without_the_secret_keeps_hdps_secret(acme, hdp):
     assert AuditEntry.objects.get(action="app.updated").detail == {"fields": ["scope"]}
 
 
-def test_an_edit_after_consent_asks_for_a_new_consent(acme, hdp):
+def test_an_edit_after_consent_asks_for_a_new_consent(acme, hdp_log):
     run = run_at_profile(acme)
     assert run.tokens_enc
     response = edit(acme, run, scope="read")
@@ -150,7 +150,7 @@ def test_an_edit_after_consent_asks_for_a_new_consent(acme, hdp):
     assert page.status_code == 302 and page["Location"] == reverse("onboarding:step-authorize", args=[run.pk])
 
 
-def test_a_sign_in_started_before_the_edit_cannot_finish(acme, hdp):
+def test_a_sign_in_started_before_the_edit_cannot_finish(acme, hdp_log):
     run = created_run(acme)
     assert acme.post(reverse("onboarding:authorize-start", args=[run.pk])).status_code == 303
     assert edit(acme, run, token_uri=NEW_TOKEN, client_secret=NEW_SECRET).status_code == 303
@@ -159,39 +159,39 @@ def test_a_sign_in_started_before_the_edit_cannot_finish(acme, hdp):
     assert flow.consumed_at is not None
 
 
-def test_nothing_changed_makes_no_hdp_call(acme, hdp):
+def test_nothing_changed_makes_no_hdp_call(acme, hdp_log):
     run = created_run(acme)
-    hdp.clear()
+    hdp_log.clear()
     response = edit(acme, run)
     assert response.status_code == 303
-    assert hdp == []
+    assert hdp_log == []
 
 
-def test_a_refused_address_is_explained_and_not_sent(acme, hdp):
+def test_a_refused_address_is_explained_and_not_sent(acme, hdp_log):
     run = created_run(acme)
-    hdp.clear()
+    hdp_log.clear()
     html = edit(acme, run, token_uri="http://evil.example/token", client_secret=NEW_SECRET).content.decode()
     assert 'id="id_token_uri-error"' in html
     assert NEW_SECRET not in html
-    assert writes(hdp) == []
+    assert writes(hdp_log) == []
     assert OAuthApp.objects.get(name="Acme_GA_app").token_uri == TOKEN
 
 
-def test_a_reused_app_is_not_editable_here(acme, hdp):
+def test_a_reused_app_is_not_editable_here(acme, hdp_log):
     existing = make_hdp_app("acme_admin", name="Acme_existing_app")
     run = start_run(acme)
     response = acme.post(
         reverse("onboarding:step-app", args=[run.pk]), {"action": "reuse", "app_id": existing.id}
     )
     assert response.status_code == 303
-    hdp.clear()
+    hdp_log.clear()
     html = acme.get(reverse("onboarding:step-app", args=[run.pk])).content.decode()
     assert 'value="edit"' not in html and 'name="client_secret"' not in html
     assert "reuses an application that already existed in HDP" in html
     assert "existing-secret-sentinel" not in html
     response = edit(acme, run, token_uri=NEW_TOKEN, client_secret=NEW_SECRET)
     assert response.status_code == 403
-    assert hdp == []  # not even a read: nothing is sent to HDP
+    assert hdp_log == []  # not even a read: nothing is sent to HDP
     app = OAuthApp.objects.get(pk=existing.id)
     assert (app.token_uri, app.client_secret) == (TOKEN, "existing-secret-sentinel")
     run.refresh_from_db()
@@ -199,55 +199,55 @@ def test_a_reused_app_is_not_editable_here(acme, hdp):
     assert not AuditEntry.objects.filter(action="app.updated").exists()
 
 
-def test_the_edit_is_refused_once_a_profile_exists(acme, hdp):
+def test_the_edit_is_refused_once_a_profile_exists(acme, hdp_log):
     run = run_at_datasource(acme)
-    hdp.clear()
+    hdp_log.clear()
     html = acme.get(reverse("onboarding:step-app", args=[run.pk])).content.decode()
     assert 'value="edit"' not in html
     assert "already uses this application" in html
     response = edit(acme, run, scope="read")
     assert response.status_code == 403
-    assert writes(hdp) == []
+    assert writes(hdp_log) == []
     assert OAuthApp.objects.get(name="Acme_GA_app").scope == "read offline_access"
 
 
-def test_another_tenants_admin_gets_404_and_no_hdp_call(acme, globex, hdp):
+def test_another_tenants_admin_gets_404_and_no_hdp_call(acme, globex, hdp_log):
     run = created_run(acme)
-    hdp.clear()
+    hdp_log.clear()
     assert globex.get(reverse("onboarding:step-app", args=[run.pk])).status_code == 404
     response = edit(globex, run, token_uri=NEW_TOKEN, client_secret=NEW_SECRET)
     assert response.status_code == 404
-    assert hdp == []
+    assert hdp_log == []
     app = OAuthApp.objects.get(name="Acme_GA_app")
     assert (app.token_uri, app.client_secret) == (TOKEN, SENTINEL)
 
 
-def test_the_engines_check_against_hdp_is_a_field_error_and_the_run_is_restored(acme, hdp):
+def test_the_engines_check_against_hdp_is_a_field_error_and_the_run_is_restored(acme, hdp_log):
     """HDP's app has another token URI than the run (changed outside the portal): the form sees no
     change, ``engine.update_app`` compares with HDP and refuses; the run keeps its old settings."""
     run = created_run(acme)
     OAuthApp.objects.filter(name="Acme_GA_app").update(token_uri=NEW_TOKEN)
-    hdp.clear()
+    hdp_log.clear()
     response = edit(acme, run, scope="read")
     html = response.content.decode()
     assert 'id="id_client_secret-error"' in html and 'value="read"' in html
-    assert writes(hdp) == []
+    assert writes(hdp_log) == []
     run.refresh_from_db()
     assert (run.app_scope, run.app_token_uri) == ("read offline_access", TOKEN)
     assert OAuthApp.objects.get(name="Acme_GA_app").scope == "read offline_access"
 
 
-def test_the_engine_refuses_an_edit_once_a_profile_exists(acme, hdp):
+def test_the_engine_refuses_an_edit_once_a_profile_exists(acme, hdp_log):
     from portal.accounts.models import User
     from portal.hdp.client import HdpClient
     from portal.onboarding import engine
 
     run = run_at_datasource(acme)
     run.app_scope = "read"
-    hdp.clear()
+    hdp_log.clear()
     with (
         HdpClient.for_user(User.objects.get(username="acme_admin")) as client,
         pytest.raises(engine.StepError),
     ):
         engine.update_app(run, client, client_secret=NEW_SECRET)
-    assert hdp == []
+    assert hdp_log == []

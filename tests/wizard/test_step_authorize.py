@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from portal.oauth.models import OAuthFlow
 from portal.sandbox.hdp.models import OAuthApp
-from tests.wizard.fixtures import create_app, make_hdp_app, start_run
+from tests.helpers.wizard import create_app, make_hdp_app, start_run
 
 
 def _authorize_ready(client):
@@ -15,19 +15,19 @@ def _authorize_ready(client):
     return run
 
 
-def test_it_explains_and_shows_provider_scopes_and_redirect_uri(acme, hdp):
+def test_it_explains_and_shows_provider_scopes_and_redirect_uri(acme, hdp_log):
     run = _authorize_ready(acme)
-    hdp.clear()
+    hdp_log.clear()
     response = acme.get(reverse("onboarding:step-authorize", args=[run.pk]))
     html = response.content.decode()
     assert "Connect to Sandbox provider" in html and "(127.0.0.1)" in html
     assert "<code>offline_access</code>" in html
     assert "http://127.0.0.1:8000/oauth/callback/Acme_GA_app/" in html
     assert f'action="{reverse("onboarding:authorize-start", args=[run.pk])}"' in html
-    assert hdp == []  # no HDP call to render the page
+    assert hdp_log == []  # no HDP call to render the page
 
 
-def test_csp_form_action_allows_the_provider_origin(acme, hdp):
+def test_csp_form_action_allows_the_provider_origin(acme, hdp_log):
     run = _authorize_ready(acme)
     response = acme.get(reverse("onboarding:step-authorize", args=[run.pk]))
     policy = response["Content-Security-Policy"]
@@ -39,7 +39,7 @@ def test_csp_form_action_allows_the_provider_origin(acme, hdp):
     assert "127.0.0.1" not in other
 
 
-def test_start_redirects_to_the_provider_with_state_pkce_and_extra_params(acme, hdp):
+def test_start_redirects_to_the_provider_with_state_pkce_and_extra_params(acme, hdp_log):
     run = _authorize_ready(acme)
     response = acme.post(reverse("onboarding:authorize-start", args=[run.pk]))
     assert response.status_code == 303
@@ -55,13 +55,13 @@ def test_start_redirects_to_the_provider_with_state_pkce_and_extra_params(acme, 
     assert OAuthFlow.objects.filter(run=run).count() == 1
 
 
-def test_start_is_post_only(acme, hdp):
+def test_start_is_post_only(acme, hdp_log):
     run = _authorize_ready(acme)
     assert acme.get(reverse("onboarding:authorize-start", args=[run.pk])).status_code == 405
     assert not OAuthFlow.objects.exists()
 
 
-def test_start_is_rate_limited(acme, hdp, settings):
+def test_start_is_rate_limited(acme, hdp_log, settings):
     settings.RATELIMIT_OAUTH_START_PER_MINUTE = 1
     run = _authorize_ready(acme)
     assert acme.post(reverse("onboarding:authorize-start", args=[run.pk])).status_code == 303
@@ -70,7 +70,7 @@ def test_start_is_rate_limited(acme, hdp, settings):
     assert "Wait a minute" in response.content.decode()
 
 
-def test_a_flow_failure_is_shown_with_try_again(acme, hdp):
+def test_a_flow_failure_is_shown_with_try_again(acme, hdp_log):
     run = _authorize_ready(acme)
     start = acme.post(reverse("onboarding:authorize-start", args=[run.pk]))
     state = parse_qs(urlsplit(start["Location"]).query)["state"][0]
@@ -83,7 +83,7 @@ def test_a_flow_failure_is_shown_with_try_again(acme, hdp):
     assert "Try again" in html
 
 
-def test_a_reused_app_is_read_back_from_hdp_and_its_uris_checked(acme, hdp):
+def test_a_reused_app_is_read_back_from_hdp_and_its_uris_checked(acme, hdp_log):
     existing = make_hdp_app("acme_admin", name="Acme_existing_app", client_id="from-hdp-client")
     run = start_run(acme)
     acme.post(reverse("onboarding:step-app", args=[run.pk]), {"action": "reuse", "app_id": existing.id})
@@ -100,7 +100,7 @@ def test_a_reused_app_is_read_back_from_hdp_and_its_uris_checked(acme, hdp):
     assert "won&#x27;t use" in acme.get(response["Location"]).content.decode()
 
 
-def test_authorize_step_before_the_app_exists_sends_back(acme, hdp):
+def test_authorize_step_before_the_app_exists_sends_back(acme, hdp_log):
     run = start_run(acme)
     response = acme.get(reverse("onboarding:step-authorize", args=[run.pk]))
     assert response.status_code == 302
@@ -108,9 +108,9 @@ def test_authorize_step_before_the_app_exists_sends_back(acme, hdp):
     assert acme.post(reverse("onboarding:authorize-start", args=[run.pk])).status_code == 302
 
 
-def test_under_htmx_the_authorize_page_is_a_full_page_load(acme, hdp):
+def test_under_htmx_the_authorize_page_is_a_full_page_load(acme, hdp_log):
     """Its CSP (form-action with the provider) only applies to a freshly loaded document."""
-    from tests.wizard.fixtures import HTMX
+    from tests.helpers.wizard import HTMX
 
     run = start_run(acme)
     response = create_app(acme, run, headers=HTMX)
@@ -118,15 +118,15 @@ def test_under_htmx_the_authorize_page_is_a_full_page_load(acme, hdp):
     assert response["HX-Redirect"] == reverse("onboarding:step-authorize", args=[run.pk])
 
 
-def test_htmx_request_for_a_step_not_yet_reachable_moves_the_whole_page(acme, hdp):
-    from tests.wizard.fixtures import HTMX
+def test_htmx_request_for_a_step_not_yet_reachable_moves_the_whole_page(acme, hdp_log):
+    from tests.helpers.wizard import HTMX
 
     run = start_run(acme)
     response = acme.get(reverse("onboarding:step-profile", args=[run.pk]), **HTMX)
     assert response["HX-Redirect"] == reverse("onboarding:step-app", args=[run.pk])
 
 
-def test_google_preset_sends_offline_access_parameters(acme, hdp):
+def test_google_preset_sends_offline_access_parameters(acme, hdp_log):
     run = start_run(acme, "54:google_analytics")
     response = create_app(
         acme,
@@ -148,8 +148,8 @@ def test_google_preset_sends_offline_access_parameters(acme, hdp):
     assert query["code_challenge_method"] == ["S256"]
 
 
-def test_after_the_profile_exists_the_page_shows_the_result_without_a_connect_button(acme, hdp):
-    from tests.wizard.fixtures import run_at_datasource
+def test_after_the_profile_exists_the_page_shows_the_result_without_a_connect_button(acme, hdp_log):
+    from tests.helpers.wizard import run_at_datasource
 
     run = run_at_datasource(acme)
     html = acme.get(reverse("onboarding:step-authorize", args=[run.pk])).content.decode()
@@ -157,7 +157,7 @@ def test_after_the_profile_exists_the_page_shows_the_result_without_a_connect_bu
     assert reverse("onboarding:authorize-start", args=[run.pk]) not in html
 
 
-def test_a_completed_setup_does_not_start_a_new_sign_in(acme, hdp):
+def test_a_completed_setup_does_not_start_a_new_sign_in(acme, hdp_log):
     from portal.onboarding.models import Run
 
     run = _authorize_ready(acme)

@@ -4,24 +4,24 @@ from django.urls import reverse
 
 from portal.onboarding.models import Run
 from portal.sandbox.hdp.models import DataSource
-from tests.wizard.fixtures import HTMX, hdp_posts, run_at_datasource
+from tests.helpers.wizard import HTMX, hdp_posts, run_at_datasource
 
 
 def _url(run):
     return reverse("onboarding:step-datasource", args=[run.pk])
 
 
-def test_it_renders_the_store_options_but_not_the_profile_link(acme, hdp):
+def test_it_renders_the_store_options_but_not_the_profile_link(acme, hdp_log):
     run = run_at_datasource(acme)
-    hdp.clear()
+    hdp_log.clear()
     html = acme.get(_url(run)).content.decode()
     assert 'name="opt_DefaultView"' in html
     assert 'name="opt_ODataVersion"' in html and "<select" in html
     assert "OAuthProfileId" not in html
-    assert hdp == []  # option definitions come from the run, not from HDP
+    assert hdp_log == []  # option definitions come from the run, not from HDP
 
 
-def test_it_creates_the_data_source_linked_to_the_profile(acme, hdp):
+def test_it_creates_the_data_source_linked_to_the_profile(acme, hdp_log):
     run = run_at_datasource(acme)
     response = acme.post(_url(run), {"name": "AcmeGA", "opt_DefaultView": "1234", "opt_ODataVersion": "4"})
     assert response.status_code == 303
@@ -31,7 +31,7 @@ def test_it_creates_the_data_source_linked_to_the_profile(acme, hdp):
     assert ds.options["DefaultView"] == "1234"
 
 
-def test_salesforce_gets_its_oauth_method_fixed_and_password_fields_masked(acme, hdp):
+def test_salesforce_gets_its_oauth_method_fixed_and_password_fields_masked(acme, hdp_log):
     run = run_at_datasource(acme, "1:sandbox")
     html = acme.get(_url(run)).content.decode()
     assert 'name="opt_AuthenticationMethod"' not in html
@@ -47,9 +47,9 @@ def test_salesforce_gets_its_oauth_method_fixed_and_password_fields_masked(acme,
     assert "backend-pw-sentinel" not in acme.get(_url(run)).content.decode()
 
 
-def test_bad_names_are_explained_and_input_kept(acme, hdp):
+def test_bad_names_are_explained_and_input_kept(acme, hdp_log):
     run = run_at_datasource(acme)
-    hdp.clear()
+    hdp_log.clear()
     for name, words in (
         ("1abc", "must start with a letter"),
         ("Acme GA", "no spaces"),
@@ -60,10 +60,10 @@ def test_bad_names_are_explained_and_input_kept(acme, hdp):
         assert response.status_code == 200
         assert words in html, name
         assert 'value="kept-view"' in html
-    assert hdp_posts(hdp, "/datasources") == []
+    assert hdp_posts(hdp_log, "/datasources") == []
 
 
-def test_a_name_another_active_setup_is_using_is_refused(acme, hdp):
+def test_a_name_another_active_setup_is_using_is_refused(acme, hdp_log):
     run = run_at_datasource(acme)
     other = Run.objects.create(owner=run.owner, tenant_id=71, tenant_name="Acme", datastore_id=54)
     Run.objects.filter(pk=other.pk).update(ds_name="AcmeGA")
@@ -73,7 +73,7 @@ def test_a_name_another_active_setup_is_using_is_refused(acme, hdp):
     assert not DataSource.objects.filter(name="AcmeGA").exists()
 
 
-def test_required_options_are_honoured(acme, hdp):
+def test_required_options_are_honoured(acme, hdp_log):
     run = run_at_datasource(acme, "76:sandbox")  # Snowflake: AccountName and Warehouse required
     response = acme.post(_url(run), {"name": "AcmeSnow"})
     html = response.content.decode()
@@ -81,7 +81,7 @@ def test_required_options_are_honoured(acme, hdp):
     assert not DataSource.objects.exists()
 
 
-def test_backend_password_is_never_written_to_the_run_even_while_hdp_is_called(acme, hdp):
+def test_backend_password_is_never_written_to_the_run_even_while_hdp_is_called(acme, hdp_log):
     """The password reaches HDP in the create body only; the run row never holds it, not even
     for the length of the request (a crash mid-call must not leave it in the database)."""
     from unittest.mock import patch

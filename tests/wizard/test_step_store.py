@@ -7,10 +7,10 @@ from django.urls import reverse
 from portal.accounts.models import User
 from portal.onboarding.models import Run
 from portal.sandbox.hdp import faults
-from tests.wizard.fixtures import HTMX, start_run
+from tests.helpers.wizard import HTMX, start_run
 
 
-def test_it_offers_only_oauth_stores_with_their_presets(acme, hdp):
+def test_it_offers_only_oauth_stores_with_their_presets(acme, hdp_log):
     html = acme.get(reverse("onboarding:new")).content.decode()
     assert 'value="54:google_analytics"' in html
     assert 'value="54:sandbox"' in html
@@ -21,7 +21,7 @@ def test_it_offers_only_oauth_stores_with_their_presets(acme, hdp):
     assert 'name="tenant"' not in html  # one tenant: no choice to make
 
 
-def test_it_creates_the_run_with_the_store_and_its_options(acme, hdp):
+def test_it_creates_the_run_with_the_store_and_its_options(acme, hdp_log):
     run = start_run(acme, "54:google_analytics")
     assert run.owner.username == "acme_admin"
     assert (run.tenant_id, run.tenant_name) == (71, "Acme")
@@ -30,13 +30,13 @@ def test_it_creates_the_run_with_the_store_and_its_options(acme, hdp):
     assert {"OAuthProfileId", "DefaultView", "StartDate"} <= ids
 
 
-def test_posted_tenant_is_ignored_for_a_one_tenant_admin(acme, hdp):
+def test_posted_tenant_is_ignored_for_a_one_tenant_admin(acme, hdp_log):
     response = acme.post(reverse("onboarding:new"), {"store_preset": "54:sandbox", "tenant": "72"})
     assert response.status_code == 303
     assert Run.objects.get().tenant_id == 71
 
 
-def test_a_tenant_the_person_does_not_administer_is_refused(acme, hdp):
+def test_a_tenant_the_person_does_not_administer_is_refused(acme, hdp_log):
     user = User.objects.get(username="acme_admin")
     user.hdp_tenants_administered = [{"id": 71, "name": "Acme"}, {"id": 73, "name": "AcmeLabs"}]
     user.save()
@@ -48,7 +48,7 @@ def test_a_tenant_the_person_does_not_administer_is_refused(acme, hdp):
     assert not Run.objects.exists()
 
 
-def test_a_non_oauth_or_group_store_cannot_be_forced(acme, hdp):
+def test_a_non_oauth_or_group_store_cannot_be_forced(acme, hdp_log):
     for choice in ("56:custom", "1004:custom", "54:nonexistent"):
         response = acme.post(reverse("onboarding:new"), {"store_preset": choice})
         assert response.status_code == 200
@@ -56,7 +56,7 @@ def test_a_non_oauth_or_group_store_cannot_be_forced(acme, hdp):
     assert not Run.objects.exists()
 
 
-def test_hdp_down_shows_a_banner_on_the_same_step(acme, hdp):
+def test_hdp_down_shows_a_banner_on_the_same_step(acme, hdp_log):
     faults.arm("GET", r"^/api/mgmt/datastores$", "status", status=503, times=5)
     response = acme.get(reverse("onboarding:new"))
     html = response.content.decode()
@@ -65,7 +65,7 @@ def test_hdp_down_shows_a_banner_on_the_same_step(acme, hdp):
     assert 'id="step-heading"' in html  # still the step page, not an error page
 
 
-def test_htmx_gets_the_partial_and_the_next_step_in_place(acme, hdp):
+def test_htmx_gets_the_partial_and_the_next_step_in_place(acme, hdp_log):
     response = acme.get(reverse("onboarding:new"), **HTMX)
     html = response.content.decode()
     assert "<html" not in html and 'id="step-heading"' in html
@@ -78,35 +78,35 @@ def test_htmx_gets_the_partial_and_the_next_step_in_place(acme, hdp):
     assert "<html" not in response.content.decode()
 
 
-def test_invalid_htmx_post_is_200_so_htmx_swaps_it(acme, hdp):
+def test_invalid_htmx_post_is_200_so_htmx_swaps_it(acme, hdp_log):
     response = acme.post(reverse("onboarding:new"), {"store_preset": ""}, **HTMX)
     assert response.status_code == 200
     assert 'aria-invalid="true"' in response.content.decode()
 
 
-def test_done_step_shows_the_choice_not_a_form(acme, hdp):
+def test_done_step_shows_the_choice_not_a_form(acme, hdp_log):
     run = start_run(acme)
     html = acme.get(reverse("onboarding:step-store", args=[run.pk])).content.decode()
     assert "Google Analytics" in html
     assert 'name="store_preset"' not in html
 
 
-def test_submitting_the_same_page_twice_makes_one_setup(acme, hdp):
+def test_submitting_the_same_page_twice_makes_one_setup(acme, hdp_log):
     html = acme.get(reverse("onboarding:new")).content.decode()
     setup_id = re.search(r'name="setup_id" value="([0-9a-f-]+)"', html).group(1)
     first = acme.post(reverse("onboarding:new"), {"store_preset": "54:sandbox", "setup_id": setup_id})
-    hdp.clear()
+    hdp_log.clear()
     second = acme.post(reverse("onboarding:new"), {"store_preset": "54:sandbox", "setup_id": setup_id})
     assert first.status_code == second.status_code == 303
     assert second["Location"] == first["Location"]
     assert Run.objects.count() == 1 and str(Run.objects.get().pk) == setup_id
-    assert hdp == []
+    assert hdp_log == []
 
 
-def test_another_persons_setup_id_is_404(acme, globex, hdp):
+def test_another_persons_setup_id_is_404(acme, globex, hdp_log):
     run = start_run(acme)
-    hdp.clear()
+    hdp_log.clear()
     response = globex.post(reverse("onboarding:new"), {"store_preset": "54:sandbox", "setup_id": str(run.pk)})
     assert response.status_code == 404
     assert Run.objects.count() == 1
-    assert hdp == []
+    assert hdp_log == []

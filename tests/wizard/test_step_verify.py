@@ -4,14 +4,14 @@ from django.urls import reverse
 
 from portal.onboarding.models import Run
 from portal.sandbox.hdp import refresh
-from tests.wizard.fixtures import HTMX, run_at_verify
+from tests.helpers.wizard import HTMX, run_at_verify
 
 
 def _url(run):
     return reverse("onboarding:step-verify", args=[run.pk])
 
 
-def test_a_passing_check_completes_the_setup(acme, hdp, monkeypatch):
+def test_a_passing_check_completes_the_setup(acme, hdp_log, monkeypatch):
     monkeypatch.setattr(refresh, "refresh_with_provider", lambda *a, **k: {"access_token": "new-at"})
     run = run_at_verify(acme)
     response = acme.post(_url(run))
@@ -25,7 +25,7 @@ def test_a_passing_check_completes_the_setup(acme, hdp, monkeypatch):
     assert run.status == Run.Status.COMPLETED and run.verify_ok is True
 
 
-def test_a_failing_check_says_what_to_do(acme, hdp):
+def test_a_failing_check_says_what_to_do(acme, hdp_log):
     run = run_at_verify(acme)
     html = acme.post(_url(run), **HTMX).content.decode()
     assert "Not working yet" in html
@@ -33,7 +33,7 @@ def test_a_failing_check_says_what_to_do(acme, hdp):
     assert "<html" not in html
 
 
-def test_the_check_is_rate_limited(acme, hdp, settings):
+def test_the_check_is_rate_limited(acme, hdp_log, settings):
     settings.RATELIMIT_TEST_PER_MINUTE = 1
     run = run_at_verify(acme)
     assert acme.post(_url(run)).status_code == 200
@@ -42,15 +42,15 @@ def test_the_check_is_rate_limited(acme, hdp, settings):
     assert "Wait a minute" in response.content.decode()
 
 
-def test_get_shows_the_objects_without_testing(acme, hdp):
+def test_get_shows_the_objects_without_testing(acme, hdp_log):
     run = run_at_verify(acme)
-    hdp.clear()
+    hdp_log.clear()
     html = acme.get(_url(run)).content.decode()
     assert "Check the connection" in html
-    assert hdp == []
+    assert hdp_log == []
 
 
-def test_hdp_down_during_the_check_is_a_banner(acme, hdp):
+def test_hdp_down_during_the_check_is_a_banner(acme, hdp_log):
     from portal.sandbox.hdp import faults
 
     run = run_at_verify(acme)

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from tests.wizard.fixtures import acme, globex, hdp  # noqa: F401 (pytest fixtures)
+from tests.helpers.wizard import acme, globex, hdp_log  # noqa: F401 (pytest fixtures)

@@ -46,7 +46,7 @@ def provider_in_process(monkeypatch):
 
 
 @pytest.fixture
-def granted(acme, hdp, provider_in_process):
+def granted(acme, hdp_log, provider_in_process):
     """sandbox_person granted Sandbox_app offline access; a completed setup's profile holds the token."""
     app = seed_provider()
     person = User.objects.get(username="sandbox_person")

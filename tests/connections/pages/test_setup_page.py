@@ -20,7 +20,7 @@ from portal.connections.status import Cause, State
 from portal.onboarding.models import Run
 from portal.sandbox.hdp import refresh
 from portal.sandbox.hdp.models import OAuthProfile
-from tests.wizard.fixtures import HTMX, run_at_verify
+from tests.helpers.wizard import HTMX, run_at_verify
 
 Trigger = ConnectionCheck.Trigger
 
@@ -43,13 +43,13 @@ def provider(monkeypatch):
 
 
 @pytest.fixture
-def completed(acme, hdp, provider):
+def completed(acme, hdp_log, provider):
     """A setup finished through the real wizard (its final test passed)."""
     run = run_at_verify(acme)
     assert acme.post(reverse("onboarding:step-verify", args=[run.pk])).status_code == 200
     run.refresh_from_db()
     assert run.status == Run.Status.COMPLETED
-    hdp.clear()
+    hdp_log.clear()
     return run
 
 
@@ -69,7 +69,7 @@ def test_the_wizards_final_test_is_the_setups_first_check(completed):
     assert check.requested_by == "acme_admin" and check.finished_at is not None
 
 
-def test_a_failed_final_test_is_recorded_too(acme, hdp, provider):
+def test_a_failed_final_test_is_recorded_too(acme, hdp_log, provider):
     provider.refuse = "invalid_grant"
     run = run_at_verify(acme)
     acme.post(reverse("onboarding:step-verify", args=[run.pk]))
@@ -83,9 +83,11 @@ def test_resume_and_my_setups_lead_a_completed_setup_to_its_page(acme, completed
     assert url in acme.get(reverse("onboarding:runs")).content.decode()
 
 
-def test_the_page_shows_the_status_cause_time_and_what_hdp_holds_without_calling_hdp(acme, hdp, completed):
+def test_the_page_shows_the_status_cause_time_and_what_hdp_holds_without_calling_hdp(
+    acme, hdp_log, completed
+):
     html = page(acme, completed)
-    assert hdp == []  # a GET reads stored checks only
+    assert hdp_log == []  # a GET reads stored checks only
     assert "Working" in html and "HDP&#x27;s test of the data source passed" in html
     check = ConnectionCheck.objects.get(run=completed)
     assert f"{check.finished_at:%Y-%m-%d %H:%M} UTC" in html and " ago" in html
@@ -101,13 +103,13 @@ def test_the_verify_step_of_a_completed_setup_links_to_its_page_without_a_stale_
     assert "Working: HDP connected" not in html
 
 
-def test_no_stale_working_after_the_profile_is_deleted_in_hdp(acme, hdp, completed):
+def test_no_stale_working_after_the_profile_is_deleted_in_hdp(acme, hdp_log, completed):
     OAuthProfile.objects.filter(name="Acme_GA_profile").delete()  # someone deleted it in HDP
     response = check_now(acme, completed)
     assert response.status_code == 303 and response["Location"] == reverse(
         "connections:setup", args=[completed.pk]
     )
-    assert hdp != []  # a real check
+    assert hdp_log != []  # a real check
     html = page(acme, completed)
     assert "Broken" in html and "The OAuth profile no longer exists in HDP" in html
     status_block = html.split('id="setup-status"', 1)[1].split("Recent checks", 1)[0]
@@ -131,33 +133,33 @@ def test_check_now_is_audited(acme, completed):
     assert ConnectionCheck.objects.filter(run=completed, trigger=Trigger.MANUAL).count() == 1
 
 
-def test_check_now_is_rate_limited(acme, hdp, completed, settings):
+def test_check_now_is_rate_limited(acme, hdp_log, completed, settings):
     settings.RATELIMIT_TEST_PER_MINUTE = 2  # one budget with the wizard's test, which used one
     assert check_now(acme, completed).status_code == 303
-    hdp.clear()
+    hdp_log.clear()
     response = check_now(acme, completed)
     assert response.status_code == 429 and "Wait a minute" in response.content.decode()
-    assert hdp == []
+    assert hdp_log == []
     assert AuditEntry.objects.filter(action="connection.check", detail__outcome="rate_limited").count() == 1
 
 
-def test_a_running_check_is_a_plain_message(acme, hdp, completed):
+def test_a_running_check_is_a_plain_message(acme, hdp_log, completed):
     now = timezone.now()
     ConnectionCheck.objects.create(
         run=completed, trigger=Trigger.SCHEDULED, started_at=now, expires_at=now + timedelta(minutes=5)
     )
-    hdp.clear()
+    hdp_log.clear()
     response = check_now(acme, completed)
     assert response.status_code == 409 and "already running" in response.content.decode()
-    assert hdp == []
+    assert hdp_log == []
     assert "Checking" in page(acme, completed)
 
 
-def test_another_owners_setup_is_404_with_an_event_and_no_hdp_call(globex, hdp, completed, caplog):
+def test_another_owners_setup_is_404_with_an_event_and_no_hdp_call(globex, hdp_log, completed, caplog):
     caplog.set_level(logging.WARNING, logger="portal.security")
     assert globex.get(reverse("connections:setup", args=[completed.pk])).status_code == 404
     assert check_now(globex, completed).status_code == 404
-    assert hdp == []
+    assert hdp_log == []
     events = [
         json.loads(r.getMessage().split(" ", 1)[1])
         for r in caplog.records
@@ -167,7 +169,7 @@ def test_another_owners_setup_is_404_with_an_event_and_no_hdp_call(globex, hdp, 
     assert ConnectionCheck.objects.filter(run=completed, trigger=Trigger.MANUAL).count() == 0
 
 
-def test_an_unfinished_setup_goes_back_to_the_wizard(acme, hdp):
+def test_an_unfinished_setup_goes_back_to_the_wizard(acme, hdp_log):
     run = run_at_verify(acme)
     response = acme.get(reverse("connections:setup", args=[run.pk]))
     assert response.status_code == 302 and response["Location"] == reverse("onboarding:resume", args=[run.pk])

@@ -1,6 +1,6 @@
 """Run an independent OAuth 2.0 / OpenID Connect server (npm ``oidc-provider``) for a test.
 
-    from tests.support.oidc import start_oidc_provider
+    from tests.helpers.oidc import start_oidc_provider
 
     with start_oidc_provider(redirect_uri=live_server.url + "/oauth/callback/Sandbox_app/") as idp:
         ...  # idp.authorize_uri, idp.token_uri, idp.client_id, idp.client_secret

@@ -1,6 +1,6 @@
 """Accessibility checks with axe-core in a Playwright page.
 
-    from tests.support.axe import assert_no_serious_axe_violations
+    from tests.helpers.axe import assert_no_serious_axe_violations
 
     page.goto(live_server.url + "/sandbox/provider/")
     assert_no_serious_axe_violations(page)

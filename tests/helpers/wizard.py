@@ -10,16 +10,10 @@ from django.urls import reverse
 
 from portal.sandbox.hdp.emulator import mock_transport
 from portal.sandbox.hdp.seed import seed_demo
+from tests.helpers.sandbox import PASSWORDS
 
 #: Every request the portal's HDP client sent to the emulator during the current test.
 HDP_REQUESTS: list[httpx.Request] = []
-
-PASSWORDS = {
-    "acme_admin": "acme-admin-sandbox-pw",
-    "globex_admin": "globex-admin-sandbox-pw",
-    "acme_user": "acme-user-sandbox-pw",
-    "d2cadmin": "d2cadmin-sandbox-pw",
-}
 
 
 def counting_transport() -> httpx.BaseTransport:
@@ -33,9 +27,9 @@ def counting_transport() -> httpx.BaseTransport:
 
 
 @pytest.fixture
-def hdp(settings, db):
+def hdp_log(settings, db):
     """The emulator, seeded; yields the list of requests the portal sends to it."""
-    settings.HDP_TRANSPORT_FACTORY = "tests.wizard.fixtures.counting_transport"
+    settings.HDP_TRANSPORT_FACTORY = "tests.helpers.wizard.counting_transport"
     settings.HDP_BASE_URL = "http://hdp.test"
     seed_demo()
     HDP_REQUESTS.clear()
@@ -50,21 +44,21 @@ def sign_in(client, username: str = "acme_admin", password: str | None = None):
 
 
 @pytest.fixture
-def acme(client, hdp):
+def acme(client, hdp_log):
     response = sign_in(client)
     assert response.status_code == 302, response.content[:500]
-    hdp.clear()
+    hdp_log.clear()
     return client
 
 
 @pytest.fixture
-def globex(hdp):
+def globex(hdp_log):
     from django.test import Client
 
     other = Client()
     response = sign_in(other, "globex_admin")
     assert response.status_code == 302
-    hdp.clear()
+    hdp_log.clear()
     return other
 
 

@@ -1,0 +1,92 @@
+"""What :func:`portal.support.chain.build_chain` returns: the app -> profiles -> data sources tree, with findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from portal.support.chain.facts import DataSourceFact
+
+Severity = Literal["problem", "drift", "stuck"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong, in plain words, with the safe next action.
+
+    ``ask_owner``: the person to ask (the tenant admin who owns the setup or the data source).
+    ``run_id``: their setup, when a portal run is involved (the page links to it, or to My setups).
+    """
+
+    code: str
+    severity: Severity
+    text: str
+    action: str
+    ask_owner: str = ""
+    run_id: str = ""
+
+
+@dataclass
+class DataSourceNode:
+    fact: DataSourceFact
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class ProfileNode:
+    id: int
+    name: str
+    datasources: list[DataSourceNode] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def blast_radius(self) -> int:
+        return len(self.datasources)
+
+
+@dataclass
+class AppNode:
+    id: int
+    name: str
+    data_store: int | None
+    #: False for an application of another tenant (e.g. System) that this tenant's profiles use.
+    in_tenant: bool = True
+    profiles: list[ProfileNode] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def blast_radius(self) -> int:
+        return sum(p.blast_radius for p in self.profiles)
+
+
+@dataclass
+class Chain:
+    tenant_id: int
+    hdp_complete: bool
+    apps: list[AppNode] = field(default_factory=list)
+    #: Data sources whose ``OAuthProfileId`` names a profile HDP does not have.
+    broken_datasources: list[DataSourceNode] = field(default_factory=list)
+    #: Data sources with no ``OAuthProfileId`` (not OAuth, or no longer linked).
+    other_datasources: list[DataSourceNode] = field(default_factory=list)
+    #: Findings about portal runs that have no place in the HDP tree (stuck runs, missing objects).
+    run_findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        found: list[Finding] = list(self.run_findings)
+        for app in self.apps:
+            found += app.findings
+            for profile in app.profiles:
+                found += profile.findings
+                for ds in profile.datasources:
+                    found += ds.findings
+        for ds in [*self.broken_datasources, *self.other_datasources]:
+            found += ds.findings
+        return found
+
+    def datasource_count(self) -> int:
+        return (
+            sum(a.blast_radius for a in self.apps)
+            + len(self.broken_datasources)
+            + len(self.other_datasources)
+        )
