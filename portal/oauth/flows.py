@@ -34,8 +34,9 @@ from portal.lib.events import fingerprint
 from portal.lib.logging import register_secret
 from portal.oauth import client, errors, presets, uris
 from portal.oauth.consent import ConsentTarget
+from portal.oauth.identity import Identity
 from portal.oauth.models import OAuthFlow
-from portal.oauth.snapshot import FlowSnapshot
+from portal.oauth.snapshot import PURPOSES, RECONNECTS, FlowSnapshot
 from portal.ratelimit import limiter as ratelimit
 
 if TYPE_CHECKING:
@@ -94,16 +95,20 @@ def start(
     expected_issuer: str | None,
     app_id: int,
     app_name: str,
+    purpose: str = "consent",
 ) -> str:
     """Record a new pending flow for ``target`` (the run) and return the provider's authorization URL.
+
+    ``purpose`` must fit the target's state (:func:`fits`, SECURITY.md item 36): a first consent
+    only while no profile exists, a reconnect only into a completed setup's profile.
 
     Raises PermissionDenied (not the run's owner), RateLimited, or ValidationError (the URIs or
     parameters fail the same checks as on save: the app may have been read back from HDP, where
     anyone with API access could have put any URI).
     """
     user = request.user
-    if not user.is_authenticated or target.owner_id != user.pk or not target.accepts_consent():
-        raise PermissionDenied("not this person's active run")
+    if not user.is_authenticated or target.owner_id != user.pk or not fits(target, purpose):
+        raise PermissionDenied("not this person's run, or not a flow this run may start now")
     if not client_id or not APP_KEY.match(app_name):
         raise ValidationError(_("The application has no client ID or an invalid name."), code="app_invalid")
     if token_auth not in ("basic", "post"):
@@ -138,6 +143,7 @@ def start(
         preset=preset.key,
         app_id=app_id,
         app_name=app_name,
+        purpose=purpose,
     )
     flow = OAuthFlow(
         state_hash=sha256(state),
@@ -154,6 +160,14 @@ def start(
     started = [str(flow.pk), *request.session.get(SESSION_FLOWS_KEY, [])]
     request.session[SESSION_FLOWS_KEY] = started[:MAX_PENDING_PER_SESSION]
     return client.build_authorization_url(snapshot, state, verifier)
+
+
+def fits(target: ConsentTarget, purpose: str) -> bool:
+    """Whether ``target`` may take a flow for ``purpose`` now (SECURITY.md item 36)."""
+    allowed = target.consent_purpose()
+    if purpose not in PURPOSES or allowed is None:
+        return False
+    return purpose in RECONNECTS if allowed == "reconnect" else purpose == allowed
 
 
 def pending(session_key_hash: str) -> Any:
@@ -355,9 +369,24 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
                 fields=ids,
             )
 
-    if not target.accepts_consent() or target.tenant_id != flow.tenant_id:
+    if target.consent_purpose() is None or target.tenant_id != flow.tenant_id:
         finish(flow, OAuthFlow.Outcome.FAILED, "run_closed")
         raise Refusal(None, _("This setup is no longer in progress."), title=_("Setup closed"))
+    if not fits(target, snapshot.purpose):
+        # Started as a first consent, but the profile exists now (or the other way round): tokens
+        # reach a run only on the path its state allows (SECURITY.md item 36).
+        finish(flow, OAuthFlow.Outcome.FAILED, "purpose_mismatch")
+        raise Refusal(
+            "oauth_purpose_mismatch",
+            _(
+                "This sign-in no longer fits the setup, which changed while you were at the provider. %(restart)s"
+            )
+            % {"restart": RESTART},
+            title=_("This sign-in cannot be used"),
+            link_url=target.consent_retry_url(snapshot.purpose),
+            link_text=_("Go to your setup"),
+            fields={**ids, "purpose": snapshot.purpose},
+        )
 
     # 7. The provider said no (RFC 6749 §4.1.2.1). Any access_token/refresh_token parameters in
     #    the URL are never read: tokens come only from our own token request.
@@ -372,7 +401,7 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
         description = _clean_provider_text(params.get("error_description", ""))
         if description:
             text += " " + _("(The provider said: %(description)s)") % {"description": description}
-        raise Refusal(None, text, retry_url=target.consent_retry_url())
+        raise Refusal(None, text, retry_url=target.consent_retry_url(snapshot.purpose))
 
     code_param = params.get("code", "")
     if not code_param:
@@ -380,7 +409,7 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
         raise Refusal(
             None,
             _("The provider sent no sign-in code. %(restart)s") % {"restart": RESTART},
-            retry_url=target.consent_retry_url(),
+            retry_url=target.consent_retry_url(snapshot.purpose),
         )
     register_secret(code_param)
     return flow, code_param
@@ -427,7 +456,7 @@ def exchange(flow: OAuthFlow, code: str) -> client.TokenResult:
         raise Refusal(
             "oauth_blocked_destination" if blocked else None,
             exc.user_message(),
-            retry_url=target.consent_retry_url(),
+            retry_url=target.consent_retry_url(snapshot.purpose),
             fields=ids if blocked else None,
         ) from None
     except crypto.DecryptionError:
@@ -435,9 +464,45 @@ def exchange(flow: OAuthFlow, code: str) -> client.TokenResult:
         raise Refusal(
             "oauth_verifier_unreadable",
             _("The portal could not read this sign-in's saved data. %(restart)s") % {"restart": RESTART},
-            retry_url=target.consent_retry_url(),
+            retry_url=target.consent_retry_url(snapshot.purpose),
             fields=ids,
         ) from None
+
+
+def _account_refusal(recorded: Identity, new: Identity | None, retry_url: str) -> Refusal:
+    if new is None:
+        text = _(
+            "The provider did not say which account you signed in with, so the portal cannot confirm it is "
+            "%(recorded)s, the account this connection was set up with. Nothing was changed."
+        ) % {"recorded": recorded.label()}
+    else:
+        text = _(
+            "You signed in as %(new)s, but this connection was set up with %(recorded)s. Nothing was changed. "
+            "Sign in at the provider as %(recorded)s, or choose to replace the account."
+        ) % {"new": new.label(), "recorded": recorded.label()}
+    return Refusal(None, text, retry_url=retry_url)
+
+
+def accept(flow: OAuthFlow, result: client.TokenResult) -> ConsentTarget:
+    """9. Hand a fresh exchange to the target for the flow's purpose. A reconnect must come from the
+    provider account recorded at the first consent wherever the provider identifies it (only
+    "replace", the admin's explicit choice, may change it); else :class:`Refusal`, nothing stored."""
+    target = target_of(flow)
+    snapshot = flow.frozen()
+    recorded = target.consent_identity()
+    other = result.identity is None or (recorded is not None and not recorded.same_account(result.identity))
+    if snapshot.purpose == "reconnect" and recorded is not None and other:
+        finish(flow, OAuthFlow.Outcome.FAILED, "account_mismatch")
+        raise _account_refusal(recorded, result.identity, target.consent_retry_url(snapshot.purpose))
+    target.record_consent(
+        result.as_json(),
+        scope=result.scope,
+        expires_at=result.expires_at,
+        purpose=snapshot.purpose,
+        identity=result.identity,
+    )
+    finish(flow, OAuthFlow.Outcome.SUCCEEDED)
+    return target
 
 
 def drop_run_flows(target: ConsentTarget, error_code: str = "app_edited") -> int:
