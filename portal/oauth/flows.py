@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
+from portal.audit.models import AuditEntry
 from portal.lib import crypto
 from portal.lib.events import fingerprint
 from portal.lib.logging import register_secret
@@ -369,7 +370,8 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
                 fields=ids,
             )
 
-    if target.consent_purpose() is None or target.tenant_id != flow.tenant_id:
+    closed = not target.accepts_consent() and target.consent_purpose() is None  # e.g. cancelled
+    if closed or target.tenant_id != flow.tenant_id:
         finish(flow, OAuthFlow.Outcome.FAILED, "run_closed")
         raise Refusal(None, _("This setup is no longer in progress."), title=_("Setup closed"))
     if not fits(target, snapshot.purpose):
@@ -502,6 +504,15 @@ def accept(flow: OAuthFlow, result: client.TokenResult) -> ConsentTarget:
         identity=result.identity,
     )
     finish(flow, OAuthFlow.Outcome.SUCCEEDED)
+    if snapshot.purpose == "replace" and recorded is not None and other:
+        # The admin's explicit choice, named by both accounts' display names (never a token).
+        AuditEntry.record(
+            flow.user.get_username(),
+            "provider_account_replaced",
+            run=target,
+            previous_account=recorded.label(),
+            new_account=result.identity.label() if result.identity else None,
+        )
     return target
 
 
