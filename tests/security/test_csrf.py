@@ -48,6 +48,8 @@ URLS: dict[str, tuple[frozenset[str], bool]] = {
     "support:tenant": (frozenset({"GET"}), False),
     "support:test-datasource": (frozenset({"POST"}), False),
     "connections:notifications": (frozenset({"GET", "POST"}), False),
+    "connections:reconnect": (frozenset({"POST"}), True),
+    "connections:reconnect-finish": (frozenset({"GET", "POST"}), True),
 }
 #: Machine-to-machine endpoints: no browser session, so no CSRF (client authentication instead).
 EXEMPT = {
