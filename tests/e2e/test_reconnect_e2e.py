@@ -133,3 +133,83 @@ def test_a_revoked_grant_is_reconnected_into_the_same_profile(page: Page, portal
     assert result.success, (result.message, result.detail)
     run.refresh_from_db()
     assert run.tokens_enc == ""
+
+
+def _idp_login(page: Page, idp_issuer: str, login: str | None) -> None:
+    """At oidc-provider: sign in as ``login`` (None: the browser is signed in there already), then consent."""
+    page.wait_for_url(idp_issuer + "/**")
+    if login is not None:
+        page.fill("input[name=login]", login)
+        page.fill("input[name=password]", "any-password")
+        page.click("button[type=submit]")
+    page.click("button:has-text('Continue')")  # oidc-provider's consent
+
+
+def _sign_in(page: Page, base: str) -> None:
+    page.goto(base + reverse("accounts:login"))
+    page.fill("#id_username", "acme_admin")
+    page.fill("#id_password", "acme-admin-sandbox-pw")
+    page.click("main button[type=submit]")
+    page.wait_for_url(base + reverse("onboarding:runs"))
+
+
+def test_a_reconnect_as_another_oidc_account_is_refused_and_hdp_keeps_its_token(
+    page: Page, browser, portal_url: str
+):
+    from tests.support.oidc import start_oidc_provider
+
+    page.set_default_timeout(TIMEOUT_MS)
+    _sign_in(page, portal_url)
+    page.click("main a:has-text('Start a new setup')")
+    page.select_option("#id_store_preset", "54:custom")
+    page.click("main button:has-text('Continue')")
+    _step(page, "app")
+    redirect_uri = page.inner_text("#redirect-uri")
+    with start_oidc_provider(redirect_uri) as idp:
+        page.fill("#id_client_id", idp.client_id)
+        page.fill("#id_client_secret", idp.client_secret)
+        page.fill("#id_authorize_uri", idp.authorize_uri)
+        page.fill("#id_token_uri", idp.token_uri)
+        page.fill("#id_scope", "openid offline_access")
+        page.fill("#id_extra_params", "prompt=consent")
+        page.click("main button:has-text('Register in HDP and continue')")
+        _step(page, "authorize")
+        page.click("main button:has-text('Connect to')")
+        _idp_login(page, idp.issuer, "alice")
+        _step(page, "profile")
+        page.click("main button:has-text('Save in HDP and continue')")
+        _step(page, "datasource")
+        page.fill("#id_opt_DefaultView", "123456789")
+        page.click("main button:has-text('Create in HDP and continue')")
+        _step(page, "verify")
+        page.click("main button:has-text('Check the connection')")
+        assert "Working" in page.wait_for_selector("main .outcome").inner_text()
+        run = Run.objects.get(status=Run.Status.COMPLETED)
+        assert (run.provider_subject, run.provider_issuer) == ("alice", idp.issuer)  # from the id_token
+        ids_before, refresh_before = _profile(run)
+
+        # Another browser (no provider session): Reconnect, and sign in at the provider as bob.
+        other = browser.new_context().new_page()
+        other.set_default_timeout(TIMEOUT_MS)
+        _sign_in(other, portal_url)
+        other.goto(portal_url + reverse("onboarding:step-verify", args=[run.pk]))
+        other.click("main .reconnect button:has-text('Reconnect')")
+        _idp_login(other, idp.issuer, "bob")
+        other.wait_for_url(portal_url + reverse("connections:reconnect-finish", args=[run.pk]))
+        main = other.inner_text("main")
+        assert "You signed in as bob, but this connection was set up with alice." in main, main
+        assert "Nothing was changed." in main
+        assert _profile(run) == (ids_before, refresh_before)  # HDP's profile untouched
+        run.refresh_from_db()
+        assert run.tokens_enc == "" and run.provider_subject == "alice"
+
+        other.context.close()
+
+        # In the first browser, still signed in at the provider as alice: accepted, same profile.
+        page.goto(portal_url + reverse("onboarding:step-verify", args=[run.pk]))
+        page.click("main .reconnect button:has-text('Reconnect')")
+        _idp_login(page, idp.issuer, None)
+        page.wait_for_url(portal_url + reverse("connections:reconnect-finish", args=[run.pk]))
+        assert "HDP holds the new sign-in in the same OAuth profile." in page.inner_text("main")
+        ids_after, refresh_after = _profile(run)
+        assert ids_after == ids_before and refresh_after != refresh_before
