@@ -213,3 +213,30 @@ def test_a_reconnect_as_another_oidc_account_is_refused_and_hdp_keeps_its_token(
         assert "HDP holds the new sign-in in the same OAuth profile." in page.inner_text("main")
         ids_after, refresh_after = _profile(run)
         assert ids_after == ids_before and refresh_after != refresh_before
+
+
+def test_a_lost_answer_to_the_profile_put_is_explained_and_try_again_works(page: Page, portal_url: str):
+    from portal.sandbox.hdp import faults
+
+    page.set_default_timeout(TIMEOUT_MS)
+    run = _finished_setup(page, portal_url)
+    ids_before, refresh_before = _profile(run)
+    # HDP saves the new tokens, then its answer is lost (a 502 after the commit, over real HTTP).
+    faults.arm("PUT", r"^/api/mgmt/oauthprofiles/\d+$", "commit_then_drop")
+    page.goto(portal_url + reverse("onboarding:step-verify", args=[run.pk]))
+    page.click("main .reconnect button:has-text('Reconnect')")
+    _at_provider(page)
+    page.wait_for_url(portal_url + reverse("connections:reconnect-finish", args=[run.pk]))
+    main = page.inner_text("main")
+    assert "does not know whether it saved the new sign-in" in main, main
+    run.refresh_from_db()
+    assert run.tokens_enc  # kept until HDP is known to hold them
+
+    page.click("main button:has-text('Try again')")
+    page.wait_for_selector("main .outcome-ok")
+    assert "HDP holds the new sign-in in the same OAuth profile." in page.inner_text("main")
+    ids_after, refresh_after = _profile(run)
+    assert ids_after == ids_before  # no duplicate profile
+    assert refresh_after != refresh_before and RefreshToken.objects.filter(token=refresh_after).exists()
+    run.refresh_from_db()
+    assert run.tokens_enc == ""
