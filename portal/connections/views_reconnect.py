@@ -57,6 +57,9 @@ def reconnect_finish(request: HtmxRequest, run_id: UUID) -> HttpResponse:
     """Where the callback sends the browser. While new tokens are held, put them into the profile
     (GET right after the callback, POST for "Try again": both idempotent PUTs), then show the result."""
     run = common.get_run(request, run_id)
+    if run.status != Run.Status.COMPLETED:
+        # Only a completed setup is reconnected; the wizard says where an unfinished one stands.
+        return HttpResponseSeeOther(reverse("onboarding:resume", kwargs={"run_id": run.pk}))
     outcome = None
     if reconnect.pending(run):
         try:

@@ -318,8 +318,9 @@ def test_a_hand_made_authorize_start_after_the_profile_exists_is_refused(admin, 
     assert run.tokens_enc == ""
     assert any("oauth_start_refused" in e for e in events())
     # Nor can a reconnect start on a setup that is not complete.
-    again = admin.post(reverse("connections:reconnect", args=[run.pk]))
-    assert again.status_code == 303 and OAuthFlow.objects.filter(run=run).count() == 0
+    again = admin.post(reverse("connections:reconnect", args=[run.pk]), follow=True)
+    assert OAuthFlow.objects.filter(run=run).count() == 0
+    assert "Only a completed setup whose OAuth profile exists can be reconnected." in again.content.decode()
 
 
 def test_a_consent_callback_after_the_profile_appeared_is_refused(admin, hdp, events):
