@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from portal.audit.models import AuditEntry
-from portal.connections import checks
+from portal.connections import checks, views_reconnect
 from portal.connections.models import ConnectionCheck
 from portal.hdp.client import HdpClient
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
@@ -86,7 +86,10 @@ def _page(request: HtmxRequest, run: Run, banner: str = "", status: int = 200) -
     name = "connections/setup.html#setup-status" if request.htmx else "connections/setup.html"
     if request.htmx and status >= 400:
         status = 200  # htmx 2 swaps only 2xx: the banner must still show
-    return render(request, name, _context(run, banner), status=status)
+    # The Reconnect form on this page answers 303 to the provider: allow it in CSP form-action.
+    return views_reconnect.with_provider_form_action(
+        render(request, name, _context(run, banner), status=status), run
+    )
 
 
 @require_GET

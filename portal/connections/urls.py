@@ -2,11 +2,17 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal.connections import setups, views
+from portal.connections import setups, views, views_reconnect
 
 app_name = "connections"
 urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("setups/<uuid:run_id>/", setups.setup, name="setup"),
     path("setups/<uuid:run_id>/check/", setups.check_now, name="check-now"),
+]
+
+# Reconnect a completed setup into its existing OAuth profile (issue 8 item 2; views_reconnect.py).
+urlpatterns += [
+    path("setups/<uuid:run_id>/reconnect/", views_reconnect.reconnect_start, name="reconnect"),
+    path("setups/<uuid:run_id>/reconnect/finish/", views_reconnect.reconnect_finish, name="reconnect-finish"),
 ]

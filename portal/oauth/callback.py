@@ -16,17 +16,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
+from portal.audit.models import AuditEntry
 from portal.lib import crypto
 from portal.lib.events import fingerprint
 from portal.lib.logging import register_secret
 from portal.oauth import client, errors
 from portal.oauth.consent import ConsentTarget
+from portal.oauth.identity import Identity
 from portal.oauth.models import OAuthFlow
 from portal.oauth.snapshot import FlowSnapshot
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
-from portal.oauth.flows import consume, fail_unconsumed, find_flow, finish, origin, sha256, verifier_for
+from portal.oauth.flows import consume, fail_unconsumed, find_flow, finish, fits, origin, sha256, verifier_for
 
 # --- the callback's checks (SECURITY.md items 1, 5, 6; RFC 9700 §4.7, §4.4) -----------------------
 SINGLE_VALUED = ("code", "state", "iss", "error", "error_description", "error_uri")
@@ -170,9 +172,25 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
                 fields=ids,
             )
 
-    if not target.accepts_consent() or target.tenant_id != flow.tenant_id:
+    closed = not target.accepts_consent() and target.consent_purpose() is None  # e.g. cancelled
+    if closed or target.tenant_id != flow.tenant_id:
         finish(flow, OAuthFlow.Outcome.FAILED, "run_closed")
         raise Refusal(None, _("This setup is no longer in progress."), title=_("Setup closed"))
+    if not fits(target, snapshot.purpose):
+        # Started as a first consent, but the profile exists now (or the other way round): tokens
+        # reach a run only on the path its state allows (SECURITY.md item 36).
+        finish(flow, OAuthFlow.Outcome.FAILED, "purpose_mismatch")
+        raise Refusal(
+            "oauth_purpose_mismatch",
+            _(
+                "This sign-in no longer fits the setup, which changed while you were at the provider. %(restart)s"
+            )
+            % {"restart": RESTART},
+            title=_("This sign-in cannot be used"),
+            link_url=target.consent_retry_url(snapshot.purpose),
+            link_text=_("Go to your setup"),
+            fields={**ids, "purpose": snapshot.purpose},
+        )
 
     # 7. The provider said no (RFC 6749 §4.1.2.1). Any access_token/refresh_token parameters in
     #    the URL are never read: tokens come only from our own token request.
@@ -187,7 +205,7 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
         description = _clean_provider_text(params.get("error_description", ""))
         if description:
             text += " " + _("(The provider said: %(description)s)") % {"description": description}
-        raise Refusal(None, text, retry_url=target.consent_retry_url())
+        raise Refusal(None, text, retry_url=target.consent_retry_url(snapshot.purpose))
 
     code_param = params.get("code", "")
     if not code_param:
@@ -195,7 +213,7 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
         raise Refusal(
             None,
             _("The provider sent no sign-in code. %(restart)s") % {"restart": RESTART},
-            retry_url=target.consent_retry_url(),
+            retry_url=target.consent_retry_url(snapshot.purpose),
         )
     register_secret(code_param)
     return flow, code_param
@@ -242,7 +260,7 @@ def exchange(flow: OAuthFlow, code: str) -> client.TokenResult:
         raise Refusal(
             "oauth_blocked_destination" if blocked else None,
             exc.user_message(),
-            retry_url=target.consent_retry_url(),
+            retry_url=target.consent_retry_url(snapshot.purpose),
             fields=ids if blocked else None,
         ) from None
     except crypto.DecryptionError:
@@ -250,6 +268,51 @@ def exchange(flow: OAuthFlow, code: str) -> client.TokenResult:
         raise Refusal(
             "oauth_verifier_unreadable",
             _("The portal could not read this sign-in's saved data. %(restart)s") % {"restart": RESTART},
-            retry_url=target.consent_retry_url(),
+            retry_url=target.consent_retry_url(snapshot.purpose),
             fields=ids,
         ) from None
+
+
+def _account_refusal(recorded: Identity, new: Identity | None, retry_url: str) -> Refusal:
+    if new is None:
+        text = _(
+            "The provider did not say which account you signed in with, so the portal cannot confirm it is "
+            "%(recorded)s, the account this connection was set up with. Nothing was changed."
+        ) % {"recorded": recorded.label()}
+    else:
+        text = _(
+            "You signed in as %(new)s, but this connection was set up with %(recorded)s. Nothing was changed. "
+            "Sign in at the provider as %(recorded)s, or choose to replace the account."
+        ) % {"new": new.label(), "recorded": recorded.label()}
+    return Refusal(None, text, retry_url=retry_url)
+
+
+def accept(flow: OAuthFlow, result: client.TokenResult) -> ConsentTarget:
+    """9. Hand a fresh exchange to the target for the flow's purpose. A reconnect must come from the
+    provider account recorded at the first consent wherever the provider identifies it (only
+    "replace", the admin's explicit choice, may change it); else :class:`Refusal`, nothing stored."""
+    target = target_of(flow)
+    snapshot = flow.frozen()
+    recorded = target.consent_identity()
+    other = result.identity is None or (recorded is not None and not recorded.same_account(result.identity))
+    if snapshot.purpose == "reconnect" and recorded is not None and other:
+        finish(flow, OAuthFlow.Outcome.FAILED, "account_mismatch")
+        raise _account_refusal(recorded, result.identity, target.consent_retry_url(snapshot.purpose))
+    target.record_consent(
+        result.as_json(),
+        scope=result.scope,
+        expires_at=result.expires_at,
+        purpose=snapshot.purpose,
+        identity=result.identity,
+    )
+    finish(flow, OAuthFlow.Outcome.SUCCEEDED)
+    if snapshot.purpose == "replace" and recorded is not None and other:
+        # The admin's explicit choice, named by both accounts' display names (never a token).
+        AuditEntry.record(
+            flow.user.get_username(),
+            "provider_account_replaced",
+            run=target,
+            previous_account=recorded.label(),
+            new_account=result.identity.label() if result.identity else None,
+        )
+    return target

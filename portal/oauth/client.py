@@ -46,6 +46,7 @@ from requests_oauthlib import OAuth2Session
 
 from portal.lib.logging import register_secret
 from portal.oauth import errors, presets, safe_http
+from portal.oauth.identity import Identity, from_token_response
 from portal.oauth.snapshot import FlowSnapshot
 from portal.oauth.uris import RESERVED_AUTHORIZE_PARAMS
 
@@ -68,6 +69,8 @@ class TokenResult:
     expires_at: datetime | None
     scope: str
     token_type: str
+    #: The provider account, when the token response names it (portal.oauth.identity); not a secret.
+    identity: Identity | None = None
 
     def as_json(self) -> str:
         return json.dumps(
@@ -218,6 +221,7 @@ def _result(token: dict[str, Any], raw: dict[str, Any] | None, requested_scope: 
         expires_at=expires_at,
         scope=scope,
         token_type=str(raw.get("token_type") or token.get("token_type") or "Bearer"),
+        identity=from_token_response(raw),
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
+from portal.oauth.identity import Identity
+
 
 class ConsentTarget(Protocol):
     @property
@@ -30,19 +32,36 @@ class ConsentTarget(Protocol):
         """Still able to take a consent (the setup is in progress)."""
         ...
 
+    def consent_purpose(self) -> str | None:
+        """Which flow the target may start now: "consent" (first consent), "reconnect" (into the
+        existing profile; "replace" fits it too) or None (none: SECURITY.md item 36)."""
+        ...
+
+    def consent_identity(self) -> Identity | None:
+        """The provider account recorded at the last consent, if the provider identified it."""
+        ...
+
     def held_client_secret(self) -> str | None:
         """The app's client secret while the portal still holds it, else None (then it is read
         back from HDP). May raise ``portal.lib.crypto.DecryptionError``."""
         ...
 
-    def record_consent(self, tokens_json: str, *, scope: str, expires_at: datetime | None) -> None:
-        """Keep a fresh exchange's tokens (encrypted)."""
+    def record_consent(
+        self,
+        tokens_json: str,
+        *,
+        scope: str,
+        expires_at: datetime | None,
+        purpose: str = "consent",
+        identity: Identity | None = None,
+    ) -> None:
+        """Keep a fresh exchange's tokens (encrypted) and the account, scopes and expiry."""
         ...
 
-    def consent_done_url(self) -> str:
+    def consent_done_url(self, purpose: str = "consent") -> str:
         """Where the browser goes after a successful exchange."""
         ...
 
-    def consent_retry_url(self) -> str:
+    def consent_retry_url(self, purpose: str = "consent") -> str:
         """Where the browser goes to start the connection again."""
         ...

@@ -32,7 +32,7 @@ from portal.lib.logging import register_secret
 from portal.oauth import client, presets, uris
 from portal.oauth.consent import ConsentTarget
 from portal.oauth.models import OAuthFlow
-from portal.oauth.snapshot import FlowSnapshot
+from portal.oauth.snapshot import PURPOSES, RECONNECTS, FlowSnapshot
 from portal.ratelimit import limiter as ratelimit
 
 if TYPE_CHECKING:
@@ -91,16 +91,20 @@ def start(
     expected_issuer: str | None,
     app_id: int,
     app_name: str,
+    purpose: str = "consent",
 ) -> str:
     """Record a new pending flow for ``target`` (the run) and return the provider's authorization URL.
+
+    ``purpose`` must fit the target's state (:func:`fits`, SECURITY.md item 36): a first consent
+    only while no profile exists, a reconnect only into a completed setup's profile.
 
     Raises PermissionDenied (not the run's owner), RateLimited, or ValidationError (the URIs or
     parameters fail the same checks as on save: the app may have been read back from HDP, where
     anyone with API access could have put any URI).
     """
     user = request.user
-    if not user.is_authenticated or target.owner_id != user.pk or not target.accepts_consent():
-        raise PermissionDenied("not this person's active run")
+    if not user.is_authenticated or target.owner_id != user.pk or not fits(target, purpose):
+        raise PermissionDenied("not this person's run, or not a flow this run may start now")
     if not client_id or not APP_KEY.match(app_name):
         raise ValidationError(_("The application has no client ID or an invalid name."), code="app_invalid")
     if token_auth not in ("basic", "post"):
@@ -135,6 +139,7 @@ def start(
         preset=preset.key,
         app_id=app_id,
         app_name=app_name,
+        purpose=purpose,
     )
     flow = OAuthFlow(
         state_hash=sha256(state),
@@ -151,6 +156,14 @@ def start(
     started = [str(flow.pk), *request.session.get(SESSION_FLOWS_KEY, [])]
     request.session[SESSION_FLOWS_KEY] = started[:MAX_PENDING_PER_SESSION]
     return client.build_authorization_url(snapshot, state, verifier)
+
+
+def fits(target: ConsentTarget, purpose: str) -> bool:
+    """Whether ``target`` may take a flow for ``purpose`` now (SECURITY.md item 36)."""
+    allowed = target.consent_purpose()
+    if purpose not in PURPOSES or allowed is None:
+        return False
+    return purpose in RECONNECTS if allowed == "reconnect" else purpose == allowed
 
 
 def pending(session_key_hash: str) -> Any:
@@ -252,7 +265,16 @@ def purge_expired_flows(older_than: timedelta = timedelta(days=1)) -> int:
 
 
 _CALLBACK_NAMES = frozenset(
-    {"SINGLE_VALUED", "client_secret_for", "RESTART", "Refusal", "check_callback", "target_of", "exchange"}
+    {
+        "SINGLE_VALUED",
+        "client_secret_for",
+        "RESTART",
+        "Refusal",
+        "check_callback",
+        "target_of",
+        "exchange",
+        "accept",
+    }
 )
 
 

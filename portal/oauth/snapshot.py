@@ -8,6 +8,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+#: "consent": first consent (active setup, no profile yet); "reconnect": new tokens for the same
+#: provider account into the existing profile; "replace": the same, by the admin's explicit choice to
+#: switch to another provider account.
+PURPOSES = ("consent", "reconnect", "replace")
+RECONNECTS = ("reconnect", "replace")
+
 
 @dataclass(frozen=True)
 class FlowSnapshot:
@@ -33,6 +39,9 @@ class FlowSnapshot:
     token_auth: str = "basic"
     #: The preset key (portal.oauth.presets), for its refresh-token hint and error wording.
     preset: str = "custom"
+    #: What the flow was started for (:data:`PURPOSES`): the first consent of an active setup, or a
+    #: reconnect of a completed one into its existing profile (SECURITY.md item 36).
+    purpose: str = "consent"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,4 +60,5 @@ class FlowSnapshot:
             expected_issuer=data.get("expected_issuer") or None,
             token_auth=str(data.get("token_auth") or "basic"),
             preset=str(data.get("preset") or "custom"),
+            purpose=str(data.get("purpose") or "consent"),
         )

@@ -22,8 +22,6 @@ from portal.audit.models import AuditEntry
 from portal.lib.events import security_event
 from portal.lib.htmx import HttpResponseSeeOther
 from portal.oauth import callback as oauth_callback
-from portal.oauth import flows
-from portal.oauth.models import OAuthFlow
 
 
 def _no_referrer(response: HttpResponse) -> HttpResponse:
@@ -58,19 +56,19 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
     try:
         flow, code = oauth_callback.check_callback(request, app_key, params)
         result = oauth_callback.exchange(flow, code)
+        # 9. Keep the tokens encrypted on the run until HDP holds them (SECURITY.md items 14, 15, 36).
+        target = oauth_callback.accept(flow, result)
     except oauth_callback.Refusal as refusal:
         return _refused(request, refusal)
-
-    # 9. Keep the tokens encrypted on the run until the profile exists (SECURITY.md items 14, 15).
-    target = oauth_callback.target_of(flow)
-    target.record_consent(result.as_json(), scope=result.scope, expires_at=result.expires_at)
-    flows.finish(flow, OAuthFlow.Outcome.SUCCEEDED)
+    purpose = flow.frozen().purpose
     AuditEntry.record(
         request.user.get_username(),
-        "oauth_consented",
+        "oauth_consented" if purpose == "consent" else "oauth_reconsented",
         run=target,
         app_name=flow.frozen().app_name,
+        purpose=purpose,
+        account=result.identity.label() if result.identity else None,
         scope=result.scope[:500],
         expires_at=result.expires_at.isoformat() if result.expires_at else None,
     )
-    return _no_referrer(HttpResponseSeeOther(target.consent_done_url()))
+    return _no_referrer(HttpResponseSeeOther(target.consent_done_url(purpose)))

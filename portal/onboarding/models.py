@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.lib import crypto
+from portal.oauth.identity import Identity
 
 
 class Run(models.Model):
@@ -70,6 +71,11 @@ class Run(models.Model):
     consented_at = models.DateTimeField(null=True, blank=True)
     granted_scope = models.CharField(max_length=2000, blank=True)
     token_expires_at = models.DateTimeField(null=True, blank=True)
+    # The provider account of the consent, when the provider identifies it (portal.oauth.identity):
+    # a reconnect must come from the same one unless the admin chose to replace it. Not secrets.
+    provider_subject = models.CharField(max_length=255, blank=True)
+    provider_issuer = models.CharField(max_length=500, blank=True)
+    provider_display_name = models.CharField(max_length=200, blank=True)
 
     # Step d: profile.
     profile_name = models.CharField(max_length=128, blank=True)
@@ -116,14 +122,36 @@ class Run(models.Model):
         return crypto.decrypt(stored, aad=self._aad(field))
 
     # --- consent: the one place that writes or clears the held tokens ---------------------------
-    _CONSENT_FIELDS = ("tokens_enc", "consented_at", "granted_scope", "token_expires_at", "updated_at")
+    _CONSENT_FIELDS = (
+        "tokens_enc",
+        "consented_at",
+        "granted_scope",
+        "token_expires_at",
+        "provider_subject",
+        "provider_issuer",
+        "provider_display_name",
+        "updated_at",
+    )
 
-    def record_consent(self, tokens_json: str, *, scope: str, expires_at: datetime | None) -> None:
-        """Keep a fresh exchange's tokens encrypted on the run until HDP holds them."""
+    def record_consent(
+        self,
+        tokens_json: str,
+        *,
+        scope: str,
+        expires_at: datetime | None,
+        purpose: str = "consent",
+        identity: Identity | None = None,
+    ) -> None:
+        """Keep a fresh exchange's tokens encrypted on the run until HDP holds them, with the account,
+        scopes, expiry and time (a reconnect updates them; ``purpose`` was checked by the callback)."""
         self.seal("tokens", tokens_json)
         self.consented_at = timezone.now()
         self.granted_scope = scope[:2000]
         self.token_expires_at = expires_at
+        if identity is not None or purpose == "consent":
+            self.provider_subject = identity.subject if identity else ""
+            self.provider_issuer = identity.issuer if identity else ""
+            self.provider_display_name = identity.display_name if identity else ""
         self.save(update_fields=list(self._CONSENT_FIELDS))
 
     def forget_consent(self) -> None:
@@ -138,13 +166,40 @@ class Run(models.Model):
     def accepts_consent(self) -> bool:
         return self.status == self.Status.ACTIVE
 
+    _PROFILE_MAY_EXIST = ("created", "reused", "unknown", "pending")
+
+    def purpose_for(self, profile: RemoteObject | None) -> str | None:
+        """Which flow the run may start given its profile record: a first consent while no profile
+        was made (nor may have reached HDP), a reconnect of a completed setup into its profile
+        (SECURITY.md item 36), else none."""
+        if self.status == self.Status.ACTIVE:
+            return None if profile is not None and profile.outcome in self._PROFILE_MAY_EXIST else "consent"
+        held = (
+            profile is not None and profile.outcome in ("created", "reused") and profile.remote_id is not None
+        )
+        if self.status == self.Status.COMPLETED and held:
+            return "reconnect"
+        return None
+
+    def consent_purpose(self) -> str | None:
+        return self.purpose_for(self.remote("profile"))
+
+    def consent_identity(self) -> Identity | None:
+        if not (self.provider_subject and self.provider_issuer):
+            return None
+        return Identity(self.provider_subject, self.provider_issuer, self.provider_display_name)
+
     def held_client_secret(self) -> str | None:
         return self.unseal("app_secret")
 
-    def consent_done_url(self) -> str:
+    def consent_done_url(self, purpose: str = "consent") -> str:
+        if purpose != "consent":
+            return reverse("connections:reconnect-finish", kwargs={"run_id": self.pk})
         return reverse("onboarding:step-profile", kwargs={"run_id": self.pk})
 
-    def consent_retry_url(self) -> str:
+    def consent_retry_url(self, purpose: str = "consent") -> str:
+        if purpose != "consent":
+            return reverse("connections:reconnect-finish", kwargs={"run_id": self.pk})
         return reverse("onboarding:step-authorize", kwargs={"run_id": self.pk})
 
     def remote(self, kind: str) -> RemoteObject | None:

@@ -22,7 +22,7 @@ def test_snapshot_round_trips_every_key_through_json(signed_in, user, run):
     frozen = flow.frozen()
     assert frozen.to_json() == flow.snapshot
     assert sorted(flow.snapshot) == sorted(FlowSnapshot.__dataclass_fields__)
-    assert len(flow.snapshot) == 11
+    assert len(flow.snapshot) == 12  # 11 + purpose (SECURITY.md item 36)
     assert frozen.app_name == CONFIG_X["app_name"] and frozen.token_auth == "basic"
     assert frozen.preset == "custom"
     with pytest.raises(FrozenInstanceError):

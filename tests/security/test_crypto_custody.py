@@ -136,8 +136,10 @@ def _calls(attr: str) -> list[str]:
 
 
 def test_no_code_path_pushes_tokens_except_a_fresh_exchange():
-    """Item 33: profiles are never updated; tokens are sealed only from the callback's exchange."""
-    assert _calls("update_oauth_profile") == []
+    """Item 33: tokens are sealed only from the callback's exchange; the one profile update is the
+    reconnect finish, which sends what that exchange sealed (unseal("tokens")) and nothing else."""
+    assert _calls("update_oauth_profile") == ["connections/reconnect.py:"]
+    assert "connections/reconnect.py:tokens" in _calls("unseal")
     # Run.record_consent is the one sealer, and only the OAuth callback (portal/oauth) calls it.
     assert [c for c in _calls("seal") if c.endswith(":tokens")] == ["onboarding/models.py:tokens"]
     callers = _calls("record_consent")

@@ -54,6 +54,8 @@ URLS: dict[str, tuple[frozenset[str], bool]] = {
     "set_language": (frozenset({"GET", "POST"}), False),
     "connections:setup": (frozenset({"GET"}), True),
     "connections:check-now": (frozenset({"POST"}), True),
+    "connections:reconnect": (frozenset({"POST"}), True),
+    "connections:reconnect-finish": (frozenset({"GET", "POST"}), True),
 }
 #: Machine-to-machine endpoints: no browser session, so no CSRF (client authentication instead).
 EXEMPT = {

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from portal.hdp import errors
+from portal.lib.events import security_event
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
 from portal.oauth import flows, presets, uris
 from portal.onboarding import wizard
@@ -36,6 +37,7 @@ def step_authorize(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         return response
     preset = common.preset(run)
     origin = _origin(run.app_authorize_uri)
+    purpose = run.purpose_for(progress.remote("profile"))
     context = {
         "preset": preset,
         "provider": _provider_name(run, preset),
@@ -44,9 +46,10 @@ def step_authorize(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         "redirect_uri": common.redirect_uri(run.app_name),
         "done": progress.is_done("authorize"),
         "profile_done": progress.is_done("profile"),
-        # Before the profile exists a new consent simply replaces the held tokens; afterwards a
-        # reconnect must update that same profile, which is support's repair flow, not this page.
-        "can_reconnect": run.status == Run.Status.ACTIVE and not progress.is_done("profile"),
+        # Before the profile exists a new consent simply replaces the held tokens; afterwards only a
+        # reconnect of the completed setup may bring new tokens, into that same profile (item 36).
+        "can_reconnect": purpose == "consent",
+        "offer_reconnect": purpose == "reconnect",
         "retry": any(m.level >= messages.WARNING for m in messages.get_messages(request)),
     }
     response = common.render_step(
@@ -110,8 +113,22 @@ def authorize_start(request: HtmxRequest, run_id: UUID) -> HttpResponse:
     if response := common.enter(request, run, wizard.Progress.of(run), "authorize"):
         return response
     if run.status != Run.Status.ACTIVE:
-        messages.info(request, _("This setup is complete; its connection is in HDP now."))
+        messages.info(
+            request,
+            _("This setup is complete; its connection is in HDP now. To sign in again, use Reconnect."),
+        )
         return HttpResponseSeeOther(wizard.step_url(run, "verify"))
+    if run.consent_purpose() != "consent":
+        # The page offers no Connect button once the profile exists; a hand-made POST gets here.
+        security_event("oauth_start_refused", request, run=str(run.pk), reason="profile_exists")
+        return _back_to_authorize(
+            request,
+            run,
+            _(
+                "HDP already holds this setup's sign-in in its OAuth profile, so the portal did not start a new "
+                "one. Finish the setup first; then use Reconnect to sign in again."
+            ),
+        )
     preset = common.preset(run)
     addresses = _Addresses(run.app_client_id, run.app_authorize_uri, run.app_token_uri, run.app_scope)
     if run.app_mode == Run.AppMode.REUSE:

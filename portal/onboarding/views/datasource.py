@@ -14,6 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from portal.hdp import errors
 from portal.lib.htmx import HtmxRequest
+from portal.oauth import flows
 from portal.onboarding import engine, forms, stores, wizard
 from portal.onboarding.models import Run
 from portal.onboarding.views import common
@@ -104,6 +105,11 @@ def step_verify(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         "show_outcome": bool(run.verified_at)
         and (request.method == "POST" or run.status != Run.Status.COMPLETED),
     }
-    return common.render_step(
+    response = common.render_step(
         request, run, "verify", "onboarding/step_verify.html", context, status, progress
     )
+    if run.status == Run.Status.COMPLETED and run.app_authorize_uri:
+        origin = flows.origin(run.app_authorize_uri)
+        # The Reconnect form's POST answers 303 to the provider: allowed as on the Connect step.
+        response._csp_update = {"form-action": [origin]}  # type: ignore[attr-defined]
+    return response
