@@ -79,6 +79,11 @@ def finish(check: ConnectionCheck, verdict: Verdict) -> ConnectionCheck:
     check.hdp_code = verdict.hdp_code[:32]
     check.provider_error = verdict.provider_error[:64]
     check.save(update_fields=["finished_at", "state", "cause", "hdp_code", "provider_error"])
+    # Every check, whoever asked for it (schedule, Check now, reconnect, the wizard), tells the owner of
+    # a change of status: otherwise a manual check that saw the break would hide it from the next one.
+    from portal.connections import notify  # notify -> tasks -> health -> checks
+
+    notify.on_check(check.run, check)
     return check
 
 

@@ -21,7 +21,7 @@ from portal.connections.models import (
     NotificationPreference,
     WebhookDelivery,
 )
-from portal.connections.status import Cause, State, Verdict
+from portal.connections.status import Cause, State
 from tests.connections.helpers import drain, queued, use_in_process_hdp
 from tests.connections.receiver import serve
 from tests.connections.test_checks import provider, setup  # noqa: F401 (pytest fixtures)
@@ -108,12 +108,13 @@ def test_a_revoked_grant_sends_one_email_then_none_until_it_recovers(
 
 
 def _finished(run, state, cause, minutes_ago):
-    check = checks.record(run, Verdict(state, cause), trigger=Trigger.SCHEDULED)
-    ConnectionCheck.objects.filter(pk=check.pk).update(
-        finished_at=timezone.now() - timedelta(minutes=minutes_ago)
-    )
-    check.refresh_from_db()
-    return check
+    """A finished check row, written directly so that each test decides when ``on_check`` runs
+    (``checks.finish`` would tell the owner at once)."""
+    at = timezone.now() - timedelta(minutes=minutes_ago)
+    return ConnectionCheck.objects.create(
+        run=run, trigger=Trigger.SCHEDULED, started_at=at, expires_at=at + timedelta(minutes=5),
+        finished_at=at, state=state, cause=cause,
+    )  # fmt: skip
 
 
 def test_hdp_unavailable_is_no_change_either_way(setup):
