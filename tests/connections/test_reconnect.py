@@ -32,6 +32,7 @@ from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp import refresh
 from portal.sandbox.hdp.emulator import mock_transport
 from portal.sandbox.hdp.seed import seed_demo
+from tests.helpers.sandbox import PASSWORDS
 
 OLD_REFRESH = "sentinel-old-refresh-1b7e"
 NEW_REFRESH = "sentinel-new-refresh-42c9"
@@ -73,7 +74,7 @@ def hdp(settings, db):
     yield HdpClient(
         "http://hdp.test",
         "portal_svc",
-        "portal-svc-sandbox-pw",
+        PASSWORDS["portal_svc"],
         on_behalf_of="acme_admin",
         transport=mock_transport(),
     )
@@ -83,7 +84,7 @@ def hdp(settings, db):
 @pytest.fixture
 def admin(client, hdp):
     response = client.post(
-        reverse("accounts:login"), {"username": "acme_admin", "password": "acme-admin-sandbox-pw"}
+        reverse("accounts:login"), {"username": "acme_admin", "password": PASSWORDS["acme_admin"]}
     )
     assert response.status_code == 302
     return client

@@ -24,11 +24,12 @@ from portal.hdp.client import HdpClient
 from portal.onboarding.models import Run
 from portal.sandbox.hdp.seed import seed_demo
 from portal.sandbox.provider.seed import ACCOUNT_PASSWORD, ACCOUNT_USERNAME, seed_provider
+from tests.helpers.sandbox import PASSWORDS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TIMEOUT_MS = 15_000
-HDP_ADMIN = ("d2cadmin", "d2cadmin-sandbox-pw")
+HDP_ADMIN = ("d2cadmin", PASSWORDS["d2cadmin"])
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def _at_provider(page: Page) -> None:
 def _finished_setup(page: Page, base: str) -> Run:
     page.goto(base + reverse("accounts:login"))
     page.fill("#id_username", "acme_admin")
-    page.fill("#id_password", "acme-admin-sandbox-pw")
+    page.fill("#id_password", PASSWORDS["acme_admin"])
     page.click("main button[type=submit]")
     page.wait_for_url(base + reverse("onboarding:runs"))
     page.click("main a:has-text('Start a new setup')")
@@ -148,7 +149,7 @@ def _idp_login(page: Page, idp_issuer: str, login: str | None) -> None:
 def _sign_in(page: Page, base: str) -> None:
     page.goto(base + reverse("accounts:login"))
     page.fill("#id_username", "acme_admin")
-    page.fill("#id_password", "acme-admin-sandbox-pw")
+    page.fill("#id_password", PASSWORDS["acme_admin"])
     page.click("main button[type=submit]")
     page.wait_for_url(base + reverse("onboarding:runs"))
 
@@ -156,7 +157,7 @@ def _sign_in(page: Page, base: str) -> None:
 def test_a_reconnect_as_another_oidc_account_is_refused_and_hdp_keeps_its_token(
     page: Page, browser, portal_url: str
 ):
-    from tests.support.oidc import start_oidc_provider
+    from tests.helpers.oidc import start_oidc_provider
 
     page.set_default_timeout(TIMEOUT_MS)
     _sign_in(page, portal_url)

@@ -24,49 +24,59 @@ REST = 63
 
 
 @pytest.fixture
-def profile(admin):
-    return make_profile(admin, make_app(admin)["id"])
+def profile(emulator_admin):
+    return make_profile(emulator_admin, make_app(emulator_admin)["id"])
 
 
-def _rest_ds(admin, mode):
+def _rest_ds(emulator_admin, mode):
     profile_id = make_profile(
-        admin, make_app(admin, name="rest_app", dataStore=REST)["id"], name="rest_profile"
+        emulator_admin, make_app(emulator_admin, name="rest_app", dataStore=REST)["id"], name="rest_profile"
     )["id"]
     options = {"AuthenticationMethod": "OAuth2-AuthorizationCode", "OAuthProfileId": str(profile_id)}
     if mode:
         options["ClientCredentialsMode"] = mode
-    return make_ds(admin, None, name="rest_api", dataStore=str(REST), options=options)
+    return make_ds(emulator_admin, None, name="rest_api", dataStore=str(REST), options=options)
 
 
-def _test(admin, ds, tokens=None):
+def _test(emulator_admin, ds, tokens=None):
     tokens = tokens or {"access_token": "at-new"}
     with mock.patch.object(refresh, "refresh_with_provider", return_value=tokens) as refresher:
-        response = admin.post(f"/api/mgmt/datasources/{ds['id']}/test", json={})
+        response = emulator_admin.post(f"/api/mgmt/datasources/{ds['id']}/test", json={})
     assert response.status_code == 200, response.text
     return refresher
 
 
 @pytest.mark.parametrize(("mode", "how"), [("Post", {"mode": "Post"}), ("Url", {"mode": "Url"}),
                                            ("Basic", {}), ("Default", {}), ("", {})])  # fmt: skip
-def test_autonomous_rest_refreshes_with_its_client_credentials_mode(admin, mode, how):
-    refresher = _test(admin, _rest_ds(admin, mode))
+def test_autonomous_rest_refreshes_with_its_client_credentials_mode(emulator_admin, mode, how):
+    refresher = _test(emulator_admin, _rest_ds(emulator_admin, mode))
     refresher.assert_called_once_with(TOKEN_URI, "client-123", "secret-456", "rt-1", **how)
 
 
-def test_other_stores_refresh_with_http_basic(admin, profile):
-    refresher = _test(admin, make_ds(admin, profile["id"]))  # Google Analytics: no such option
+def test_other_stores_refresh_with_http_basic(emulator_admin, profile):
+    refresher = _test(
+        emulator_admin, make_ds(emulator_admin, profile["id"])
+    )  # Google Analytics: no such option
     refresher.assert_called_once_with(TOKEN_URI, "client-123", "secret-456", "rt-1")
 
 
-def test_a_rotated_refresh_token_is_written_back_by_default(admin, profile):
-    _test(admin, make_ds(admin, profile["id"]), {"access_token": "at-2", "refresh_token": "rt-2"})
+def test_a_rotated_refresh_token_is_written_back_by_default(emulator_admin, profile):
+    _test(
+        emulator_admin,
+        make_ds(emulator_admin, profile["id"]),
+        {"access_token": "at-2", "refresh_token": "rt-2"},
+    )
     stored = OAuthProfile.objects.get(pk=profile["id"])
     assert (stored.access_token, stored.refresh_token) == ("at-2", "rt-2")
 
 
-def test_without_write_back_the_old_refresh_token_stays(admin, profile, settings):
+def test_without_write_back_the_old_refresh_token_stays(emulator_admin, profile, settings):
     settings.SANDBOX_HDP_WRITES_BACK_ROTATED_REFRESH_TOKEN = False
-    _test(admin, make_ds(admin, profile["id"]), {"access_token": "at-2", "refresh_token": "rt-2"})
+    _test(
+        emulator_admin,
+        make_ds(emulator_admin, profile["id"]),
+        {"access_token": "at-2", "refresh_token": "rt-2"},
+    )
     stored = OAuthProfile.objects.get(pk=profile["id"])
     assert (stored.access_token, stored.refresh_token) == ("at-2", "rt-1")
 
