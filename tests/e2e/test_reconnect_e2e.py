@@ -22,26 +22,19 @@ from portal.connections.models import ConnectionCheck
 from portal.connections.status import State
 from portal.hdp.client import HdpClient
 from portal.onboarding.models import Run
-from portal.sandbox.hdp.seed import seed_demo
 from portal.sandbox.provider.seed import ACCOUNT_PASSWORD, ACCOUNT_USERNAME, seed_provider
+from tests.e2e.conftest import HDP_ADMIN
 from tests.helpers.sandbox import PASSWORDS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TIMEOUT_MS = 15_000
-HDP_ADMIN = ("d2cadmin", PASSWORDS["d2cadmin"])
 
 
 @pytest.fixture
-def portal_url(live_server, settings) -> str:
-    settings.HDP_BASE_URL = live_server.url + "/sandbox/hdp"
-    settings.HDP_TRANSPORT_FACTORY = None
-    settings.PORTAL_BASE_URL = live_server.url
-    settings.SANDBOX_ENABLED = True
-    settings.OAUTH_ALLOW_LOOPBACK = True
-    seed_demo()
-    seed_provider([])
-    return str(live_server.url)
+def portal_url(e2e_portal: str) -> str:
+    """The live portal reaching the emulator over real HTTP (tests/e2e/conftest.py)."""
+    return e2e_portal
 
 
 def _step(page: Page, step: str) -> None:

@@ -13,7 +13,9 @@ from datetime import timedelta
 import httpx
 import pytest
 from django.conf import settings
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -37,12 +39,32 @@ REFRESH = "sandbox-refresh-token-for-revoke-test"
 def provider_in_process(monkeypatch):
     """httpx clients without a transport of their own (the provider refresh) reach this Django app."""
     real = httpx.Client
+    handler = WSGIHandler()
+
+    def app(environ, start_response):
+        # A request handled in this thread closes the thread's database connection when it ends
+        # (close_old_connections on request_started/finished): on PostgreSQL that is the test's own
+        # connection (SQLite's in-memory test database ignores it). Django's test client switches it
+        # off the same way; the answer is read and closed inside that window.
+        was = [signal.disconnect(close_old_connections) for signal in _SIGNALS]
+        try:
+            result = handler(environ, start_response)
+            body = b"".join(result)
+            result.close()
+        finally:
+            for signal, connected in zip(_SIGNALS, was, strict=True):
+                if connected:
+                    signal.connect(close_old_connections)
+        return [body]
 
     def client(*args, **kwargs):
-        kwargs.setdefault("transport", httpx.WSGITransport(app=WSGIHandler()))
+        kwargs.setdefault("transport", httpx.WSGITransport(app=app))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(refresh.httpx, "Client", client)
+
+
+_SIGNALS = (signals.request_started, signals.request_finished)
 
 
 @pytest.fixture
