@@ -5,20 +5,17 @@ every refresh returns a new refresh token and the one used stops working. Whethe
 HDP stores the new one is ``SANDBOX_HDP_WRITES_BACK_ROTATED_REFRESH_TOKEN``.
 """
 
+# ruff: noqa: F811 (the setup fixture of test_checks, imported under another name, is an argument)
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
-from pydantic import SecretStr
 
 from portal.connections import checks
 from portal.connections.models import ConnectionCheck
 from portal.connections.status import Cause, State
-from portal.hdp.schemas import DataSourceCreate, OAuthProfileCreate
-from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp import refresh
 from portal.sandbox.hdp.models import OAuthProfile
-from tests.steps.conftest import app_body
+from tests.connections.test_checks import setup as completed_setup  # noqa: F401 (pytest fixture)
 
 Trigger = ConnectionCheck.Trigger
 
@@ -48,20 +45,9 @@ def provider(monkeypatch):
 
 
 @pytest.fixture
-def setup(hdp_client, make_run):
-    app = hdp_client.create_oauth_app(app_body("acme_rot_app"))
-    profile = hdp_client.create_oauth_profile(
-        OAuthProfileCreate(name="acme_rot_profile", oauth_app_id=app.id, refresh_token=SecretStr("rt-1"))
-    )
-    ds = hdp_client.create_datasource(
-        DataSourceCreate(name="acme_rot", data_store=54, options={"OAuthProfileId": str(profile.id)})
-    )
-    run = make_run(status=Run.Status.COMPLETED, completed_at=timezone.now())
-    for kind, obj in (("app", app), ("profile", profile), ("datasource", ds)):
-        RemoteObject.objects.create(
-            run=run, kind=kind, name=obj.name, remote_id=obj.id, outcome=RemoteObject.Outcome.CREATED
-        )
-    return run, profile.id
+def setup(completed_setup):
+    """The completed setup of test_checks.py, with its profile id."""
+    return completed_setup, completed_setup.ids["profile"]
 
 
 def _check(run, hdp_client):
