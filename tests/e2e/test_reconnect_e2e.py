@@ -74,6 +74,11 @@ def _finished_setup(page: Page, base: str) -> Run:
     _step(page, "authorize")
     page.click("main button:has-text('Connect to')")
     _at_provider(page)
+    return _finish_after_consent(page)
+
+
+def _finish_after_consent(page) -> Run:
+    """Steps d-f after the consent: save the profile, create the data source, check it works."""
     _step(page, "profile")
     page.click("main button:has-text('Save in HDP and continue')")
     _step(page, "datasource")
@@ -82,8 +87,7 @@ def _finished_setup(page: Page, base: str) -> Run:
     _step(page, "verify")
     page.click("main button:has-text('Check the connection')")
     assert "Working" in page.wait_for_selector("main .outcome").inner_text()
-    run = Run.objects.get(status=Run.Status.COMPLETED)
-    return run
+    return Run.objects.get(status=Run.Status.COMPLETED)
 
 
 def _profile(run: Run) -> tuple[list[int], str]:
@@ -170,15 +174,7 @@ def test_a_reconnect_as_another_oidc_account_is_refused_and_hdp_keeps_its_token(
         _step(page, "authorize")
         page.click("main button:has-text('Connect to')")
         _idp_login(page, idp.issuer, "alice")
-        _step(page, "profile")
-        page.click("main button:has-text('Save in HDP and continue')")
-        _step(page, "datasource")
-        page.fill("#id_opt_DefaultView", "123456789")
-        page.click("main button:has-text('Create in HDP and continue')")
-        _step(page, "verify")
-        page.click("main button:has-text('Check the connection')")
-        assert "Working" in page.wait_for_selector("main .outcome").inner_text()
-        run = Run.objects.get(status=Run.Status.COMPLETED)
+        run = _finish_after_consent(page)
         assert (run.provider_subject, run.provider_issuer) == ("alice", idp.issuer)  # from the id_token
         ids_before, refresh_before = _profile(run)
 
