@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from portal.audit.models import AuditEntry
-from portal.connections import checks, views_reconnect
+from portal.connections import checks, rotate, views_reconnect
 from portal.connections.models import ConnectionCheck
 from portal.hdp.client import HdpClient
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
@@ -79,6 +79,7 @@ def _context(run: Run, banner: str = "") -> dict[str, Any]:
         "history": _history_rows(run),
         "held": held,
         "banner": banner,
+        "rotate_refusal": rotate.refusal(run),  # templates/connections/_rotate.html
     }
 
 

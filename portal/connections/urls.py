@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal.connections import setups, views, views_reconnect
+from portal.connections import setups, views, views_reconnect, views_rotate
 
 app_name = "connections"
 urlpatterns = [
@@ -15,4 +15,10 @@ urlpatterns = [
 urlpatterns += [
     path("setups/<uuid:run_id>/reconnect/", views_reconnect.reconnect_start, name="reconnect"),
     path("setups/<uuid:run_id>/reconnect/finish/", views_reconnect.reconnect_finish, name="reconnect-finish"),
+]
+
+# A completed setup's application: a rotated client secret, new scopes (issue 8 item 4; views_rotate.py).
+urlpatterns += [
+    path("setups/<uuid:run_id>/secret/", views_rotate.rotate_secret, name="rotate-secret"),
+    path("setups/<uuid:run_id>/scope/", views_rotate.change_scope, name="change-scope"),
 ]

@@ -45,6 +45,7 @@ URLS: dict[str, tuple[frozenset[str], bool]] = {
     "sandbox_provider:login": (frozenset({"GET", "POST"}), False),
     "sandbox_provider:logout": (frozenset({"POST"}), False),
     "sandbox_provider:revoke-access": (frozenset({"POST"}), False),
+    "sandbox_provider:new-client-secret": (frozenset({"POST"}), False),
     "support:tenants": (frozenset({"GET"}), False),
     "support:reason": (frozenset({"GET", "POST"}), False),
     "support:tenant": (frozenset({"GET"}), False),
@@ -56,6 +57,8 @@ URLS: dict[str, tuple[frozenset[str], bool]] = {
     "connections:check-now": (frozenset({"POST"}), True),
     "connections:reconnect": (frozenset({"POST"}), True),
     "connections:reconnect-finish": (frozenset({"GET", "POST"}), True),
+    "connections:rotate-secret": (frozenset({"POST"}), True),
+    "connections:change-scope": (frozenset({"POST"}), True),
 }
 #: Machine-to-machine endpoints: no browser session, so no CSRF (client authentication instead).
 EXEMPT = {

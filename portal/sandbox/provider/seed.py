@@ -7,6 +7,8 @@ account's password and the client's id, secret and settings back to the document
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.contrib.auth import hashers
 from django.db import transaction
@@ -67,6 +69,26 @@ def seed_application(redirect_uris: list[str]) -> Application:
     app.redirect_uris = " ".join(merge_uris(app.redirect_uris.split(), redirect_uris))
     app.save()
     return app
+
+
+def rotate_client_secret() -> str:
+    """A new random client secret for the portal's client, as a provider console's "new secret" does.
+
+    The old one stops working at once; only a hash is stored, so the caller shows the value once.
+    ``seed_sandbox`` puts the documented demo secret back."""
+    app = Application.objects.get(client_id=settings.SANDBOX_PROVIDER_CLIENT_ID)
+    secret = "sandbox-rotated-" + secrets.token_urlsafe(24)
+    app.client_secret = _cheap_hash(secret)
+    app.save(update_fields=["client_secret", "updated"])
+    return secret
+
+
+def demo_secret_works() -> bool:
+    """Whether the client still has the documented demo secret (not rotated since the last seed)."""
+    app = Application.objects.filter(client_id=settings.SANDBOX_PROVIDER_CLIENT_ID).first()
+    return app is not None and hashers.check_password(
+        settings.SANDBOX_PROVIDER_CLIENT_SECRET, app.client_secret
+    )
 
 
 def _cheap_hash_of(secret: str, encoded: str) -> bool:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("oauth/token/", views.TokenView.as_view(), name="token"),
     path("oauth/revoke/", views.RevokeTokenView.as_view(), name="revoke"),
     path("provider/", views.console, name="console"),
+    path("provider/new-client-secret/", views.new_client_secret, name="new-client-secret"),
     path("provider/revoke-access/", views.revoke_access, name="revoke-access"),
     path("provider/login/", views.login, name="login"),
     path("provider/logout/", views.logout, name="logout"),

@@ -27,6 +27,7 @@ from oauth2_provider.scopes import get_scopes_backend
 
 from portal.accounts.models import User
 from portal.lib.events import security_event
+from portal.lib.logging import register_secret
 from portal.sandbox.provider import seed
 from portal.sandbox.provider.forms import ProviderLoginForm, RedirectUriForm
 from portal.sandbox.provider.validators import SandboxOAuth2Validator
@@ -153,6 +154,10 @@ def console(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Registered %(uri)s.") % {"uri": uri})
         return HttpResponseRedirect(reverse("sandbox_provider:console"), status=303)
 
+    return _console_page(request, form)
+
+
+def _console_page(request: HttpRequest, form: RedirectUriForm, new_secret: str = "") -> HttpResponse:
     def absolute(name: str) -> str:
         return request.build_absolute_uri(reverse(name))
 
@@ -163,6 +168,8 @@ def console(request: HttpRequest) -> HttpResponse:
         "revoke_uri": absolute("sandbox_provider:revoke"),
         "client_id": settings.SANDBOX_PROVIDER_CLIENT_ID,
         "client_secret": settings.SANDBOX_PROVIDER_CLIENT_SECRET,
+        "demo_secret_works": seed.demo_secret_works(),
+        "new_secret": new_secret,
         "scopes": get_scopes_backend().get_all_scopes().items(),
         "test_username": seed.ACCOUNT_USERNAME,
         "test_password": seed.ACCOUNT_PASSWORD,
@@ -172,6 +179,20 @@ def console(request: HttpRequest) -> HttpResponse:
         "grants": granted_access(),
     }
     return render(request, "sandbox/console.html", context, status=400 if form.errors else 200)
+
+
+@login_not_required
+@require_POST
+def new_client_secret(request: HttpRequest) -> HttpResponse:
+    """Rotate the portal client's secret, as a real console's "New client secret" does.
+
+    The new secret is shown once, in this answer (never in a redirect, message or cookie); the old
+    one stops working, so HDP's next refresh is refused with ``invalid_client`` until the admin
+    enters the new secret in the portal.
+    """
+    secret = seed.rotate_client_secret()
+    register_secret(secret)
+    return _console_page(request, RedirectUriForm(), new_secret=secret)
 
 
 def granted_access() -> list[dict[str, Any]]:
