@@ -12,7 +12,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from portal.connections import checks, reconnect
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
@@ -33,10 +33,14 @@ def with_provider_form_action(response: HttpResponse, run: Run) -> HttpResponse:
     return response
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def reconnect_start(request: HtmxRequest, run_id: UUID) -> HttpResponse:
-    """A plain form POST: start a reconnect flow and 303 the whole page to the provider."""
+    """A plain form POST: start a reconnect flow and 303 the whole page to the provider.
+
+    A GET (the link support sends a tenant admin) starts nothing: it shows the setup's Reconnect button."""
     run = common.get_run(request, run_id)
+    if request.method == "GET":
+        return HttpResponseSeeOther(reverse("connections:setup", kwargs={"run_id": run.pk}) + "#reconnect")
     replace = request.POST.get("replace") == "1"
     try:
         with common.client(request) as client:

@@ -37,8 +37,8 @@ from portal.lib.events import security_event
 from portal.lib.htmx import HttpResponseSeeOther
 from portal.onboarding.models import Run
 from portal.ratelimit import limiter as ratelimit
-from portal.support import access, reads
-from portal.support.chain import HdpFacts, RecordedObject, RunFacts, build_chain
+from portal.support import access, reads, stores
+from portal.support.chain import Finding, HdpFacts, RecordedObject, RunFacts, build_chain
 from portal.support.forms import ReasonForm
 
 P = ParamSpec("P")
@@ -135,7 +135,54 @@ class TenantRow:
     connection: Status | None = None
 
 
-def _run_facts(runs: list[Run]) -> list[RunFacts]:
+@dataclass(frozen=True)
+class FindingRow:
+    """A finding with the exact absolute link to send the tenant admin (templates/support/_finding.html)."""
+
+    finding: Finding
+    url: str
+    words: str
+    #: The setup itself, shown besides an action link (its Reconnect, Repair or New client secret).
+    setup_url: str = ""
+
+
+def _finding_rows(findings: list[Finding], base: str) -> list[FindingRow]:
+    rows = []
+    for f in findings:
+        if not f.ask_owner:
+            rows.append(FindingRow(f, "", ""))
+            continue
+        if not f.run_id:
+            rows.append(FindingRow(f, base + reverse("onboarding:runs"), _("Link to send them (My setups):")))
+            continue
+        setup = base + reverse("connections:setup", args=[f.run_id])
+        resume = base + reverse("onboarding:resume", args=[f.run_id])
+        if f.link == "reconnect":
+            url, words = (
+                base + reverse("connections:reconnect", args=[f.run_id]),
+                _("Link to send them (Reconnect):"),
+            )
+        elif f.link == "repair":
+            url, words = setup + "#repair", _("Link to send them (Repair on their setup):")
+        elif f.link == "rotate":
+            url, words = setup + "#rotate", _("Link to send them (New client secret on their setup):")
+        else:
+            rows.append(FindingRow(f, resume, _("Link to send them (their setup):")))
+            continue
+        rows.append(FindingRow(f, url, words, setup_url=resume))
+    return rows
+
+
+def _run_facts(runs: list[Run], statuses: dict[Any, Status] | None = None) -> list[RunFacts]:
+    """What the runs recorded, with each completed one's stored connection status (no HDP call)."""
+    statuses = statuses or {}
+
+    def connection(run: Run) -> tuple[str, str]:
+        status = statuses.get(run.pk)
+        if status is None:
+            return "", ""
+        return str(status.state), str(status.cause or "")
+
     return [
         RunFacts(
             id=str(run.pk),
@@ -146,6 +193,8 @@ def _run_facts(runs: list[Run]) -> list[RunFacts]:
                 RecordedObject(kind=o.kind, name=o.name, remote_id=o.remote_id, outcome=o.outcome)
                 for o in run.objects_made.all()
             ),
+            connection=connection(run)[0],
+            connection_cause=connection(run)[1],
         )
         for run in runs
     ]
@@ -227,7 +276,8 @@ def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
         .prefetch_related("objects_made")
         .order_by("-updated_at")
     )
-    run_facts = _run_facts(runs)
+    statuses = checks.statuses_for([r.pk for r in runs if r.status == Run.Status.COMPLETED])
+    run_facts = _run_facts(runs, statuses)
     recorded_profiles = {
         o.remote_id for r in run_facts for o in r.objects if o.kind == "profile" and o.remote_id is not None
     }
@@ -248,9 +298,9 @@ def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
             facts, failure = reads.read_tenant(tenant_id, recorded_profiles)
             if failure is not None:
                 banner, status = failure.explanation, _hdp_status(failure)
-    statuses = checks.statuses_for([r.pk for r in runs if r.status == Run.Status.COMPLETED])
     setups = [{"run": r, "connection": statuses.get(r.pk)} for r in runs]
     chain = build_chain(tenant_id, facts, run_facts)
+    stores.name_stores(chain, stores.names((r.datastore_id, r.datastore_name) for r in runs))
     findings = chain.findings
     _audit(
         request,
@@ -267,6 +317,7 @@ def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
         banner=banner,
         chain=chain,
         findings=findings,
+        finding_rows=_finding_rows(findings, _portal_base(request)),
         runs=runs,
         setups=setups,
         checked=int(queued) if (queued := request.GET.get("checked", "")).isdigit() else None,

@@ -2,13 +2,18 @@
 (function () {
   "use strict";
 
-  // Copy buttons: <button data-copy="element-id">. The status next to it is announced.
+  // Copy buttons: <button data-copy="element-id">. The status next to it is announced. A button
+  // marked hidden is for a read-only field that works without JavaScript: show it now.
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-copy][hidden]"), function (b) {
+    b.hidden = false;
+  });
   document.addEventListener("click", function (event) {
     var button = event.target.closest ? event.target.closest("button[data-copy]") : null;
     if (!button) return;
     var source = document.getElementById(button.getAttribute("data-copy"));
     if (!source) return;
-    var text = source.textContent.trim();
+    var field = source.tagName === "INPUT" || source.tagName === "TEXTAREA";
+    var text = (field ? source.value : source.textContent).trim();
     var status = button.parentElement.querySelector(".copy-status");
     function done(ok) {
       // Words come from the template (translated there).
@@ -16,6 +21,9 @@
     }
     if (navigator.clipboard && navigator.clipboard.writeText) {
       navigator.clipboard.writeText(text).then(function () { done(true); }, function () { done(false); });
+    } else if (field) {
+      source.select();
+      done(false);
     } else {
       var range = document.createRange();
       range.selectNodeContents(source);

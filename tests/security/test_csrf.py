@@ -55,7 +55,7 @@ URLS: dict[str, tuple[frozenset[str], bool]] = {
     "set_language": (frozenset({"GET", "POST"}), False),
     "connections:setup": (frozenset({"GET"}), True),
     "connections:check-now": (frozenset({"POST"}), True),
-    "connections:reconnect": (frozenset({"POST"}), True),
+    "connections:reconnect": (frozenset({"GET", "POST"}), True),
     "connections:reconnect-finish": (frozenset({"GET", "POST"}), True),
     "connections:rotate-secret": (frozenset({"POST"}), True),
     "connections:change-scope": (frozenset({"POST"}), True),

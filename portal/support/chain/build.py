@@ -11,6 +11,7 @@ from portal.support.chain.findings import (
     _flag_drift,
     _flag_stuck,
     _reconnect_action,
+    consolidate,
 )
 from portal.support.chain.tree import AppNode, Chain, DataSourceNode, Finding, ProfileNode
 
@@ -79,4 +80,5 @@ def build_chain(tenant_id: int, hdp: HdpFacts, runs: list[RunFacts]) -> Chain:
         _flag_absences(chain, run_of)
         _flag_drift(chain, hdp, live_runs, profiles)
     _flag_stuck(chain, live_runs)
+    consolidate(chain, live_runs)
     return chain

@@ -64,6 +64,10 @@ class RunFacts:
     status: str
     datastore_name: str
     objects: tuple[RecordedObject, ...] = ()
+    #: A completed setup's connection status from its stored checks (``checks.statuses_for``):
+    #: ``State`` and ``Cause`` values, "" when none. Read by ``findings.consolidate``.
+    connection: str = ""
+    connection_cause: str = ""
 
     def recorded(self, kind: str) -> RecordedObject | None:
         return next((o for o in self.objects if o.kind == kind), None)

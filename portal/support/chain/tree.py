@@ -7,7 +7,12 @@ from typing import Literal
 
 from portal.support.chain.facts import DataSourceFact
 
-Severity = Literal["problem", "drift", "stuck"]
+#: "note": nothing depends on it (e.g. an application with no profile); shown last, not as a problem.
+Severity = Literal["problem", "drift", "stuck", "note"]
+#: What the tenant admin is sent to: their setup's Reconnect, Repair, "New client secret", or the
+#: setup itself (resume); "" = My setups.
+Link = Literal["reconnect", "repair", "rotate", "resume", ""]
+_SEVERITY_ORDER = {"problem": 0, "drift": 1, "stuck": 2, "note": 3}
 
 
 @dataclass(frozen=True)
@@ -16,6 +21,10 @@ class Finding:
 
     ``ask_owner``: the person to ask (the tenant admin who owns the setup or the data source).
     ``run_id``: their setup, when a portal run is involved (the page links to it, or to My setups).
+    One finding per root cause: ``affected`` lists, in plain words, what else the same cause broke
+    (``portal.support.chain.findings.consolidate``); ``harm`` counts the data sources it stops.
+    ``subject`` / ``because`` ("kind:id") say what the finding is about and which other object's
+    absence explains it, so findings with one cause merge.
     """
 
     code: str
@@ -24,12 +33,24 @@ class Finding:
     action: str
     ask_owner: str = ""
     run_id: str = ""
+    affected: tuple[str, ...] = ()
+    link: Link = ""
+    harm: int = 0
+    subject: str = ""
+    because: str = ""
+
+    @property
+    def order(self) -> tuple[int, int, int]:
+        """Most harmful first: broken data sources (the most first), then drift, stuck runs, notes."""
+        return (0 if self.harm else 1, _SEVERITY_ORDER[self.severity], -self.harm)
 
 
 @dataclass
 class DataSourceNode:
     fact: DataSourceFact
     findings: list[Finding] = field(default_factory=list)
+    #: The data store's name, for people (``portal.support.stores.name_stores``); "" = unknown.
+    store_name: str = ""
 
 
 @dataclass
@@ -53,6 +74,7 @@ class AppNode:
     in_tenant: bool = True
     profiles: list[ProfileNode] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    store_name: str = ""
 
     @property
     def blast_radius(self) -> int:
@@ -73,6 +95,14 @@ class Chain:
 
     @property
     def findings(self) -> list[Finding]:
+        """Every finding, most harmful first (a stable sort: equals keep the tree's order)."""
+        return sorted(self._all_findings(), key=lambda f: f.order)
+
+    def datasource_nodes(self) -> list[DataSourceNode]:
+        nodes = [ds for app in self.apps for profile in app.profiles for ds in profile.datasources]
+        return nodes + self.broken_datasources + self.other_datasources
+
+    def _all_findings(self) -> list[Finding]:
         found: list[Finding] = list(self.run_findings)
         for app in self.apps:
             found += app.findings
