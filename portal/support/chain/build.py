@@ -11,8 +11,8 @@ from portal.support.chain.findings import (
     _flag_drift,
     _flag_stuck,
     _reconnect_action,
-    consolidate,
 )
+from portal.support.chain.roots import consolidate
 from portal.support.chain.tree import AppNode, Chain, DataSourceNode, Finding, ProfileNode
 
 
