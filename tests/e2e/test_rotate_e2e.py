@@ -20,6 +20,7 @@ from portal.hdp.client import HdpClient
 from portal.oauth.models import OAuthFlow
 from tests.e2e.conftest import HDP_ADMIN
 from tests.e2e.test_reconnect_e2e import TIMEOUT_MS, _finished_setup, portal_url  # noqa: F401 (fixture)
+from tests.helpers.axe import assert_no_serious_axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,6 +45,7 @@ def test_a_rotated_secret_is_entered_on_the_setup_page_without_consent(page: Pag
     console.goto(portal_url + reverse("sandbox_provider:console"))
     console.click("main form button:has-text('New client secret')")
     new_secret = console.inner_text("#new-client-secret")
+    assert_no_serious_axe_violations(console)
     console.close()
     assert new_secret and new_secret != old_secret
 
@@ -55,6 +57,7 @@ def test_a_rotated_secret_is_entered_on_the_setup_page_without_consent(page: Pag
     page.wait_for_selector("#setup-status .outcome-fail")
     status = page.inner_text("#setup-status .outcome")
     assert str(State.BROKEN.label) in status and str(Cause.CLIENT_REFUSED.label) in status, status
+    assert_no_serious_axe_violations(page)  # the setup page with its "Client secret and scopes" section
 
     page.fill("#rotate-secret", new_secret)
     page.click("#rotate button:has-text('Save the new secret and check')")
