@@ -93,7 +93,13 @@ def change_scope(request: HtmxRequest, run_id: UUID) -> HttpResponse:
     run, person = found, common.user(request)
     form = ScopeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Enter at least one scope, separated by spaces."))
+        too_long = len(request.POST.get("scope", "")) > rotate.SCOPE_MAX
+        messages.error(
+            request,
+            _("The scopes are too long for HDP.")
+            if too_long
+            else _("Enter at least one scope, separated by spaces."),
+        )
         return HttpResponseSeeOther(_setup_url(run, "rotate"))
     try:
         with common.client(request) as client:
