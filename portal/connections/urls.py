@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal.connections import setups, views, views_reconnect
+from portal.connections import setups, views, views_reconnect, views_repair
 
 app_name = "connections"
 urlpatterns = [
@@ -15,4 +15,10 @@ urlpatterns = [
 urlpatterns += [
     path("setups/<uuid:run_id>/reconnect/", views_reconnect.reconnect_start, name="reconnect"),
     path("setups/<uuid:run_id>/reconnect/finish/", views_reconnect.reconnect_finish, name="reconnect-finish"),
+]
+
+# Repair a setup whose part was deleted or unlinked in HDP (issue 8 item 3; views_repair.py).
+urlpatterns += [
+    path("setups/<uuid:run_id>/repair/", views_repair.repair_start, name="repair"),
+    path("setups/<uuid:run_id>/repair/finish/", views_repair.repair_finish, name="repair-finish"),
 ]
