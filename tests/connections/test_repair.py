@@ -480,3 +480,29 @@ def test_someone_elses_setup_cannot_be_repaired(client, setup, hdp):
     assert client.get(reverse("connections:repair", args=[setup.pk])).status_code == 404
     assert client.post(reverse("connections:repair", args=[setup.pk]), {"cause": "x"}).status_code == 404
     assert client.post(reverse("connections:repair-finish", args=[setup.pk])).status_code == 404
+
+
+def test_a_repair_consent_fits_only_a_completed_setup_whose_profile_a_repair_marked_gone(setup):
+    profile = RemoteObject.objects.get(run=setup, kind="profile")
+    app = RemoteObject.objects.get(run=setup, kind="app")
+    assert setup.consent_purpose() == "reconnect"
+    profile.outcome = RemoteObject.Outcome.FAILED
+    profile.save()
+    assert setup.consent_purpose() == "repair"
+    assert (
+        flows.fits(setup, "repair")
+        and not flows.fits(setup, "consent")
+        and not flows.fits(setup, "reconnect")
+    )
+    app.outcome = RemoteObject.Outcome.FAILED  # the application is gone too: it is registered again first
+    app.save()
+    assert setup.consent_purpose() is None
+    setup.status = Run.Status.ACTIVE  # the wizard's rule is unchanged: a first consent
+    assert setup.consent_purpose() == "consent"
+
+
+def test_a_healthy_setup_page_has_the_repair_section_without_a_repair_button(admin, setup, hdp, provider):
+    _check(setup, hdp)
+    page = admin.get(reverse("connections:setup", args=[setup.pk])).content.decode()
+    assert 'id="repair"' in page
+    assert reverse("connections:repair", args=[setup.pk]) not in page
