@@ -303,7 +303,12 @@ def begin(
                 raise engine.SecretRequired(
                     _("Enter the client secret from the provider's app registration.")
                 )
-            app_id = engine.ensure_app(run, client, None, client_secret=client_secret)
+            try:
+                app_id = engine.ensure_app(run, client, None, client_secret=client_secret)
+            except BaseException:
+                # A completed setup keeps no secret: the next attempt asks for it again.
+                records.drop_sealed(run, "app_secret")
+                raise
             _changed(repair, "app_created", app_id, run.app_name)
         if not _awaits_consent(run, repair):
             return None

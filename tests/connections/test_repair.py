@@ -326,9 +326,7 @@ def test_a_deleted_app_is_registered_again_with_the_secret_entered_again(admin, 
     missing = _start(admin, setup, "app_missing")
     page = admin.get(missing["Location"]).content.decode()
     assert "Enter the client secret" in page
-    assert hdp.list_oauth_apps(tenant_id=71) == [] or all(
-        a.name != "Acme_Rp_app" for a in hdp.list_oauth_apps()
-    )
+    assert all(a.name != "Acme_Rp_app" for a in hdp.list_oauth_apps(tenant_id=71))  # nothing sent
 
     start = _start(admin, setup, "app_missing", client_secret=APP_SECRET)
     assert start.status_code == 303 and APP_SECRET not in start["Location"]
@@ -506,3 +504,19 @@ def test_a_healthy_setup_page_has_the_repair_section_without_a_repair_button(adm
     page = admin.get(reverse("connections:setup", args=[setup.pk])).content.decode()
     assert 'id="repair"' in page
     assert reverse("connections:repair", args=[setup.pk]) not in page
+
+
+def test_a_refused_app_registration_keeps_no_secret_and_asks_for_it_again(admin, setup, hdp, provider):
+    hdp.delete_oauth_app(_ids(setup)["app"])
+    faults.arm("POST", r"^/api/mgmt/oauthapps$", "status", status=400)
+    refused = _start(admin, setup, "app_missing", client_secret=APP_SECRET)
+    assert refused["Location"] == reverse("connections:repair", args=[setup.pk])
+    page = admin.get(refused["Location"]).content.decode()
+    assert 'name="client_secret"' in page and APP_SECRET not in page
+    setup.refresh_from_db()
+    assert setup.app_secret_enc == ""  # a completed setup keeps no secret, even after a refusal
+    assert Repair.objects.get(run=setup).finished_at is None
+    again = _start(admin, setup, "app_missing", client_secret=APP_SECRET)
+    body = admin.get(_consent(admin, setup, again)["Location"]).content.decode()
+    assert "The repair is done." in body
+    assert len([a for a in hdp.list_oauth_apps(tenant_id=71) if a.name == "Acme_Rp_app"]) == 1
