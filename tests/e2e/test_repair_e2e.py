@@ -17,6 +17,7 @@ from portal.connections.status import State
 from portal.hdp.client import HdpClient
 from tests.e2e.conftest import HDP_ADMIN
 from tests.e2e.test_reconnect_e2e import _at_provider, _finished_setup
+from tests.helpers.axe import assert_no_serious_axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,12 +39,14 @@ def test_a_deleted_profile_is_repaired_with_the_data_source_repointed(page: Page
 
     page.click("#repair a:has-text('Repair')")
     page.wait_for_url(e2e_portal + reverse("connections:repair", args=[run.pk]))
+    assert_no_serious_axe_violations(page, "main")
     page.click("main button:has-text('Repair and sign in at the provider')")
     _at_provider(page)
     page.wait_for_url(e2e_portal + reverse("connections:repair-finish", args=[run.pk]))
     main = page.inner_text("main")
     assert "The repair is done." in main, main
     assert str(State.WORKING.label) in main
+    assert_no_serious_axe_violations(page, "main")
 
     with HdpClient(settings.HDP_BASE_URL, *HDP_ADMIN) as admin:
         profiles = [p for p in admin.list_oauth_profiles() if int(p.oauth_app_id or 0) == app_id]

@@ -56,6 +56,8 @@ URLS: dict[str, tuple[frozenset[str], bool]] = {
     "connections:check-now": (frozenset({"POST"}), True),
     "connections:reconnect": (frozenset({"POST"}), True),
     "connections:reconnect-finish": (frozenset({"GET", "POST"}), True),
+    "connections:repair": (frozenset({"GET", "POST"}), True),
+    "connections:repair-finish": (frozenset({"GET", "POST"}), True),
 }
 #: Machine-to-machine endpoints: no browser session, so no CSRF (client authentication instead).
 EXEMPT = {
