@@ -88,7 +88,9 @@ def finish(check: ConnectionCheck, verdict: Verdict) -> ConnectionCheck:
 
 
 def _held_ids(run: Run) -> dict[str, int]:
-    rows = run.objects_made.filter(outcome__in=_HELD, remote_id__isnull=False)
+    # A "failed" row with an id is one a repair recorded as deleted in HDP (portal/connections/repair.py):
+    # still the setup's, so the check reports it missing instead of skipping it.
+    rows = run.objects_made.filter(outcome__in=(*_HELD, RemoteObject.Outcome.FAILED), remote_id__isnull=False)
     return {row.kind: int(row.remote_id) for row in rows if row.remote_id is not None}
 
 

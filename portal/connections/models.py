@@ -168,3 +168,37 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification_id} -> {self.host}: {self.status} after {self.attempts}"
+
+
+class Repair(models.Model):
+    """One repair of a completed setup whose part was deleted or unlinked in HDP (portal/connections/repair.py).
+
+    Open (``finished_at`` empty) from the admin's confirmation until every HDP change is made, so a
+    repair interrupted by a consent at the provider, a timeout or a closed tab resumes where it
+    stopped. At most one open repair per setup (a partial unique constraint). ``changes`` lists what
+    the repair did in HDP, in order (``{"action": ..., "id": ..., "name": ...}``); never a secret.
+    """
+
+    run = models.ForeignKey("onboarding.Run", on_delete=models.CASCADE, related_name="repairs")
+    #: What the check found (a ``Cause``: app_missing, profile_missing, datasource_missing...).
+    cause = models.CharField(max_length=32, choices=Cause.choices)
+    requested_by = models.CharField(max_length=150, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    #: The ids HDP had before the repair (the deleted profile's, to find other data sources using it).
+    old_app_id = models.IntegerField(null=True, blank=True)
+    old_profile_id = models.IntegerField(null=True, blank=True)
+    #: Other data sources of the admin the repair also points at the new profile (the admin chose them).
+    also_repoint = models.JSONField(default=list, blank=True)
+    changes = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run"], condition=Q(finished_at__isnull=True), name="connections_one_open_repair"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} repair of {self.cause} {'open' if self.finished_at is None else 'done'}"

@@ -50,6 +50,12 @@ def start(request: HttpRequest, run: Run, client: HdpClient, *, replace: bool = 
     it now, checked like the wizard checks a reused one). Raises ReconnectRefused, flows.RateLimited."""
     if run.consent_purpose() != "reconnect":
         raise ReconnectRefused(_("Only a completed setup whose OAuth profile exists can be reconnected."))
+    return authorize_url(request, run, client, "replace" if replace else "reconnect")
+
+
+def authorize_url(request: HttpRequest, run: Run, client: HdpClient, purpose: str) -> str:
+    """Start a flow for ``purpose`` with the setup's HDP application as HDP holds it now (also the
+    repair's new consent, portal/connections/repair.py). Raises ReconnectRefused, flows.RateLimited."""
     app_id = run.remote_id("app")
     if app_id is None:
         raise ReconnectRefused(_("This setup has no OAuth application recorded."))
@@ -77,7 +83,7 @@ def start(request: HttpRequest, run: Run, client: HdpClient, *, replace: bool = 
             expected_issuer=preset.expected_issuer,
             app_id=app_id,
             app_name=app.name,
-            purpose="replace" if replace else "reconnect",
+            purpose=purpose,
         )
     except ValidationError as exc:
         raise ReconnectRefused(" ".join(exc.messages)) from None

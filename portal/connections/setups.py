@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from portal.audit.models import AuditEntry
-from portal.connections import checks, rotate, views_reconnect
+from portal.connections import checks, repair, rotate, views_reconnect
 from portal.connections.models import ConnectionCheck
 from portal.hdp.client import HdpClient
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
@@ -73,9 +73,11 @@ def _context(run: Run, banner: str = "") -> dict[str, Any]:
         for o in common.objects(list(run.objects_made.all()))
         if o.outcome in (RemoteObject.Outcome.CREATED, RemoteObject.Outcome.REUSED)
     ]
+    status = checks.status_for(run)
     return {
         "run": run,
-        "status": checks.status_for(run),
+        "status": status,
+        "repair_offer": repair.offer(run, status),
         "history": _history_rows(run),
         "held": held,
         "banner": banner,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal.connections import setups, views, views_reconnect, views_rotate
+from portal.connections import setups, views, views_reconnect, views_repair, views_rotate
 
 app_name = "connections"
 urlpatterns = [
@@ -21,4 +21,10 @@ urlpatterns += [
 urlpatterns += [
     path("setups/<uuid:run_id>/secret/", views_rotate.rotate_secret, name="rotate-secret"),
     path("setups/<uuid:run_id>/scope/", views_rotate.change_scope, name="change-scope"),
+]
+
+# Repair a setup whose part was deleted or unlinked in HDP (issue 8 item 3; views_repair.py).
+urlpatterns += [
+    path("setups/<uuid:run_id>/repair/", views_repair.repair_start, name="repair"),
+    path("setups/<uuid:run_id>/repair/finish/", views_repair.repair_finish, name="repair-finish"),
 ]

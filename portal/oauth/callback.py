@@ -288,14 +288,14 @@ def _account_refusal(recorded: Identity, new: Identity | None, retry_url: str) -
 
 
 def accept(flow: OAuthFlow, result: client.TokenResult) -> ConsentTarget:
-    """9. Hand a fresh exchange to the target for the flow's purpose. A reconnect must come from the
-    provider account recorded at the first consent wherever the provider identifies it (only
+    """9. Hand a fresh exchange to the target for the flow's purpose. A reconnect (or a repair's new
+    consent) must come from the provider account recorded at the first consent wherever the provider identifies it (only
     "replace", the admin's explicit choice, may change it); else :class:`Refusal`, nothing stored."""
     target = target_of(flow)
     snapshot = flow.frozen()
     recorded = target.consent_identity()
     other = result.identity is None or (recorded is not None and not recorded.same_account(result.identity))
-    if snapshot.purpose == "reconnect" and recorded is not None and other:
+    if snapshot.purpose in ("reconnect", "repair") and recorded is not None and other:
         finish(flow, OAuthFlow.Outcome.FAILED, "account_mismatch")
         raise _account_refusal(recorded, result.identity, target.consent_retry_url(snapshot.purpose))
     target.record_consent(

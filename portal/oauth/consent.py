@@ -34,7 +34,8 @@ class ConsentTarget(Protocol):
 
     def consent_purpose(self) -> str | None:
         """Which flow the target may start now: "consent" (first consent), "reconnect" (into the
-        existing profile; "replace" fits it too) or None (none: SECURITY.md item 36)."""
+        existing profile; "replace" fits it too), "repair" (a new profile for a completed setup whose
+        profile was deleted) or None (none: SECURITY.md item 36)."""
         ...
 
     def consent_identity(self) -> Identity | None:

@@ -10,8 +10,9 @@ from typing import Any
 
 #: "consent": first consent (active setup, no profile yet); "reconnect": new tokens for the same
 #: provider account into the existing profile; "replace": the same, by the admin's explicit choice to
-#: switch to another provider account.
-PURPOSES = ("consent", "reconnect", "replace")
+#: switch to another provider account; "repair": a new consent for a completed setup whose profile was
+#: deleted in HDP (the tokens went with it), so the repair can create the profile again.
+PURPOSES = ("consent", "reconnect", "replace", "repair")
 RECONNECTS = ("reconnect", "replace")
 
 

@@ -170,8 +170,8 @@ class Run(models.Model):
 
     def purpose_for(self, profile: RemoteObject | None) -> str | None:
         """Which flow the run may start given its profile record: a first consent while no profile
-        was made (nor may have reached HDP), a reconnect of a completed setup into its profile
-        (SECURITY.md item 36), else none."""
+        was made (nor may have reached HDP), a reconnect of a completed setup into its profile, a
+        repair's new consent once the profile is recorded as deleted in HDP (SECURITY.md item 36), else none."""
         if self.status == self.Status.ACTIVE:
             return None if profile is not None and profile.outcome in self._PROFILE_MAY_EXIST else "consent"
         held = (
@@ -179,6 +179,12 @@ class Run(models.Model):
         )
         if self.status == self.Status.COMPLETED and held:
             return "reconnect"
+        if self.status == self.Status.COMPLETED and profile is not None and profile.outcome == "failed":
+            # portal.connections' repair marked the profile as deleted in HDP: a new consent may
+            # create it again, once the setup's application exists (SECURITY.md item 36).
+            app = self.remote("app")
+            if app is not None and app.outcome in ("created", "reused") and app.remote_id is not None:
+                return "repair"
         return None
 
     def consent_purpose(self) -> str | None:
@@ -193,11 +199,15 @@ class Run(models.Model):
         return self.unseal("app_secret")
 
     def consent_done_url(self, purpose: str = "consent") -> str:
+        if purpose == "repair":
+            return reverse("connections:repair-finish", kwargs={"run_id": self.pk})
         if purpose != "consent":
             return reverse("connections:reconnect-finish", kwargs={"run_id": self.pk})
         return reverse("onboarding:step-profile", kwargs={"run_id": self.pk})
 
     def consent_retry_url(self, purpose: str = "consent") -> str:
+        if purpose == "repair":
+            return reverse("connections:repair-finish", kwargs={"run_id": self.pk})
         if purpose != "consent":
             return reverse("connections:reconnect-finish", kwargs={"run_id": self.pk})
         return reverse("onboarding:step-authorize", kwargs={"run_id": self.pk})

@@ -59,6 +59,8 @@ URLS: dict[str, tuple[frozenset[str], bool]] = {
     "connections:reconnect-finish": (frozenset({"GET", "POST"}), True),
     "connections:rotate-secret": (frozenset({"POST"}), True),
     "connections:change-scope": (frozenset({"POST"}), True),
+    "connections:repair": (frozenset({"GET", "POST"}), True),
+    "connections:repair-finish": (frozenset({"GET", "POST"}), True),
 }
 #: Machine-to-machine endpoints: no browser session, so no CSRF (client authentication instead).
 EXEMPT = {
