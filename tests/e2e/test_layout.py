@@ -222,6 +222,9 @@ def test_every_page_fits_and_passes_axe(browser: Browser, e2e_portal: str, viewp
         _open(journey, page, reverse("connections:setup", args=[run.pk]), "setup page")
         _open(journey, page, reverse("connections:notifications"), "notifications")
         _open(journey, page, reverse("sandbox_provider:login"), "provider sign-in (signed in)")
+        _open(journey, page, reverse("sandbox_provider:console"), "sandbox console (a grant)")
+        refused = authorize_url("https://elsewhere.example/cb", state="x", code_challenge=make_pkce()[1])
+        _open(journey, page, refused, "provider refusal")
     finally:
         context.close()
 
@@ -249,6 +252,8 @@ def test_every_page_fits_and_passes_axe(browser: Browser, e2e_portal: str, viewp
         "My setups (one completed)",
         "setup page",
         "notifications",
+        "sandbox console (a grant)",
+        "provider refusal",
         "support: reason",
         "support: tenants",
         "support: tenant chain",
