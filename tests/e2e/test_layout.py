@@ -3,20 +3,22 @@
 The whole wizard is walked to a passing check with the walk of test_wizard_e2e.py (its helpers,
 not a copy: when the wizard's flow changes there, this test follows). Every page the walk shows it
 (each step, the sandbox console, the sandbox provider's sign-in and consent), then My setups, the
-setup page, notifications and the support console's tenant list and chain (signed in as
-``support``), must have
+setup page, notifications, the provider's console and refusal page, and the support console's
+reason page, tenant list and chain (signed in as ``support``), must have
 
 - no horizontal scrolling: ``document.documentElement.scrollWidth <= window.innerWidth``;
+- no short word split where it has no break opportunity ("acme_admi n"), no ``<dd>`` squeezed
+  below half its list's width (the Connect step's 70 px column);
 - no serious or critical axe-core violation.
 
 German: the walk's selectors name English buttons, so the walk itself stays in English and each page
-it reaches is opened again in a second tab of the same browser session that asks for German
-(``Accept-Language: de``); the checks run on that German copy. The pages outside the walk are opened
-in German directly. (The same GET of a step shows the same step: the wizard keeps its state on the
-server, not in the tab.)
+it reaches is opened again, with the same session cookies, in a second context that asks for German
+(its locale's ``Accept-Language``); the checks run on that German copy. A GET of a step shows the
+same step (the wizard keeps its state on the server); only the check's outcome box is the POST's,
+so the German "f: check passed" is the completed setup's verify page.
 
 Four combinations share one browser (pytest-playwright's session ``browser``); each gets its own
-context at its own viewport.
+contexts at its own viewport. ``LAYOUT_SCREENSHOTS=/tmp/shots`` saves every checked page.
 """
 
 from __future__ import annotations
@@ -197,11 +199,11 @@ def _walk_the_wizard(journey: LayoutJourney, page: Page) -> Run:
 def _support_console(journey: LayoutJourney, page: Page) -> None:
     sign_in(page, journey.base, *SUPPORT)
     page.goto(journey.base + reverse("support:tenants"))
-    if page.locator("#id_reason").count():  # the console asks why before showing any tenant
-        journey.axe(page, "support: reason")
-        page.fill("#id_reason", "Layout check, ticket 12")
-        page.click("main button[type=submit]")
-        page.wait_for_url(journey.base + reverse("support:tenants"))
+    page.wait_for_selector("#id_reason")  # the console asks why before showing any tenant
+    journey.axe(page, "support: reason")
+    page.fill("#id_reason", "Layout check, ticket 12")
+    page.click("main button[type=submit]")
+    page.wait_for_url(journey.base + reverse("support:tenants"))
     journey.axe(page, "support: tenants")
     _open(journey, page, reverse("support:tenant", args=[ACME_TENANT_ID]), "support: tenant chain")
 
