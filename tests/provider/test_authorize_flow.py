@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.contrib.auth import SESSION_KEY as AUTH_SESSION_KEY
 from django.test import Client
+from django.urls import reverse
 from oauth2_provider.models import AccessToken, RefreshToken
 
 from portal.sandbox.provider import seed
@@ -177,13 +178,20 @@ def test_token_endpoint_needs_no_csrf_token(provider_app):
     assert response.json()["access_token"]
 
 
-def test_consent_page_header_shows_the_portal_person_and_the_body_the_provider_account(
+def test_consent_page_has_the_providers_own_header_and_shows_only_the_provider_account(
     client, provider_app, portal_user
 ):
+    """The provider is a different site (issue 12): its own header, no portal header, no portal
+    person or portal sign-out on its page; ``user`` stays the portal's person all the same."""
     client.force_login(portal_user)
     sign_in(client)
     response = client.get(authorize_url(REDIRECT_URI, state="s", code_challenge=make_pkce()[1]))
     assert response.status_code == 200
     assert response.context["user"] == portal_user
     assert response.context["provider_account"].username == seed.ACCOUNT_USERNAME
-    assert "acme_admin (Acme)" in response.content.decode()
+    html = response.content.decode()
+    assert 'class="provider-header"' in html and "Sandbox provider — practice sign-in" in html
+    assert "sandbox/provider.css" in html and "portal/portal.css" not in html
+    assert "acme_admin (Acme)" not in html
+    assert 'class="site-header"' not in html and reverse("accounts:logout") not in html
+    assert f"<strong>{seed.ACCOUNT_USERNAME}</strong>" in html
