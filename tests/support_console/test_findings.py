@@ -203,4 +203,5 @@ def test_stores_show_their_names_not_ids(staff, hdp_log):
     assert "Google Analytics" in html.split('id="chain-heading"', 1)[1]
     assert "data store 54" not in html and "Data store id" not in html
     assert '<td data-label="Data store">Google Analytics</td>' in html
-    assert '<td data-label="Data store">data store 1004</td>' in html  # an id neither HDP's docs nor a setup names
+    # an id neither HDP's docs nor a setup names:
+    assert '<td data-label="Data store">data store 1004</td>' in html
