@@ -55,6 +55,11 @@ def finder(run: Run, client: HdpClient, kind: str, *, exact: bool = True) -> Cal
     return lambda name: _matches(client.list_datasources(), name, exact=exact)
 
 
+def taken_in(items: Sequence[Any]) -> Callable[[str], list[int]]:
+    """The "someone else's name" check against a list HDP already gave in this request."""
+    return lambda name: _matches(items, name, exact=False)
+
+
 def by_name(run: Run, client: HdpClient, obj: RemoteObject) -> Callable[[], list[int]]:
     find_by, name = finder(run, client, obj.kind), obj.name
     return lambda: find_by(name)
