@@ -40,8 +40,8 @@ def runs(request: HtmxRequest) -> HttpResponse:
     tenant_ids = [int(str(t["id"])) for t in user.onboarding_tenants()]
     rows = []
     mine = Run.objects.filter(owner=user, tenant_id__in=tenant_ids).order_by("-updated_at", "pk")
-    page = Paginator(mine, RUNS_PER_PAGE).get_page(request.GET.get("page"))
-    runs = list(page.object_list.prefetch_related("objects_made"))
+    page = Paginator(mine.prefetch_related("objects_made"), RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    runs = list(page.object_list)
     connection = _connection_statuses([r.pk for r in runs if r.status == Run.Status.COMPLETED])
     for run in runs:
         step = wizard.Progress.of(run).current
