@@ -160,5 +160,6 @@ def test_sessions_share_one_pool_per_process_and_reuse_a_connection(monkeypatch,
         assert second.post(url, data={"a": "b"}, timeout=5).status_code == 200
         assert len(accepted) == 1  # the second call went over the first call's connection
     finally:
+        safe_http.shared_adapter().poolmanager.clear()  # close the kept-alive connection: its server thread ends
         server.shutdown()
         server.server_close()
