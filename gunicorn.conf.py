@@ -15,7 +15,9 @@ import os
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")
 worker_class = "gthread"
 workers = int(os.environ.get("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count() + 1))
-threads = int(os.environ.get("GUNICORN_THREADS", 16))
+# 32: a hung HDP holds a thread for up to HDP_READ_TIMEOUT_MS, and 50 such waits must leave threads
+# free for everyone else (with 16 x 3 workers the 49th hung call queued the other pages; make bench).
+threads = int(os.environ.get("GUNICORN_THREADS", 32))
 # Above the worst HDP wait a page can make (read timeout plus one retry), so gunicorn never kills a
 # worker that is only waiting for HDP.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))

@@ -1,8 +1,9 @@
 """Sign-in checked once against HDP; the password is never stored (docs/product.md "How HDP is reached").
 
 The person's own credentials are used for exactly one call (``GET /api/mgmt/user``). Who they are
-(user name, tenant, tenants administered) is then read with the portal's service account and kept
-on the local ``User`` as a snapshot.
+(user name, tenant, tenants administered) is then read with the portal's service account, in one
+``GET /api/admin/users/{id}?details=true`` (plus the tenant list only when the person administers a
+tenant other than their own, for its name), and kept on the local ``User`` as a snapshot.
 """
 
 from __future__ import annotations
@@ -71,14 +72,18 @@ class HdpBackend(BaseBackend):
             raise HdpUnreachable(hdp_host()) from exc
         try:
             with hdp.HdpClient.service() as service:
-                account = service.get_user_account(me.user_id)
-                administered = list(account.tenants_administered) or service.get_tenants_administered(
-                    me.user_id
-                )
+                # With details the account carries tenantsAdministered (docs/hdp-api.md §6): no
+                # separate read of it unless this HDP leaves the field out.
+                account = service.get_user_account(me.user_id, details=True)
+                administered = list(account.tenants_administered)
+                if "tenants_administered" not in account.model_fields_set:
+                    administered = service.get_tenants_administered(me.user_id)
                 tenant_id = account.tenant_id
                 tenant_name = account.tenant_name or ""
+                known = {tenant_id: tenant_name} if tenant_id is not None and tenant_name else {}
                 wanted = [t for t in [tenant_id, *administered] if t is not None]
-                names = _tenant_names(service, wanted) if administered or not tenant_name else {}
+                # The tenant list only for names the account did not give (an admin of other tenants).
+                names = known if all(t in known for t in wanted) else _tenant_names(service, wanted)
         except errors.HdpUnavailable as exc:
             raise HdpUnreachable(hdp_host()) from exc
         hdp_name = account.user_name or username

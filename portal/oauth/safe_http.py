@@ -14,6 +14,7 @@ Proxies are refused: a proxy would resolve the name again, on its own.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Mapping
@@ -119,9 +120,25 @@ class PinnedIPAdapter(HTTPAdapter):
         return host_params, pool_kwargs
 
 
+class _ProcessAdapter(PinnedIPAdapter):
+    """The process's one pinning adapter: a session's ``close()`` must not close its pools."""
+
+    def close(self) -> None:
+        """Sessions come and go; the pools live as long as the process."""
+
+
+@functools.cache
+def shared_adapter() -> PinnedIPAdapter:
+    """One pinning adapter per process, so token calls reuse TLS connections (urllib3 keeps one pool
+    per pinned address and name). Still safe: every send resolves and checks again before any pool
+    is picked, and a pool's key is the address checked for this send (a connection made to an
+    address checked earlier is only reused while the name still pins to that same address)."""
+    return _ProcessAdapter(max_retries=0)
+
+
 def harden(session: requests.Session) -> requests.Session:
     """Mount the pinning adapter for http and https, follow no redirect, ignore proxy env vars."""
-    adapter = PinnedIPAdapter(max_retries=0)
+    adapter = shared_adapter()
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     # A 3xx from a token endpoint must not be followed: 307/308 would re-send the code, the verifier

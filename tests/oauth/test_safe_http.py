@@ -118,3 +118,48 @@ def test_session_follows_no_redirect_and_ignores_proxy_env(monkeypatch):
     _resolving_to(monkeypatch, ["10.0.0.1"])
     with pytest.raises(BlockedDestination):
         session.get("https://token.example.com/", proxies={"https": "http://10.0.0.1:3128"}, timeout=1)
+
+
+def test_sessions_share_one_pool_per_process_and_reuse_a_connection(monkeypatch, settings):
+    """Token calls of different requests reuse one kept-alive connection (one pool per process);
+    closing a session does not close the shared pool."""
+    import http.server
+    import threading
+
+    settings.OAUTH_ALLOW_LOOPBACK = True
+    _resolving_to(monkeypatch, ["127.0.0.1"])
+    accepted: list[object] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive
+
+        def setup(self) -> None:
+            accepted.append(self.client_address)
+            super().setup()
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b'{"access_token": "a"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/token"
+    try:
+        first, second = safe_session(), safe_session()
+        assert first.get_adapter(url) is second.get_adapter(url) is safe_http.shared_adapter()
+        assert first.post(url, data={"a": "b"}, timeout=5).json() == {"access_token": "a"}
+        first.close()
+        assert second.post(url, data={"a": "b"}, timeout=5).status_code == 200
+        assert len(accepted) == 1  # the second call went over the first call's connection
+    finally:
+        safe_http.shared_adapter().poolmanager.clear()  # close the kept-alive connection: its server thread ends
+        server.shutdown()
+        server.server_close()

@@ -64,3 +64,51 @@ def test_my_setups_reads_the_records_of_all_runs_at_once(acme):
         start_run(acme)
     sql = _portal_queries(acme, reverse("onboarding:runs"))
     assert len([q for q in sql if '"onboarding_remoteobject"' in q]) == 1, sql
+
+
+def _add_runs(count: int) -> None:
+    from portal.accounts.models import User
+    from portal.onboarding.models import RemoteObject, Run
+
+    owner = User.objects.get(username="acme_admin")
+    start = Run.objects.count()
+    runs = Run.objects.bulk_create(
+        [
+            Run(owner=owner, tenant_id=71, tenant_name="Acme", datastore_id=54, datastore_name="Google Analytics",
+                ds_name=f"ds_{n}", status=Run.Status.ACTIVE if n % 2 else Run.Status.COMPLETED)
+            for n in range(start, start + count)
+        ]
+    )  # fmt: skip
+    RemoteObject.objects.bulk_create(
+        [
+            RemoteObject(run=r, kind="app", name=f"app_{n}", remote_id=n, outcome="created")
+            for n, r in enumerate(runs)
+        ]
+    )
+
+
+def test_my_setups_makes_the_same_queries_with_1_and_with_60_runs(acme):
+    _add_runs(1)
+    one = _portal_queries(acme, reverse("onboarding:runs"))
+    _add_runs(59)
+    sixty = _portal_queries(acme, reverse("onboarding:runs"))
+    assert len(sixty) == len(one), "\n".join(sixty)
+    assert len(one) <= 12, "\n".join(one)
+
+
+def test_my_setups_shows_25_runs_a_page_with_links_to_the_others(acme):
+    from portal.onboarding.models import Run
+
+    _add_runs(60)
+    newest_first = list(Run.objects.order_by("-updated_at", "pk").values_list("ds_name", flat=True))
+    first = acme.get(reverse("onboarding:runs")).content.decode()
+    assert first.count("<tr>") - 1 == 25  # minus the header row
+    assert newest_first[0] in first and newest_first[25] not in first
+    assert 'href="?page=2" rel="next"' in first and 'rel="prev"' not in first
+    assert "Page 1 of 3" in first
+    last = acme.get(reverse("onboarding:runs"), {"page": 3}).content.decode()
+    assert last.count("<tr>") - 1 == 10 and newest_first[-1] in last and newest_first[0] not in last
+    assert 'href="?page=2" rel="prev"' in last and 'rel="next"' not in last
+    # A page number past the end (or not a number) shows the nearest page, never an error.
+    assert acme.get(reverse("onboarding:runs"), {"page": 99}).content.decode().count("<tr>") - 1 == 10
+    assert "Page 1 of 3" in acme.get(reverse("onboarding:runs"), {"page": "x"}).content.decode()

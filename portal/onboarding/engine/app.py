@@ -6,19 +6,19 @@ A reused application is never created, updated or deleted by the run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 from pydantic import SecretStr
 
 from portal.hdp.client import HdpClient
-from portal.hdp.schemas import OAuthAppCreate
+from portal.hdp.schemas import OAuthAppCreate, OAuthAppSummary
 from portal.lib.logging import register_secret
 from portal.onboarding.engine import records
 from portal.onboarding.engine.errors import SecretRequired, StepError, StepNotReady
 from portal.onboarding.engine.lease import lease
-from portal.onboarding.engine.reconcile import ensure, finder, resume_in_flight
+from portal.onboarding.engine.reconcile import ensure, finder, resume_in_flight, taken_in
 from portal.onboarding.engine.records import SYSTEM_TENANT_ID, Kind, Outcome
 from portal.onboarding.models import RemoteObject, Run
 
@@ -114,7 +114,12 @@ def _app_body(run: Run, secret: str, app: AppSettings | None = None) -> OAuthApp
 
 
 def ensure_app(
-    run: Run, client: HdpClient, app: AppSettings | ReusedApp | None = None, *, client_secret: str | None
+    run: Run,
+    client: HdpClient,
+    app: AppSettings | ReusedApp | None = None,
+    *,
+    client_secret: str | None,
+    listed: Sequence[OAuthAppSummary] | None = None,
 ) -> int:
     """Make sure the run's OAuth application exists in HDP exactly once; return its id.
 
@@ -122,7 +127,10 @@ def ensure_app(
     holds, e.g. on resume). ``ReusedApp``: it is read back (HDP checks the person may see it) and
     recorded as reused, never created, updated or deleted by the run. ``AppSettings``: created as
     the engine's module docstring says. ``client_secret`` (if given) replaces the stored one; the
-    secret is kept encrypted only until HDP holds it.
+    secret is kept encrypted only until HDP holds it. ``listed``: the tenant's applications as HDP
+    listed them for this same request (the wizard page reads them to offer reuse); the check that
+    the name is not someone else's uses them instead of listing again. Adoption after an unknown
+    outcome or on resume always lists afresh.
     """
     if client_secret:
         register_secret(client_secret)
@@ -155,7 +163,7 @@ def ensure_app(
             run.app_name,
             create=lambda: client.create_oauth_app(_app_body(run, secret)),
             find_by=find_by,
-            taken=finder(run, client, Kind.APP, exact=False),
+            taken=finder(run, client, Kind.APP, exact=False) if listed is None else taken_in(listed),
             step="app",
         )
         records.drop_sealed(run, "app_secret")

@@ -18,7 +18,7 @@ from portal.onboarding import signals
 from portal.onboarding.engine import records
 from portal.onboarding.engine.errors import NameTaken, StepError, StepNotReady
 from portal.onboarding.engine.lease import lease
-from portal.onboarding.engine.reconcile import ensure, finder
+from portal.onboarding.engine.reconcile import ensure, finder, verifiable
 from portal.onboarding.engine.records import Kind
 from portal.onboarding.models import Run
 
@@ -92,6 +92,7 @@ def ensure_datasource(
             find_by=finder(run, client, Kind.DATASOURCE),
             taken=finder(run, client, Kind.DATASOURCE, exact=False),
             step="datasource",
+            check_first=not verifiable(run, Kind.DATASOURCE),
         )
 
 

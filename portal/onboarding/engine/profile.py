@@ -19,7 +19,7 @@ from portal.lib.logging import register_secret
 from portal.onboarding.engine import records
 from portal.onboarding.engine.errors import MissingTokens, StepNotReady
 from portal.onboarding.engine.lease import lease
-from portal.onboarding.engine.reconcile import ensure, finder, resume_in_flight
+from portal.onboarding.engine.reconcile import ensure, finder, resume_in_flight, verifiable
 from portal.onboarding.engine.records import Kind
 from portal.onboarding.models import Run
 
@@ -82,6 +82,7 @@ def ensure_profile(run: Run, client: HdpClient, profile: ProfileSettings | None 
             find_by=find_by,
             taken=finder(run, client, Kind.PROFILE, exact=False),
             step="profile",
+            check_first=not verifiable(run, Kind.PROFILE),
         )
         records.drop_sealed(run, "tokens")
         return profile_id

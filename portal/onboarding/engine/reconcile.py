@@ -10,7 +10,11 @@
   exact name with ``portal.hdp.client.find_by_name``, adopt exactly one; escalate on more than one)
   before any retry, ``definite`` is a refusal that is recorded and re-raised for the view to explain.
 * **Never adopt what this run did not create.** A same-named object that exists before the run ever
-  sent its create belongs to someone else: ``NameTaken``, no write.
+  sent its create belongs to someone else: ``NameTaken``, no write. For an application that is
+  checked with a list before the create. A profile of an application the run created, and a data
+  source (which names the run's profile), are told apart by reading them instead (:func:`verifiable`):
+  nothing older can point at what the run made, so they need no list first, and HDP's refusal of
+  a taken name becomes the same ``NameTaken``.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from django.utils.translation import gettext as _
 
 from portal.hdp import client as hdp
 from portal.hdp.client import HdpClient
-from portal.hdp.errors import HdpAuthError, HdpError, HdpNotFound
+from portal.hdp.errors import HdpAuthError, HdpError, HdpNotFound, HdpRejected
+from portal.lib.logging import register_secret
 from portal.onboarding.engine import records
 from portal.onboarding.engine.errors import NameTaken, ReconcileConflict
 from portal.onboarding.engine.lease import lease
@@ -46,13 +51,60 @@ def _matches(items: Sequence[Any], name: str, *, exact: bool = True) -> list[int
     return [records.as_int(item.id) for item in items if str(item.name).casefold() == folded]
 
 
-def finder(run: Run, client: HdpClient, kind: str, *, exact: bool = True) -> Callable[[str], list[int]]:
-    """How to look an object of ``kind`` up by name, as the acting person sees them."""
+def _listed(run: Run, client: HdpClient, kind: str, name: str, *, exact: bool) -> list[int]:
     if kind == Kind.APP:
-        return lambda name: _matches(client.list_oauth_apps(tenant_id=run.tenant_id), name, exact=exact)
+        return _matches(client.list_oauth_apps(tenant_id=run.tenant_id), name, exact=exact)
     if kind == Kind.PROFILE:
-        return lambda name: _matches(client.list_oauth_profiles(), name, exact=exact)
-    return lambda name: _matches(client.list_datasources(), name, exact=exact)
+        return _matches(client.list_oauth_profiles(), name, exact=exact)
+    return _matches(client.list_datasources(), name, exact=exact)
+
+
+def _app_made_by_run(run: Run) -> int | None:
+    app = records.fresh(run, Kind.APP)
+    if app is None or not app.created_by_run or app.outcome not in DONE_OUTCOMES:
+        return None
+    return app.remote_id
+
+
+def verifiable(run: Run, kind: str) -> bool:
+    """Whether an object found by name can be told to be this run's by reading it: a data source
+    names the run's profile, a profile the application this run created. Nothing made before the
+    run can point at objects the run made, so for these no name check is needed before the create."""
+    if kind == Kind.DATASOURCE:
+        return records.done_id(run, Kind.PROFILE) is not None
+    if kind == Kind.PROFILE:
+        return _app_made_by_run(run) is not None
+    return False
+
+
+def _is_ours(run: Run, client: HdpClient, kind: str, remote_id: int) -> bool:
+    try:
+        if kind == Kind.DATASOURCE:
+            options = client.get_datasource(remote_id).options
+            wanted = str(records.done_id(run, Kind.PROFILE))
+            return any(k.lower() == "oauthprofileid" and str(v).strip() == wanted for k, v in options.items())
+        profile = client.get_oauth_profile(remote_id)
+    except HdpNotFound:
+        return False
+    for token in (profile.access_token, profile.refresh_token):
+        if token is not None:
+            register_secret(token.get_secret_value())
+    return profile.oauth_app_id == _app_made_by_run(run)
+
+
+def finder(run: Run, client: HdpClient, kind: str, *, exact: bool = True) -> Callable[[str], list[int]]:
+    """How to look an object of ``kind`` up by name, as the acting person sees them. For adoption
+    (``exact``) of a :func:`verifiable` kind, only the same-named objects that are this run's."""
+    if exact and verifiable(run, kind):
+        return lambda name: [
+            i for i in _listed(run, client, kind, name, exact=True) if _is_ours(run, client, kind, i)
+        ]
+    return lambda name: _listed(run, client, kind, name, exact=exact)
+
+
+def taken_in(items: Sequence[Any]) -> Callable[[str], list[int]]:
+    """The "someone else's name" check against a list HDP already gave in this request."""
+    return lambda name: _matches(items, name, exact=False)
 
 
 def by_name(run: Run, client: HdpClient, obj: RemoteObject) -> Callable[[], list[int]]:
@@ -158,25 +210,41 @@ def ensure(
     find_by: Callable[[str], list[int]],
     taken: Callable[[str], list[int]],
     step: str,
+    check_first: bool = True,
 ) -> int:
-    """Create ``kind`` named ``name`` once, whatever happened before; return its id."""
+    """Create ``kind`` named ``name`` once, whatever happened before; return its id.
+
+    ``check_first=False`` (a :func:`verifiable` kind, whose ``find_by`` adopts only objects that are
+    provably this run's): no list before the create; HDP's own refusal of a taken name is told
+    apart afterwards with ``taken``, so the admin still reads "pick another name".
+    """
     obj = records.fresh(run, kind)
     if obj is not None and obj.outcome in DONE_OUTCOMES and obj.remote_id is not None:
         return obj.remote_id
     adopted = resume_in_flight(run, kind, find_by)
     if adopted is not None:
         return adopted
-    if taken(name):
+    if check_first and taken(name):
         # Nothing of ours in flight under this name, yet HDP has it: someone else's. Never adopt it.
-        raise NameTaken(
-            _(
-                "An %(kind)s named %(name)r already exists in HDP and was not created by this "
-                "onboarding. Pick another name."
-            )
-            % {"kind": KIND_WORDS[Kind(kind)], "name": name}
-        )
+        raise _name_taken(kind, name)
     obj = records.intent(run, kind, name)
-    return _create(run, obj, create=create, find=lambda: find_by(name), step=step)
+    try:
+        return _create(run, obj, create=create, find=lambda: find_by(name), step=step)
+    except HdpRejected:
+        if check_first or not taken(name):
+            raise
+        obj.delete()  # refused: nothing was created, and the name belongs to someone else
+        raise _name_taken(kind, name) from None
+
+
+def _name_taken(kind: str, name: str) -> NameTaken:
+    return NameTaken(
+        _(
+            "An %(kind)s named %(name)r already exists in HDP and was not created by this "
+            "onboarding. Pick another name."
+        )
+        % {"kind": KIND_WORDS[Kind(kind)], "name": name}
+    )
 
 
 def _exists(client: HdpClient, obj: RemoteObject) -> bool:

@@ -96,6 +96,8 @@ class _Listed:
     taken: set[str]
     banner: str = ""
     status: int = 200
+    #: Every application HDP listed for the tenant (None when it could not be asked).
+    tenant_apps: list[OAuthAppSummary] | None = None
 
 
 def _listed_apps(request: HtmxRequest, run: Run) -> _Listed:
@@ -105,7 +107,7 @@ def _listed_apps(request: HtmxRequest, run: Run) -> _Listed:
     except errors.HdpError as exc:
         return _Listed([], set(), *common.problem(exc))
     apps = [a for a in tenant_apps if a.data_store == run.datastore_id]
-    return _Listed(apps, {a.name.casefold() for a in tenant_apps})
+    return _Listed(apps, {a.name.casefold() for a in tenant_apps}, tenant_apps=tenant_apps)
 
 
 def _reused(chosen: OAuthAppSummary, preset: presets.Preset) -> engine.ReusedApp:
@@ -154,7 +156,8 @@ def step_app(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         try:
             with common.client(request) as client:
                 secret = form.cleaned_data["client_secret"] if form is not None else None
-                engine.ensure_app(run, client, choice, client_secret=secret)
+                # The tenant's apps were listed above: the engine's name check uses that list.
+                engine.ensure_app(run, client, choice, client_secret=secret, listed=listed.tenant_apps)
         except engine.StepBusy:
             return common.busy(request, run, "app")
         except (errors.HdpError, engine.StepError) as exc:

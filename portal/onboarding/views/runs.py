@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import cast
+from typing import TypeGuard, cast
 from uuid import UUID
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
+from portal.accounts.models import User
 from portal.audit.models import AuditEntry
+from portal.hdp import client as hdp
 from portal.hdp import errors
 from portal.hdp.schemas import DataStore, DataStoreDetail
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
@@ -24,15 +27,21 @@ from portal.onboarding import engine, forms, signals, stores, wizard
 from portal.onboarding.models import RemoteObject, Run
 from portal.onboarding.views import common
 
-
 # --- My setups -------------------------------------------------------------------------------------
+RUNS_PER_PAGE = 25
+
+
 @require_GET
 @vary_on_headers("HX-Request")
 def runs(request: HtmxRequest) -> HttpResponse:
+    """The person's setups, most recent first, ``RUNS_PER_PAGE`` a page: the same few SQL queries
+    whatever the number of runs (a count, the page, its records, the statuses of its setups)."""
     user = common.user(request)
     tenant_ids = [int(str(t["id"])) for t in user.onboarding_tenants()]
     rows = []
-    runs = list(Run.objects.filter(owner=user, tenant_id__in=tenant_ids).prefetch_related("objects_made"))
+    mine = Run.objects.filter(owner=user, tenant_id__in=tenant_ids).order_by("-updated_at", "pk")
+    page = Paginator(mine.prefetch_related("objects_made"), RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    runs = list(page.object_list)
     connection = _connection_statuses([r.pk for r in runs if r.status == Run.Status.COMPLETED])
     for run in runs:
         step = wizard.Progress.of(run).current
@@ -42,7 +51,7 @@ def runs(request: HtmxRequest) -> HttpResponse:
     return render(
         request,
         "onboarding/runs.html",
-        {"rows": rows, "missing": user.missing_onboarding_permissions()},
+        {"rows": rows, "page": page, "missing": user.missing_onboarding_permissions()},
     )
 
 
@@ -115,20 +124,28 @@ def new(request: HtmxRequest) -> HttpResponse:
         return _resubmitted(request, earlier)  # before any HDP call
     banner, status = "", 200
     listed: list[DataStore] = []
+    chosen: DataStoreDetail | None = None
     try:
         with common.client(request) as client:
-            listed = client.list_datastores()
+            chosen = _chosen_store(request, client)
+            listed = [chosen] if _states_access(chosen) else client.list_datastores()
     except errors.HdpError as exc:
         banner, status = common.problem(exc)
-    choices = stores.store_choices(listed)
-    form = forms.StoreForm(request.POST or None, tenants=user.onboarding_tenants(), choices=choices)
+    form = forms.StoreForm(
+        request.POST or None, tenants=user.onboarding_tenants(), choices=stores.store_choices(listed)
+    )
+    if _states_access(chosen) and not form.is_valid():  # the page showing the errors offers every store
+        return _store_page(request, user, banner, status)
     if request.method == "POST" and not banner and form.is_valid():
         store_id_text, _sep, preset_key = str(form.cleaned_data["store_preset"]).partition(":")
         store = next(s for s in listed if s.id == int(store_id_text))
         preset = presets.get_preset(preset_key)
         try:
-            with common.client(request) as client:
-                detail = client.get_datastore(store.id)
+            if chosen is not None:
+                detail = chosen
+            else:
+                with common.client(request) as client:
+                    detail = client.get_datastore(store.id)
         except errors.HdpError as exc:
             banner, status = common.problem(exc)
         else:
@@ -139,6 +156,41 @@ def new(request: HtmxRequest) -> HttpResponse:
                 _("%(store)s can't use an OAuth profile on this HDP server; choose another data store.")
                 % {"store": store.name},
             )
+    context = {"form": form, "banner": banner}
+    return common.render_step(request, None, "store", "onboarding/step_store.html", context, status)
+
+
+def _chosen_store(request: HtmxRequest, client: hdp.HdpClient) -> DataStoreDetail | None:
+    """On a POST, the chosen store with its option definitions: one read, which also shows that HDP
+    has the store, instead of the whole list again (None: not a store id HDP has; the list decides)."""
+    store_id_text = str(request.POST.get("store_preset", "")).partition(":")[0]
+    if request.method != "POST" or not store_id_text.isdigit():
+        return None
+    try:
+        return client.get_datastore(int(store_id_text))
+    except errors.HdpNotFound:
+        return None
+
+
+def _states_access(store: DataStoreDetail | None) -> TypeGuard[DataStoreDetail]:
+    """Whether HDP's answer for one store says what its list would (group? may this person use it?),
+    so that the choice can be checked against the store alone."""
+    return store is not None and {"is_group", "authorized"} <= store.model_fields_set
+
+
+def _store_page(request: HtmxRequest, user: User, banner: str, status: int) -> HttpResponse:
+    """Step a with the posted form's errors and every store HDP lists."""
+    listed: list[DataStore] = []
+    if not banner:
+        try:
+            with common.client(request) as client:
+                listed = client.list_datastores()
+        except errors.HdpError as exc:
+            banner, status = common.problem(exc)
+    form = forms.StoreForm(
+        request.POST, tenants=user.onboarding_tenants(), choices=stores.store_choices(listed)
+    )
+    form.is_valid()
     context = {"form": form, "banner": banner}
     return common.render_step(request, None, "store", "onboarding/step_store.html", context, status)
 
