@@ -111,3 +111,22 @@ def test_consent_round_trip_in_one_browser(page, portal, console_errors):
     assert run.remote("profile").remote_id is not None
     assert run.tokens_enc == ""  # HDP holds the tokens now
     assert console_errors == []
+
+
+def test_a_retry_clears_the_old_error_banner_when_it_starts(page, portal, console_errors):
+    sign_in(page, portal)
+    page.click("text=Start a new setup")
+    choose_store(page, "54:sandbox")
+    page.wait_for_selector("#id_client_secret")
+    # An error banner from an earlier attempt, then the form is sent again (htmx starts the request).
+    page.evaluate(
+        """() => {
+        const banner = document.createElement('div');
+        banner.id = 'banner'; banner.className = 'alert alert-error'; banner.textContent = 'old error';
+        document.querySelector('#wizard').prepend(banner);
+        const form = document.querySelector('#wizard form[hx-post]');
+        form.dispatchEvent(new CustomEvent('htmx:beforeRequest', {bubbles: true, detail: {elt: form}}));
+    }"""
+    )
+    assert page.locator("#banner").count() == 0  # gone as the retry starts, not when it ends
+    assert console_errors == []
