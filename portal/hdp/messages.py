@@ -155,29 +155,24 @@ def explain_not_found() -> str:
 
 
 def explain_rejected(status: int) -> str:
-    return str(
-        _("HDP refused the request (HTTP %(status)s). Check the values entered and try again.")
-        % {"status": status}
-    )
+    return str(_("HDP refused the request. Check the values entered and try again."))
 
 
 def explain_server_error(status: int) -> str:
     return str(
         _(
-            "HDP had an internal problem (HTTP %(status)s). Try again in a few minutes; if it "
+            "HDP had an internal problem. Try again in a few minutes; if it "
             "persists, ask your HDP administrator to check the HDP server logs."
         )
-        % {"status": status}
     )
 
 
 def explain_redirect(status: int) -> str:
     return str(
         _(
-            "HDP answered with a redirect (HTTP %(status)s) instead of a result. Check HDP_BASE_URL: "
-            "it may point at a login page or need https://."
+            "HDP answered with a redirect instead of a result. The portal's HDP address may point at a "
+            "login page or need https://: ask your portal operator to check HDP_BASE_URL."
         )
-        % {"status": status}
     )
 
 

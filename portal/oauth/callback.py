@@ -10,7 +10,9 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.http import HttpRequest, QueryDict
+from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,6 +36,10 @@ from portal.oauth.flows import consume, fail_unconsumed, find_flow, finish, fits
 SINGLE_VALUED = ("code", "state", "iss", "error", "error_description", "error_uri")
 _ERROR_CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
 RESTART = _l("Start the connection again from your setup.")
+#: What fixes a refusal, named for the page it lands on (``Refusal.fix``): the application's
+#: settings, the redirect address at the provider, or simply a new sign-in.
+FIX_EDIT_APP, FIX_REDIRECT_URI, FIX_RESTART = "edit_app", "redirect_uri", "restart"
+_FIXES = {"invalid_client": FIX_EDIT_APP, "redirect_uri_mismatch": FIX_REDIRECT_URI}
 
 
 class Refusal(Exception):
@@ -51,11 +57,18 @@ class Refusal(Exception):
         link_text: str = "",
         retry_url: str = "",
         fields: dict[str, object] | None = None,
+        fix: str = FIX_RESTART,
     ) -> None:
         super().__init__(event or "refused")
         self.event, self.message, self.title = event, message, title
         self.link_url, self.link_text, self.retry_url = link_url, link_text, retry_url
         self.fields = fields or {}
+        self.fix = fix
+
+
+def _home() -> str:
+    """Where a sign-in that belongs to no setup of this person sends them: the portal's start page."""
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 def target_of(flow: OAuthFlow) -> ConsentTarget:
@@ -96,6 +109,8 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
         raise Refusal(
             "oauth_state_unknown",
             _("This sign-in is not known to the portal. %(restart)s") % {"restart": RESTART},
+            link_url=_home(),
+            link_text=_("Go to my setups"),
             fields={"state": fingerprint(state)},
         )
     ids = {"flow": str(flow.pk), "tenant": flow.tenant_id}
@@ -114,10 +129,13 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
             fields=ids,
         )
     if sha256(request.session.session_key or "") != flow.session_key_hash:
+        mine = flow.user_id == request.user.pk  # someone else's setup is not linked to
         raise Refusal(
             "oauth_session_mismatch",
             _("This sign-in was started in another browser or before you signed in again. %(restart)s")
             % {"restart": RESTART},
+            link_url=target.consent_retry_url() if mine else _home(),
+            link_text=_("Start the connection again") if mine else _("Go to my setups"),
             fields=ids,
         )
     if flow.user_id != request.user.pk:
@@ -132,7 +150,7 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
             "oauth_flow_expired",
             _("This sign-in took too long and has expired. %(restart)s") % {"restart": RESTART},
             link_url=target.consent_retry_url(),
-            link_text=_("Go to your setup"),
+            link_text=_("Start the connection again"),
             fields=ids,
         )
 
@@ -143,6 +161,8 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
         raise Refusal(
             "oauth_path_mismatch",
             _("This sign-in came back to the wrong address. %(restart)s") % {"restart": RESTART},
+            link_url=target.consent_retry_url(),
+            link_text=_("Start the connection again"),
             fields=ids,
         )
 
@@ -154,7 +174,7 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
             _("This sign-in was already used; go to your setup to continue."),
             title=_("This sign-in was already used"),
             link_url=target.consent_done_url() if done else target.consent_retry_url(),
-            link_text=_("Go to your setup"),
+            link_text=_("Go to your setup") if done else _("Start the connection again"),
             fields=ids,
         )
 
@@ -169,6 +189,8 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
                 "oauth_iss_mismatch",
                 _("The sign-in answer came from a different provider than expected. %(restart)s")
                 % {"restart": RESTART},
+                link_url=target.consent_retry_url(),
+                link_text=_("Start the connection again"),
                 fields=ids,
             )
 
@@ -188,7 +210,7 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
             % {"restart": RESTART},
             title=_("This sign-in cannot be used"),
             link_url=target.consent_retry_url(snapshot.purpose),
-            link_text=_("Go to your setup"),
+            link_text=_("Start the connection again"),
             fields={**ids, "purpose": snapshot.purpose},
         )
 
@@ -205,7 +227,12 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
         description = _clean_provider_text(params.get("error_description", ""))
         if description:
             text += " " + _("(The provider said: %(description)s)") % {"description": description}
-        raise Refusal(None, text, retry_url=target.consent_retry_url(snapshot.purpose))
+        raise Refusal(
+            None,
+            text,
+            retry_url=target.consent_retry_url(snapshot.purpose),
+            fix=_FIXES.get(code, FIX_RESTART),
+        )
 
     code_param = params.get("code", "")
     if not code_param:
@@ -262,6 +289,7 @@ def exchange(flow: OAuthFlow, code: str) -> client.TokenResult:
             exc.user_message(),
             retry_url=target.consent_retry_url(snapshot.purpose),
             fields=ids if blocked else None,
+            fix=_FIXES.get(exc.code, FIX_RESTART),
         ) from None
     except crypto.DecryptionError:
         finish(flow, OAuthFlow.Outcome.FAILED, "verifier_unreadable")

@@ -71,9 +71,9 @@ _EXPLANATIONS: dict[str, tuple[Promise, Promise]] = {
             "expects them sent another way (HTTP Basic or in the request body) than the application is set to."
         ),
         _l(
-            "Copy the client ID and secret again from the provider's app registration, check which client "
-            "authentication method it expects (client_secret_basic or client_secret_post), update the "
-            "application, then connect again."
+            "Edit the application: copy the client ID and secret again from the provider's app "
+            "registration, and check how it expects the secret to be sent (its registration calls this "
+            "client_secret_basic or client_secret_post). Then connect again."
         ),
     ),
     "unauthorized_client": (
@@ -175,8 +175,10 @@ def explain(code: str, *, redirect_uri: str = "", cls: type[OAuthError] = TokenE
     if code == "redirect_uri_mismatch":
         return cls(
             code,
-            _("The provider does not know the portal's return address (redirect URI)."),
-            _("Register exactly this redirect URI in the app at the provider, then connect again: %(uri)s")
+            _("The provider does not know the portal's return address (redirect address)."),
+            _(
+                "Register exactly this redirect address in the app at the provider, then connect again: %(uri)s"
+            )
             % {"uri": redirect_uri},
         )
     explanation, hint = _EXPLANATIONS.get(code, _UNKNOWN)

@@ -91,6 +91,21 @@ class Preset:
     docs_url: str = ""
     # Fixed client id (sandbox only); "" = the admin enters the id registered at the provider.
     client_id: str = ""
+    # Plain words for the provider in a sentence ("Google", "your provider"); "" = the label.
+    short_name: str | StrPromise = ""
+    # One line under the provider choice at step a: what picking it means.
+    summary: str | StrPromise = ""
+    # What each scope lets HDP do, in plain words (scope -> sentence); unknown scopes show as typed.
+    scope_descriptions: Mapping[str, str | StrPromise] = field(default_factory=dict)
+
+    @property
+    def name_in_text(self) -> str:
+        """The provider as a sentence names it (never the choice label with its parenthesis)."""
+        return str(self.short_name or self.label)
+
+    def describe_scope(self, scope: str) -> str:
+        """What ``scope`` allows, in plain words ("" when the preset does not know it)."""
+        return str(self.scope_descriptions.get(scope, ""))
 
     @property
     def is_custom(self) -> bool:
@@ -150,6 +165,12 @@ def _google(key: str, label: StrPromise, datastore: str, scope: str) -> Preset:
         token_auth="post",
         refresh_token_hint=_GOOGLE_HINT,
         docs_url="https://developers.google.com/identity/protocols/oauth2/web-server",
+        short_name=_l("Google"),
+        summary=_l("Sign in with a Google account; the addresses are filled in for you."),
+        scope_descriptions={
+            "https://www.googleapis.com/auth/analytics.readonly": _l("read your Google Analytics data"),
+            "https://www.googleapis.com/auth/bigquery": _l("read and query your BigQuery data"),
+        },
     )
 
 
@@ -174,6 +195,12 @@ def _salesforce(key: str, label: StrPromise, login_host: str) -> Preset:
             "refresh_token scope."
         ),
         docs_url="https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm",
+        short_name=_l("Salesforce"),
+        summary=_l("Sign in with a Salesforce account; the addresses are filled in for you."),
+        scope_descriptions={
+            "api": _l("read your Salesforce data"),
+            "refresh_token": _l("stay connected when you're away"),
+        },
     )
 
 
@@ -217,6 +244,9 @@ PRESETS: dict[str, Preset] = {
                 "(the preset does); check that your app registration allows it."
             ),
             docs_url="https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow",
+            short_name=_l("Microsoft"),
+            summary=_l("Sign in with a Microsoft work account; you enter your tenant and organisation."),
+            scope_descriptions={"offline_access": _l("stay connected when you're away")},
         ),
         Preset(
             key="snowflake",
@@ -233,6 +263,9 @@ PRESETS: dict[str, Preset] = {
                 "the security integration has OAUTH_ISSUE_REFRESH_TOKENS = TRUE."
             ),
             docs_url="https://docs.snowflake.com/en/user-guide/oauth-custom",
+            short_name=_l("Snowflake"),
+            summary=_l("Sign in with your Snowflake account; you enter the account identifier."),
+            scope_descriptions={"refresh_token": _l("stay connected when you're away")},
         ),
         Preset(
             key="custom",
@@ -253,6 +286,9 @@ PRESETS: dict[str, Preset] = {
                 "offline_access scope (or the provider's equivalent) and keep prompt=consent in the extra "
                 "parameters."
             ),
+            short_name=_l("your provider"),
+            summary=_l("Any other OAuth provider: you enter its addresses yourself."),
+            scope_descriptions={"offline_access": _l("stay connected when you're away")},
         ),
     )
 }
@@ -295,6 +331,12 @@ def sandbox_preset() -> Preset | None:
         ),
         docs_url="",
         client_id=settings.SANDBOX_PROVIDER_CLIENT_ID,
+        short_name=_l("the sandbox provider"),
+        summary=_l("Practise with the portal's own provider: nothing to register elsewhere, no real data."),
+        scope_descriptions={
+            "read": _l("read your sandbox data"),
+            "offline_access": _l("stay connected when you're away"),
+        },
     )
 
 

@@ -33,7 +33,8 @@ def _refused(request: HttpRequest, refusal: oauth_callback.Refusal) -> HttpRespo
     if refusal.event:
         security_event(refusal.event, request, **refusal.fields)
     if refusal.retry_url:
-        messages.error(request, refusal.message)
+        # The tag names the fix, so the page the browser goes back to can offer it as a button.
+        messages.error(request, refusal.message, extra_tags=f"fix-{refusal.fix}")
         return _no_referrer(HttpResponseSeeOther(refusal.retry_url))
     context = {
         "title": refusal.title or _("This sign-in cannot be used"),

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from portal.hdp.schemas import DataStore
 from portal.oauth import presets
 
@@ -25,6 +27,15 @@ KNOWN_OAUTH_STORES = frozenset(
         "Autonomous REST Connector",
     )
 )
+# One line under each store at step a, in plain words (casefolded name -> sentence).
+STORE_SUMMARIES = {
+    "salesforce": _("Accounts, contacts, opportunities and other CRM records."),
+    "google analytics": _("Website traffic and audience reports."),
+    "google bigquery": _("Tables and query results in Google's data warehouse."),
+    "microsoft dynamics 365": _("Customer and sales records in Dynamics 365."),
+    "snowflake": _("Tables in your Snowflake data warehouse."),
+    "autonomous rest connector": _("Any REST web service that signs in with OAuth."),
+}
 AUTH_METHOD_OPTION = "AuthenticationMethod"
 # Autonomous REST Connector: how the driver sends the client id and secret to the token endpoint
 # (Default = HTTP Basic, Basic, Url, Post; docs/hdp-api.md). Other stores have no such option, and
@@ -65,12 +76,20 @@ def fixed_options(definitions: list[dict[str, Any]], token_auth: str = "") -> di
     return fixed
 
 
-def store_choices(stores: list[DataStore]) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The step-a choice list: (store name, [("<store id>:<preset key>", preset label)...])."""
-    choices = []
-    for store in sorted(stores, key=lambda s: s.name.casefold()):
-        if store.is_group or not store.authorized or store.name.casefold() not in KNOWN_OAUTH_STORES:
-            continue
-        options = [(f"{store.id}:{p.key}", str(p.label)) for p in presets.presets_for_datastore(store.name)]
-        choices.append((store.name, options))
-    return choices
+def offered_stores(stores: list[DataStore]) -> list[DataStore]:
+    """The stores step a offers, by name: OAuth-capable, authorized, not a group."""
+    return [
+        store
+        for store in sorted(stores, key=lambda s: s.name.casefold())
+        if not store.is_group and store.authorized and store.name.casefold() in KNOWN_OAUTH_STORES
+    ]
+
+
+def store_summary(store: DataStore) -> str:
+    """The store's one line at step a ("" for a store the portal has no words for)."""
+    return str(STORE_SUMMARIES.get(store.name.casefold(), ""))
+
+
+def providers_for(store: DataStore) -> list[presets.Preset]:
+    """Who can sign in to ``store``: its own presets, "your own provider", and the sandbox."""
+    return presets.presets_for_datastore(store.name)

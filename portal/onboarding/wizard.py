@@ -127,13 +127,15 @@ class StepperItem:
 
 
 def stepper(run: Run | None, current: str, progress: Progress | None = None) -> list[StepperItem]:
-    """The step list at the top of every page (``progress``: already read for this request)."""
+    """The step list at the top of every page (``progress``: already read for this request).
+    Once every step is finished no step is "current": the list shows the whole setup done."""
     items = []
     if run is not None and progress is None:
         progress = Progress.of(run)
+    finished = progress is not None and progress.step == DONE
     for number, key in enumerate(STEP_ORDER, start=1):
         done = run is not None and progress is not None and progress.is_done(key)
-        state = "current" if key == current else ("done" if done else "next")
+        state = "current" if key == current and not finished else ("done" if done else "next")
         url = None
         if run is not None and progress is not None and state != "current" and progress.can_enter(key):
             url = step_url(run, key)

@@ -47,4 +47,14 @@
       focus.focus();
     }
   });
+
+  // --- uxflow: a retry starts -> the step's old error banner goes (the answer brings a new one
+  // if it fails again), so a stale error never sits next to the busy notice.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (!elt || elt.tagName !== "FORM" || !elt.closest) return;
+    var wizard = elt.closest("#wizard");
+    if (!wizard) return;
+    wizard.querySelectorAll("#banner, .messages .msg-error").forEach(function (node) { node.remove(); });
+  });
 })();

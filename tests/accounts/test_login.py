@@ -73,7 +73,7 @@ def test_person_without_onboarding_permissions_is_told_which(client, hdp_log):
     response = client.get(reverse("onboarding:new"))
     assert response.status_code == 403
     assert "<strong>OAuth</strong>" in response.content.decode()
-    response = client.post(reverse("onboarding:new"), {"store_preset": "54:sandbox"})
+    response = client.post(reverse("onboarding:new"), {"datastore": "54", "provider": "sandbox"})
     assert response.status_code == 403
     from portal.onboarding.models import Run
 

@@ -149,7 +149,7 @@ def sandbox_sign_in_and_allow(journey: Journey, page: Page, *, axe: bool = True)
 
 
 def wait_for_step(page: Page, step: str) -> None:
-    page.wait_for_url(re.compile(rf".*/setup/[0-9a-f-]+/{step}/$"))
+    page.wait_for_url(re.compile(rf".*/setup/[0-9a-f-]+/{step}/(\?[a-z=0-9&]*)?$"))
     page.wait_for_selector("#step-heading")
 
 

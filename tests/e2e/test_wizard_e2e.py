@@ -42,22 +42,30 @@ CONNECT = "main button:has-text('Connect to')"
 SAVE_PROFILE = "main button:has-text('Save in HDP and continue')"
 CREATE_DS = "main button:has-text('Create in HDP and continue')"
 CHECK = "main button:has-text('Check the connection')"
+CHANGE_FILLED = "main summary:has-text('Change these settings')"
 
 
 def _start_setup(journey: Journey, page: Page, choice: str, *, axe: bool = False) -> None:
     """My setups -> step a -> choose -> step b."""
     journey.click(page, "main a:has-text('Start a new setup')")
-    page.wait_for_selector("#id_store_preset")
+    page.wait_for_selector("input[name=datastore]")
     if axe:
         journey.axe(page, "a: data store")
-    journey.choose(page, "#id_store_preset", choice)
+    store, _sep, provider = choice.partition(":")
+    journey.click(page, f"label[for='store-{store}']")
+    journey.click(page, CONTINUE)
+    page.wait_for_selector(f"#provider-{provider}")
+    assert page.locator("#chosen-store").is_visible()  # the chosen store stays on screen
+    if axe:
+        journey.axe(page, "a: provider")
+    journey.click(page, f"label[for='provider-{provider}']")
     journey.click(page, CONTINUE)
     wait_for_step(page, "app")
     page.wait_for_selector("#id_client_secret")
 
 
 def _profile_datasource_check(journey: Journey, page: Page, *, axe: bool) -> None:
-    """Steps d, e, f: save the profile, create the data source, run HDP's check."""
+    """Steps d, e, f: save the profile, create the data source; HDP's check runs by itself."""
     wait_for_step(page, "profile")
     if axe:
         journey.axe(page, "d: profile")
@@ -69,15 +77,16 @@ def _profile_datasource_check(journey: Journey, page: Page, *, axe: bool) -> Non
     journey.fill(page, "#id_opt_DefaultView", "123456789")  # GA has no required option; fill one
     journey.click(page, CREATE_DS)
     wait_for_step(page, "verify")
-    page.wait_for_selector(CHECK)
-    if axe:
-        journey.axe(page, "f: check")
-    journey.click(page, CHECK)
-    outcome = page.wait_for_selector("main .outcome")
+    outcome = page.wait_for_selector("main .outcome")  # no extra click: the check ran by itself
     assert "outcome-ok" in (outcome.get_attribute("class") or ""), outcome.inner_text()
-    assert "Working: HDP connected to the data store." in outcome.inner_text()
+    assert "Connection works: HDP connected to the data store." in outcome.inner_text()
+    assert page.inner_text("#step-heading") == "Setup complete"
+    assert page.title().startswith("Setup complete")
+    assert "(you are here)" not in page.inner_text("nav.stepper-nav")
+    assert page.locator("#setup-complete a:has-text('Back to my setups')").count() == 1
+    assert page.query_selector(CHECK) is None
     if axe:
-        journey.axe(page, "f: check passed")
+        journey.axe(page, "f: setup complete")
 
 
 def test_full_wizard_with_the_sandbox_provider(page: Page, e2e_portal: str):
@@ -90,6 +99,9 @@ def test_full_wizard_with_the_sandbox_provider(page: Page, e2e_portal: str):
     _start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX, axe=True)
     journey.axe(page, "b: application")
     assert page.input_value("#id_client_id")  # the sandbox preset fills the fixed client id
+    assert "read your sandbox data" in page.inner_text("#preset-facts")  # facts, not blank inputs
+    assert not page.locator("#id_token_uri").is_visible()  # behind "Change these settings"
+    assert page.title().startswith("OAuth application")  # the tab names the current step
     redirect_uri = page.inner_text("#redirect-uri")
     assert redirect_uri == e2e_portal + "/oauth/callback/Acme_GoogleAnalytics_app/"
     secret = register_at_console(journey, page, redirect_uri)
@@ -234,22 +246,31 @@ def test_keyboard_only_step(page: Page, e2e_portal: str):
     sign_in(page, e2e_portal, *ACME_ADMIN)
     _tab_to(page, "main a[href$='/setup/new/']")
     page.keyboard.press("Enter")
-    page.wait_for_selector("#id_store_preset")
+    page.wait_for_selector("input[name=datastore]")
 
-    # Step a: submit with nothing chosen (Space on the button) -> focus on the invalid field.
-    _tab_to(page, "#id_store_preset")
+    # Step a: submit with nothing chosen (Space on the button) -> focus on the invalid choice.
+    first = page.get_attribute("input[name=datastore] >> nth=0", "id")
     _tab_to(page, "main form button[type=submit]")
     page.keyboard.press("Space")
-    page.wait_for_selector("#id_store_preset-error")
-    focused = _focus_lands_on(page, "id_store_preset")
-    assert focused["id"] == "id_store_preset", focused
+    page.wait_for_selector("#id_datastore-error")
+    focused = _focus_lands_on(page, first)
+    assert focused["id"] == first, focused
     assert focused["visible"], focused
     assert_no_serious_axe_violations(page)  # the error state too
-    for _ in range(40):  # arrow keys move through the options of the focused list
-        if page.input_value("#id_store_preset") == GOOGLE_ANALYTICS_SANDBOX:
+    for _ in range(40):  # arrow keys move through the radio cards of the group
+        if page.is_checked("#store-54"):
             break
         page.keyboard.press("ArrowDown")
-    assert page.input_value("#id_store_preset") == GOOGLE_ANALYTICS_SANDBOX
+    assert page.is_checked("#store-54")
+    _tab_to(page, "main form button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#provider-sandbox")
+    _tab_to(page, "input[name=provider]")
+    for _ in range(10):
+        if page.is_checked("#provider-sandbox"):
+            break
+        page.keyboard.press("ArrowDown")
+    assert page.is_checked("#provider-sandbox")
     _tab_to(page, "main form button[type=submit]")
     page.keyboard.press("Enter")
     wait_for_step(page, "app")
@@ -260,7 +281,7 @@ def test_keyboard_only_step(page: Page, e2e_portal: str):
 
     # Step b: back and forth with Tab / Shift+Tab, submit without the secret -> focus on it.
     _tab_to(page, REGISTER)
-    _tab_to(page, "#id_client_id", back=True)
+    _tab_to(page, "#id_name", back=True)
     page.keyboard.press("Enter")  # implicit submission from a text field
     page.wait_for_selector("#id_client_secret-error")
     focused = _focus_lands_on(page, "id_client_secret")
@@ -282,6 +303,7 @@ def test_missing_refresh_token_is_refused_in_the_browser(page: Page, e2e_portal:
     assert page.input_value("#id_scope") == "read offline_access"
     secret = register_at_console(journey, page, page.inner_text("#redirect-uri"))
     journey.fill(page, "#id_client_secret", secret)
+    journey.click(page, CHANGE_FILLED)
     journey.fill(page, "#id_scope", "read")  # no offline_access: no refresh token
     journey.click(page, REGISTER)
     wait_for_step(page, "authorize")

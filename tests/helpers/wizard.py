@@ -62,11 +62,30 @@ def globex(hdp_log):
     return other
 
 
+def store_choice(choice: str) -> dict[str, str]:
+    """Step a's POST for "<store id>:<provider key>" (the store and provider fieldsets, both filled)."""
+    store, _sep, provider = choice.partition(":")
+    return {"datastore": store, "provider": provider, "stage": "provider"}
+
+
+def choose_store(page, choice: str = "54:sandbox", click=None) -> None:
+    """Step a in a browser: the store's card, Continue, then the provider's card, Continue.
+    ``click(selector)`` lets a caller count the clicks (default: ``page.click``)."""
+    click = click or page.click
+    store, _sep, provider = choice.partition(":")
+    page.wait_for_selector(f"#store-{store}")
+    click(f"label[for='store-{store}']")
+    click("main button:has-text('Continue')")
+    page.wait_for_selector(f"#provider-{provider}")
+    click(f"label[for='provider-{provider}']")
+    click("main button:has-text('Continue')")
+
+
 def start_run(client, choice: str = "54:sandbox"):
     """Step a through the real view; returns the new run."""
     from portal.onboarding.models import Run
 
-    response = client.post(reverse("onboarding:new"), {"store_preset": choice})
+    response = client.post(reverse("onboarding:new"), store_choice(choice))
     assert response.status_code == 303, response.content[:2000]
     return Run.objects.latest("created_at")
 
@@ -148,6 +167,8 @@ def run_at_datasource(client, choice: str = "54:sandbox"):
 
 
 def run_at_verify(client):
+    """A run whose data source was just created; creating it ran HDP's check at once (it passes
+    when the test patched the provider HDP refreshes with, else the run waits at the check step)."""
     run = run_at_datasource(client)
     response = client.post(reverse("onboarding:step-datasource", args=[run.pk]), {"name": "AcmeGA"})
     assert response.status_code == 303, response.content[:2000]

@@ -195,3 +195,18 @@ def test_consent_page_has_the_providers_own_header_and_shows_only_the_provider_a
     assert "acme_admin (Acme)" not in html
     assert 'class="site-header"' not in html and reverse("accounts:logout") not in html
     assert f"<strong>{seed.ACCOUNT_USERNAME}</strong>" in html
+
+
+def test_an_unregistered_redirect_address_is_explained_with_its_fix(client, provider_app):
+    sign_in(client)
+    unknown = "http://127.0.0.1:8000/oauth/callback/Not_registered_app/"
+    url = authorize_url(unknown, state="s", code_challenge=make_pkce()[1])
+    response = client.get(url)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'id="redirect-mismatch"' in html
+    assert f'<code id="redirect-uri" class="uri">{unknown}</code>' in html and "data-copy" in html
+    assert 'href="/sandbox/provider/"' in html  # where to register it
+    assert "I&#x27;ve registered it, try again" in html or "I've registered it, try again" in html
+    seed.seed_application([unknown])  # registered at the console: the same request now goes through
+    assert client.get(url).status_code == 200

@@ -146,9 +146,9 @@ def test_eleventh_flow_start_in_a_minute_is_429_with_a_message(acme, globex, hdp
 
 def test_eleventh_connection_test_in_a_minute_is_429_with_a_message(acme, hdp_log, settings):
     assert settings.RATELIMIT_TEST_PER_MINUTE == 10
-    run = run_at_verify(acme)
+    run = run_at_verify(acme)  # the automatic test when the data source was created is the first
     url = reverse("onboarding:step-verify", args=[run.pk])
-    for _ in range(10):
+    for _ in range(9):
         assert acme.post(url).status_code == 200
     hdp_log.clear()
     response = acme.post(url)

@@ -113,7 +113,7 @@ def test_whole_wizard_leaks_no_sentinel(hdp_log, settings, caplog, console_at_de
     assert response.status_code == 302, response.content[:1000]
 
     # Step a (store + custom provider), step b (new app with the sentinel client secret).
-    response = browser.post(reverse("onboarding:new"), {"store_preset": "54:custom"})
+    response = browser.post(reverse("onboarding:new"), {"datastore": "54", "provider": "custom"})
     assert response.status_code == 303, response.content[:1000]
     run = Run.objects.get()
     response = browser.post(

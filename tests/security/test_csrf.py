@@ -68,7 +68,7 @@ EXEMPT = {
     "sandbox_provider:revoke": "RFC 7009 revocation endpoint; client authentication",
     "hdp_emulator:api": "the HDP emulator's REST API; HTTP Basic, no cookies",
 }
-POST_DATA = {"action": "create", "name": "Csrf_name", "client_secret": "s", "store_preset": "54:sandbox",
+POST_DATA = {"action": "create", "name": "Csrf_name", "client_secret": "s", "datastore": "54", "provider": "sandbox",
              "username": "acme_admin", "password": PASSWORDS["acme_admin"], "redirect_uri": "https://x.example/cb"}  # fmt: skip
 
 

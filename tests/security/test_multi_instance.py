@@ -191,7 +191,9 @@ def test_flow_started_on_one_instance_finishes_on_the_other(two_instances):
                                   "password": PASSWORDS["acme_admin"]}, 302)  # fmt: skip
     page = get(f"{a}/setup/new/")
     step_app = post(
-        f"{a}/setup/new/", {"csrfmiddlewaretoken": _csrf(page.text), "store_preset": "54:sandbox"}, 303
+        f"{a}/setup/new/",
+        {"csrfmiddlewaretoken": _csrf(page.text), "datastore": "54", "provider": "sandbox"},
+        303,
     )
     app_url = a + urlsplit(step_app.headers["Location"]).path
     page = get(app_url)

@@ -15,6 +15,7 @@ from portal.onboarding.models import Run
 from portal.sandbox.hdp.seed import seed_demo
 from portal.sandbox.provider.seed import seed_provider
 from tests.helpers.sandbox import PASSWORDS, PROVIDER_PASSWORD
+from tests.helpers.wizard import choose_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -50,11 +51,10 @@ def sign_in(page, base):
 def test_steps_swap_in_place_with_inline_checks_and_focus(page, portal, console_errors):
     sign_in(page, portal)
     page.click("text=Start a new setup")
-    page.click("main button:has-text('Continue')")  # nothing chosen: error, focus on the field
-    page.wait_for_selector("#id_store_preset-error")
-    assert page.locator(":focus").get_attribute("id") == "id_store_preset"
-    page.select_option("#id_store_preset", "54:sandbox")
-    page.click("main button:has-text('Continue')")
+    page.click("main button:has-text('Continue')")  # nothing chosen: error, focus on the choice
+    page.wait_for_selector("#id_datastore-error")
+    assert page.locator(":focus").get_attribute("name") == "datastore"
+    choose_store(page, "54:sandbox")
     page.wait_for_selector("#id_client_secret")
     run = Run.objects.get()
     assert page.url.endswith(reverse("onboarding:step-app", args=[run.pk]))  # HX-Push-Url
@@ -72,6 +72,7 @@ def test_steps_swap_in_place_with_inline_checks_and_focus(page, portal, console_
     page.wait_for_selector(".copy-status:has-text('Copied')")
 
     page.fill("#id_client_secret", "secret-sentinel")
+    page.click("main summary:has-text('Change these settings')")  # the preset's addresses, behind Change
     page.fill("#id_token_uri", "https://evil.example/token")
     page.click("main button:has-text('Register in HDP and continue')")
     page.wait_for_selector("#id_token_uri-error")
@@ -85,8 +86,7 @@ def test_consent_round_trip_in_one_browser(page, portal, console_errors):
     page.set_default_timeout(8_000)
     sign_in(page, portal)
     page.click("text=Start a new setup")
-    page.select_option("#id_store_preset", "54:sandbox")
-    page.click("main button:has-text('Continue')")
+    choose_store(page, "54:sandbox")
     page.wait_for_selector("#id_client_secret")
     redirect_uri = page.inner_text("#redirect-uri")
     console = page.context.new_page()
@@ -110,4 +110,23 @@ def test_consent_round_trip_in_one_browser(page, portal, console_errors):
     run = Run.objects.get()
     assert run.remote("profile").remote_id is not None
     assert run.tokens_enc == ""  # HDP holds the tokens now
+    assert console_errors == []
+
+
+def test_a_retry_clears_the_old_error_banner_when_it_starts(page, portal, console_errors):
+    sign_in(page, portal)
+    page.click("text=Start a new setup")
+    choose_store(page, "54:sandbox")
+    page.wait_for_selector("#id_client_secret")
+    # An error banner from an earlier attempt, then the form is sent again (htmx starts the request).
+    page.evaluate(
+        """() => {
+        const banner = document.createElement('div');
+        banner.id = 'banner'; banner.className = 'alert alert-error'; banner.textContent = 'old error';
+        document.querySelector('#wizard').prepend(banner);
+        const form = document.querySelector('#wizard form[hx-post]');
+        form.dispatchEvent(new CustomEvent('htmx:beforeRequest', {bubbles: true, detail: {elt: form}}));
+    }"""
+    )
+    assert page.locator("#banner").count() == 0  # gone as the retry starts, not when it ends
     assert console_errors == []

@@ -77,7 +77,7 @@ def test_mutating_posts_need_the_csrf_token(hdp_log):
     strict.post(reverse("accounts:login"), {"username": "acme_admin", "password": PASSWORDS["acme_admin"],
                                              "csrfmiddlewaretoken": token})  # fmt: skip
     hdp_log.clear()
-    response = strict.post(reverse("onboarding:new"), {"store_preset": "54:sandbox"})
+    response = strict.post(reverse("onboarding:new"), {"datastore": "54", "provider": "sandbox"})
     assert response.status_code == 403
     assert hdp_log == []
     assert not Run.objects.exists()

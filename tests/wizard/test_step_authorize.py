@@ -21,7 +21,9 @@ def test_it_explains_and_shows_provider_scopes_and_redirect_uri(acme, hdp_log):
     response = acme.get(reverse("onboarding:step-authorize", args=[run.pk]))
     html = response.content.decode()
     assert "Connect to Sandbox provider" in html and "(127.0.0.1)" in html
-    assert "<code>offline_access</code>" in html
+    assert "stay connected when you&#x27;re away" in html and "read your sandbox data" in html
+    assert "<code>offline_access</code>" not in html  # scopes in plain words
+    assert reverse("onboarding:cancel", args=[run.pk]) in html  # a way out of the setup
     assert "http://127.0.0.1:8000/oauth/callback/Acme_GA_app/" in html
     assert f'action="{reverse("onboarding:authorize-start", args=[run.pk])}"' in html
     assert hdp_log == []  # no HDP call to render the page
@@ -80,7 +82,55 @@ def test_a_flow_failure_is_shown_with_try_again(acme, hdp_log):
     assert back.status_code == 303
     html = acme.get(back["Location"]).content.decode()
     assert 'role="alert"' in html
-    assert "Try again" in html
+    assert "Start the connection again" in html  # the retry button says what it does
+
+
+def _refused_back(acme, run, **params):
+    """Start the sign-in, come back from the provider with ``params``; the page the browser lands on."""
+    start = acme.post(reverse("onboarding:authorize-start", args=[run.pk]))
+    state = parse_qs(urlsplit(start["Location"]).query)["state"][0]
+    back = acme.get(reverse("oauth:callback", args=["Acme_GA_app"]), {"state": state, **params})
+    assert back.status_code == 303
+    return acme.get(back["Location"]).content.decode()
+
+
+def test_a_wrong_client_secret_offers_edit_the_application(acme, hdp_log, monkeypatch):
+    from portal.oauth import client, errors
+
+    def refused(*args, **kwargs):
+        raise errors.explain("invalid_client")
+
+    run = _authorize_ready(acme)
+    monkeypatch.setattr(client, "exchange_code", refused)
+    html = _refused_back(acme, run, code="a-code")
+    assert "did not accept the client ID or client secret" in html
+    edit = reverse("onboarding:step-app", args=[run.pk]) + "?edit=1#edit-app"
+    assert f'href="{edit}"' in html and "Edit the application" in html
+    form = acme.get(edit.split("#")[0]).content.decode()  # the link opens the editable form
+    assert '<details class="card" id="edit-app" open>' in form
+    assert 'name="action" value="edit"' in form
+
+
+def test_a_redirect_mismatch_shows_the_address_with_copy_and_retry(acme, hdp_log):
+    run = _authorize_ready(acme)
+    html = _refused_back(acme, run, error="redirect_uri_mismatch")
+    assert 'id="fix-redirect-uri"' in html
+    box = html.split('id="fix-redirect-uri"', 1)[1]
+    assert "http://127.0.0.1:8000/oauth/callback/Acme_GA_app/" in box and "data-copy" in box
+    assert "I've registered it, try again" in html
+
+
+def test_an_old_sign_in_tab_offers_start_the_connection_again(acme, hdp_log):
+    run = _authorize_ready(acme)
+    start = acme.post(reverse("onboarding:authorize-start", args=[run.pk]))
+    state = parse_qs(urlsplit(start["Location"]).query)["state"][0]
+    callback = reverse("oauth:callback", args=["Acme_GA_app"])
+    acme.get(callback, {"state": state, "error": "access_denied"})  # this tab's sign-in ended
+    old_tab = acme.get(callback, {"state": state, "code": "late-code"})  # the old tab comes back
+    html = old_tab.content.decode()
+    assert old_tab.status_code == 400
+    assert f'href="{reverse("onboarding:step-authorize", args=[run.pk])}"' in html
+    assert "Start the connection again" in html
 
 
 def test_a_reused_app_is_read_back_from_hdp_and_its_uris_checked(acme, hdp_log):

@@ -31,19 +31,31 @@ def test_it_creates_the_data_source_linked_to_the_profile(acme, hdp_log):
     assert ds.options["DefaultView"] == "1234"
 
 
-def test_salesforce_gets_its_oauth_method_fixed_and_password_fields_masked(acme, hdp_log):
+def test_salesforce_gets_its_oauth_method_fixed_in_words_and_no_back_end_password(acme, hdp_log):
     run = run_at_datasource(acme, "1:sandbox")
     html = acme.get(_url(run)).content.decode()
     assert 'name="opt_AuthenticationMethod"' not in html
-    assert "AuthenticationMethod=oauth2.0" in html
-    assert 'name="opt_Password"' in html and 'type="password"' in html
+    assert "AuthenticationMethod=oauth2.0" not in html  # an option name is not for the admin
+    assert "The data source signs in with OAuth" in html
+    assert 'name="opt_Password"' not in html and "Password for the back end" not in html
+    assert 'name="opt_User"' not in html
     response = acme.post(_url(run), {"name": "AcmeSF", "opt_Password": "backend-pw-sentinel"})
     assert response.status_code == 303
     sf = DataSource.objects.get(name="AcmeSF")
     assert sf.options["AuthenticationMethod"] == "oauth2.0"
-    assert sf.options["Password"] == "backend-pw-sentinel"  # HDP has it...
+    assert "Password" not in sf.options  # a posted back-end password is not taken
+
+
+def test_password_type_options_are_masked_sent_to_hdp_and_not_kept(acme, hdp_log):
+    run = run_at_datasource(acme, "1:sandbox")
+    html = acme.get(_url(run)).content.decode()
+    assert 'name="opt_SecurityToken"' in html and 'type="password"' in html
+    response = acme.post(_url(run), {"name": "AcmeSF", "opt_SecurityToken": "backend-pw-sentinel"})
+    assert response.status_code == 303
+    sf = DataSource.objects.get(name="AcmeSF")
+    assert sf.options["SecurityToken"] == "backend-pw-sentinel"  # HDP has it...
     run.refresh_from_db()
-    assert "Password" not in run.ds_options  # ...the portal does not keep it
+    assert "SecurityToken" not in run.ds_options  # ...the portal does not keep it
     assert "backend-pw-sentinel" not in acme.get(_url(run)).content.decode()
 
 
@@ -97,7 +109,7 @@ def test_backend_password_is_never_written_to_the_run_even_while_hdp_is_called(a
         return real(self, body)
 
     with patch.object(HdpClient, "create_datasource", spy):
-        response = acme.post(_url(run), {"name": "AcmeSF2", "opt_Password": "backend-pw-sentinel-2"})
+        response = acme.post(_url(run), {"name": "AcmeSF2", "opt_SecurityToken": "backend-pw-sentinel-2"})
     assert response.status_code == 303
-    assert seen_in_db and all("Password" not in options for options in seen_in_db)
-    assert DataSource.objects.get(name="AcmeSF2").options["Password"] == "backend-pw-sentinel-2"
+    assert seen_in_db and all("SecurityToken" not in options for options in seen_in_db)
+    assert DataSource.objects.get(name="AcmeSF2").options["SecurityToken"] == "backend-pw-sentinel-2"

@@ -22,7 +22,9 @@ def test_it_is_not_reachable_before_consent(acme, hdp_log):
 def test_it_shows_consent_time_scopes_and_expiry_never_tokens(acme, hdp_log):
     run = run_at_profile(acme)
     html = acme.get(_url(run)).content.decode()
-    assert "read offline_access" in html
+    assert (
+        "read your sandbox data" in html and "stay connected when you&#x27;re away" in html
+    )  # scopes in words
     assert "Connected at" in html and "Current access expires" in html
     assert 'value="Acme_GoogleAnalytics_profile"' in html
     assert "at-sentinel-123" not in html and "rt-sentinel-456" not in html

@@ -7,18 +7,38 @@ from django.urls import reverse
 from portal.accounts.models import User
 from portal.onboarding.models import Run
 from portal.sandbox.hdp import faults
-from tests.helpers.wizard import HTMX, start_run
+from tests.helpers.wizard import HTMX, start_run, store_choice
 
 
-def test_it_offers_only_oauth_stores_with_their_presets(acme, hdp_log):
+def test_it_offers_only_oauth_stores_then_their_presets(acme, hdp_log):
     html = acme.get(reverse("onboarding:new")).content.decode()
-    assert 'value="54:google_analytics"' in html
-    assert 'value="54:sandbox"' in html
-    assert 'value="1:salesforce_sandbox"' in html
-    assert 'value="76:snowflake"' in html
+    for store_id in (54, 1, 76):
+        assert f'name="datastore" value="{store_id}"' in html
+    assert "Website traffic and audience reports." in html  # one plain line per store
     assert "DataSource Group" not in html  # isGroup
     assert "PostgreSQL" not in html  # no OAuth
     assert 'name="tenant"' not in html  # one tenant: no choice to make
+    assert 'name="provider"' not in html  # the provider comes second
+    assert html.count("Sandbox provider (practice, no real data)") == 0
+    ga = acme.post(reverse("onboarding:new"), {"datastore": "54"}).content.decode()
+    assert 'value="google_analytics"' in ga and 'value="sandbox"' in ga and 'value="custom"' in ga
+    assert ga.count("Sandbox provider (practice, no real data)") == 1
+    assert 'id="chosen-store"' in ga and "<strong>Google Analytics</strong>" in ga  # the store stays visible
+    assert 'name="datastore" value="54"' in ga and 'type="hidden" name="datastore"' in ga
+    salesforce = acme.post(reverse("onboarding:new"), {"datastore": "1"}).content.decode()
+    assert 'value="salesforce_sandbox"' in salesforce and 'value="google_analytics"' not in salesforce
+    snowflake = acme.post(reverse("onboarding:new"), {"datastore": "76"}).content.decode()
+    assert 'value="snowflake"' in snowflake
+    assert not Run.objects.exists()  # choosing the store alone starts nothing
+
+
+def test_the_provider_question_needs_an_answer(acme, hdp_log):
+    response = acme.post(reverse("onboarding:new"), {"datastore": "54", "stage": "provider"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Choose who signs you in to Google Analytics." in html
+    assert 'id="chosen-store"' in html
+    assert not Run.objects.exists()
 
 
 def test_it_creates_the_run_with_the_store_and_its_options(acme, hdp_log):
@@ -31,7 +51,9 @@ def test_it_creates_the_run_with_the_store_and_its_options(acme, hdp_log):
 
 
 def test_posted_tenant_is_ignored_for_a_one_tenant_admin(acme, hdp_log):
-    response = acme.post(reverse("onboarding:new"), {"store_preset": "54:sandbox", "tenant": "72"})
+    response = acme.post(
+        reverse("onboarding:new"), {"datastore": "54", "provider": "sandbox", "tenant": "72"}
+    )
     assert response.status_code == 303
     assert Run.objects.get().tenant_id == 71
 
@@ -42,7 +64,9 @@ def test_a_tenant_the_person_does_not_administer_is_refused(acme, hdp_log):
     user.save()
     html = acme.get(reverse("onboarding:new")).content.decode()
     assert 'name="tenant"' in html and "AcmeLabs" in html
-    response = acme.post(reverse("onboarding:new"), {"store_preset": "54:sandbox", "tenant": "72"})
+    response = acme.post(
+        reverse("onboarding:new"), {"datastore": "54", "provider": "sandbox", "tenant": "72"}
+    )
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
     assert not Run.objects.exists()
@@ -50,7 +74,7 @@ def test_a_tenant_the_person_does_not_administer_is_refused(acme, hdp_log):
 
 def test_a_non_oauth_or_group_store_cannot_be_forced(acme, hdp_log):
     for choice in ("56:custom", "1004:custom", "54:nonexistent"):
-        response = acme.post(reverse("onboarding:new"), {"store_preset": choice})
+        response = acme.post(reverse("onboarding:new"), store_choice(choice))
         assert response.status_code == 200
         assert "Select a valid choice" in response.content.decode()
     assert not Run.objects.exists()
@@ -70,7 +94,7 @@ def test_htmx_gets_the_partial_and_the_next_step_in_place(acme, hdp_log):
     html = response.content.decode()
     assert "<html" not in html and 'id="step-heading"' in html
     assert "HX-Request" in response["Vary"]
-    response = acme.post(reverse("onboarding:new"), {"store_preset": "54:sandbox"}, **HTMX)
+    response = acme.post(reverse("onboarding:new"), {"datastore": "54", "provider": "sandbox"}, **HTMX)
     run = Run.objects.get()
     assert response.status_code == 200
     assert response["HX-Push-Url"] == reverse("onboarding:step-app", args=[run.pk])
@@ -79,7 +103,7 @@ def test_htmx_gets_the_partial_and_the_next_step_in_place(acme, hdp_log):
 
 
 def test_invalid_htmx_post_is_200_so_htmx_swaps_it(acme, hdp_log):
-    response = acme.post(reverse("onboarding:new"), {"store_preset": ""}, **HTMX)
+    response = acme.post(reverse("onboarding:new"), {"datastore": ""}, **HTMX)
     assert response.status_code == 200
     assert 'aria-invalid="true"' in response.content.decode()
 
@@ -88,15 +112,19 @@ def test_done_step_shows_the_choice_not_a_form(acme, hdp_log):
     run = start_run(acme)
     html = acme.get(reverse("onboarding:step-store", args=[run.pk])).content.decode()
     assert "Google Analytics" in html
-    assert 'name="store_preset"' not in html
+    assert 'name="datastore"' not in html and 'name="provider"' not in html
 
 
 def test_submitting_the_same_page_twice_makes_one_setup(acme, hdp_log):
     html = acme.get(reverse("onboarding:new")).content.decode()
     setup_id = re.search(r'name="setup_id" value="([0-9a-f-]+)"', html).group(1)
-    first = acme.post(reverse("onboarding:new"), {"store_preset": "54:sandbox", "setup_id": setup_id})
+    first = acme.post(
+        reverse("onboarding:new"), {"datastore": "54", "provider": "sandbox", "setup_id": setup_id}
+    )
     hdp_log.clear()
-    second = acme.post(reverse("onboarding:new"), {"store_preset": "54:sandbox", "setup_id": setup_id})
+    second = acme.post(
+        reverse("onboarding:new"), {"datastore": "54", "provider": "sandbox", "setup_id": setup_id}
+    )
     assert first.status_code == second.status_code == 303
     assert second["Location"] == first["Location"]
     assert Run.objects.count() == 1 and str(Run.objects.get().pk) == setup_id
@@ -106,7 +134,9 @@ def test_submitting_the_same_page_twice_makes_one_setup(acme, hdp_log):
 def test_another_persons_setup_id_is_404(acme, globex, hdp_log):
     run = start_run(acme)
     hdp_log.clear()
-    response = globex.post(reverse("onboarding:new"), {"store_preset": "54:sandbox", "setup_id": str(run.pk)})
+    response = globex.post(
+        reverse("onboarding:new"), {"datastore": "54", "provider": "sandbox", "setup_id": str(run.pk)}
+    )
     assert response.status_code == 404
     assert Run.objects.count() == 1
     assert hdp_log == []

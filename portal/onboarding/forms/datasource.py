@@ -68,6 +68,11 @@ def _option_field(definition: dict[str, Any]) -> forms.Field | None:
     )
 
 
+# The back end's own user name and password: an OAuth data source signs in with its OAuth profile,
+# so the wizard does not ask for them (HDP would not use them).
+SIGN_IN_OPTIONS = frozenset({"User", "Password"})
+
+
 class DataSourceForm(AccessibleForm):
     """Step e: the data source, with the store's own options (from the definitions saved at step a).
 
@@ -96,7 +101,9 @@ class DataSourceForm(AccessibleForm):
         self.definitions = [
             d
             for d in definitions
-            if str(d.get("id")) != OAUTH_PROFILE_OPTION and str(d.get("id")) not in fixed
+            if str(d.get("id")) != OAUTH_PROFILE_OPTION
+            and str(d.get("id")) not in fixed
+            and str(d.get("id")) not in SIGN_IN_OPTIONS
         ]
         self.fixed = fixed
         super().__init__(data, initial=initial)

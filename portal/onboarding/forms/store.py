@@ -1,4 +1,4 @@
-"""Step a: tenant and data store + provider preset."""
+"""Step a: tenant and data store first, then (where there is a choice) the provider."""
 
 from __future__ import annotations
 
@@ -6,30 +6,35 @@ import uuid
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from portal.accounts.forms import AccessibleForm
 
 
 class StoreForm(AccessibleForm):
-    """Step a: tenant (only when the person administers several) and data store + provider preset."""
+    """Step a: tenant (only when the person administers several), data store, then provider.
+
+    One form for both stages, so it works without JavaScript: the first submit names the store; when
+    the store has several providers the page comes back with the store shown as chosen and the
+    provider choice below it; the second submit (store and provider) starts the setup.
+    """
 
     # Names this setup before it exists: a second submit of the same page (double click, reload
     # with JavaScript off) finds the run the first one created instead of starting another.
     setup_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
     tenant = forms.TypedChoiceField(label=_l("Tenant"), coerce=int)
-    store_preset = forms.ChoiceField(
-        label=_l("Data store and provider"),
-        help_text=_l("The HDP data store to connect, and the provider that signs you in to it."),
+    datastore = forms.TypedChoiceField(
+        label=_l("Which data should HDP read?"), coerce=int, widget=forms.RadioSelect
     )
+    provider = forms.ChoiceField(label=_l("Who signs you in?"), required=False, widget=forms.RadioSelect)
 
     def __init__(
         self,
         data: Any = None,
         *,
         tenants: list[dict[str, Any]],
-        choices: list[tuple[str, list[tuple[str, str]]]],
+        stores: list[tuple[int, str]],
+        providers: list[tuple[str, str]] | None = None,
     ) -> None:
         super().__init__(data, initial={"setup_id": uuid.uuid4()})
         if len(tenants) > 1:
@@ -38,4 +43,5 @@ class StoreForm(AccessibleForm):
             ]
         else:
             del self.fields["tenant"]
-        self.fields["store_preset"].choices = [("", _("Choose…")), *choices]  # type: ignore[attr-defined]
+        self.fields["datastore"].choices = stores  # type: ignore[attr-defined]
+        self.fields["provider"].choices = providers or []  # type: ignore[attr-defined]

@@ -175,6 +175,10 @@ def step_app(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         "redirect_uri": common.redirect_uri(str(create_form["name"].value() or "")),
         "sandbox_console": reverse("sandbox_provider:console") if preset.key == "sandbox" else "",
         "hdp_basic_only": not stores.client_auth_settable(list(run.datastore_option_defs or [])),
+        # What a preset fills correctly is shown as facts, with its inputs behind "Change".
+        "preset_facts": not preset.is_custom and not preset.placeholders,
+        "preset_scopes": common.scopes_in_words(preset, str(create_form["scope"].value() or "")),
+        "facts_open": bool({"client_id", "authorize_uri", "token_uri", "scope"} & set(create_form.errors)),
     }
     return common.render_step(request, run, "app", "onboarding/step_app.html", context, status, progress)
 
@@ -260,10 +264,11 @@ def _app_done(
         "app": app,
         "edit_form": edit_form,
         "edit_refusal": refusal,
-        "editing": action == "edit",
+        "editing": action == "edit" or request.GET.get("edit") == "1",
         "banner": banner,
         "preset": preset,
         "hdp_basic_only": not stores.client_auth_settable(list(run.datastore_option_defs or [])),
         "token_auth_label": presets.token_auth_label(run.app_token_auth or preset.token_auth),
+        "app_scopes": common.scopes_in_words(preset, run.app_scope),
     }
     return common.render_step(request, run, "app", "onboarding/step_app.html", context, status, progress)

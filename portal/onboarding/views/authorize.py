@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 from django.contrib import messages
+from django.contrib.messages.storage.base import Message
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
@@ -38,11 +39,20 @@ def step_authorize(request: HtmxRequest, run_id: UUID) -> HttpResponse:
     preset = common.preset(run)
     origin = _origin(run.app_authorize_uri)
     purpose = run.purpose_for(progress.remote("profile"))
+    problems = [m for m in messages.get_messages(request) if m.level >= messages.WARNING]
+    fix = _fix_of(problems)
+    app = progress.remote("app")
+    app_editable = (
+        app is not None
+        and app.created_by_run
+        and not progress.profile_in_play
+        and run.status == Run.Status.ACTIVE
+    )
     context = {
         "preset": preset,
         "provider": _provider_name(run, preset),
         "provider_host": urlsplit(run.app_authorize_uri).hostname or "",
-        "scopes": run.app_scope.split(),
+        "scopes": common.scopes_in_words(preset, run.app_scope),
         "redirect_uri": common.redirect_uri(run.app_name),
         "done": progress.is_done("authorize"),
         "profile_done": progress.is_done("profile"),
@@ -50,7 +60,12 @@ def step_authorize(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         # reconnect of the completed setup may bring new tokens, into that same profile (item 36).
         "can_reconnect": purpose == "consent",
         "offer_reconnect": purpose == "reconnect",
-        "retry": any(m.level >= messages.WARNING for m in messages.get_messages(request)),
+        "retry": bool(problems),
+        # The one action that fixes what went wrong, offered on this page (oauth.views tags it).
+        "fix": fix,
+        "edit_app_url": f"{wizard.step_url(run, 'app')}?edit=1#edit-app"
+        if fix == "edit_app" and app_editable
+        else "",
     }
     response = common.render_step(
         request, run, "authorize", "onboarding/step_authorize.html", context, progress=progress
@@ -60,6 +75,15 @@ def step_authorize(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         # POST answers 303 to this origin, so it must be allowed here (django-csp 4: per response).
         response._csp_update = {"form-action": [origin]}  # type: ignore[attr-defined]
     return response
+
+
+def _fix_of(problems: list[Message]) -> str:
+    """The fix the OAuth callback named for its refusal ("" when none was named)."""
+    for message in problems:
+        for tag in message.extra_tags.split():
+            if tag.startswith("fix-"):
+                return tag.removeprefix("fix-")
+    return ""
 
 
 def _provider_name(run: Run, preset: presets.Preset) -> str:

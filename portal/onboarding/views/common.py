@@ -145,9 +145,10 @@ def whole_page(request: HtmxRequest, url: str) -> HttpResponse:
     return redirect(url)
 
 
-def advance(request: HtmxRequest, run: Run, step: str) -> HttpResponse:
-    """After a successful POST: 303 to the next step, or (htmx) its body in place + HX-Push-Url."""
-    url = wizard.step_url(run, step)
+def advance(request: HtmxRequest, run: Run, step: str, query: str = "") -> HttpResponse:
+    """After a successful POST: 303 to the next step, or (htmx) its body in place + HX-Push-Url.
+    ``query`` (e.g. ``"checked=1"``) goes on the next step's URL."""
+    url = wizard.step_url(run, step) + (f"?{query}" if query else "")
     if not request.htmx:
         return HttpResponseSeeOther(url)
     if step == "authorize":
@@ -156,7 +157,8 @@ def advance(request: HtmxRequest, run: Run, step: str) -> HttpResponse:
         return goto(request, url)
     request.method = "GET"
     request.POST = QueryDict()
-    match = resolve(url)  # the step's own view, as a GET
+    request.GET = QueryDict(query)
+    match = resolve(wizard.step_url(run, step))  # the step's own view, as a GET
     response: HttpResponse = match.func(request, *match.args, **match.kwargs)
     response["HX-Push-Url"] = url
     return response
@@ -179,6 +181,11 @@ def preset(run: Run) -> presets.Preset:
     if preset is None:  # e.g. the sandbox preset after the sandbox was switched off
         preset = presets.PRESETS["custom"]
     return preset
+
+
+def scopes_in_words(preset: presets.Preset, scope: str) -> list[tuple[str, str]]:
+    """Each scope with what it allows in plain words ("" where the preset has no words for it)."""
+    return [(s, preset.describe_scope(s)) for s in scope.split()]
 
 
 def objects(made: list[RemoteObject]) -> list[RemoteObject]:

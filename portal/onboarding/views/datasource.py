@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
@@ -67,9 +68,41 @@ def step_datasource(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         except (errors.HdpError, engine.StepError) as exc:
             banner, status = common.explain_failure(exc, form)
         else:
-            return common.advance(request, run, "verify")
-    context = {"form": form, "banner": banner, "fixed": form.fixed}
+            # The data source exists: run HDP's check at once (no extra click); the check page
+            # shows its result, or why it could not run and a button to run it.
+            if problem := _check(request, run):
+                messages.error(request, problem)
+                return common.advance(request, run, "verify")
+            return common.advance(request, run, "verify", "checked=1")
+    context = {"form": form, "banner": banner, "fixed": _fixed_in_words(form.fixed)}
     return common.render_step(request, run, "datasource", page, context, status, progress)
+
+
+def _fixed_in_words(fixed: dict[str, str]) -> list[str]:
+    """What the portal sets on the data source by itself, as sentences (never option=value)."""
+    said = []
+    if stores.AUTH_METHOD_OPTION in fixed:
+        said.append(
+            _("The data source signs in with OAuth, using the connection saved in the previous step.")
+        )
+    if stores.CLIENT_CREDENTIALS_OPTION in fixed:
+        said.append(_("HDP sends the client secret to the provider the same way the portal did."))
+    return said
+
+
+def _check(request: HtmxRequest, run: Run) -> str:
+    """Ask HDP to test the data source (rate-limited per person); "" when it ran (passed or not),
+    else why it could not run, in plain words."""
+    if not ratelimit.hit("ds_test", common.user(request).username, settings.RATELIMIT_TEST_PER_MINUTE):
+        return _("You have run many checks in the last minute. Wait a minute, then try again.")
+    try:
+        with common.client(request) as client:
+            engine.verify(run, client)
+    except engine.StepBusy:
+        return _("The portal is already checking this setup. Wait a moment, then reload this page.")
+    except (errors.HdpError, engine.StepError) as exc:
+        return common.explain_failure(exc)[0]
+    return ""
 
 
 @require_http_methods(["GET", "POST"])
@@ -96,15 +129,19 @@ def step_verify(request: HtmxRequest, run_id: UUID) -> HttpResponse:
                 banner, status = common.explain_failure(exc)
         run.refresh_from_db()
         progress = wizard.Progress.of(run)
+    just_checked = request.method == "POST" or request.GET.get("checked") == "1"
+    complete = run.status == Run.Status.COMPLETED
     context = {
         "banner": banner,
         "objects": common.objects(list(progress.objects.values())),
         "datasource": progress.remote("datasource"),
         # The wizard's test result is shown when it just ran; later, a completed setup's status is
         # on its own page (connections:setup), never a stale "Working" here.
-        "show_outcome": bool(run.verified_at)
-        and (request.method == "POST" or run.status != Run.Status.COMPLETED),
+        "show_outcome": bool(run.verified_at) and (just_checked or not complete),
+        "complete": complete,
     }
+    if complete:
+        context["title"] = _("Setup complete")
     response = common.render_step(
         request, run, "verify", "onboarding/step_verify.html", context, status, progress
     )

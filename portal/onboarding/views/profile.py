@@ -23,15 +23,16 @@ def step_profile(request: HtmxRequest, run_id: UUID) -> HttpResponse:
     if response := common.enter(request, run, progress, "profile"):
         return response
     page = "onboarding/step_profile.html"
+    granted = common.scopes_in_words(common.preset(run), run.granted_scope or "")
     if progress.is_done("profile"):
-        done = {"profile": progress.remote("profile"), "done": True}
+        done = {"profile": progress.remote("profile"), "done": True, "granted_scopes": granted}
         return common.render_step(request, run, "profile", page, done, progress=progress)
     initial = {
         "name": run.profile_name or forms.suggest_name(run.tenant_name, run.datastore_name, suffix="profile"),
         "description": run.profile_description,
     }
     form = forms.ProfileForm(request.POST or None, initial=initial, validate_url=common.validate_url(run))
-    context: dict[str, Any] = {"form": form, "banner": ""}
+    context: dict[str, Any] = {"form": form, "banner": "", "granted_scopes": granted}
     status = 200
     if request.method == "POST" and form.is_valid():
         wanted = engine.ProfileSettings(form.cleaned_data["name"], form.cleaned_data.get("description") or "")

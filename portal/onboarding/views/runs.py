@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from portal.accounts.models import User
 from portal.audit.models import AuditEntry
 from portal.hdp import client as hdp
 from portal.hdp import errors
@@ -113,9 +112,39 @@ def _start(
     return common.advance(request, run, "app")
 
 
+def _chosen_store(request: HtmxRequest, offered: list[DataStore]) -> DataStore | None:
+    """The store named in the POST, if it is one step a offers (the form checks it again)."""
+    value = request.POST.get("datastore", "")
+    return next((s for s in offered if str(s.id) == value), None)
+
+
+def _store_form(request: HtmxRequest, offered: list[DataStore], chosen: DataStore | None) -> forms.StoreForm:
+    providers = stores.providers_for(chosen) if chosen is not None else []
+    return forms.StoreForm(
+        request.POST or None,
+        tenants=common.user(request).onboarding_tenants(),
+        stores=[(s.id, s.name) for s in offered],
+        providers=[(p.key, str(p.label)) for p in providers],
+    )
+
+
+def _provider_key(request: HtmxRequest, form: forms.StoreForm, chosen: DataStore) -> str:
+    """The chosen provider; the only one when there is no choice to make; "" = ask for it (a
+    missing answer to a provider question that was shown is an error next to it)."""
+    providers = stores.providers_for(chosen)
+    if len(providers) == 1:
+        return providers[0].key
+    key = str(form.cleaned_data.get("provider") or "")
+    if not key and request.POST.get("stage") == "provider":
+        form.add_error("provider", _("Choose who signs you in to %(store)s.") % {"store": chosen.name})
+    return key
+
+
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def new(request: HtmxRequest) -> HttpResponse:
+    """Step a: the store first; then, where there is more than one, the provider (the store stays
+    shown as chosen). Both stages post here, so the page works without JavaScript."""
     user = common.user(request)
     if missing := user.missing_onboarding_permissions():
         return render(request, "onboarding/no_permission.html", {"missing": missing}, status=403)
@@ -124,46 +153,62 @@ def new(request: HtmxRequest) -> HttpResponse:
         return _resubmitted(request, earlier)  # before any HDP call
     banner, status = "", 200
     listed: list[DataStore] = []
-    chosen: DataStoreDetail | None = None
+    detail: DataStoreDetail | None = None
     try:
         with common.client(request) as client:
-            chosen = _chosen_store(request, client)
-            listed = [chosen] if _states_access(chosen) else client.list_datastores()
+            detail = _posted_store(request, client)
+            listed = [detail] if _states_access(detail) else client.list_datastores()
     except errors.HdpError as exc:
         banner, status = common.problem(exc)
-    form = forms.StoreForm(
-        request.POST or None, tenants=user.onboarding_tenants(), choices=stores.store_choices(listed)
-    )
-    if _states_access(chosen) and not form.is_valid():  # the page showing the errors offers every store
-        return _store_page(request, user, banner, status)
-    if request.method == "POST" and not banner and form.is_valid():
-        store_id_text, _sep, preset_key = str(form.cleaned_data["store_preset"]).partition(":")
-        store = next(s for s in listed if s.id == int(store_id_text))
-        preset = presets.get_preset(preset_key)
-        try:
-            if chosen is not None:
-                detail = chosen
+    offered = stores.offered_stores(listed)
+    chosen = _chosen_store(request, offered) if request.method == "POST" else None
+    form = _store_form(request, offered, chosen)
+    valid = request.method == "POST" and not banner and form.is_valid()
+    first_stage_ok = chosen is not None and not {"datastore", "tenant"} & set(form.errors)
+    stage = "provider" if request.method == "POST" and first_stage_ok else "store"
+    if valid and chosen is not None:
+        preset_key = _provider_key(request, form, chosen)
+        preset = presets.get_preset(preset_key) if preset_key else None
+        if preset is not None:
+            try:
+                if detail is None or detail.id != chosen.id:
+                    with common.client(request) as client:
+                        detail = client.get_datastore(chosen.id)
+            except errors.HdpError as exc:
+                banner, status = common.problem(exc)
             else:
-                with common.client(request) as client:
-                    detail = client.get_datastore(store.id)
+                if detail.option(forms.OAUTH_PROFILE_OPTION) is not None:
+                    return _start(request, form, chosen, preset, detail)
+                stage = "store"
+                form.add_error(
+                    "datastore",
+                    _("%(store)s can't use an OAuth profile on this HDP server; choose another data store.")
+                    % {"store": chosen.name},
+                )
+    if stage == "store" and _states_access(detail) and not banner:
+        # The page shows the errors again with every store to choose from (one more read, only here).
+        try:
+            with common.client(request) as client:
+                offered = stores.offered_stores(client.list_datastores())
         except errors.HdpError as exc:
             banner, status = common.problem(exc)
-        else:
-            if preset is not None and detail.option(forms.OAUTH_PROFILE_OPTION) is not None:
-                return _start(request, form, store, preset, detail)
-            form.add_error(
-                "store_preset",
-                _("%(store)s can't use an OAuth profile on this HDP server; choose another data store.")
-                % {"store": store.name},
-            )
-    context = {"form": form, "banner": banner}
+    context = {
+        "form": form,
+        "banner": banner,
+        "stage": stage,
+        "chosen": chosen if stage == "provider" else None,
+        "store_rows": [{"store": s, "summary": stores.store_summary(s)} for s in offered],
+        "providers": stores.providers_for(chosen) if chosen is not None and stage == "provider" else [],
+        "picked_store": str(form["datastore"].value() or ""),
+        "picked_provider": str(form["provider"].value() or ""),
+    }
     return common.render_step(request, None, "store", "onboarding/step_store.html", context, status)
 
 
-def _chosen_store(request: HtmxRequest, client: hdp.HdpClient) -> DataStoreDetail | None:
+def _posted_store(request: HtmxRequest, client: hdp.HdpClient) -> DataStoreDetail | None:
     """On a POST, the chosen store with its option definitions: one read, which also shows that HDP
     has the store, instead of the whole list again (None: not a store id HDP has; the list decides)."""
-    store_id_text = str(request.POST.get("store_preset", "")).partition(":")[0]
+    store_id_text = str(request.POST.get("datastore", ""))
     if request.method != "POST" or not store_id_text.isdigit():
         return None
     try:
@@ -176,23 +221,6 @@ def _states_access(store: DataStoreDetail | None) -> TypeGuard[DataStoreDetail]:
     """Whether HDP's answer for one store says what its list would (group? may this person use it?),
     so that the choice can be checked against the store alone."""
     return store is not None and {"is_group", "authorized"} <= store.model_fields_set
-
-
-def _store_page(request: HtmxRequest, user: User, banner: str, status: int) -> HttpResponse:
-    """Step a with the posted form's errors and every store HDP lists."""
-    listed: list[DataStore] = []
-    if not banner:
-        try:
-            with common.client(request) as client:
-                listed = client.list_datastores()
-        except errors.HdpError as exc:
-            banner, status = common.problem(exc)
-    form = forms.StoreForm(
-        request.POST, tenants=user.onboarding_tenants(), choices=stores.store_choices(listed)
-    )
-    form.is_valid()
-    context = {"form": form, "banner": banner}
-    return common.render_step(request, None, "store", "onboarding/step_store.html", context, status)
 
 
 @require_GET

@@ -75,6 +75,15 @@ class AuthorizeView(dot_views.AuthorizationView):  # type: ignore[misc]  # DOT s
         # Consent and error pages alike. ``user`` (the auth context processor's name) stays the
         # portal's person, so a portal header can never show the provider account as signed in.
         context = {**context, "provider_account": self.request.user, "user": self.portal_user}
+        error = context.get("error")
+        description = (
+            error.get("description", "") if isinstance(error, dict) else getattr(error, "description", "")
+        )
+        if error is not None and "redirect" in str(description or "").lower():
+            # The fix, on this page: the address to register, where, and a retry of this request.
+            context["unregistered_redirect_uri"] = self.request.GET.get("redirect_uri", "")
+            context["console_url"] = reverse("sandbox_provider:console")
+            context["retry_url"] = self.request.get_full_path()
         response: HttpResponse = super().render_to_response(context, **kwargs)
         return response
 
