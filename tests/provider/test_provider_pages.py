@@ -69,4 +69,8 @@ def test_the_refusal_page_offers_the_console_and_the_way_back(client, provider_a
     html = _html(response)
     assert f'href="{reverse("sandbox_provider:console")}"' in html
     assert f'href="{reverse("onboarding:runs")}"' in html
-    assert "register the portal's exact redirect address in the sandbox console" in html
+    # An unregistered redirect address: the exact address to register, and the retry (templates/sandbox/_redirect_mismatch.html).
+    assert (
+        'id="redirect-mismatch"' in html
+        and '<code id="redirect-uri" class="uri">https://evil.example/cb</code>' in html
+    )
