@@ -304,6 +304,9 @@ else:
 # Abandoned runs lose their encrypted secrets after this long (manage.py purge_abandoned).
 PORTAL_ABANDONED_AFTER_HOURS = env_int("PORTAL_ABANDONED_AFTER_HOURS", 72)
 
+# The support chain reads this many of a tenant's data sources in detail per page (?page=N).
+SUPPORT_CHAIN_PAGE_SIZE = env_int("SUPPORT_CHAIN_PAGE_SIZE", 50)
+
 # --- Rate limits (per person, per minute) ------------------------------------------------------------
 RATELIMIT_OAUTH_START_PER_MINUTE = env_int("RATELIMIT_OAUTH_START_PER_MINUTE", 10)
 RATELIMIT_TEST_PER_MINUTE = env_int("RATELIMIT_TEST_PER_MINUTE", 10)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import concurrent.futures
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 
@@ -101,80 +101,116 @@ def tenant_name(tenant_id: int) -> str | None:
         return next((t.name for t in service.list_tenants() if t.id == tenant_id), None)
 
 
+def _user_lists(user_id: int, user_name: str) -> tuple[list[DataSource], list[OAuthProfileSummary]]:
+    """A tenant user's data sources (the Administrator API: no options) and the profiles HDP lists
+    for them (``?user=``: their own, docs/hdp-api.md §3)."""
+    with hdp.HdpClient.service() as service:
+        owned = service.list_user_datasources(user_id)
+    with hdp.HdpClient.service(on_behalf_of=user_name) as as_user:
+        profiles = as_user.list_oauth_profiles()
+    return owned, profiles
+
+
 def read_tenant(
-    tenant_id: int, recorded_profile_ids: Iterable[int] = ()
+    tenant_id: int, recorded_profile_ids: Iterable[int] = (), page: int = 1
 ) -> tuple[HdpFacts, errors.HdpError | None]:
     """What HDP holds for ``tenant_id``, and the error that stopped the read (or None).
 
+    Only HDP objects of this tenant are read: its applications, its users' data-source and profile
+    lists (complete: one of each per user), and in detail one page of its data sources
+    (``SUPPORT_CHAIN_PAGE_SIZE``, ordered by owner, name, id), the profiles they use, the profiles
+    its runs recorded and, when every data source fits on one page, up to a page of its profiles no
+    data source uses. The calls therefore grow with the tenant's users and the page size only.
+
     On a failure the facts read so far come back with ``complete=False``.
     """
+    size = max(1, int(settings.SUPPORT_CHAIN_PAGE_SIZE))
     apps: list[AppFact] = []
     profiles: list[ProfileFact] = []
-    all_profiles: list[tuple[int, str]] = []
+    names: dict[int, str] = {}
     datasources: list[DataSourceFact] = []
 
-    def partial(exc: errors.HdpError) -> tuple[HdpFacts, errors.HdpError]:
-        facts = HdpFacts(
+    def facts(complete: bool, **more: Any) -> HdpFacts:
+        return HdpFacts(
             apps=tuple(apps),
             profiles=tuple(profiles),
-            all_profile_names=tuple(all_profiles),
+            all_profile_names=tuple(names.items()),
             datasources=tuple(datasources),
-            complete=False,
+            complete=complete,
+            **more,
         )
-        return facts, exc
 
     try:
         with hdp.HdpClient.service() as service:
             app_summaries = service.list_oauth_apps(tenant_id)
             apps = [AppFact(id=a.id, name=a.name, data_store=a.data_store) for a in app_summaries]
-            summaries = service.list_oauth_profiles()
-            all_profiles = [(s.id, s.name) for s in summaries]
             users = sorted(
                 (u for u in service.list_users() if u.tenant_id == tenant_id),
                 key=lambda u: u.user_name.casefold(),
             )
-            owned = each(users, lambda u: _service_read(lambda c: c.list_user_datasources(u.id)))
-            pairs = [
-                (user.user_name, listed.id)
-                for user, listed_ds in zip(users, owned, strict=True)
-                for listed in listed_ds
-            ]
-            for (owner, _id), detail in zip(pairs, each(pairs, lambda pair: _owner_read(*pair)), strict=True):
-                if detail is None:
-                    continue  # deleted between the two reads
-                ref = next((v for k, v in detail.options.items() if k.lower() == PROFILE_OPTION), "")
-                datasources.append(
-                    DataSourceFact(
-                        id=detail.id,
-                        name=detail.name,
-                        data_store=detail.data_store,
-                        owner=owner,
-                        profile_ref=ref,
-                    )
+        lists = each(users, lambda u: _user_lists(u.id, u.user_name))
+        listed: dict[int, OAuthProfileSummary] = {}
+        for _owned, user_profiles in lists:
+            for summary in user_profiles:
+                listed.setdefault(summary.id, summary)
+        names = {s.id: s.name for s in listed.values()}
+        everything = sorted(
+            (
+                DataSourceFact(id=d.id, name=d.name, data_store=d.data_store, owner=user.user_name)
+                for user, (owned, _profiles) in zip(users, lists, strict=True)
+                for d in owned
+            ),
+            key=lambda d: (d.owner.casefold(), d.name.casefold(), d.id),
+        )
+        pages = max(1, -(-len(everything) // size))
+        page = min(max(1, page), pages)
+        start = (page - 1) * size
+        on_page = everything[start : start + size]
+        unexamined = tuple(everything[:start] + everything[start + size :])
+        details = each(on_page, lambda d: _owner_read(d.owner, d.id))
+        for listed_ds, detail in zip(on_page, details, strict=True):
+            if detail is None:
+                continue  # deleted between the two reads
+            ref = next((v for k, v in detail.options.items() if k.lower() == PROFILE_OPTION), "")
+            datasources.append(
+                DataSourceFact(
+                    id=detail.id,
+                    name=detail.name,
+                    data_store=detail.data_store,
+                    owner=listed_ds.owner,
+                    profile_ref=ref,
                 )
-            listed_ids = {s.id for s in summaries}
-            wanted = {s.id for s in summaries if _may_belong(s, app_summaries)}
-            wanted |= {d.profile_id for d in datasources if d.profile_id is not None}
-            wanted |= set(recorded_profile_ids)
-            tenant_app_ids = {a.id for a in apps}
-            used_ids = {d.profile_id for d in datasources}
-            profile_ids = sorted(wanted & listed_ids)
-            for profile_id, read in zip(profile_ids, each(profile_ids, _profile_read), strict=True):
-                if read is None:
-                    continue
-                fact = _profile_fact(read, profile_id)  # here: registers the tokens in this request
-                if fact.app_id in tenant_app_ids or fact.id in used_ids:
-                    profiles.append(fact)
+            )
+        used_ids = {d.profile_id for d in datasources if d.profile_id is not None}
+        wanted = used_ids | (set(recorded_profile_ids) & set(listed))
+        unused = sorted(
+            (s for s in listed.values() if s.id not in wanted and _may_belong(s, app_summaries)),
+            key=lambda s: (s.name.casefold(), s.id),
+        )
+        unused_read = unused[:size] if not unexamined else []
+        wanted |= {s.id for s in unused_read}
+        unread = [s for s in listed.values() if s.id not in wanted]
+        maybe_unread = tuple(a.id for a in app_summaries if any(_may_belong(s, [a]) for s in unread))
+        tenant_app_ids = {a.id for a in apps}
+        profile_ids = sorted(wanted)
+        for profile_id, read in zip(profile_ids, each(profile_ids, _profile_read), strict=True):
+            if read is None:
+                continue
+            fact = _profile_fact(read, profile_id)  # here: registers the tokens in this request
+            names.setdefault(fact.id, fact.name)  # a profile of another owner that a data source uses
+            if fact.app_id in tenant_app_ids or fact.id in used_ids:
+                profiles.append(fact)
     except errors.HdpError as exc:
-        return partial(exc)
-    facts = HdpFacts(
-        apps=tuple(apps),
-        profiles=tuple(profiles),
-        all_profile_names=tuple(all_profiles),
-        datasources=tuple(datasources),
-        complete=True,
-    )
-    return facts, None
+        return facts(False), exc
+    more = {
+        "unexamined": unexamined,
+        "page": page,
+        "pages": pages,
+        "first": start + 1,
+        "apps_with_unread_profiles": maybe_unread,
+        "unused_unread": len(unused) - len(unused_read) if not unexamined else 0,
+    }
+    return facts(True, **more), None
 
 
 def datasource_owner(tenant_id: int, datasource_id: int) -> str | None:

@@ -200,6 +200,41 @@ def _run_facts(runs: list[Run], statuses: dict[Any, Status] | None = None) -> li
     ]
 
 
+def _page_number(request: HttpRequest) -> int:
+    """``?page=N`` (anything else is page 1; past the last page reads the last)."""
+    raw = request.GET.get("page", "")
+    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Where this page's data sources sit among the tenant's (templates/support/tenant.html)."""
+
+    first: int
+    last: int
+    total: int
+    previous_url: str = ""
+    next_url: str = ""
+
+
+def _pager(facts: HdpFacts, url: str) -> Pager | None:
+    """None when every data source is on this one page."""
+    if facts.pages <= 1:
+        return None
+
+    def link(number: int) -> str:
+        return f"{url}?{urlencode({'page': number})}"
+
+    size = max(1, int(settings.SUPPORT_CHAIN_PAGE_SIZE))
+    return Pager(
+        first=facts.first,
+        last=min(facts.first + size - 1, facts.datasource_total),
+        total=facts.datasource_total,
+        previous_url=link(facts.page - 1) if facts.page > 1 else "",
+        next_url=link(facts.page + 1) if facts.page < facts.pages else "",
+    )
+
+
 # --- views -----------------------------------------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
 @staff_only
@@ -295,7 +330,7 @@ def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
         if name is None:
             facts = HdpFacts()  # the tenant is gone from HDP, and with it everything it held
         else:
-            facts, failure = reads.read_tenant(tenant_id, recorded_profiles)
+            facts, failure = reads.read_tenant(tenant_id, recorded_profiles, page=_page_number(request))
             if failure is not None:
                 banner, status = failure.explanation, _hdp_status(failure)
     setups = [{"run": r, "connection": statuses.get(r.pk)} for r in runs]
@@ -320,6 +355,7 @@ def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
         finding_rows=_finding_rows(findings, _portal_base(request)),
         runs=runs,
         setups=setups,
+        pager=_pager(facts, reverse("support:tenant", args=[tenant_id])),
         checked=int(queued) if (queued := request.GET.get("checked", "")).isdigit() else None,
     )
     return render(request, "support/tenant.html", context, status=status)

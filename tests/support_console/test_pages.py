@@ -97,13 +97,19 @@ def test_the_chain_is_read_with_the_service_account_and_owner_views_only(staff, 
     hdp_log.clear()
     staff.get(TENANT_URL)
     acting_for = {r.url.params.get("user") for r in hdp_log}
-    assert acting_for <= {None, "acme_admin"}  # never as the support person
+    assert acting_for <= {None, "acme_admin", "acme_user"}  # never as the support person
     assert all(r.method == "GET" for r in hdp_log)
-    on_behalf = {r.url.path for r in hdp_log if r.url.params.get("user")}
+    on_behalf = {(r.url.path, r.url.params.get("user")) for r in hdp_log if r.url.params.get("user")}
     assert on_behalf == {
-        f"/api/mgmt/datasources/{acme_chain['ds1'].id}",
-        f"/api/mgmt/datasources/{acme_chain['ds2'].id}",
+        (f"/api/mgmt/datasources/{acme_chain['ds1'].id}", "acme_admin"),
+        (f"/api/mgmt/datasources/{acme_chain['ds2'].id}", "acme_admin"),
+        # each tenant user's own profiles (docs/hdp-api.md §3), never the all-tenant list:
+        ("/api/mgmt/oauthprofiles", "acme_admin"),
+        ("/api/mgmt/oauthprofiles", "acme_user"),
     }
+    assert not [
+        r for r in hdp_log if r.url.path == "/api/mgmt/oauthprofiles" and not r.url.params.get("user")
+    ]
 
 
 def test_problems_are_flagged_in_plain_words(staff, hdp_log, acme_chain):

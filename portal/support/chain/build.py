@@ -18,7 +18,7 @@ from portal.support.chain.tree import AppNode, Chain, DataSourceNode, Finding, P
 
 def build_chain(tenant_id: int, hdp: HdpFacts, runs: list[RunFacts]) -> Chain:
     """Assemble app -> profiles -> data sources and flag problems, drift and stuck runs."""
-    chain = Chain(tenant_id=tenant_id, hdp_complete=hdp.complete)
+    chain = Chain(tenant_id=tenant_id, hdp_complete=hdp.complete, unexamined=len(hdp.unexamined))
     live_runs = [r for r in runs if r.status != "cancelled"]
 
     # Who made what, from the portal's side: used to name an owner and link a setup.
@@ -77,7 +77,7 @@ def build_chain(tenant_id: int, hdp: HdpFacts, runs: list[RunFacts]) -> Chain:
         app.profiles.sort(key=lambda p: (p.name.casefold(), p.id))
 
     if hdp.complete:
-        _flag_absences(chain, run_of)
+        _flag_absences(chain, run_of, hdp)
         _flag_drift(chain, hdp, live_runs, profiles)
     _flag_stuck(chain, live_runs)
     consolidate(chain, live_runs)

@@ -43,8 +43,31 @@ class HdpFacts:
     profiles: tuple[ProfileFact, ...] = ()
     #: Every profile HDP lists (id -> name), to tell "missing" from "re-created under a new id".
     all_profile_names: tuple[tuple[int, str], ...] = ()
+    #: The data sources of this page, read in detail (``profile_ref`` is HDP's value).
     datasources: tuple[DataSourceFact, ...] = ()
     complete: bool = True
+    #: The tenant's data sources on other pages: known to exist (from the complete per-user lists),
+    #: not read in detail, so their ``profile_ref`` is unknown ("").
+    unexamined: tuple[DataSourceFact, ...] = ()
+    #: Which page of the tenant's data sources ``datasources`` is (1-based), of how many, and the
+    #: position of its first data source among all of them (ordered by owner, name, id).
+    page: int = 1
+    pages: int = 1
+    first: int = 1
+    #: Applications of this tenant that may have profiles not read on this page: no finding says
+    #: they have no profile.
+    apps_with_unread_profiles: tuple[int, ...] = ()
+    #: Profiles no data source uses beyond the ones read on this page (a single page only).
+    unused_unread: int = 0
+
+    @property
+    def whole(self) -> bool:
+        """Every data source's profile reference is known (the tenant fits on one page)."""
+        return not self.unexamined
+
+    @property
+    def datasource_total(self) -> int:
+        return len(self.datasources) + len(self.unexamined)
 
 
 @dataclass(frozen=True)

@@ -35,11 +35,14 @@ def _reconnect_action(owner: str) -> str:
     ) % {"owner": owner}
 
 
-def _flag_absences(chain: Chain, run_of: dict[tuple[str, int], RunFacts]) -> None:
+def _flag_absences(chain: Chain, run_of: dict[tuple[str, int], RunFacts], hdp: HdpFacts) -> None:
+    """Absences need the whole picture: "no profile" only when every profile an application may
+    have was read, "no data source uses it" only when every data source's reference is known."""
+    held_back = set(hdp.apps_with_unread_profiles)
     for app in chain.apps:
         if not app.in_tenant:
             continue
-        if not app.profiles:
+        if not app.profiles and app.id not in held_back:
             run = run_of.get(("app", app.id))
             if run is not None and run.status == "active":
                 action = _resume_action(run.owner)
@@ -60,7 +63,7 @@ def _flag_absences(chain: Chain, run_of: dict[tuple[str, int], RunFacts]) -> Non
                 )
             )
         for profile in app.profiles:
-            if profile.datasources:
+            if profile.datasources or not hdp.whole:
                 continue
             run = run_of.get(("profile", profile.id))
             owner = run.owner if run else ""
@@ -95,8 +98,10 @@ def _flag_drift(chain: Chain, hdp: HdpFacts, runs: list[RunFacts], profiles: dic
     profile_names: dict[str, int] = {}
     for pid, name in hdp.all_profile_names:
         profile_names.setdefault(name.casefold(), pid)
-    ds_by_id = {d.id: d for d in hdp.datasources}
-    ds_names = {(d.owner.casefold(), d.name.casefold()): d.id for d in hdp.datasources}
+    examined = {d.id: d for d in hdp.datasources}
+    # Existence from the complete lists: data sources on other pages exist too.
+    ds_by_id = {d.id: d for d in (*hdp.datasources, *hdp.unexamined)}
+    ds_names = {(d.owner.casefold(), d.name.casefold()): d.id for d in ds_by_id.values()}
 
     for run in runs:
         for obj in run.objects:
@@ -158,7 +163,7 @@ def _flag_drift(chain: Chain, hdp: HdpFacts, runs: list[RunFacts], profiles: dic
             continue
         if ds_obj.outcome not in _LIVE_OUTCOMES or profile_obj.outcome not in _LIVE_OUTCOMES:
             continue
-        ds = ds_by_id.get(ds_obj.remote_id)
+        ds = examined.get(ds_obj.remote_id)  # on another page: its link is checked there
         if ds is None or ds.profile_id == profile_obj.remote_id:
             continue
         words = {"ds": ds.name, "owner": run.owner, "old": profile_obj.remote_id, "now": ds.profile_ref}

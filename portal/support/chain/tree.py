@@ -85,6 +85,8 @@ class AppNode:
 class Chain:
     tenant_id: int
     hdp_complete: bool
+    #: The tenant's data sources on other pages, not examined here (their findings show on their page).
+    unexamined: int = 0
     apps: list[AppNode] = field(default_factory=list)
     #: Data sources whose ``OAuthProfileId`` names a profile HDP does not have.
     broken_datasources: list[DataSourceNode] = field(default_factory=list)
