@@ -33,6 +33,7 @@ from django.urls import reverse
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from portal.onboarding.models import Run
+from portal.sandbox.hdp import faults
 from portal.sandbox.provider.seed import ACCOUNT_PASSWORD, ACCOUNT_USERNAME, seed_provider
 from tests.e2e.conftest import (
     ACME_ADMIN,
@@ -346,5 +347,47 @@ def test_the_layout_check_catches_what_it_is_for(browser: Browser, e2e_portal: s
         page.evaluate(_WIDEN_JS)
         problems = " ".join(layout_problems(page))
         assert "scrolls sideways" in problems and "div#wide" in problems, problems
+    finally:
+        context.close()
+
+
+# --- the busy notice: above the form, never over it ---------------------------------------------------
+_BUSY_OVERLAPS_JS = """(label) => {
+  const busy = document.getElementById('busy').getBoundingClientRect();
+  const form = [...document.querySelectorAll('main form')].find(f => f.textContent.includes(label));
+  const hits = [];
+  for (const el of form.querySelectorAll('input:not([type=hidden]), select, textarea, button')) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height) continue;
+    const apart = r.right <= busy.left || r.left >= busy.right || r.bottom <= busy.top || r.top >= busy.bottom;
+    if (!apart) hits.push(el.id || el.name || el.textContent.trim().slice(0, 30));
+  }
+  return {hits, busy: {top: busy.top, bottom: busy.bottom, height: busy.height},
+          inView: busy.top >= 0 && busy.bottom <= window.innerHeight};
+}"""
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
+def test_the_busy_notice_shows_without_covering_the_form(browser: Browser, e2e_portal: str, viewport):
+    """While a slowed HDP call runs: "Working with HDP…" is on screen, announced (role=status), and
+    covers neither the pressed button nor any field of the form."""
+    context = _context(browser, viewport)
+    try:
+        page = context.new_page()
+        journey = LayoutJourney(e2e_portal)
+        journey.watch(page)
+        sign_in(page, e2e_portal, *ACME_ADMIN)
+        _start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX)
+        faults.arm("POST", r"^/api/mgmt/oauthapps$", "delay", delay=3.0)
+        page.fill("#id_client_secret", "any-secret-while-hdp-is-slow")
+        page.click(REGISTER)
+        busy = page.locator("#busy")
+        busy.wait_for(state="visible", timeout=2_000)  # within the 3 s HDP takes
+        assert busy.get_attribute("role") == "status" and "Working with HDP" in busy.inner_text()
+        seen = page.evaluate(_BUSY_OVERLAPS_JS, "Register in HDP and continue")
+        assert seen["busy"]["height"] > 0 and seen["inView"], seen
+        assert seen["hits"] == [], seen
+        wait_for_step(page, "authorize")  # the slow call still finished
+        assert not busy.is_visible()
     finally:
         context.close()
