@@ -391,3 +391,60 @@ def test_the_busy_notice_shows_without_covering_the_form(browser: Browser, e2e_p
         assert not busy.is_visible()
     finally:
         context.close()
+
+
+# --- error states at a phone's width, English and German ----------------------------------------------
+SUBMIT = "main form button[type=submit]"  # no button text: the same walk in either language
+
+
+def _walk_the_error_states(journey: LayoutJourney, page: Page) -> None:
+    """HDP down on step a, a field error on step b, the Connect step after a wrong client secret,
+    and the sandbox provider's redirect-mismatch page; each checked where it lands."""
+    base = journey.base
+    sign_in(page, base, *ACME_ADMIN)
+    faults.arm("GET", r"^/api/mgmt/datastores", "status", status=503, times=10)
+    page.goto(base + reverse("onboarding:new"))
+    page.wait_for_selector("#banner")
+    journey.axe(page, "a: HDP down banner")
+    faults.clear()
+    page.goto(base + reverse("onboarding:new"))
+    page.click("label[for='store-54']")
+    page.click(SUBMIT)
+    page.click("label[for='provider-sandbox']")
+    page.click(SUBMIT)
+    wait_for_step(page, "app")
+    page.press("#id_name", "Enter")  # no client secret yet
+    page.wait_for_selector("#id_client_secret-error")
+    journey.axe(page, "b: field error")
+    seed_provider([page.inner_text("#redirect-uri")])  # registered at the provider, as the console does
+    page.fill("#id_client_secret", "not-the-secret-the-provider-gave")
+    page.press("#id_client_secret", "Enter")
+    wait_for_step(page, "authorize")
+    page.click(SUBMIT)
+    sandbox_sign_in_and_allow(journey, page, axe=False)
+    page.wait_for_selector("#fix-edit-app a")  # the fix: "Edit the application"
+    journey.axe(page, "c: wrong client secret")
+    refused = authorize_url("https://elsewhere.example/cb", state="x", code_challenge=make_pkce()[1])
+    page.goto(base + refused)
+    page.wait_for_selector("#redirect-mismatch #redirect-uri")  # the address to register, and Copy
+    journey.axe(page, "provider: redirect mismatch")
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_error_states_fit_and_pass_axe_at_phone_width(browser: Browser, e2e_portal: str, lang):
+    context = _context(browser, PHONE, lang)  # the whole walk in this language (no English selectors)
+    journey = LayoutJourney(e2e_portal, lang=lang)
+    try:
+        page = journey.watch(context.new_page())
+        _walk_the_error_states(journey, page)
+        assert page.evaluate("() => document.documentElement.lang") == lang
+    finally:
+        context.close()
+    expected = {
+        "a: HDP down banner",
+        "b: field error",
+        "c: wrong client secret",
+        "provider: redirect mismatch",
+    }
+    assert set(journey.checked) == expected, journey.checked
+    assert not journey.problems, "\n".join(journey.problems)
