@@ -45,6 +45,7 @@ from tests.e2e.conftest import (
     wait_for_step,
 )
 from tests.e2e.test_wizard_e2e import (
+    CHANGE_FILLED,
     CONNECT,
     GOOGLE_ANALYTICS_SANDBOX,
     REGISTER,
@@ -450,3 +451,88 @@ def test_error_states_fit_and_pass_axe_at_phone_width(browser: Browser, e2e_port
     }
     assert set(journey.checked) == expected, journey.checked
     assert not journey.problems, "\n".join(journey.problems)
+
+
+# --- keyboard only, and without JavaScript: preset facts, the choices, the fixes on error pages -------
+def _to_the_app_step(page: Page, base: str) -> None:
+    sign_in(page, base, *ACME_ADMIN)
+    page.goto(base + reverse("onboarding:new"))
+    page.click("label[for='store-54']")
+    page.click(SUBMIT)
+    page.click("label[for='provider-sandbox']")
+    page.click(SUBMIT)
+    wait_for_step(page, "app")
+
+
+def test_preset_facts_and_the_edit_fix_by_keyboard_only(browser: Browser, e2e_portal: str):
+    """'Change these settings' opens with Enter and its fields are reachable with Tab; after a wrong
+    client secret, 'Edit the application' is reached with Tab and opens the edit form with Enter."""
+    context = _context(browser, PHONE)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        _to_the_app_step(page, e2e_portal)
+        assert not page.locator("#id_token_uri").is_visible()  # a fact, until the person asks to change it
+        _tab_to(page, "#change-filled summary")
+        page.keyboard.press("Enter")
+        assert page.locator("#change-filled").get_attribute("open") is not None
+        _tab_to(page, "#id_token_uri")
+        assert page.locator("#id_token_uri").is_visible()
+        seed_provider([page.inner_text("#redirect-uri")])
+        _tab_to(page, "#id_client_secret", back=True)
+        page.keyboard.type("not-the-secret-the-provider-gave")
+        page.keyboard.press("Enter")
+        wait_for_step(page, "authorize")
+        _tab_to(page, SUBMIT)
+        page.keyboard.press("Enter")
+        sandbox_sign_in_and_allow(Journey(e2e_portal, run_axe=False), page, axe=False)
+        page.wait_for_selector("#fix-edit-app a")
+        _tab_to(page, "#fix-edit-app a")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r".*/app/\?edit=1#edit-app$"))
+        assert page.locator("details#edit-app[open] input[type=password]").is_visible()
+    finally:
+        context.close()
+
+
+def test_preset_facts_and_the_fixes_work_without_javascript(browser: Browser, e2e_portal: str):
+    """The same with JavaScript off (real form posts and links), plus the HDP-down Try again and
+    the provider's redirect-mismatch 'I've registered it, try again'."""
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False, locale="en-US")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        sign_in(page, e2e_portal, *ACME_ADMIN)
+        faults.arm("GET", r"^/api/mgmt/datastores", "status", status=503, times=3)
+        page.goto(e2e_portal + reverse("onboarding:new"))
+        page.wait_for_selector("#banner")
+        faults.clear()
+        page.click("main .actions a:has-text('Try again')")
+        page.wait_for_selector("label[for='store-54']")  # HDP answered this time: the stores
+        page.click("label[for='store-54']")
+        page.click(SUBMIT)
+        page.click("label[for='provider-sandbox']")
+        page.click(SUBMIT)
+        wait_for_step(page, "app")
+        page.click(CHANGE_FILLED)
+        page.fill("#id_scope", "read offline_access")
+        seed_provider([page.inner_text("#redirect-uri")])
+        page.fill("#id_client_secret", "not-the-secret-the-provider-gave")
+        page.click(REGISTER)
+        wait_for_step(page, "authorize")
+        page.click(CONNECT)
+        sandbox_sign_in_and_allow(Journey(e2e_portal, run_axe=False), page, axe=False)
+        page.click("#fix-edit-app a:has-text('Edit the application')")
+        page.wait_for_url(re.compile(r".*/app/\?edit=1#edit-app$"))
+        assert page.locator("details#edit-app[open] input[type=password]").is_visible()
+        # The portal's own callback path, unregistered (CSP form-action keeps the answer on this origin).
+        callback = e2e_portal + "/oauth/callback/Retry_app/"
+        page.goto(e2e_portal + authorize_url(callback, state="r", code_challenge=make_pkce()[1]))
+        retry = page.locator('main a:has-text("I\'ve registered it, try again")')
+        seed_provider([callback])  # the person registers it, then follows the link
+        retry.click()
+        page.click("main [name=allow]")  # no refusal any more: the consent page, then back with a code
+        page.wait_for_url(callback + "?*")
+        assert "code=" in page.url and "state=r" in page.url
+    finally:
+        context.close()
