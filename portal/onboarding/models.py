@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _l
 
 from portal.lib import crypto
 from portal.oauth.identity import Identity
@@ -22,9 +23,9 @@ from portal.oauth.identity import Identity
 
 class Run(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "In progress"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
+        ACTIVE = "active", _l("In progress")
+        COMPLETED = "completed", _l("Completed")
+        CANCELLED = "cancelled", _l("Cancelled")
 
     class AppMode(models.TextChoices):
         REUSE = "reuse", "Reuse an existing application"
@@ -224,17 +225,17 @@ class RemoteObject(models.Model):
     """An HDP object this run created, adopted or reused. Written *before* the HDP create call."""
 
     class Kind(models.TextChoices):
-        APP = "app", "OAuth application"
-        PROFILE = "profile", "OAuth profile"
-        DATASOURCE = "datasource", "Data source"
+        APP = "app", _l("OAuth application")
+        PROFILE = "profile", _l("OAuth profile")
+        DATASOURCE = "datasource", _l("Data source")
 
     class Outcome(models.TextChoices):
-        PENDING = "pending", "Request about to be sent"
-        CREATED = "created", "Created"
-        UNKNOWN = "unknown", "Outcome unknown (reconcile before retrying)"
-        FAILED = "failed", "Refused by HDP"
-        REUSED = "reused", "Existing object reused"
-        DELETED = "deleted", "Deleted on cancel"
+        PENDING = "pending", _l("Request about to be sent")
+        CREATED = "created", _l("Created")
+        UNKNOWN = "unknown", _l("Outcome unknown (reconcile before retrying)")
+        FAILED = "failed", _l("Refused by HDP")
+        REUSED = "reused", _l("Existing object reused")
+        DELETED = "deleted", _l("Deleted on cancel")
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="objects_made")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -57,4 +57,13 @@
     if (!wizard) return;
     wizard.querySelectorAll("#banner, .messages .msg-error").forEach(function (node) { node.remove(); });
   });
+
+  // The busy notice sits above the form (never over it): when the button pressed was further down
+  // a long form, bring the notice into view once htmx has shown it (where the answer lands anyway).
+  document.addEventListener("htmx:beforeSend", function () {
+    var busy = document.getElementById("busy");
+    if (!busy || !busy.classList.contains("htmx-request")) return;
+    var box = busy.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) busy.scrollIntoView({ block: "nearest" });
+  });
 })();

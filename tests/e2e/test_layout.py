@@ -33,6 +33,7 @@ from django.urls import reverse
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from portal.onboarding.models import Run
+from portal.sandbox.hdp import faults
 from portal.sandbox.provider.seed import ACCOUNT_PASSWORD, ACCOUNT_USERNAME, seed_provider
 from tests.e2e.conftest import (
     ACME_ADMIN,
@@ -44,6 +45,7 @@ from tests.e2e.conftest import (
     wait_for_step,
 )
 from tests.e2e.test_wizard_e2e import (
+    CHANGE_FILLED,
     CONNECT,
     GOOGLE_ANALYTICS_SANDBOX,
     REGISTER,
@@ -249,7 +251,7 @@ def test_every_page_fits_and_passes_axe(browser: Browser, e2e_portal: str, viewp
         "provider consent",
         "d: profile",
         "e: data source",
-        "f: setup complete",
+        "f: setup complete",  # the check runs by itself: no separate "f: check" page any more
         "My setups (one completed)",
         "setup page",
         "notifications",
@@ -345,5 +347,192 @@ def test_the_layout_check_catches_what_it_is_for(browser: Browser, e2e_portal: s
         page.evaluate(_WIDEN_JS)
         problems = " ".join(layout_problems(page))
         assert "scrolls sideways" in problems and "div#wide" in problems, problems
+    finally:
+        context.close()
+
+
+# --- the busy notice: above the form, never over it ---------------------------------------------------
+_BUSY_OVERLAPS_JS = """(label) => {
+  const busy = document.getElementById('busy').getBoundingClientRect();
+  const form = [...document.querySelectorAll('main form')].find(f => f.textContent.includes(label));
+  const hits = [];
+  for (const el of form.querySelectorAll('input:not([type=hidden]), select, textarea, button')) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height) continue;
+    const apart = r.right <= busy.left || r.left >= busy.right || r.bottom <= busy.top || r.top >= busy.bottom;
+    if (!apart) hits.push(el.id || el.name || el.textContent.trim().slice(0, 30));
+  }
+  return {hits, busy: {top: busy.top, bottom: busy.bottom, height: busy.height},
+          inView: busy.top >= 0 && busy.bottom <= window.innerHeight};
+}"""
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
+def test_the_busy_notice_shows_without_covering_the_form(browser: Browser, e2e_portal: str, viewport):
+    """While a slowed HDP call runs: "Working with HDP…" is on screen, announced (role=status), and
+    covers neither the pressed button nor any field of the form."""
+    context = _context(browser, viewport)
+    try:
+        page = context.new_page()
+        journey = LayoutJourney(e2e_portal)
+        journey.watch(page)
+        sign_in(page, e2e_portal, *ACME_ADMIN)
+        _start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX)
+        faults.arm("POST", r"^/api/mgmt/oauthapps$", "delay", delay=3.0)
+        page.fill("#id_client_secret", "any-secret-while-hdp-is-slow")
+        page.click(REGISTER)
+        busy = page.locator("#busy")
+        busy.wait_for(state="visible", timeout=2_000)  # within the 3 s HDP takes
+        assert busy.get_attribute("role") == "status" and "Working with HDP" in busy.inner_text()
+        seen = page.evaluate(_BUSY_OVERLAPS_JS, "Register in HDP and continue")
+        assert seen["busy"]["height"] > 0 and seen["inView"], seen
+        assert seen["hits"] == [], seen
+        wait_for_step(page, "authorize")  # the slow call still finished
+        assert not busy.is_visible()
+    finally:
+        context.close()
+
+
+# --- error states at a phone's width, English and German ----------------------------------------------
+SUBMIT = "main form button[type=submit]"  # no button text: the same walk in either language
+
+
+def _walk_the_error_states(journey: LayoutJourney, page: Page) -> None:
+    """HDP down on step a, a field error on step b, the Connect step after a wrong client secret,
+    and the sandbox provider's redirect-mismatch page; each checked where it lands."""
+    base = journey.base
+    sign_in(page, base, *ACME_ADMIN)
+    faults.arm("GET", r"^/api/mgmt/datastores", "status", status=503, times=10)
+    page.goto(base + reverse("onboarding:new"))
+    page.wait_for_selector("#banner")
+    # Not "HDP offers no data store" with a Continue that goes nowhere: the fix is to ask HDP again.
+    assert page.locator(SUBMIT).count() == 0
+    assert page.locator("main .actions a.primary").get_attribute("href") == reverse("onboarding:new")
+    journey.axe(page, "a: HDP down banner")
+    faults.clear()
+    page.goto(base + reverse("onboarding:new"))
+    page.click("label[for='store-54']")
+    page.click(SUBMIT)
+    page.click("label[for='provider-sandbox']")
+    page.click(SUBMIT)
+    wait_for_step(page, "app")
+    page.press("#id_name", "Enter")  # no client secret yet
+    page.wait_for_selector("#id_client_secret-error")
+    journey.axe(page, "b: field error")
+    seed_provider([page.inner_text("#redirect-uri")])  # registered at the provider, as the console does
+    page.fill("#id_client_secret", "not-the-secret-the-provider-gave")
+    page.press("#id_client_secret", "Enter")
+    wait_for_step(page, "authorize")
+    page.click(SUBMIT)
+    sandbox_sign_in_and_allow(journey, page, axe=False)
+    page.wait_for_selector("#fix-edit-app a")  # the fix: "Edit the application"
+    journey.axe(page, "c: wrong client secret")
+    refused = authorize_url("https://elsewhere.example/cb", state="x", code_challenge=make_pkce()[1])
+    page.goto(base + refused)
+    page.wait_for_selector("#redirect-mismatch #redirect-uri")  # the address to register, and Copy
+    journey.axe(page, "provider: redirect mismatch")
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_error_states_fit_and_pass_axe_at_phone_width(browser: Browser, e2e_portal: str, lang):
+    context = _context(browser, PHONE, lang)  # the whole walk in this language (no English selectors)
+    journey = LayoutJourney(e2e_portal, lang=lang)
+    try:
+        page = journey.watch(context.new_page())
+        _walk_the_error_states(journey, page)
+        assert page.evaluate("() => document.documentElement.lang") == lang
+    finally:
+        context.close()
+    expected = {
+        "a: HDP down banner",
+        "b: field error",
+        "c: wrong client secret",
+        "provider: redirect mismatch",
+    }
+    assert set(journey.checked) == expected, journey.checked
+    assert not journey.problems, "\n".join(journey.problems)
+
+
+# --- keyboard only, and without JavaScript: preset facts, the choices, the fixes on error pages -------
+def _to_the_app_step(page: Page, base: str) -> None:
+    sign_in(page, base, *ACME_ADMIN)
+    page.goto(base + reverse("onboarding:new"))
+    page.click("label[for='store-54']")
+    page.click(SUBMIT)
+    page.click("label[for='provider-sandbox']")
+    page.click(SUBMIT)
+    wait_for_step(page, "app")
+
+
+def test_preset_facts_and_the_edit_fix_by_keyboard_only(browser: Browser, e2e_portal: str):
+    """'Change these settings' opens with Enter and its fields are reachable with Tab; after a wrong
+    client secret, 'Edit the application' is reached with Tab and opens the edit form with Enter."""
+    context = _context(browser, PHONE)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        _to_the_app_step(page, e2e_portal)
+        assert not page.locator("#id_token_uri").is_visible()  # a fact, until the person asks to change it
+        _tab_to(page, "#change-filled summary")
+        page.keyboard.press("Enter")
+        assert page.locator("#change-filled").get_attribute("open") is not None
+        _tab_to(page, "#id_token_uri")
+        assert page.locator("#id_token_uri").is_visible()
+        seed_provider([page.inner_text("#redirect-uri")])
+        _tab_to(page, "#id_client_secret", back=True)
+        page.keyboard.type("not-the-secret-the-provider-gave")
+        page.keyboard.press("Enter")
+        wait_for_step(page, "authorize")
+        _tab_to(page, SUBMIT)
+        page.keyboard.press("Enter")
+        sandbox_sign_in_and_allow(Journey(e2e_portal, run_axe=False), page, axe=False)
+        page.wait_for_selector("#fix-edit-app a")
+        _tab_to(page, "#fix-edit-app a")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r".*/app/\?edit=1#edit-app$"))
+        assert page.locator("details#edit-app[open] input[type=password]").is_visible()
+    finally:
+        context.close()
+
+
+def test_preset_facts_and_the_fixes_work_without_javascript(browser: Browser, e2e_portal: str):
+    """The same with JavaScript off (real form posts and links), plus the HDP-down Try again and
+    the provider's redirect-mismatch 'I've registered it, try again'."""
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False, locale="en-US")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        sign_in(page, e2e_portal, *ACME_ADMIN)
+        faults.arm("GET", r"^/api/mgmt/datastores", "status", status=503, times=3)
+        page.goto(e2e_portal + reverse("onboarding:new"))
+        page.wait_for_selector("#banner")
+        faults.clear()
+        page.click("main .actions a:has-text('Try again')")
+        page.wait_for_selector("label[for='store-54']")  # HDP answered this time: the stores
+        page.click("label[for='store-54']")
+        page.click(SUBMIT)
+        page.click("label[for='provider-sandbox']")
+        page.click(SUBMIT)
+        wait_for_step(page, "app")
+        page.click(CHANGE_FILLED)
+        page.fill("#id_scope", "read offline_access")
+        seed_provider([page.inner_text("#redirect-uri")])
+        page.fill("#id_client_secret", "not-the-secret-the-provider-gave")
+        page.click(REGISTER)
+        wait_for_step(page, "authorize")
+        page.click(CONNECT)
+        sandbox_sign_in_and_allow(Journey(e2e_portal, run_axe=False), page, axe=False)
+        page.click("#fix-edit-app a:has-text('Edit the application')")
+        page.wait_for_url(re.compile(r".*/app/\?edit=1#edit-app$"))
+        assert page.locator("details#edit-app[open] input[type=password]").is_visible()
+        # The portal's own callback path, unregistered (CSP form-action keeps the answer on this origin).
+        callback = e2e_portal + "/oauth/callback/Retry_app/"
+        page.goto(e2e_portal + authorize_url(callback, state="r", code_challenge=make_pkce()[1]))
+        retry = page.locator('main a:has-text("I\'ve registered it, try again")')
+        seed_provider([callback])  # the person registers it, then follows the link
+        retry.click()
+        page.click("main [name=allow]")  # no refusal any more: the consent page, then back with a code
+        page.wait_for_url(callback + "?*")
+        assert "code=" in page.url and "state=r" in page.url
     finally:
         context.close()

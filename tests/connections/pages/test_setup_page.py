@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from portal.audit.models import AuditEntry
 from portal.connections.models import ConnectionCheck
@@ -171,3 +171,12 @@ def test_an_unfinished_setup_goes_back_to_the_wizard(acme, hdp_log):
     run = run_at_verify(acme)
     response = acme.get(reverse("connections:setup", args=[run.pk]))
     assert response.status_code == 302 and response["Location"] == reverse("onboarding:resume", args=[run.pk])
+
+
+def test_what_hdp_holds_is_named_in_the_reader_s_language(acme, completed):
+    """The object kinds come from the model's choices: translated, not English in a German page."""
+    with translation.override("en"):  # on leaving, undoes the German the request's middleware activated
+        response = acme.get(reverse("connections:setup", args=[completed.pk]), HTTP_ACCEPT_LANGUAGE="de")
+    html = response.content.decode()
+    assert "OAuth-Anwendung" in html and "Datenquelle" in html
+    assert ">OAuth application<" not in html and ">Data source<" not in html
