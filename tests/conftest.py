@@ -28,3 +28,13 @@ CHROMIUM_ARGS = [
 def browser_type_launch_args(browser_type_launch_args):
     """Debian's Chromium, never a Playwright browser download."""
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A request through LocaleMiddleware leaves its language active in the thread (the test client
+    does not reset it): the next test starts in the default language, not in the last page's."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import models
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -198,7 +199,7 @@ def summary(status: Status) -> str:
     """One line for lists (My setups, the support tenant list), with the time it was checked."""
     if status.checked_at is None:
         return str(status.state.label)
-    when = status.checked_at.strftime("%Y-%m-%d %H:%M UTC")
+    when = formats.date_format(timezone.localtime(status.checked_at), "DATETIME_FORMAT") + " UTC"
     if status.state == State.STALE:
         return _("Not checked since %(when)s") % {"when": when}
     return _("%(state)s (checked %(when)s)") % {"state": status.state.label, "when": when}

@@ -101,14 +101,14 @@ def test_a_recent_working_check_is_working_with_its_time():
     last = LastCheck(State.WORKING, Cause.TEST_PASSED, NOW - timedelta(hours=3))
     status = status_of(last, now=NOW, stale_after=DAY)
     assert status.state == State.WORKING and status.checked_at == NOW - timedelta(hours=3)
-    assert summary(status) == "Working (checked 2026-12-01 09:00 UTC)"
+    assert summary(status) == "Working (checked Dec. 1, 2026, 9 a.m. UTC)"
 
 
 def test_an_old_working_check_is_never_shown_as_working():
     last = LastCheck(State.WORKING, Cause.TEST_PASSED, NOW - DAY - timedelta(minutes=1))
     status = status_of(last, now=NOW, stale_after=DAY)
     assert status.state == State.STALE
-    assert summary(status) == "Not checked since 2026-11-30 11:59 UTC"
+    assert summary(status) == "Not checked since Nov. 30, 2026, 11:59 a.m. UTC"
 
 
 def test_a_known_problem_stays_shown_however_old():

@@ -9,6 +9,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from portal.audit.models import AuditEntry
 from portal.connections.models import ConnectionCheck
@@ -63,7 +65,7 @@ def test_one_stored_check_is_shown_alike_to_support_and_to_the_owner(
     staff, hdp_log, setup, state, cause, shown
 ):
     check = stored(setup, state, cause)
-    when = f"{check.finished_at:%Y-%m-%d %H:%M} UTC"
+    when = f"{date_format(localtime(check.finished_at), 'DATETIME_FORMAT')} UTC"
     hdp_log.clear()
     tenants = text(staff.get(reverse("support:tenants")))
     acme_row = next(r for r in tenants.split("<tr>") if reverse("support:tenant", args=[71]) in r)

@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from portal.accounts.models import User
 from portal.connections.models import ConnectionCheck
@@ -56,14 +58,20 @@ def test_each_stored_state_is_shown_with_its_time(acme, state, cause, shown):
     check = stored(completed_run(owner), state, cause)
     html = rows(acme)
     assert shown in html and "Completed" not in html
-    assert f"{check.finished_at:%Y-%m-%d %H:%M} UTC" in html and "3\xa0hours ago" in html
+    assert (
+        f"{date_format(localtime(check.finished_at), 'DATETIME_FORMAT')} UTC" in html
+        and "3\xa0hours ago" in html
+    )
 
 
 def test_an_old_working_check_is_not_checked_since(acme, settings):
     owner = User.objects.get(username="acme_admin")
     check = stored(completed_run(owner), State.WORKING, Cause.TEST_PASSED, ago=timedelta(days=3))
     html = rows(acme)
-    assert "Not checked since" in html and f"{check.finished_at:%Y-%m-%d %H:%M} UTC" in html
+    assert (
+        "Not checked since" in html
+        and f"{date_format(localtime(check.finished_at), 'DATETIME_FORMAT')} UTC" in html
+    )
     assert "Working" not in html
 
 

@@ -13,6 +13,8 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from portal.audit.models import AuditEntry
 from portal.connections.models import ConnectionCheck
@@ -88,7 +90,7 @@ def test_the_page_shows_the_status_cause_time_and_what_hdp_holds_without_calling
     assert hdp_log == []  # a GET reads stored checks only
     assert "Working" in html and "HDP&#x27;s test of the data source passed" in html
     check = ConnectionCheck.objects.get(run=completed)
-    assert f"{check.finished_at:%Y-%m-%d %H:%M} UTC" in html and " ago" in html
+    assert f"{date_format(localtime(check.finished_at), 'DATETIME_FORMAT')} UTC" in html and " ago" in html
     for name in ("Acme_GA_app", "Acme_GA_profile", "AcmeGA"):
         assert name in html
     assert "Setup&#x27;s final check" in html  # the history names what started the check
