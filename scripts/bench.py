@@ -198,6 +198,10 @@ def post(client: httpx.Client, path: str, data: dict[str, str]) -> httpx.Respons
     return client.post(path, data=body, headers={"Referer": str(client.base_url) + path})
 
 
+#: The support chain's per-object reads run at most this many at once (portal/support/reads.py READ_WORKERS).
+CONCURRENT_READS = 8
+
+
 @dataclass
 class PageStats:
     name: str
@@ -629,12 +633,18 @@ def main() -> int:
 
         growth_targets = growth(repo, env, log, support, client, sizes)
         print("\n== targets")
-        print("\n== targets")
         for page in [*steps, *others]:
-            ok = page.over50 <= 15 and page.over99 <= 60 and page.over50 <= 3 * bare.p50
+            over50, over99, how = page.over50, page.over99, ""
+            if (
+                over50 < 0
+            ):  # its HDP reads overlapped (at most CONCURRENT_READS at once): the sum overstates them
+                hdp_wall = page.hdp_ms / CONCURRENT_READS  # the least wall time those reads can have taken
+                over50, over99 = page.p50 - hdp_wall, page.p99 - hdp_wall
+                how = f"at most, its {page.hdp_calls} reads ran {CONCURRENT_READS} at once; "
+            ok = over50 <= 15 and over99 <= 60 and over50 <= 3 * bare.p50
             print(
                 f"{page.name}: adds <= 15 ms p50 / 60 ms p99 over its HDP round trips and is within 3x a bare view "
-                f"(adds {page.over50:.1f}/{page.over99:.1f} ms; {page.over50 / bare.p50:.2f}x bare {bare.p50:.1f} ms): "
+                f"(adds {how}{over50:.1f}/{over99:.1f} ms; {over50 / bare.p50:.2f}x bare {bare.p50:.1f} ms): "
                 f"{verdict(ok)}"
             )
         print(f"one onboarding makes at most 8 HDP calls ({total_calls}): {verdict(total_calls <= 8)}")
