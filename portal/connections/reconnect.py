@@ -21,7 +21,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from pydantic import SecretStr
 
 from portal.audit.models import AuditEntry
 from portal.connections import checks
@@ -99,17 +98,11 @@ class Outcome:
 
 
 def _body(run: Run, tokens: dict[str, Any]) -> OAuthProfileCreate:
+    """The same profile, same name and app, with the new tokens."""
     profile = run.remote("profile")
     app_id = run.remote_id("app")
     assert profile is not None and app_id is not None  # consent_purpose() == "reconnect" needs both
-    access = tokens.get("access_token")
-    return OAuthProfileCreate(
-        name=profile.name,
-        oauth_app_id=app_id,
-        description=run.profile_description or None,
-        access_token=SecretStr(str(access)) if access else None,
-        refresh_token=SecretStr(str(tokens["refresh_token"])),
-    )
+    return engine.profile_body(run, app_id, tokens, name=profile.name)
 
 
 def finish(run: Run, client: HdpClient) -> Outcome:

@@ -17,7 +17,7 @@ from portal.connections.models import ConnectionCheck
 from portal.connections.status import Cause, State
 from portal.hdp.schemas import DataSourceCreate, OAuthProfileCreate
 from portal.onboarding.models import RemoteObject, Run
-from portal.sandbox.hdp import refresh
+from tests.helpers.refreshing_provider import patch_provider
 from tests.steps.conftest import app_body, make_client
 
 Trigger = ConnectionCheck.Trigger
@@ -25,21 +25,8 @@ Trigger = ConnectionCheck.Trigger
 
 @pytest.fixture
 def provider(monkeypatch):
-    """The provider HDP refreshes with: ``provider.refuse = "invalid_grant"`` makes it refuse."""
-
-    class Provider:
-        refuse = ""
-        calls = 0
-
-        def refresh(self, token_uri, client_id, client_secret, refresh_token):
-            self.calls += 1
-            if self.refuse:
-                raise refresh.RefreshError(f"the provider said {self.refuse}")
-            return {"access_token": "fresh-access", "token_type": "Bearer"}
-
-    fake = Provider()
-    monkeypatch.setattr(refresh, "refresh_with_provider", fake.refresh)
-    return fake
+    """The provider HDP refreshes with (tests/helpers/refreshing_provider.py)."""
+    return patch_provider(monkeypatch)
 
 
 @pytest.fixture

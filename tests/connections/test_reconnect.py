@@ -8,7 +8,6 @@ Self-contained: no fixtures from other test packages.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import re
@@ -29,15 +28,14 @@ from portal.hdp.client import HdpClient
 from portal.hdp.schemas import DataSourceCreate, OAuthAppCreate, OAuthProfileCreate
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import RemoteObject, Run
-from portal.sandbox.hdp import refresh
 from portal.sandbox.hdp.emulator import mock_transport
 from portal.sandbox.hdp.seed import seed_demo
+from tests.helpers.refreshing_provider import ISSUER, id_token, patch_provider
 from tests.helpers.sandbox import PASSWORDS
 
 OLD_REFRESH = "sentinel-old-refresh-1b7e"
 NEW_REFRESH = "sentinel-new-refresh-42c9"
 NEW_ACCESS = "sentinel-new-access-8f01"
-ISSUER = "http://127.0.0.1:8000/sandbox"
 #: Requests that fail on purpose: (method, path regex) -> how many more times (after the emulator acted).
 DROP_AFTER: dict[tuple[str, str], int] = {}
 
@@ -55,13 +53,6 @@ def dropping_transport() -> httpx.BaseTransport:
         return inner.handle_request(request)
 
     return httpx.MockTransport(handler)
-
-
-def id_token(sub: str, name: str, iss: str = ISSUER) -> str:
-    def part(data: dict[str, str]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-    return f"{part({'alg': 'RS256'})}.{part({'sub': sub, 'iss': iss, 'name': name})}.c2lnbmF0dXJl"
 
 
 @pytest.fixture
@@ -92,22 +83,8 @@ def admin(client, hdp):
 
 @pytest.fixture
 def provider(monkeypatch):
-    """The provider HDP refreshes with during its data-source test; remembers the refresh tokens used."""
-
-    class Provider:
-        refuse = ""
-        used: list[str] = []
-
-        def refresh(self, token_uri, client_id, client_secret, refresh_token):
-            self.used.append(refresh_token)
-            if self.refuse:
-                raise refresh.RefreshError(f"the provider said {self.refuse}")
-            return {"access_token": "fresh-access", "token_type": "Bearer"}
-
-    fake = Provider()
-    fake.used = []
-    monkeypatch.setattr(refresh, "refresh_with_provider", fake.refresh)
-    return fake
+    """The provider HDP refreshes with (tests/helpers/refreshing_provider.py)."""
+    return patch_provider(monkeypatch)
 
 
 @pytest.fixture

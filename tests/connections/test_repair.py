@@ -8,7 +8,6 @@ fake provider). Self-contained: no fixtures from other test packages.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 from urllib.parse import parse_qs, urlsplit
@@ -29,25 +28,18 @@ from portal.hdp.schemas import DataSourceCreate, OAuthAppCreate, OAuthProfileCre
 from portal.oauth import flows
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import RemoteObject, Run
-from portal.sandbox.hdp import faults, refresh
+from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.emulator import mock_transport
 from portal.sandbox.hdp.seed import seed_demo
+from tests.helpers.refreshing_provider import ISSUER, id_token, patch_provider
 from tests.helpers.sandbox import PASSWORDS
 
 OLD_REFRESH = "sentinel-old-refresh-5d1a"
 NEW_REFRESH = "sentinel-new-refresh-77e3"
 NEW_ACCESS = "sentinel-new-access-0c4b"
 APP_SECRET = "sentinel-app-secret-93fa"
-ISSUER = "http://127.0.0.1:8000/sandbox"
 SERVICE_URL = "https://api.example.test/v1"
 Trigger = ConnectionCheck.Trigger
-
-
-def id_token(sub: str, name: str) -> str:
-    def part(data: dict[str, str]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-    return f"{part({'alg': 'RS256'})}.{part({'sub': sub, 'iss': ISSUER, 'name': name})}.c2lnbmF0dXJl"
 
 
 def _tokens(sub: str = "person-1", name: str = "Sandbox Person") -> dict[str, object]:
@@ -90,19 +82,8 @@ def admin(client, hdp):
 
 @pytest.fixture
 def provider(monkeypatch):
-    """The provider HDP refreshes with during its data-source test; remembers the refresh tokens used."""
-
-    class Provider:
-        used: list[str] = []
-
-        def refresh(self, token_uri, client_id, client_secret, refresh_token):
-            self.used.append(refresh_token)
-            return {"access_token": "fresh-access", "token_type": "Bearer"}
-
-    fake = Provider()
-    fake.used = []
-    monkeypatch.setattr(refresh, "refresh_with_provider", fake.refresh)
-    return fake
+    """The provider HDP refreshes with (tests/helpers/refreshing_provider.py)."""
+    return patch_provider(monkeypatch)
 
 
 @pytest.fixture

@@ -34,10 +34,11 @@ from portal.onboarding.engine.errors import (
     StepNotReady,
 )
 from portal.onboarding.engine.lease import lease
-from portal.onboarding.engine.profile import ProfileSettings, ensure_profile
+from portal.onboarding.engine.profile import ProfileSettings, ensure_profile, profile_body
 from portal.onboarding.engine.reconcile import reconcile
 
 __all__ = [
+    "profile_body",
     "AppSettings",
     "DataSourceSettings",
     "MissingTokens",

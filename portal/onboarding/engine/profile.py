@@ -30,10 +30,12 @@ class ProfileSettings:
     description: str = ""
 
 
-def _profile_body(run: Run, app_id: int, tokens: dict[str, Any]) -> OAuthProfileCreate:
+def profile_body(run: Run, app_id: int, tokens: dict[str, Any], *, name: str = "") -> OAuthProfileCreate:
+    """The profile HDP should hold for ``run``: its name (or ``name``, e.g. the recorded one on a
+    reconnect's PUT), the app, the description and the tokens."""
     access = tokens.get("access_token")
     return OAuthProfileCreate(
-        name=run.profile_name,
+        name=name or run.profile_name,
         oauth_app_id=app_id,
         description=run.profile_description or None,
         access_token=SecretStr(str(access)) if access else None,
@@ -78,7 +80,7 @@ def ensure_profile(run: Run, client: HdpClient, profile: ProfileSettings | None 
             run,
             Kind.PROFILE,
             run.profile_name,
-            create=lambda: client.create_oauth_profile(_profile_body(run, app_id, tokens)),
+            create=lambda: client.create_oauth_profile(profile_body(run, app_id, tokens)),
             find_by=find_by,
             taken=finder(run, client, Kind.PROFILE, exact=False),
             step="profile",

@@ -20,8 +20,8 @@ from portal.audit.models import AuditEntry
 from portal.connections.models import ConnectionCheck
 from portal.connections.status import Cause, State
 from portal.onboarding.models import Run
-from portal.sandbox.hdp import refresh
 from portal.sandbox.hdp.models import OAuthProfile
+from tests.helpers.refreshing_provider import patch_provider
 from tests.helpers.wizard import HTMX, run_at_verify
 
 Trigger = ConnectionCheck.Trigger
@@ -29,19 +29,8 @@ Trigger = ConnectionCheck.Trigger
 
 @pytest.fixture
 def provider(monkeypatch):
-    """The provider HDP refreshes with; ``provider.refuse = "invalid_grant"`` makes it refuse."""
-
-    class Provider:
-        refuse = ""
-
-        def refresh(self, token_uri, client_id, client_secret, refresh_token):
-            if self.refuse:
-                raise refresh.RefreshError(f"the provider said {self.refuse}")
-            return {"access_token": "fresh-access", "token_type": "Bearer"}
-
-    fake = Provider()
-    monkeypatch.setattr(refresh, "refresh_with_provider", fake.refresh)
-    return fake
+    """The provider HDP refreshes with (tests/helpers/refreshing_provider.py)."""
+    return patch_provider(monkeypatch)
 
 
 @pytest.fixture
