@@ -182,6 +182,8 @@ def rotate_secret(run: Run, client: HdpClient, secret: str, *, actor: str) -> Ou
             AuditEntry.record(actor, "oauth_app.secret_rotated", run=run, app_id=app_id,
                               outcome=f"hdp_{exc.delivery}", hdp_code=exc.code)  # fmt: skip
             return Outcome(False, _hdp_words(exc, _("the new secret")))
+        # A copy held for a repair's consent is the old secret now: the exchange reads HDP's instead.
+        records.drop_sealed(run, "app_secret")
     AuditEntry.record(actor, "oauth_app.secret_rotated", run=run, app_id=app_id, outcome="updated")
     try:
         check = checks.run_check(run, client, trigger=ConnectionCheck.Trigger.MANUAL, requested_by=actor)

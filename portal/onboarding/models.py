@@ -64,7 +64,7 @@ class Run(models.Model):
     # How the client authenticates at the token endpoint: "basic" | "post" ("" = the preset's).
     # Chosen by the admin for a custom provider; HDP's application has no such field.
     app_token_auth = models.CharField(max_length=8, blank=True)
-    # Encrypted client secret; kept only until the app exists in HDP (SECURITY.md item 14).
+    # Encrypted client secret; kept only until the consent's token exchange (SECURITY.md item 14).
     app_secret_enc = models.TextField(blank=True)
 
     # Step c: consent. Tokens encrypted, kept only until the profile exists.
@@ -144,8 +144,10 @@ class Run(models.Model):
         identity: Identity | None = None,
     ) -> None:
         """Keep a fresh exchange's tokens encrypted on the run until HDP holds them, with the account,
-        scopes, expiry and time (a reconnect updates them; ``purpose`` was checked by the callback)."""
+        scopes, expiry and time (a reconnect updates them; ``purpose`` was checked by the callback).
+        The client secret held for this exchange is dropped: HDP holds it (SECURITY.md item 14)."""
         self.seal("tokens", tokens_json)
+        self.app_secret_enc = ""
         self.consented_at = timezone.now()
         self.granted_scope = scope[:2000]
         self.token_expires_at = expires_at
@@ -153,7 +155,7 @@ class Run(models.Model):
             self.provider_subject = identity.subject if identity else ""
             self.provider_issuer = identity.issuer if identity else ""
             self.provider_display_name = identity.display_name if identity else ""
-        self.save(update_fields=list(self._CONSENT_FIELDS))
+        self.save(update_fields=[*self._CONSENT_FIELDS, "app_secret_enc"])
 
     def forget_consent(self) -> None:
         """The held tokens belong to settings that changed: the admin consents again."""

@@ -316,7 +316,7 @@ def test_a_deleted_app_is_registered_again_with_the_secret_entered_again(admin, 
     assert hdp.get_oauth_app(app.id).client_secret.get_secret_value() == APP_SECRET
     assert OAuthFlow.objects.get(run=setup).frozen().app_id == int(app.id)
     setup.refresh_from_db()
-    assert setup.app_secret_enc == ""  # dropped once HDP holds it
+    assert setup.held_client_secret() == APP_SECRET  # encrypted, for the repair's token exchange
 
     body = admin.get(_consent(admin, setup, start)["Location"]).content.decode()
     [profile] = _profiles_of_app(hdp, int(app.id))
@@ -327,6 +327,8 @@ def test_a_deleted_app_is_registered_again_with_the_secret_entered_again(admin, 
     assert hdp.get_datasource(old["datasource"]).options["ServiceURL"] == SERVICE_URL
     for text in (page, confirm, body, json.dumps([e.detail for e in AuditEntry.objects.all()]), caplog.text):
         assert APP_SECRET not in text
+    setup.refresh_from_db()
+    assert setup.app_secret_enc == ""  # the exchange used it; HDP holds it
 
 
 def test_a_deleted_data_source_is_created_again_with_the_recorded_options(admin, setup, hdp, provider):

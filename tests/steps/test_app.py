@@ -19,14 +19,16 @@ from tests.steps.conftest import SECRET, Recording, Scripted, app_body, make_cli
 APPS = r"^/api/mgmt/oauthapps$"
 
 
-def test_creates_the_app_once_and_drops_the_secret(hdp_client, make_run):
+def test_creates_the_app_once_and_holds_the_secret_encrypted_for_the_exchange(hdp_client, make_run):
     run = make_run()
     app_id = engine.ensure_app(run, hdp_client, client_secret=SECRET)
 
     app = EmuApp.objects.get()
     assert (app.pk, app.name, app.tenant_id, app.client_secret) == (app_id, "acme_ga_app", 71, SECRET)
     run.refresh_from_db()
-    assert run.app_secret_enc == ""
+    assert (
+        run.held_client_secret() == SECRET and SECRET not in run.app_secret_enc
+    )  # encrypted, for the exchange
     obj = run.remote("app")
     assert obj is not None
     assert (obj.outcome, obj.remote_id, obj.created_by_run) == ("created", app_id, True)
@@ -92,7 +94,9 @@ def test_unknown_outcome_after_commit_adopts_exactly_one(hdp_client, make_run, h
     assert (obj.outcome, obj.remote_id, obj.detail) == ("created", app_id, "adopted after unknown outcome")
     assert AuditEntry.objects.filter(action="hdp.app.adopted").count() == 1
     run.refresh_from_db()
-    assert run.app_secret_enc == ""
+    assert (
+        run.held_client_secret() == SECRET and SECRET not in run.app_secret_enc
+    )  # encrypted, for the exchange
 
 
 def test_5xx_without_commit_reconciles_to_nothing_then_creates_once(hdp_client, make_run):

@@ -39,7 +39,7 @@ def test_ensure_app_records_the_settings_it_was_given_and_creates_with_them(hdp_
     stored = Run.objects.get(pk=run.pk)
     assert stored.app_mode == Run.AppMode.CREATE and stored.reuse_app_id is None
     assert engine.AppSettings.recorded(stored) == SETTINGS
-    assert stored.app_secret_enc == ""  # HDP holds it now
+    assert stored.held_client_secret() == SECRET  # encrypted, until the consent's exchange
 
 
 def test_ensure_app_with_a_reused_app_records_the_choice(hdp_client, make_run):

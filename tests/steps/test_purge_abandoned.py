@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from portal.audit.models import AuditEntry
 from portal.oauth.models import OAuthFlow
-from portal.onboarding.models import Run
+from portal.onboarding.models import RemoteObject, Run
 from tests.steps.conftest import SECRET, give_tokens
 
 
@@ -86,3 +86,34 @@ def test_finished_flows_a_day_past_expiry_go_too(make_run):
 
     remaining = set(OAuthFlow.objects.values_list("pk", flat=True))
     assert stale.pk not in remaining and recent.pk in remaining
+
+
+def test_a_secret_held_for_the_exchange_goes_once_the_run_idles_past_a_consent(make_run, settings):
+    """Once the application exists the secret is held only for the consent's token exchange; a run
+    idle for longer than a flow lives (any status: a repair's consent too) loses it, nothing else."""
+    settings.OAUTH_FLOW_TTL_SECONDS = 600
+
+    def waiting(minutes, **fields):
+        run = make_run(**fields)
+        run.seal("app_secret", SECRET)
+        run.save()
+        RemoteObject.objects.create(run=run, kind="app", name=f"app_{run.pk}", remote_id=5, outcome="created")
+        past = timezone.now() - timedelta(minutes=minutes)
+        Run.objects.filter(pk=run.pk).update(updated_at=past)
+        return run
+
+    idle, busy = waiting(11, ds_name="idle_one"), waiting(5, ds_name="busy_one")
+    repairing = waiting(30, ds_name="repair_one", status=Run.Status.COMPLETED)
+    no_app = holding_secrets(make_run, age_hours=1, ds_name="no_app_yet")  # its create may be retried
+
+    call_command("purge_abandoned", stdout=StringIO())
+
+    for run in (idle, repairing):
+        run.refresh_from_db()
+        assert run.app_secret_enc == ""
+        assert AuditEntry.objects.get(run=run, action="run.secrets_purged").detail == {
+            "reason": "consent_not_finished"
+        }
+    for run in (busy, no_app):
+        run.refresh_from_db()
+        assert run.held_client_secret() == SECRET

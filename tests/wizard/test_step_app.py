@@ -20,7 +20,7 @@ def test_it_shows_the_redirect_uri_before_anything_is_created(acme, hdp_log):
     assert hdp_posts(hdp_log, "/oauthapps") == []
 
 
-def test_it_registers_a_new_app_and_forgets_the_secret(acme, hdp_log):
+def test_it_registers_a_new_app_and_holds_the_secret_only_encrypted(acme, hdp_log):
     run = start_run(acme)
     response = create_app(acme, run)
     assert response.status_code == 303
@@ -28,7 +28,7 @@ def test_it_registers_a_new_app_and_forgets_the_secret(acme, hdp_log):
     app = OAuthApp.objects.get(name="Acme_GA_app")
     assert app.tenant_id == 71 and app.client_id == "sandbox-portal-client"
     run.refresh_from_db()
-    assert run.app_secret_enc == ""
+    assert run.held_client_secret() == app.client_secret and app.client_secret not in run.app_secret_enc
     assert run.remote("app").outcome == RemoteObject.Outcome.CREATED
     assert run.app_extra_params == {"prompt": "consent"}
 

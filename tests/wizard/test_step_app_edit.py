@@ -118,7 +118,8 @@ def test_uri_change_with_the_secret_updates_the_app_in_hdp(acme, hdp_log):
     assert (app.token_uri, app.client_secret) == (NEW_TOKEN, NEW_SECRET)
     run.refresh_from_db()
     assert run.app_token_uri == NEW_TOKEN and run.app_name == "Acme_GA_app"
-    assert run.app_secret_enc == ""  # the new secret went to HDP only
+    # The new secret is the one the consent's exchange will use (held encrypted, never in plain).
+    assert run.held_client_secret() == NEW_SECRET and NEW_SECRET not in run.app_secret_enc
     entry = AuditEntry.objects.get(action="app.updated")
     assert entry.detail == {"fields": ["client_secret", "token_uri"]}
     assert NEW_SECRET not in str(entry.detail)

@@ -5,6 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.urls import reverse
 
 from portal.oauth.models import OAuthFlow
+from portal.onboarding.models import Run
 from portal.sandbox.hdp.models import OAuthApp
 from tests.helpers.wizard import create_app, make_hdp_app, start_run
 
@@ -216,3 +217,47 @@ def test_a_completed_setup_does_not_start_a_new_sign_in(acme, hdp_log):
     assert response.status_code == 303
     assert response["Location"] == reverse("onboarding:step-verify", args=[run.pk])
     assert not OAuthFlow.objects.exists()
+
+
+def _exchange_with(monkeypatch, used: list[str]):
+    from portal.oauth import client
+
+    def exchange(snapshot, client_secret, code, verifier):
+        used.append(client_secret)
+        return client.TokenResult("sentinel-access", "sentinel-refresh", None, snapshot.scope, "Bearer")
+
+    monkeypatch.setattr(client, "exchange_code", exchange)
+
+
+def _consent_back(acme, run):
+    start = acme.post(reverse("onboarding:authorize-start", args=[run.pk]))
+    state = parse_qs(urlsplit(start["Location"]).query)["state"][0]
+    return acme.get(reverse("oauth:callback", args=["Acme_GA_app"]), {"state": state, "code": "a-code"})
+
+
+def test_the_exchange_uses_the_held_secret_without_reading_hdp_and_then_drops_it(acme, hdp_log, monkeypatch):
+    """SECURITY.md item 14: the secret typed at step b is held encrypted until this exchange, so
+    the callback makes no HDP call; once tokens exist, the portal's copy is gone."""
+    run = _authorize_ready(acme)
+    used: list[str] = []
+    _exchange_with(monkeypatch, used)
+    hdp_log.clear()
+    back = _consent_back(acme, run)
+    assert back.status_code == 303 and back["Location"] == reverse("onboarding:step-profile", args=[run.pk])
+    assert used == [OAuthApp.objects.get(name="Acme_GA_app").client_secret]
+    assert hdp_log == []
+    run.refresh_from_db()
+    assert run.app_secret_enc == "" and run.tokens_enc != ""
+
+
+def test_without_a_held_secret_the_exchange_reads_it_back_from_hdp(acme, hdp_log, monkeypatch):
+    """After the hourly purge dropped the held copy (or for a reused app), HDP's copy is used."""
+    run = _authorize_ready(acme)
+    Run.objects.filter(pk=run.pk).update(app_secret_enc="")
+    used: list[str] = []
+    _exchange_with(monkeypatch, used)
+    hdp_log.clear()
+    assert _consent_back(acme, run).status_code == 303
+    app = OAuthApp.objects.get(name="Acme_GA_app")
+    assert used == [app.client_secret]
+    assert [(r.method, r.url.path) for r in hdp_log] == [("GET", f"/api/mgmt/oauthapps/{app.pk}")]

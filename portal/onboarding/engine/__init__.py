@@ -9,8 +9,8 @@ Why it looks the way it does (details in each module):
   ``ReusedApp``, ``ProfileSettings``, ``DataSourceSettings``; secrets as separate arguments),
   records it on the run under its own lease, and returns or raises. ``None`` means "what the run
   already holds" (resume). Views never write the run's step columns themselves.
-* **Minimal custody.** The client secret is dropped once the app exists; tokens once the profile
-  exists; both when the run completes, is cancelled, or is abandoned (``purge_abandoned``).
+* **Minimal custody.** The client secret is held (encrypted) until the consent's token exchange;
+  tokens until the profile exists; both when the run completes, is cancelled, or is abandoned (``purge_abandoned``).
 * **Resume over compensation.** A failure keeps what exists; ``cancel`` is the explicit, idempotent
   compensation and deletes, newest first, only what this run recorded as created.
 

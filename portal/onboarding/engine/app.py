@@ -1,7 +1,9 @@
 """Step b: the run's OAuth application, registered by the run or an existing one reused.
 
-**Minimal custody.** The client secret is kept encrypted on the run only until HDP holds it.
-A reused application is never created, updated or deleted by the run.
+**Minimal custody.** The client secret is kept encrypted on the run from the moment it is entered
+until the consent that follows exchanges its code (``Run.record_consent`` drops it), so the callback
+needs no read of it back from HDP; the hourly ``purge_abandoned`` drops it from a run left idle
+before that (SECURITY.md item 14). A reused application is never created, updated or deleted by the run.
 """
 
 from __future__ import annotations
@@ -127,7 +129,7 @@ def ensure_app(
     holds, e.g. on resume). ``ReusedApp``: it is read back (HDP checks the person may see it) and
     recorded as reused, never created, updated or deleted by the run. ``AppSettings``: created as
     the engine's module docstring says. ``client_secret`` (if given) replaces the stored one; the
-    secret is kept encrypted only until HDP holds it. ``listed``: the tenant's applications as HDP
+    secret stays encrypted on the run for the token exchange (the module docstring). ``listed``: the tenant's applications as HDP
     listed them for this same request (the wizard page reads them to offer reuse); the check that
     the name is not someone else's uses them instead of listing again. Adoption after an unknown
     outcome or on resume always lists afresh.
@@ -148,7 +150,6 @@ def ensure_app(
         find_by = finder(run, client, Kind.APP)
         done = records.done_id(run, Kind.APP) or resume_in_flight(run, Kind.APP, find_by)
         if done is not None:
-            records.drop_sealed(run, "app_secret")
             return done
         if client_secret:
             run.seal("app_secret", client_secret)
@@ -166,7 +167,6 @@ def ensure_app(
             taken=finder(run, client, Kind.APP, exact=False) if listed is None else taken_in(listed),
             step="app",
         )
-        records.drop_sealed(run, "app_secret")
         return app_id
 
 
@@ -275,6 +275,9 @@ def update_app(
             secret = current.client_secret.get_secret_value() if current.client_secret else ""
         register_secret(secret)
         client.update_oauth_app(obj.remote_id, _app_body(run, secret, wanted))
+        if client_secret:  # the consent's exchange uses the secret HDP now holds
+            run.seal("app_secret", client_secret)
+            records.save(run, "app_secret_enc")
         _record(run, wanted)
         obj.name = wanted.name
         obj.save(update_fields=["name", "updated_at"])

@@ -1,7 +1,8 @@
 """Drop the secrets of onboarding runs that were left unfinished (SECURITY.md item 14).
 
-The portal keeps a client secret only until the OAuth application exists and tokens only until the
-profile exists; a run abandoned half-way would otherwise keep them forever. This job bounds that.
+The portal keeps a client secret only until the consent after the OAuth application's creation has
+exchanged its code, and tokens only until the profile exists; a run abandoned half-way would
+otherwise keep them forever. This job bounds that.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from django.utils import timezone
 from portal.audit.models import AuditEntry
 from portal.oauth import flows as oauth_flows
 from portal.oauth.models import OAuthFlow
-from portal.onboarding.models import Run
+from portal.onboarding.models import RemoteObject, Run
 
 
 def purge_abandoned(now: datetime | None = None) -> dict[str, int]:
-    """Purge runs idle for more than ``PORTAL_ABANDONED_AFTER_HOURS`` and not completed.
+    """Purge runs idle for more than ``PORTAL_ABANDONED_AFTER_HOURS`` and not completed; and the
+    client secret of any run whose application exists and that has been idle for longer than
+    ``OAUTH_FLOW_TTL_SECONDS`` (it was kept only for the token exchange).
 
     Each such run loses ``app_secret_enc`` and ``tokens_enc`` and its pending OAuth flows (their
     PKCE verifiers); expired pending flows of any run go too. The run rows stay: they are the
@@ -38,6 +41,24 @@ def purge_abandoned(now: datetime | None = None) -> dict[str, int]:
     for run_id in run_ids:
         AuditEntry.objects.create(
             actor="system", action="run.secrets_purged", run_id=run_id, detail={"reason": "abandoned"}
+        )
+    # A secret held for the token exchange after the application exists: once the run has been idle
+    # for longer than a consent may take, the exchange reads it back from HDP instead.
+    held_since = now - timedelta(seconds=settings.OAUTH_FLOW_TTL_SECONDS)
+    waiting = (
+        Run.objects.filter(updated_at__lt=held_since)
+        .exclude(app_secret_enc="")
+        .filter(objects_made__kind=RemoteObject.Kind.APP, objects_made__outcome=RemoteObject.Outcome.CREATED)
+        .exclude(pk__in=run_ids)
+    )
+    waiting_ids = list(waiting.values_list("pk", flat=True))
+    runs += Run.objects.filter(pk__in=waiting_ids).update(app_secret_enc="")
+    for run_id in waiting_ids:
+        AuditEntry.objects.create(
+            actor="system",
+            action="run.secrets_purged",
+            run_id=run_id,
+            detail={"reason": "consent_not_finished"},
         )
     pending = OAuthFlow.objects.filter(outcome=OAuthFlow.Outcome.PENDING)
     flows, _ = pending.filter(Q(run__in=abandoned) | Q(expires_at__lt=now)).delete()
