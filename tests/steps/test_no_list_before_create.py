@@ -9,6 +9,8 @@ import httpx
 import pytest
 
 from portal.onboarding import engine
+from portal.onboarding.engine.reconcile import verifiable
+from portal.onboarding.models import RemoteObject
 from portal.sandbox.hdp.models import DataSource as EmuDataSource
 from portal.sandbox.hdp.models import HdpUser
 from portal.sandbox.hdp.models import OAuthApp as EmuApp
@@ -84,3 +86,56 @@ def test_a_reused_application_keeps_the_name_check_before_the_profile_create(hdp
     recording = Recording()
     engine.ensure_profile(run, make_client(transport=recording))
     assert _calls(recording) == ["GET /api/mgmt/oauthprofiles", "POST /api/mgmt/oauthprofiles"]
+
+
+APPS = r"^/api/mgmt/oauthapps$"
+
+
+def test_registering_the_application_is_one_post(hdp_client, make_run):
+    recording = Recording()
+    engine.ensure_app(make_run(), make_client(transport=recording), client_secret=SECRET)
+    assert _calls(recording) == ["POST /api/mgmt/oauthapps"]
+
+
+def test_a_lost_answer_adopts_the_application_that_holds_the_runs_secret(hdp_client, make_run):
+    run = make_run()
+    client = make_client(transport=Scripted().after("POST", APPS, httpx.ReadTimeout))
+    app_id = engine.ensure_app(run, client, client_secret=SECRET)
+    assert list(EmuApp.objects.values_list("pk", "client_secret")) == [(app_id, SECRET)]
+    assert run.remote("app").outcome == "created"
+
+
+def test_a_same_named_application_with_another_secret_is_never_adopted_after_a_lost_answer(hdp_client, make_run):
+    theirs = make_client().create_oauth_app(app_body("acme_ga_app", "their-own-secret"))
+    run = make_run()
+    # HDP refuses the duplicate name, and that answer is lost: the portal must not take theirs.
+    client = make_client(transport=Scripted().after("POST", APPS, httpx.ReadTimeout))
+    with pytest.raises(engine.NameTaken, match="Pick another name"):
+        engine.ensure_app(run, client, client_secret=SECRET)
+    assert list(EmuApp.objects.values_list("pk", "client_secret")) == [(theirs.id, "their-own-secret")]
+    assert run.remote("app") is None
+
+
+def test_hdps_refusal_of_a_taken_application_name_reads_pick_another_name(hdp_client, make_run):
+    make_client().create_oauth_app(app_body("acme_ga_app"))
+    run = make_run()
+    recording = Recording()
+    with pytest.raises(engine.NameTaken, match="Pick another name"):
+        engine.ensure_app(run, make_client(transport=recording), client_secret=SECRET)
+    # The create, refused; then the list that tells the refusal is about the name.
+    assert _calls(recording) == ["POST /api/mgmt/oauthapps", "GET /api/mgmt/oauthapps"]
+    assert run.remote("app") is None
+
+
+def test_without_a_held_secret_a_resumed_create_adopts_by_list(hdp_client, make_run):
+    """After the purge dropped the held copy, an in-flight create is looked up by its name again."""
+    run = make_run()
+    app_id = engine.ensure_app(run, hdp_client, client_secret=SECRET)
+    RemoteObject.objects.filter(run=run, kind="app").update(outcome="unknown", remote_id=None)
+    type(run).objects.filter(pk=run.pk).update(app_secret_enc="")  # as if the answer was lost, then purged
+    run.refresh_from_db()
+    assert not verifiable(run, "app")
+    recording = Recording()
+    assert engine.ensure_app(run, make_client(transport=recording), client_secret=None) == app_id
+    assert _calls(recording) == ["GET /api/mgmt/oauthapps"]
+    assert run.remote("app").outcome == "created"

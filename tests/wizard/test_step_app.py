@@ -93,9 +93,22 @@ def test_hdp_down_keeps_everything_but_the_secret(acme, hdp_log):
 def test_hdp_refusal_of_a_duplicate_name_is_shown_at_the_name(acme, hdp_log):
     make_hdp_app("acme_admin", name="Acme_GA_app")
     run = start_run(acme)
+    hdp_log.clear()
     html = create_app(acme, run).content.decode()
-    assert 'id="id_name-error"' in html
+    assert 'id="id_name-error"' in html and "Pick another name" in html
     assert run.remote("app") is None or run.remote("app").outcome != RemoteObject.Outcome.CREATED
+    # HDP's own refusal, told apart by a list afterwards; the page again offers the app to reuse.
+    assert [f"{r.method} {r.url.path}" for r in hdp_log] == [
+        "POST /api/mgmt/oauthapps", "GET /api/mgmt/oauthapps", "GET /api/mgmt/oauthapps"
+    ]  # fmt: skip
+    assert 'name="app_id"' in html and "Acme_GA_app" in html
+
+
+def test_registering_an_application_is_one_hdp_call(acme, hdp_log):
+    run = start_run(acme)
+    hdp_log.clear()
+    assert create_app(acme, run).status_code == 303
+    assert [f"{r.method} {r.url.path}" for r in hdp_log] == ["POST /api/mgmt/oauthapps"]
 
 
 def test_it_reuses_an_existing_app_of_the_tenant_and_store(acme, hdp_log):

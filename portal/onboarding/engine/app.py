@@ -8,19 +8,19 @@ before that (SECURITY.md item 14). A reused application is never created, update
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 from pydantic import SecretStr
 
 from portal.hdp.client import HdpClient
-from portal.hdp.schemas import OAuthAppCreate, OAuthAppSummary
+from portal.hdp.schemas import OAuthAppCreate
 from portal.lib.logging import register_secret
 from portal.onboarding.engine import records
 from portal.onboarding.engine.errors import SecretRequired, StepError, StepNotReady
 from portal.onboarding.engine.lease import lease
-from portal.onboarding.engine.reconcile import ensure, finder, resume_in_flight, taken_in
+from portal.onboarding.engine.reconcile import ensure, finder, resume_in_flight, verifiable
 from portal.onboarding.engine.records import SYSTEM_TENANT_ID, Kind, Outcome
 from portal.onboarding.models import RemoteObject, Run
 
@@ -121,7 +121,6 @@ def ensure_app(
     app: AppSettings | ReusedApp | None = None,
     *,
     client_secret: str | None,
-    listed: Sequence[OAuthAppSummary] | None = None,
 ) -> int:
     """Make sure the run's OAuth application exists in HDP exactly once; return its id.
 
@@ -129,10 +128,9 @@ def ensure_app(
     holds, e.g. on resume). ``ReusedApp``: it is read back (HDP checks the person may see it) and
     recorded as reused, never created, updated or deleted by the run. ``AppSettings``: created as
     the engine's module docstring says. ``client_secret`` (if given) replaces the stored one; the
-    secret stays encrypted on the run for the token exchange (the module docstring). ``listed``: the tenant's applications as HDP
-    listed them for this same request (the wizard page reads them to offer reuse); the check that
-    the name is not someone else's uses them instead of listing again. Adoption after an unknown
-    outcome or on resume always lists afresh.
+    secret stays encrypted on the run for the token exchange (the module docstring). No list is read
+    before the create while the run holds the secret: HDP refuses a taken name itself, and after a
+    lost answer a same-named application is adopted only if it holds that secret (engine.reconcile).
     """
     if client_secret:
         register_secret(client_secret)
@@ -147,8 +145,9 @@ def ensure_app(
         existing = records.fresh(run, Kind.APP)
         if existing is not None and existing.outcome == Outcome.REUSED:
             _release_reused_app(run, existing)
-        find_by = finder(run, client, Kind.APP)
-        done = records.done_id(run, Kind.APP) or resume_in_flight(run, Kind.APP, find_by)
+        done = records.done_id(run, Kind.APP) or resume_in_flight(
+            run, Kind.APP, finder(run, client, Kind.APP)
+        )
         if done is not None:
             return done
         if client_secret:
@@ -163,9 +162,10 @@ def ensure_app(
             Kind.APP,
             run.app_name,
             create=lambda: client.create_oauth_app(_app_body(run, secret)),
-            find_by=find_by,
-            taken=finder(run, client, Kind.APP, exact=False) if listed is None else taken_in(listed),
+            find_by=finder(run, client, Kind.APP),  # the secret is held now: read, not list, to adopt
+            taken=finder(run, client, Kind.APP, exact=False),
             step="app",
+            check_first=not verifiable(run, Kind.APP),
         )
         return app_id
 

@@ -10,15 +10,19 @@
   exact name with ``portal.hdp.client.find_by_name``, adopt exactly one; escalate on more than one)
   before any retry, ``definite`` is a refusal that is recorded and re-raised for the view to explain.
 * **Never adopt what this run did not create.** A same-named object that exists before the run ever
-  sent its create belongs to someone else: ``NameTaken``, no write. For an application that is
-  checked with a list before the create. A profile of an application the run created, and a data
-  source (which names the run's profile), are told apart by reading them instead (:func:`verifiable`):
-  nothing older can point at what the run made, so they need no list first, and HDP's refusal of
-  a taken name becomes the same ``NameTaken``.
+  sent its create belongs to someone else: ``NameTaken``, no write. Each kind is told apart by
+  reading it instead of by a list before the create (:func:`verifiable`): an application holds the
+  client secret and client id the run sent (the run keeps the secret, encrypted, for the token
+  exchange), a profile the application the run created, a data source the run's profile. Nothing
+  older points at what the run made, and an older application with the very secret the admin just
+  typed would be the same registration; so no list is needed first, and HDP's refusal of a taken
+  name becomes the same ``NameTaken``. Without the held secret (resume after the purge) an
+  application falls back to the list.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -68,8 +72,10 @@ def _app_made_by_run(run: Run) -> int | None:
 
 def verifiable(run: Run, kind: str) -> bool:
     """Whether an object found by name can be told to be this run's by reading it: a data source
-    names the run's profile, a profile the application this run created. Nothing made before the
-    run can point at objects the run made, so for these no name check is needed before the create."""
+    names the run's profile, a profile the application this run created, an application holds the
+    secret the run holds. For these no name check is needed before the create."""
+    if kind == Kind.APP:
+        return run.app_mode == Run.AppMode.CREATE and bool(run.app_secret_enc)
     if kind == Kind.DATASOURCE:
         return records.done_id(run, Kind.PROFILE) is not None
     if kind == Kind.PROFILE:
@@ -79,6 +85,14 @@ def verifiable(run: Run, kind: str) -> bool:
 
 def _is_ours(run: Run, client: HdpClient, kind: str, remote_id: int) -> bool:
     try:
+        if kind == Kind.APP:
+            app = client.get_oauth_app(remote_id)
+            held = run.held_client_secret() or ""
+            theirs = app.client_secret.get_secret_value() if app.client_secret is not None else ""
+            if theirs:
+                register_secret(theirs)
+            same = bool(held) and hmac.compare_digest(theirs.encode(), held.encode())
+            return same and app.client_id == run.app_client_id
         if kind == Kind.DATASOURCE:
             options = client.get_datasource(remote_id).options
             wanted = str(records.done_id(run, Kind.PROFILE))
@@ -100,11 +114,6 @@ def finder(run: Run, client: HdpClient, kind: str, *, exact: bool = True) -> Cal
             i for i in _listed(run, client, kind, name, exact=True) if _is_ours(run, client, kind, i)
         ]
     return lambda name: _listed(run, client, kind, name, exact=exact)
-
-
-def taken_in(items: Sequence[Any]) -> Callable[[str], list[int]]:
-    """The "someone else's name" check against a list HDP already gave in this request."""
-    return lambda name: _matches(items, name, exact=False)
 
 
 def by_name(run: Run, client: HdpClient, obj: RemoteObject) -> Callable[[], list[int]]:

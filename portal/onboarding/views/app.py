@@ -96,8 +96,6 @@ class _Listed:
     taken: set[str]
     banner: str = ""
     status: int = 200
-    #: Every application HDP listed for the tenant (None when it could not be asked).
-    tenant_apps: list[OAuthAppSummary] | None = None
 
 
 def _listed_apps(request: HtmxRequest, run: Run) -> _Listed:
@@ -107,7 +105,7 @@ def _listed_apps(request: HtmxRequest, run: Run) -> _Listed:
     except errors.HdpError as exc:
         return _Listed([], set(), *common.problem(exc))
     apps = [a for a in tenant_apps if a.data_store == run.datastore_id]
-    return _Listed(apps, {a.name.casefold() for a in tenant_apps}, tenant_apps=tenant_apps)
+    return _Listed(apps, {a.name.casefold() for a in tenant_apps})
 
 
 def _reused(chosen: OAuthAppSummary, preset: presets.Preset) -> engine.ReusedApp:
@@ -132,20 +130,24 @@ def step_app(request: HtmxRequest, run_id: UUID) -> HttpResponse:
     preset = common.preset(run)
     if progress.is_done("app"):
         return _app_done(request, run, preset, progress)
-    listed = _listed_apps(request, run)
-    banner, status = listed.banner, listed.status
     action = request.POST.get("action") if request.method == "POST" else None
+    # Registering needs no list first: HDP refuses a taken name itself, and the engine tells its
+    # own application apart by the secret it holds (engine.reconcile). The list is read only to
+    # offer reuse, or to show this page again.
+    listed = None if action == "create" else _listed_apps(request, run)
+    banner, status = (listed.banner, listed.status) if listed is not None else ("", 200)
     reuse_form = forms.AppReuseForm(
-        request.POST if action == "reuse" else None, apps=[(a.id, a.name) for a in listed.apps]
+        request.POST if action == "reuse" else None,
+        apps=[(a.id, a.name) for a in listed.apps] if listed else [],
     )
     create_form = forms.AppCreateForm(
         request.POST if action == "create" else None,
         preset=preset,
-        initial=_app_initial(run, preset, listed.taken),
+        initial=_app_initial(run, preset, listed.taken if listed is not None else set()),
         validate_url=common.validate_url(run),
     )
     choice: engine.AppSettings | engine.ReusedApp | None = None
-    if action == "reuse" and not banner and reuse_form.is_valid():
+    if action == "reuse" and listed is not None and not banner and reuse_form.is_valid():
         choice = _reused(next(a for a in listed.apps if a.id == reuse_form.cleaned_data["app_id"]), preset)
     elif action == "create" and create_form.is_valid():
         choice = _settings(run, preset, create_form)
@@ -156,14 +158,18 @@ def step_app(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         try:
             with common.client(request) as client:
                 secret = form.cleaned_data["client_secret"] if form is not None else None
-                # The tenant's apps were listed above: the engine's name check uses that list.
-                engine.ensure_app(run, client, choice, client_secret=secret, listed=listed.tenant_apps)
+                engine.ensure_app(run, client, choice, client_secret=secret)
         except engine.StepBusy:
             return common.busy(request, run, "app")
         except (errors.HdpError, engine.StepError) as exc:
             banner, status = common.explain_failure(exc, form, HDP_APP_FIELDS)
         else:
             return common.advance(request, run, "authorize")
+    if listed is None:  # the page again, after a refused registration: with the reuse choices
+        listed = _listed_apps(request, run)
+        if not banner:
+            banner, status = listed.banner, listed.status
+        reuse_form = forms.AppReuseForm(None, apps=[(a.id, a.name) for a in listed.apps])
     context = {
         "apps": listed.apps,
         "reuse_form": reuse_form,
