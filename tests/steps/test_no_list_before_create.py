@@ -105,7 +105,9 @@ def test_a_lost_answer_adopts_the_application_that_holds_the_runs_secret(hdp_cli
     assert run.remote("app").outcome == "created"
 
 
-def test_a_same_named_application_with_another_secret_is_never_adopted_after_a_lost_answer(hdp_client, make_run):
+def test_a_same_named_application_with_another_secret_is_never_adopted_after_a_lost_answer(
+    hdp_client, make_run
+):
     theirs = make_client().create_oauth_app(app_body("acme_ga_app", "their-own-secret"))
     run = make_run()
     # HDP refuses the duplicate name, and that answer is lost: the portal must not take theirs.
