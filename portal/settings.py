@@ -136,6 +136,16 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 if IS_PROD and DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     raise ImproperlyConfigured("Set DATABASE_URL to a PostgreSQL database in production.")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Django's cache is a table in the same database (never process memory: several instances share it).
+# It holds only HDP's data-store catalogue (portal/onboarding/catalogue.py); the table is created by
+# the migration portal/onboarding/migrations/0007_cache_table.py, so `migrate` is the only setup step.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "portal_cache",
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
+}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["portal.accounts.backends.HdpBackend"]
@@ -324,6 +334,8 @@ LOGIN_THROTTLE_MAX_SECONDS = env_int("LOGIN_THROTTLE_MAX_SECONDS", 60 * 60)
 TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
 # Each session re-checks its person against HDP (service account) at most this often (SECURITY.md item 35).
 HDP_RECHECK_SECONDS = env_int("HDP_RECHECK_SECONDS", 5 * 60)
+# Step a keeps HDP's data-store list and option definitions this long per person (0: read every time).
+HDP_STORE_CACHE_SECONDS = env_int("HDP_STORE_CACHE_SECONDS", 5 * 60)
 
 # --- Sandbox OAuth provider (django-oauth-toolkit) -------------------------------------------------
 OAUTH2_PROVIDER = {

@@ -38,3 +38,15 @@ def _default_language_after_each_test():
     from django.utils import translation
 
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache_after_committing_tests(request, django_db_blocker):
+    """Django's cache is a database table (settings.CACHES) that ``flush`` leaves alone: a test whose
+    writes are committed (transactional, live server) empties it, so the next test reads HDP afresh."""
+    yield
+    if {"transactional_db", "live_server"} & set(request.fixturenames):
+        from django.core.cache import cache
+
+        with django_db_blocker.unblock():
+            cache.clear()

@@ -20,7 +20,6 @@ from portal.hdp.http import HdpHttp, object_id
 from portal.hdp.schemas import (
     DataSource,
     DataSourceCreate,
-    DataStore,
     DataStoreDetail,
     HdpUserAccount,
     Health,
@@ -241,10 +240,11 @@ class HdpClient(HdpHttp):
 
     # --- data stores (docs/hdp-api.md §5) --------------------------------------------------------------
 
-    def list_datastores(self) -> list[DataStore]:
+    def list_datastores(self) -> list[DataStoreDetail]:
         """``GET /api/mgmt/datastores`` — "Get data stores".
-        Used by the wizard's data-store step."""
-        return self._list(DataStore, "dataStores", "/api/mgmt/datastores")
+        Used by the wizard's data-store step. Each item is parsed as the detail is: where HDP's list
+        carries the option definitions they are kept (``options`` in ``model_fields_set``)."""
+        return self._list(DataStoreDetail, "dataStores", "/api/mgmt/datastores")
 
     def get_datastore(self, datastore_id: int) -> DataStoreDetail:
         """``GET /api/mgmt/datastores/{id}`` — "Get options for a data store".

@@ -5,15 +5,18 @@ No HDP call here: the views pass in what HDP listed (docs/hdp-api.md §5).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from django.utils.translation import gettext_lazy as _
 
 from portal.hdp.schemas import DataStore
 from portal.oauth import presets
 
-# Data stores the portal offers: OAuth-capable per HDP's docs (docs/hdp-api.md §5). The store *list*
-# carries no options, so the list is filtered by name here (and group stores are hidden); the
+StoreT = TypeVar("StoreT", bound=DataStore)
+
+# Data stores the portal offers: OAuth-capable per HDP's docs (docs/hdp-api.md §5). The store list
+# may carry no options (docs/hdp-api.md §5), so it is filtered by name here (and group stores are hidden); the
 # chosen store's own definitions are then checked for an ``OAuthProfileId`` option at step a, so
 # a store HDP cannot link to a profile is refused with a clear message.
 KNOWN_OAUTH_STORES = frozenset(
@@ -76,7 +79,7 @@ def fixed_options(definitions: list[dict[str, Any]], token_auth: str = "") -> di
     return fixed
 
 
-def offered_stores(stores: list[DataStore]) -> list[DataStore]:
+def offered_stores(stores: Sequence[StoreT]) -> list[StoreT]:
     """The stores step a offers, by name: OAuth-capable, authorized, not a group."""
     return [
         store

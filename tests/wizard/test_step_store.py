@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 
 from django.urls import reverse
@@ -140,3 +141,63 @@ def test_another_persons_setup_id_is_404(acme, globex, hdp_log):
     assert response.status_code == 404
     assert Run.objects.count() == 1
     assert hdp_log == []
+
+
+# --- HDP reads: one for the whole of step a (portal/onboarding/catalogue.py) ----------------------
+def _reads(hdp_log):
+    """The data-store reads (a session's periodic re-check of its person may come in between)."""
+    return [f"{r.method} {r.url.path}" for r in hdp_log if "/datastores" in r.url.path]
+
+
+def test_step_a_reads_hdp_once_for_its_page_and_both_posts(acme, hdp_log):
+    hdp_log.clear()
+    acme.get(reverse("onboarding:new"))
+    acme.post(reverse("onboarding:new"), {"datastore": "54"})
+    run = start_run(acme, "54:sandbox")
+    assert _reads(hdp_log) == ["GET /api/mgmt/datastores"]
+    assert {"OAuthProfileId", "DefaultView"} <= {o["id"] for o in run.datastore_option_defs}
+
+
+def test_a_list_without_option_definitions_reads_the_chosen_store_once(acme, hdp_log, monkeypatch):
+    """docs/hdp-api.md §5 does not confirm that HDP's list carries the definitions: without them the
+    chosen store is read on its own, once for both posts."""
+    from portal.sandbox.hdp.api import mgmt, router
+    from portal.sandbox.hdp.errors import json_response
+
+    def bare_list(ctx, raw):
+        listed = json.loads(mgmt.list_stores(ctx, raw).content)["dataStores"]
+        return json_response(
+            200, {"dataStores": [{k: v for k, v in s.items() if k != "connectionType"} for s in listed]}
+        )
+
+    methods = next(m for pattern, m in router._ROUTE_TABLE if pattern == r"/api/mgmt/datastores")
+    monkeypatch.setitem(methods, "GET", bare_list)
+    hdp_log.clear()
+    acme.post(reverse("onboarding:new"), {"datastore": "54"})
+    run = start_run(acme, "54:sandbox")
+    assert _reads(hdp_log) == ["GET /api/mgmt/datastores", "GET /api/mgmt/datastores/54"]
+    assert "OAuthProfileId" in {o["id"] for o in run.datastore_option_defs}
+
+
+def test_the_catalogue_is_kept_per_person_and_for_the_configured_time(acme, globex, hdp_log, settings):
+    from freezegun import freeze_time
+
+    settings.HDP_STORE_CACHE_SECONDS = 300
+    with freeze_time() as clock:
+        acme.get(reverse("onboarding:new"))
+        globex.get(reverse("onboarding:new"))  # another person: HDP's `authorized` is theirs
+        clock.tick(299)
+        acme.get(reverse("onboarding:new"))
+        assert _reads(hdp_log) == ["GET /api/mgmt/datastores"] * 2
+        clock.tick(2)
+        acme.get(reverse("onboarding:new"))
+        assert _reads(hdp_log) == ["GET /api/mgmt/datastores"] * 3
+
+
+def test_nothing_is_kept_while_hdp_cannot_list(acme, hdp_log):
+    faults.arm("GET", r"^/api/mgmt/datastores$", "status", status=503, times=5)
+    assert acme.get(reverse("onboarding:new")).status_code == 503
+    faults.clear()
+    hdp_log.clear()
+    html = acme.get(reverse("onboarding:new")).content.decode()
+    assert 'name="datastore" value="54"' in html and _reads(hdp_log) == ["GET /api/mgmt/datastores"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import TypeGuard, cast
+from typing import cast
 from uuid import UUID
 
 from django.contrib import messages
@@ -17,12 +17,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from portal.audit.models import AuditEntry
-from portal.hdp import client as hdp
 from portal.hdp import errors
 from portal.hdp.schemas import DataStore, DataStoreDetail
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
 from portal.oauth import presets
-from portal.onboarding import engine, forms, signals, stores, wizard
+from portal.onboarding import catalogue, engine, forms, signals, stores, wizard
 from portal.onboarding.models import RemoteObject, Run
 from portal.onboarding.views import common
 
@@ -112,13 +111,15 @@ def _start(
     return common.advance(request, run, "app")
 
 
-def _chosen_store(request: HtmxRequest, offered: list[DataStore]) -> DataStore | None:
+def _chosen_store(request: HtmxRequest, offered: list[DataStoreDetail]) -> DataStoreDetail | None:
     """The store named in the POST, if it is one step a offers (the form checks it again)."""
     value = request.POST.get("datastore", "")
     return next((s for s in offered if str(s.id) == value), None)
 
 
-def _store_form(request: HtmxRequest, offered: list[DataStore], chosen: DataStore | None) -> forms.StoreForm:
+def _store_form(
+    request: HtmxRequest, offered: list[DataStoreDetail], chosen: DataStoreDetail | None
+) -> forms.StoreForm:
     providers = stores.providers_for(chosen) if chosen is not None else []
     return forms.StoreForm(
         request.POST or None,
@@ -152,12 +153,11 @@ def new(request: HtmxRequest) -> HttpResponse:
     if setup_id is not None and (earlier := Run.objects.filter(pk=setup_id).first()) is not None:
         return _resubmitted(request, earlier)  # before any HDP call
     banner, status = "", 200
-    listed: list[DataStore] = []
-    detail: DataStoreDetail | None = None
+    listed: list[DataStoreDetail] = []
     try:
         with common.client(request) as client:
-            detail = _posted_store(request, client)
-            listed = [detail] if _states_access(detail) else client.list_datastores()
+            # One read for all of step a's pages (portal/onboarding/catalogue.py).
+            listed = catalogue.listed(client, user.hdp_user_id)
     except errors.HdpError as exc:
         banner, status = common.problem(exc)
     offered = stores.offered_stores(listed)
@@ -171,9 +171,8 @@ def new(request: HtmxRequest) -> HttpResponse:
         preset = presets.get_preset(preset_key) if preset_key else None
         if preset is not None:
             try:
-                if detail is None or detail.id != chosen.id:
-                    with common.client(request) as client:
-                        detail = client.get_datastore(chosen.id)
+                with common.client(request) as client:
+                    detail = catalogue.detail(client, user.hdp_user_id, chosen)
             except errors.HdpError as exc:
                 banner, status = common.problem(exc)
             else:
@@ -185,13 +184,6 @@ def new(request: HtmxRequest) -> HttpResponse:
                     _("%(store)s can't use an OAuth profile on this HDP server; choose another data store.")
                     % {"store": chosen.name},
                 )
-    if stage == "store" and _states_access(detail) and not banner:
-        # The page shows the errors again with every store to choose from (one more read, only here).
-        try:
-            with common.client(request) as client:
-                offered = stores.offered_stores(client.list_datastores())
-        except errors.HdpError as exc:
-            banner, status = common.problem(exc)
     context = {
         "form": form,
         "banner": banner,
@@ -203,24 +195,6 @@ def new(request: HtmxRequest) -> HttpResponse:
         "picked_provider": str(form["provider"].value() or ""),
     }
     return common.render_step(request, None, "store", "onboarding/step_store.html", context, status)
-
-
-def _posted_store(request: HtmxRequest, client: hdp.HdpClient) -> DataStoreDetail | None:
-    """On a POST, the chosen store with its option definitions: one read, which also shows that HDP
-    has the store, instead of the whole list again (None: not a store id HDP has; the list decides)."""
-    store_id_text = str(request.POST.get("datastore", ""))
-    if request.method != "POST" or not store_id_text.isdigit():
-        return None
-    try:
-        return client.get_datastore(int(store_id_text))
-    except errors.HdpNotFound:
-        return None
-
-
-def _states_access(store: DataStoreDetail | None) -> TypeGuard[DataStoreDetail]:
-    """Whether HDP's answer for one store says what its list would (group? may this person use it?),
-    so that the choice can be checked against the store alone."""
-    return store is not None and {"is_group", "authorized"} <= store.model_fields_set
 
 
 @require_GET
