@@ -247,3 +247,15 @@ def test_an_unfinished_setup_goes_back_to_the_wizard(admin, hdp):
     assert answer.status_code == 303
     assert answer["Location"] == reverse("onboarding:resume", kwargs={"run_id": run.pk})
     assert _emu_app(run).client_secret == OLD_SECRET
+
+
+def test_a_copy_held_for_a_repairs_consent_goes_when_the_secret_is_rotated(admin, setup, provider):
+    """A repair that registered the application again holds its secret for the consent's exchange;
+    rotating it makes that copy stale, so the portal drops it and the exchange reads HDP's."""
+    run = setup
+    run.seal("app_secret", "the-old-secret")
+    run.save(update_fields=["app_secret_enc"])
+    provider.secret = NEW_SECRET
+    assert _rotate(admin, run).status_code == 303
+    run.refresh_from_db()
+    assert run.app_secret_enc == "" and _emu_app(run).client_secret == NEW_SECRET
