@@ -6,7 +6,7 @@ definitions. Reading them again for every post made step a cost three HDP calls;
 are kept for ``HDP_STORE_CACHE_SECONDS`` (default 300) in Django's cache, which is the database
 (``CACHES`` in portal/settings.py), so every instance shares them and no process keeps state.
 
-* Keyed by the person's HDP user id: ``authorized`` differs from person to person.
+* Keyed by the person (the portal's user id): HDP's ``authorized`` differs from person to person.
 * Only what HDP gave is kept (``exclude_unset``), so "HDP left the option definitions out of its
   list" stays told apart from "the store has none": then the chosen store is read on its own
   (``GET /api/mgmt/datastores/{id}``), once, and kept the same way (docs/hdp-api.md §5: whether the
@@ -29,17 +29,17 @@ from portal.hdp.schemas import DataStoreDetail
 _VERSION = 1
 
 
-def _key(hdp_user_id: int | None, suffix: str) -> str:
-    return f"hdp-datastores:v{_VERSION}:{hdp_user_id}:{suffix}"
+def _key(person: int, suffix: str) -> str:
+    return f"hdp-datastores:v{_VERSION}:{person}:{suffix}"
 
 
 def _dump(store: DataStoreDetail) -> dict[str, Any]:
     return store.model_dump(mode="json", exclude_unset=True)
 
 
-def listed(client: hdp.HdpClient, hdp_user_id: int | None) -> list[DataStoreDetail]:
+def listed(client: hdp.HdpClient, person: int) -> list[DataStoreDetail]:
     """Every store HDP lists for this person (one HDP call per ``HDP_STORE_CACHE_SECONDS``)."""
-    key = _key(hdp_user_id, "list")
+    key = _key(person, "list")
     kept = cache.get(key)
     if kept is not None:
         return [DataStoreDetail.model_validate(item) for item in kept]
@@ -53,11 +53,11 @@ def has_definitions(store: DataStoreDetail) -> bool:
     return "options" in store.model_fields_set
 
 
-def detail(client: hdp.HdpClient, hdp_user_id: int | None, store: DataStoreDetail) -> DataStoreDetail:
+def detail(client: hdp.HdpClient, person: int, store: DataStoreDetail) -> DataStoreDetail:
     """``store`` with its option definitions: as listed when the list carried them, else read."""
     if has_definitions(store):
         return store
-    key = _key(hdp_user_id, str(store.id))
+    key = _key(person, str(store.id))
     kept = cache.get(key)
     if kept is not None:
         return DataStoreDetail.model_validate(kept)

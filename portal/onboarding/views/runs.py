@@ -157,7 +157,7 @@ def new(request: HtmxRequest) -> HttpResponse:
     try:
         with common.client(request) as client:
             # One read for all of step a's pages (portal/onboarding/catalogue.py).
-            listed = catalogue.listed(client, user.hdp_user_id)
+            listed = catalogue.listed(client, user.pk)
     except errors.HdpError as exc:
         banner, status = common.problem(exc)
     offered = stores.offered_stores(listed)
@@ -172,7 +172,7 @@ def new(request: HtmxRequest) -> HttpResponse:
         if preset is not None:
             try:
                 with common.client(request) as client:
-                    detail = catalogue.detail(client, user.hdp_user_id, chosen)
+                    detail = catalogue.detail(client, user.pk, chosen)
             except errors.HdpError as exc:
                 banner, status = common.problem(exc)
             else:
