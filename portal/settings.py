@@ -317,6 +317,9 @@ PORTAL_ABANDONED_AFTER_HOURS = env_int("PORTAL_ABANDONED_AFTER_HOURS", 72)
 # The support chain reads this many of a tenant's data sources in detail per page (?page=N).
 SUPPORT_CHAIN_PAGE_SIZE = env_int("SUPPORT_CHAIN_PAGE_SIZE", 50)
 
+# scripts/bench.py's bare signed-in view at /bench/bare/ (portal/lib/bench.py); off: the URL does not exist.
+PORTAL_BENCH_VIEWS = env_bool("PORTAL_BENCH_VIEWS", default=False)
+
 # --- Rate limits (per person, per minute) ------------------------------------------------------------
 RATELIMIT_OAUTH_START_PER_MINUTE = env_int("RATELIMIT_OAUTH_START_PER_MINUTE", 10)
 RATELIMIT_TEST_PER_MINUTE = env_int("RATELIMIT_TEST_PER_MINUTE", 10)

@@ -5,6 +5,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from portal.lib import bench
+
 urlpatterns = [
     path("", include("portal.onboarding.urls")),
     path("accounts/", include("portal.accounts.urls")),
@@ -20,3 +22,7 @@ if settings.SANDBOX_ENABLED:
         path("sandbox/hdp/", include("portal.sandbox.hdp.urls")),
         path("sandbox/", include("portal.sandbox.provider.urls")),
     ]
+
+if settings.PORTAL_BENCH_VIEWS:
+    # scripts/bench.py's yardstick: a signed-in page with no template and no HDP call (portal/lib/bench.py).
+    urlpatterns += [path("bench/bare/", bench.bare, name="bench-bare")]

@@ -216,6 +216,11 @@ class Run(models.Model):
         return reverse("onboarding:step-authorize", kwargs={"run_id": self.pk})
 
     def remote(self, kind: str) -> RemoteObject | None:
+        """The run's HDP object of ``kind`` (at most one: ``onboarding_one_object_per_kind``): from the
+        rows of ``prefetch_related("objects_made")`` when the run has them, else one query."""
+        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("objects_made")
+        if prefetched is not None:
+            return next((o for o in prefetched if o.kind == kind), None)
         return self.objects_made.filter(kind=kind).first()
 
     def remote_id(self, kind: str) -> int | None:

@@ -150,3 +150,29 @@ def test_the_history_holds_no_secret(setup, hdp_client, provider):
     checks.run_check(setup, hdp_client, trigger=Trigger.MANUAL)
     row = ConnectionCheck.objects.values().get()
     assert "rt-1" not in repr(row) and "their-secret" not in repr(row)
+
+
+def test_one_setups_status_is_the_one_statuses_for_gives_in_two_queries(
+    setup, hdp_client, provider, django_assert_num_queries
+):
+    """status_for (the setup page) reads one run without statuses_for's per-run subquery; it must
+    show the same thing in every case: unchecked, running, finished, stale, an abandoned newer check."""
+
+    def same() -> State:
+        with django_assert_num_queries(2):
+            one = checks.status_for(setup)
+        assert one == checks.statuses_for([setup.pk])[setup.pk]
+        return one.state
+
+    assert same() == State.UNCHECKED
+    running = checks.begin(setup, Trigger.MANUAL)
+    assert same() == State.CHECKING
+    checks.finish(running, checks.datasource_test_verdict(True, ""))
+    assert same() == State.WORKING
+    provider.refuse = "invalid_grant"
+    older = checks.run_check(setup, hdp_client, trigger=Trigger.MANUAL)
+    assert same() == State.NEEDS_RECONNECT
+    ConnectionCheck.objects.filter(pk=older.pk).update(abandoned=True)  # the newest finished check counts
+    assert same() == State.WORKING
+    ConnectionCheck.objects.update(finished_at=timezone.now() - timedelta(days=3))
+    assert same() == State.STALE
