@@ -596,7 +596,13 @@ def main() -> int:
             )
             print(f"static {s}: {r.headers.get('content-encoding') or 'identity'}, cache-control {cc!r}")
 
-        # 4. Hung HDP: N sign-ins whose HDP call hangs; other people's pages meanwhile.
+        # 4. Hung HDP: N sign-ins whose HDP call hangs; other people's pages meanwhile. Steady state
+        # first, as on a server that has run for a while: a burst wider than all workers' threads, so
+        # each thread has served a request and opened its persistent database connection (otherwise
+        # the threads that first serve the others while N are held open connections, several ms each).
+        threads = 3 * 32  # gunicorn.conf.py: workers x threads
+        with concurrent.futures.ThreadPoolExecutor(max_workers=threads + 4) as pool:
+            list(pool.map(lambda _i: client.get("/").status_code, range(3 * threads)))
         idle = measure(client, log, "My setups", "/", args.samples)
         idle_p99 = idle.p99
         hung, delay = 50, 8.0
