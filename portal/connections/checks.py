@@ -11,12 +11,12 @@ No HDP call is made inside a database transaction (docs/architecture.md).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from portal.connections.models import ConnectionCheck
@@ -162,21 +162,26 @@ def record(run: Run, verdict: Verdict, *, trigger: str, requested_by: str = "") 
     return finish(begin(run, trigger, requested_by), verdict)
 
 
+def _running(now: datetime) -> QuerySet[ConnectionCheck]:
+    """Checks still running (not finished, not past their expiry): the setup shows "checking"."""
+    return ConnectionCheck.objects.filter(finished_at__isnull=True, expires_at__gte=now)
+
+
+def _finished() -> QuerySet[ConnectionCheck]:
+    """Checks that gave a verdict, newest first (abandoned ones said nothing about the connection)."""
+    return (
+        ConnectionCheck.objects.filter(finished_at__isnull=False, abandoned=False)
+        .exclude(state="")
+        .order_by("-finished_at", "-pk")
+    )
+
+
 def statuses_for(run_ids: Iterable[UUID]) -> dict[UUID, Status]:
     """The shown status of each run, in three queries whatever the number of runs or checks."""
     ids = list(run_ids)
     now = timezone.now()
-    running = set(
-        ConnectionCheck.objects.filter(
-            run_id__in=ids, finished_at__isnull=True, expires_at__gte=now
-        ).values_list("run_id", flat=True)
-    )
-    newest = (
-        ConnectionCheck.objects.filter(run=OuterRef("pk"), finished_at__isnull=False, abandoned=False)
-        .exclude(state="")
-        .order_by("-finished_at", "-pk")
-        .values("pk")[:1]
-    )
+    running = set(_running(now).filter(run_id__in=ids).values_list("run_id", flat=True))
+    newest = _finished().filter(run=OuterRef("pk")).values("pk")[:1]
     last_pks = dict(Run.objects.filter(pk__in=ids).annotate(last=Subquery(newest)).values_list("pk", "last"))
     checks = ConnectionCheck.objects.in_bulk([pk for pk in last_pks.values() if pk is not None])
     stale_after = _stale_after()
@@ -192,13 +197,8 @@ def statuses_for(run_ids: Iterable[UUID]) -> dict[UUID, Status]:
 def status_for(run: Run) -> Status:
     """One run's shown status, as :func:`statuses_for` gives it, in two queries (no per-run subquery)."""
     now = timezone.now()
-    checking = ConnectionCheck.objects.filter(run=run, finished_at__isnull=True, expires_at__gte=now).exists()
-    last = (
-        ConnectionCheck.objects.filter(run=run, finished_at__isnull=False, abandoned=False)
-        .exclude(state="")
-        .order_by("-finished_at", "-pk")
-        .first()
-    )
+    last = _finished().filter(run=run).first()
+    checking = _running(now).filter(run=run).exists()
     return status_of(last.as_last() if last else None, now=now, stale_after=_stale_after(), checking=checking)
 
 

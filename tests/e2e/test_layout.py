@@ -57,6 +57,7 @@ from tests.helpers.axe import assert_no_serious_axe_violations
 from tests.helpers.pkce import make_pkce
 from tests.helpers.sandbox import PASSWORDS
 from tests.helpers.sandbox_provider import authorize_url
+from tests.helpers.wizard import choose_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -411,10 +412,7 @@ def _walk_the_error_states(journey: LayoutJourney, page: Page) -> None:
     journey.axe(page, "a: HDP down banner")
     faults.clear()
     page.goto(base + reverse("onboarding:new"))
-    page.click("label[for='store-54']")
-    page.click(SUBMIT)
-    page.click("label[for='provider-sandbox']")
-    page.click(SUBMIT)
+    choose_store(page, submit=SUBMIT)
     wait_for_step(page, "app")
     page.press("#id_name", "Enter")  # no client secret yet
     page.wait_for_selector("#id_client_secret-error")
@@ -457,10 +455,7 @@ def test_error_states_fit_and_pass_axe_at_phone_width(browser: Browser, e2e_port
 def _to_the_app_step(page: Page, base: str) -> None:
     sign_in(page, base, *ACME_ADMIN)
     page.goto(base + reverse("onboarding:new"))
-    page.click("label[for='store-54']")
-    page.click(SUBMIT)
-    page.click("label[for='provider-sandbox']")
-    page.click(SUBMIT)
+    choose_store(page, submit=SUBMIT)
     wait_for_step(page, "app")
 
 
@@ -508,11 +503,7 @@ def test_preset_facts_and_the_fixes_work_without_javascript(browser: Browser, e2
         page.wait_for_selector("#banner")
         faults.clear()
         page.click("main .actions a:has-text('Try again')")
-        page.wait_for_selector("label[for='store-54']")  # HDP answered this time: the stores
-        page.click("label[for='store-54']")
-        page.click(SUBMIT)
-        page.click("label[for='provider-sandbox']")
-        page.click(SUBMIT)
+        choose_store(page, submit=SUBMIT)  # HDP answered this time: the stores
         wait_for_step(page, "app")
         page.click(CHANGE_FILLED)
         page.fill("#id_scope", "read offline_access")

@@ -68,17 +68,20 @@ def store_choice(choice: str) -> dict[str, str]:
     return {"datastore": store, "provider": provider, "stage": "provider"}
 
 
-def choose_store(page, choice: str = "54:sandbox", click=None) -> None:
+def choose_store(
+    page, choice: str = "54:sandbox", click=None, submit: str = "main button:has-text('Continue')"
+) -> None:
     """Step a in a browser: the store's card, Continue, then the provider's card, Continue.
-    ``click(selector)`` lets a caller count the clicks (default: ``page.click``)."""
+    ``click(selector)`` lets a caller count the clicks (default: ``page.click``); ``submit`` is the
+    Continue button's selector (a walk in another language passes one without its text)."""
     click = click or page.click
     store, _sep, provider = choice.partition(":")
     page.wait_for_selector(f"#store-{store}")
     click(f"label[for='store-{store}']")
-    click("main button:has-text('Continue')")
+    click(submit)
     page.wait_for_selector(f"#provider-{provider}")
     click(f"label[for='provider-{provider}']")
-    click("main button:has-text('Continue')")
+    click(submit)
 
 
 def start_run(client, choice: str = "54:sandbox"):
