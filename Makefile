@@ -54,6 +54,7 @@ bench: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/mypy portal
+	$(BIN)/lint-imports
 
 lock:
 	$(BIN)/python -m pip freeze --exclude-editable > requirements.lock

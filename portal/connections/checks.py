@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from portal.connections import notify
 from portal.connections.models import ConnectionCheck
 from portal.connections.status import (
     ChainRead,
@@ -81,8 +82,6 @@ def finish(check: ConnectionCheck, verdict: Verdict) -> ConnectionCheck:
     check.save(update_fields=["finished_at", "state", "cause", "hdp_code", "provider_error"])
     # Every check, whoever asked for it (schedule, Check now, reconnect, the wizard), tells the owner of
     # a change of status: otherwise a manual check that saw the break would hide it from the next one.
-    from portal.connections import notify  # notify -> tasks -> health -> checks
-
     notify.on_check(check.run, check)
     return check
 

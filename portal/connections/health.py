@@ -2,7 +2,8 @@
 
 A scheduler round (``manage.py schedule_health_checks``, run by cron / a systemd timer / a
 Kubernetes CronJob) gives every completed setup a :class:`HealthSchedule` row, claims the due rows
-and enqueues one ``check_setup`` task per claimed row (portal/connections/tasks.py). Claiming is a
+and enqueues one :func:`check_setup` task per claimed row. :func:`enqueue` is the one way a check is
+queued: the scheduler round and the support console's "check this tenant" both call it. Claiming is a
 conditional UPDATE, so two schedulers running at once enqueue each setup once; the task carries its
 claim and gives up if the row was claimed again since (its lease ran out), so a stale task never
 runs a second check of the same round.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
+from django_tasks import task
 
 from portal.connections import checks
 from portal.connections.models import ConnectionCheck, HdpOutage, HealthSchedule
@@ -99,32 +102,56 @@ def claim_due(now: datetime, limit: int = CLAIM_BATCH) -> list[tuple[str, str]]:
 
 def schedule_round(now: datetime | None = None) -> int:
     """One scheduler round: sync rows, claim every due one, enqueue its check. Returns tasks enqueued."""
-    from portal.connections.tasks import check_setup
+    enqueued = enqueue(now=now)
+    logger.info("health scheduler enqueued %d checks", enqueued)
+    return enqueued
 
+
+def enqueue(
+    run_ids: Sequence[str] | None = None,
+    *,
+    now: datetime | None = None,
+    trigger: str = ConnectionCheck.Trigger.SCHEDULED,
+    requested_by: str = "",
+) -> int:
+    """Claim setups and queue one :func:`check_setup` per claimed setup; returns how many were queued.
+
+    Without ``run_ids`` (a scheduler round): every due setup, in batches of ``CLAIM_BATCH``. With
+    ``run_ids`` (support's "check this tenant"): those completed setups, due or not (:func:`claim_now`).
+    Claim and enqueue happen in one transaction: a crash leaves neither a claimed row without its task
+    nor a task without its claim. No HDP call happens here, so the concurrency cap and the outage
+    backoff apply to every queued check alike, whoever asked for it.
+    """
     now = now or timezone.now()
+    if run_ids is not None:
+        with transaction.atomic():
+            won = claim_now(list(run_ids), now)
+            _queue(won, trigger, requested_by)
+        return len(won)
     sync_schedules(now)
     enqueued = 0
     while True:
-        # Claim and enqueue together: a crash leaves neither a claimed row without its task nor a task
-        # without its claim. No HDP call happens here.
         with transaction.atomic():
             won = claim_due(now)
-            for run_id, claim in won:
-                check_setup.enqueue(run_id, claim)
+            _queue(won, trigger, requested_by)
         enqueued += len(won)
         if len(won) < CLAIM_BATCH and not HealthSchedule.objects.filter(next_due_at__lte=now).exists():
             break
         if not won:
             break
-    logger.info("health scheduler enqueued %d checks", enqueued)
     return enqueued
+
+
+def _queue(claimed: list[tuple[str, str]], trigger: str, requested_by: str) -> None:
+    for run_id, claim in claimed:
+        check_setup.enqueue(run_id, claim, trigger, requested_by)
 
 
 def claim_now(run_ids: list[str], now: datetime | None = None) -> list[tuple[str, str]]:
     """Claim these completed setups for a check now (support's "check this tenant"), due or not.
 
-    Gives them schedule rows first; the claimed rows go through ``check_setup`` like a scheduler
-    round's, so the concurrency cap and the HDP outage backoff apply to them too.
+    Gives them schedule rows first; :func:`enqueue` queues the claimed rows' ``check_setup`` like a
+    scheduler round's, so the concurrency cap and the HDP outage backoff apply to them too.
     """
     now = now or timezone.now()
     sync_schedules(now)
@@ -219,3 +246,20 @@ def run_scheduled_check(
     else:
         _reschedule(run_id, claim, finished + _seconds("HEALTH_CHECK_INTERVAL") + jitter())
     return Outcome("ran", check.state, check=check)  # checks.finish told the owner of a change
+
+
+# --- the task (django-tasks; the database backend, run by ``manage.py db_worker``) -----------------
+# Task arguments are ids only (JSON): a task reads its rows again when it runs, so a setup deleted or
+# cancelled while its check waited in the queue is skipped cleanly. Queued rows name the task by its
+# dotted path; rows queued before it moved here name portal.connections.tasks.check_setup (an alias).
+
+
+@task()
+def check_setup(run_id: str, claim: str, trigger: str = "scheduled", requested_by: str = "") -> str:
+    """One queued check of a completed setup (the claim comes from a scheduler round, or from
+    :func:`claim_now` when support staff asked: then ``trigger`` is "support")."""
+    outcome = run_scheduled_check(run_id, claim, trigger, requested_by)
+    if outcome.requeue and outcome.retry_at is not None:
+        check_setup.using(run_after=outcome.retry_at).enqueue(run_id, claim, trigger, requested_by)
+    logger.info("health check of %s: %s %s", run_id, outcome.action, outcome.reason)
+    return f"{outcome.action}: {outcome.reason}"

@@ -4,8 +4,9 @@ A change is working -> needs reconnect / broken ("broke") or a problem -> workin
 compared with the newest earlier check that was not "HDP unavailable": HDP being down says nothing
 about the connection, so an outage neither breaks nor heals anything. Each change is one
 :class:`Notification` row (one per check, so a retried task cannot tell it twice); the e-mail to
-the setup's owner and the deployment's webhook are sent by their own tasks, so a slow mail server or
-a webhook that times out never holds up a check.
+the setup's owner and the deployment's webhook are sent by their own tasks (:func:`send_notification_email`,
+:func:`deliver_webhook`, declared here), so a slow mail server or a webhook that times out never holds up
+a check.
 
 The webhook body is JSON, signed with HMAC-SHA256 over ``timestamp + "." + body`` (docs/deploy.md
 "Health-check webhook" has the receiver's recipe). The secret and the full webhook URL are never
@@ -31,6 +32,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks import task
 
 from portal.connections.models import (
     ConnectionCheck,
@@ -112,8 +114,6 @@ def on_check(run: Run, check: ConnectionCheck) -> Notification | None:
             )
     except IntegrityError:
         return None  # this check's change was already recorded (the task ran twice)
-    from portal.connections.tasks import deliver_webhook, send_notification_email
-
     if not why_not:
         send_notification_email.enqueue(note.pk)
     else:
@@ -292,3 +292,22 @@ def deliver(delivery_id: int) -> tuple[str, datetime | None]:
     if error:
         logger.warning("webhook to %s, attempt %d: %s", delivery.host, attempts, error)
     return status, retry_at
+
+
+# --- the tasks (django-tasks; ids only as arguments) ------------------------------------------------
+# Queued rows name a task by its dotted path; rows queued before the tasks moved here name
+# portal.connections.tasks.<name>, which stays an alias of these.
+
+
+@task()
+def send_notification_email(notification_id: int) -> str:
+    return send_email(notification_id)
+
+
+@task()
+def deliver_webhook(delivery_id: int) -> str:
+    """One attempt; a failed one enqueues the next, later (bounded by HEALTH_WEBHOOK_MAX_ATTEMPTS)."""
+    status, retry_at = deliver(delivery_id)
+    if retry_at is not None:
+        deliver_webhook.using(run_after=retry_at).enqueue(delivery_id)
+    return str(status)

@@ -1,7 +1,8 @@
 """The OAuth callback's side (SECURITY.md items 1, 5, 6; RFC 9700 §4.7, §4.4): :func:`check_callback`
 (the ordered checks) and :func:`exchange` (the one token request) stop with a single :class:`Refusal`.
 
-The flow rows they check are made by :mod:`portal.oauth.flows`, which still exposes these names.
+The flow rows they check are made by :mod:`portal.oauth.flows`; this module imports it, never the
+other way round (import-linter's acyclic contract in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -19,18 +20,30 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from portal.audit.models import AuditEntry
+from portal.hdp.client import HdpClient
+from portal.hdp.errors import HdpError
 from portal.lib import crypto
 from portal.lib.events import fingerprint
 from portal.lib.logging import register_secret
 from portal.oauth import client, errors
 from portal.oauth.consent import ConsentTarget
+from portal.oauth.flows import (
+    consume,
+    fail_unconsumed,
+    find_flow,
+    finish,
+    fits,
+    origin,
+    sha256,
+    target_of,
+    verifier_for,
+)
 from portal.oauth.identity import Identity
 from portal.oauth.models import OAuthFlow
 from portal.oauth.snapshot import FlowSnapshot
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
-from portal.oauth.flows import consume, fail_unconsumed, find_flow, finish, fits, origin, sha256, verifier_for
 
 # --- the callback's checks (SECURITY.md items 1, 5, 6; RFC 9700 §4.7, §4.4) -----------------------
 SINGLE_VALUED = ("code", "state", "iss", "error", "error_description", "error_uri")
@@ -69,12 +82,6 @@ class Refusal(Exception):
 def _home() -> str:
     """Where a sign-in that belongs to no setup of this person sends them: the portal's start page."""
     return resolve_url(settings.LOGIN_REDIRECT_URL)
-
-
-def target_of(flow: OAuthFlow) -> ConsentTarget:
-    """The run the flow was started for, seen only through the ConsentTarget contract."""
-    target: ConsentTarget = flow.run
-    return target
 
 
 def _clean_provider_text(text: str, limit: int = 300) -> str:
@@ -256,9 +263,6 @@ def client_secret_for(target: ConsentTarget, snapshot: FlowSnapshot, user: User)
     if secret:
         register_secret(secret)
         return secret
-    from portal.hdp.client import HdpClient
-    from portal.hdp.errors import HdpError
-
     try:
         app = HdpClient.for_user(user).get_oauth_app(snapshot.app_id)
     except HdpError:

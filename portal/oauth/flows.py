@@ -6,9 +6,10 @@ to the session key (hashed), the person, the tenant and the run, carries the enc
 verifier, and snapshots everything the callback will use, so editing the app between start and
 callback changes nothing about where the code goes (RFC 9700 §4.4, mix-up).
 
-The callback's side (``check_callback``, ``exchange``, ``Refusal``) is :mod:`portal.oauth.callback`;
-its names stay reachable as ``flows.<name>``. What the flow is for is a
-:class:`~portal.oauth.consent.ConsentTarget` (the onboarding run), never an onboarding import.
+The callback's side (``check_callback``, ``exchange``, ``Refusal``) is :mod:`portal.oauth.callback`,
+which imports this module (never the other way round). What the flow is for is a
+:class:`~portal.oauth.consent.ConsentTarget` (the onboarding run, :func:`target_of`), never an
+onboarding import.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import hashlib
 import re
 import secrets
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -34,9 +35,6 @@ from portal.oauth.consent import ConsentTarget
 from portal.oauth.models import OAuthFlow
 from portal.oauth.snapshot import PURPOSES, RECONNECTS, FlowSnapshot
 from portal.ratelimit import limiter as ratelimit
-
-if TYPE_CHECKING:
-    pass
 
 APP_KEY = re.compile(r"^[A-Za-z0-9_]{1,128}$")
 # Pending flows kept per session; older ones are dropped (allauth statekit keeps 10).
@@ -183,6 +181,12 @@ def _cap_pending(session_key_hash: str) -> None:
     )
 
 
+def target_of(flow: OAuthFlow) -> ConsentTarget:
+    """The run the flow was started for, seen only through the ConsentTarget contract."""
+    target: ConsentTarget = flow.run
+    return target
+
+
 def find_flow(state: str) -> OAuthFlow | None:
     return OAuthFlow.objects.select_related("run", "user").filter(state_hash=sha256(state)).first()
 
@@ -262,27 +266,3 @@ def purge_expired_flows(older_than: timedelta = timedelta(days=1)) -> int:
     """Delete flow rows (and their encrypted verifiers) past expiry (SECURITY.md item 14)."""
     deleted, _by_model = OAuthFlow.objects.filter(expires_at__lt=timezone.now() - older_than).delete()
     return int(deleted)
-
-
-_CALLBACK_NAMES = frozenset(
-    {
-        "SINGLE_VALUED",
-        "client_secret_for",
-        "RESTART",
-        "Refusal",
-        "check_callback",
-        "target_of",
-        "exchange",
-        "accept",
-    }
-)
-
-
-def __getattr__(name: str) -> Any:
-    """``flows.Refusal``, ``flows.check_callback``...: the callback's names, now in portal/oauth/callback.py
-    (looked up on use: callback.py imports this module)."""
-    if name in _CALLBACK_NAMES:
-        from portal.oauth import callback
-
-        return getattr(callback, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

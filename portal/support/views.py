@@ -18,7 +18,6 @@ from typing import Any, Concatenate, ParamSpec
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -28,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.audit.models import AuditEntry
-from portal.connections import checks, health, tasks
+from portal.connections import checks, health
 from portal.connections.models import ConnectionCheck
 from portal.connections.status import Status, worst
 from portal.hdp import client as hdp
@@ -400,8 +399,8 @@ def test_datasource(request: HttpRequest, tenant_id: int, datasource_id: int) ->
 def check_tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
     """Queue a real check of every completed setup of the tenant (trigger "support").
 
-    The checks go through the health-check task (portal/connections/tasks.py), so the concurrency
-    cap and the HDP outage backoff apply; the tenant page shows each result once the worker ran it.
+    The checks are queued by ``health.enqueue``, like a scheduler round's, so the concurrency cap and
+    the HDP outage backoff apply; the tenant page shows each result once the worker ran it.
     No HDP call is made here.
     """
     username = request.user.get_username()
@@ -416,10 +415,7 @@ def check_tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
             "pk", flat=True
         )
     ]
-    with transaction.atomic():  # claim and enqueue together, like a scheduler round; no HDP call inside
-        claimed = health.claim_now(run_ids)
-        for run_id, claim in claimed:
-            tasks.check_setup.enqueue(run_id, claim, ConnectionCheck.Trigger.SUPPORT, username)
-    _audit(request, "support.check_tenant", tenant_id=tenant_id, outcome="queued", setups=len(claimed))
+    queued = health.enqueue(run_ids, trigger=ConnectionCheck.Trigger.SUPPORT, requested_by=username)
+    _audit(request, "support.check_tenant", tenant_id=tenant_id, outcome="queued", setups=queued)
     url = reverse("support:tenant", args=[tenant_id])
-    return HttpResponseSeeOther(f"{url}?{urlencode({'checked': len(claimed)})}")
+    return HttpResponseSeeOther(f"{url}?{urlencode({'checked': queued})}")

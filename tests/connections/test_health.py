@@ -147,3 +147,22 @@ def test_the_scheduler_command_runs_one_round(setup, provider):
     call_command("schedule_health_checks", stdout=out)
     assert out.getvalue().strip() == "Enqueued 1 health check(s)."
     assert len(queued("check_setup")) == 1
+
+
+def test_a_check_queued_under_the_old_task_path_still_runs(setup, provider):
+    """A django-tasks-db row names its task by dotted path. The tasks moved from portal/connections/tasks.py
+    into the modules that own them (health, notify); rows queued before the move still name the old path,
+    which the worker must still resolve to the same task."""
+    from django.utils.module_loading import import_string
+    from django_tasks_db.models import DBTaskResult
+
+    from portal.connections import notify
+
+    assert health.enqueue() == 1
+    [row] = queued("check_setup")
+    assert row.task_path == "portal.connections.health.check_setup"
+    DBTaskResult.objects.filter(pk=row.pk).update(task_path="portal.connections.tasks.check_setup")
+    assert drain() == 1
+    assert ConnectionCheck.objects.get().state == State.WORKING and provider.calls == 1
+    assert import_string("portal.connections.tasks.send_notification_email") is notify.send_notification_email
+    assert import_string("portal.connections.tasks.deliver_webhook") is notify.deliver_webhook

@@ -1,5 +1,5 @@
-"""The public pieces of portal.oauth.flows the callback view and the sandbox provider use:
-the typed snapshot, check_callback's single Refusal type, and rebind_session."""
+"""The public pieces of portal.oauth.flows and portal.oauth.callback the callback view and the sandbox
+provider use: the typed snapshot, check_callback's single Refusal type, and rebind_session."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import FrozenInstanceError
 import pytest
 from django.http import QueryDict
 
-from portal.oauth import flows
+from portal.oauth import callback, flows
 from portal.oauth.models import OAuthFlow
 from portal.oauth.snapshot import FlowSnapshot
 from tests.oauth.helpers import CONFIG_X, request_for, start_flow
@@ -32,8 +32,8 @@ def test_snapshot_round_trips_every_key_through_json(signed_in, user, run):
 def test_check_callback_raises_one_refusal_type_carrying_event_and_message(signed_in, user, run):
     _url, state, _query = start_flow(signed_in, user, run)
     request = request_for(signed_in, user)
-    with pytest.raises(flows.Refusal) as caught:
-        flows.check_callback(request, "another_app", QueryDict(f"state={state}&code=c"))
+    with pytest.raises(callback.Refusal) as caught:
+        callback.check_callback(request, "another_app", QueryDict(f"state={state}&code=c"))
     assert caught.value.event == "oauth_path_mismatch"
     assert "wrong address" in caught.value.message
     assert caught.value.retry_url == ""  # a 400 page, not a redirect
@@ -43,8 +43,10 @@ def test_check_callback_raises_one_refusal_type_carrying_event_and_message(signe
 def test_check_callback_sends_a_provider_cancel_back_to_the_setup(signed_in, user, run):
     _url, state, _query = start_flow(signed_in, user, run)
     request = request_for(signed_in, user)
-    with pytest.raises(flows.Refusal) as caught:
-        flows.check_callback(request, CONFIG_X["app_name"], QueryDict(f"state={state}&error=access_denied"))
+    with pytest.raises(callback.Refusal) as caught:
+        callback.check_callback(
+            request, CONFIG_X["app_name"], QueryDict(f"state={state}&error=access_denied")
+        )
     assert caught.value.event is None
     assert caught.value.retry_url == run.consent_retry_url()
     assert OAuthFlow.objects.get().outcome == OAuthFlow.Outcome.DENIED
@@ -53,7 +55,7 @@ def test_check_callback_sends_a_provider_cancel_back_to_the_setup(signed_in, use
 def test_check_callback_returns_the_flow_and_code_when_every_check_passes(signed_in, user, run):
     _url, state, _query = start_flow(signed_in, user, run)
     request = request_for(signed_in, user)
-    flow, code = flows.check_callback(request, CONFIG_X["app_name"], QueryDict(f"state={state}&code=c0de"))
+    flow, code = callback.check_callback(request, CONFIG_X["app_name"], QueryDict(f"state={state}&code=c0de"))
     assert code == "c0de" and flow.consumed_at is not None
     assert flows.target_of(flow).pk == run.pk
 
