@@ -11,6 +11,7 @@ with the list of every citation that no longer resolves.
 from __future__ import annotations
 
 import ast
+import html
 import importlib
 import re
 from collections.abc import Iterator
@@ -275,3 +276,42 @@ def test_every_cited_path_and_portal_name_exists():
     assert checked > 300, f"only {checked} citations found: is the pattern still matching the docs?"
     if missing:
         pytest.fail(f"{len(missing)} of {checked} citations name nothing in the repo:\n" + "\n".join(missing))
+
+
+# --- what the README tells a person to press, as the page shows it -----------------------------------
+@pytest.mark.django_db
+def test_the_readme_names_the_grant_row_the_sandbox_console_shows(client):
+    """README's "press **Revoke access** in the row of ..." names the application as the sandbox
+    provider's console shows it in "Granted access" (not the HDP application's name)."""
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+    from oauth2_provider.models import AccessToken, RefreshToken
+
+    from portal.accounts.models import User
+    from portal.sandbox.provider.seed import ACCOUNT_USERNAME, seed_provider
+
+    application = seed_provider()
+    person = User.objects.get(username=ACCOUNT_USERNAME)
+    access = AccessToken.objects.create(
+        user=person, application=application, token="readme-access", scope="read",
+        expires=timezone.now() + timedelta(hours=1),
+    )  # fmt: skip
+    RefreshToken.objects.create(
+        user=person, application=application, token="readme-refresh", access_token=access
+    )
+    page = client.get(reverse("sandbox_provider:console")).content.decode()
+    rows = [re.sub(r"<[^>]+>|\s+", " ", row) for row in re.findall(r"<tr>(.*?)</tr>", page, re.DOTALL)]
+    grant = [row for row in rows if "Revoke access" in row and ACCOUNT_USERNAME in row]
+    assert len(grant) == 1, rows
+    shown = application.name
+    assert html.unescape(grant[0]).count(shown) >= 1, (shown, grant[0])
+
+    readme = re.sub(r"\s+", " ", (ROOT / "README.md").read_text(encoding="utf-8"))
+    steps = re.findall(r"\*\*Revoke access\*\*[^.]*", readme)
+    assert steps, "README no longer tells how to revoke access at the sandbox provider"
+    for step in steps:
+        assert f'"{shown}" / {ACCOUNT_USERNAME}' in step, (
+            f"README names another row than the console's: {step}"
+        )
