@@ -4,8 +4,10 @@ Every repo path (``portal/...``, ``tests/...``, ``scripts/...``, ``docs/...``, `
 ``static/...``, ``locale/...``, a bare file name such as ``pyproject.toml``), every test or function
 named after a path (``path::name``, ``path::{a, b}``, ``path:line``) and every dotted ``portal.`` name
 (a module, or a module attribute such as ``portal.connections.checks.statuses_for``) cited in
-README.md, SECURITY.md and docs/*.md must exist. A file moved or renamed without its docs fails here,
-with the list of every citation that no longer resolves.
+README.md, SECURITY.md and docs/*.md must exist. So must a name relative to a portal module or class
+written as one code span (`flows.start`, `Run.busy_until`): what that module or class defines is read
+with ``ast``. A file moved or renamed without its docs fails here, with the list of every citation
+that no longer resolves.
 """
 
 from __future__ import annotations
