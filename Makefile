@@ -39,7 +39,9 @@ run: $(VENV)/.installed $(MO)
 bench-health: $(VENV)/.installed
 	$(BIN)/python scripts/bench_health.py
 
-test: $(VENV)/.installed $(MO)
+# `make lint` first: a fresh clone's `.[dev]` install brings every tool it runs (pre-commit, ruff, djade,
+# typos, mypy, django-stubs), and pre-commit needs no network and no git hook installed.
+test: lint $(MO)
 	bash scripts/install-test-deps.sh
 	bash scripts/test.sh
 

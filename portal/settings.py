@@ -55,7 +55,6 @@ SANDBOX_ENABLED = env_bool("PORTAL_SANDBOX", default=not IS_PROD)
 SANDBOX_FAULTS_ENABLED = SANDBOX_ENABLED and env_bool("PORTAL_SANDBOX_FAULTS", default=not IS_PROD)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -113,13 +113,6 @@ class UserInfo(HdpModel):
     permissions: HdpIdList = Field(default_factory=list)
 
 
-class EffectivePermissions(HdpModel):
-    """``GET /api/mgmt/permissions`` (Management Permissions API)."""
-
-    user_id: HdpId | None = None
-    permissions: HdpIdList = Field(default_factory=list)
-
-
 class Version(HdpModel):
     """``GET /api/mgmt/version`` (Version Information API)."""
 
