@@ -52,7 +52,8 @@ bench: $(VENV)/.installed
 	$(BIN)/python scripts/bench_health.py
 
 # ruff (check + format), djade (templates) and typos through pre-commit (.pre-commit-config.yaml,
-# no network needed), then mypy (strict) on the whole package.
+# no network needed), then mypy (strict) on the whole package, then import-linter (the layer rules and
+# no import cycles: [tool.importlinter] in pyproject.toml).
 lint: $(VENV)/.installed
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/mypy portal
