@@ -16,6 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 from portal.hdp import errors
 from portal.lib import csp
 from portal.lib.htmx import HtmxRequest
+from portal.lib.timewords import every
 from portal.oauth import flows
 from portal.onboarding import engine, forms, stores, wizard
 from portal.onboarding.models import Run
@@ -143,6 +144,7 @@ def step_verify(request: HtmxRequest, run_id: UUID) -> HttpResponse:
     }
     if complete:
         context["title"] = _("Setup complete")
+        context["check_interval"] = every(settings.HEALTH_CHECK_INTERVAL)  # the background checks
     response = common.render_step(
         request, run, "verify", "onboarding/step_verify.html", context, status, progress
     )
