@@ -57,7 +57,7 @@ def repair_start(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         return _start_page(request, run)
     form = RepairForm(request.POST)
     if not form.is_valid():  # a secret of spaces only, with a control character, or far too long
-        messages.error(request, " ".join(form.errors.get("client_secret") or form.errors.get("cause") or []))
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
         return HttpResponseSeeOther(_repair_url(run))
     with common.client(request) as client:
         begun = repair.confirm(

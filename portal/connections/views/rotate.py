@@ -21,7 +21,8 @@ from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
 
 
 def _first_error(form: SecretForm | ScopeForm) -> str:
-    return next(iter(e for errors in form.errors.values() for e in errors), "")
+    """The form's one error, as a sentence for the setup page (never the value entered)."""
+    return next((str(e) for errors in form.errors.values() for e in errors), "")
 
 
 @sensitive_post_parameters("client_secret")

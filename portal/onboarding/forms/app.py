@@ -44,7 +44,7 @@ class AppCreateForm(AccessibleForm):
     )
     authorize_uri = forms.CharField(label=_l("Authorization address (authorize URI)"), max_length=2000)
     token_uri = forms.CharField(label=_l("Token address (token URI)"), max_length=2000)
-    scope = ScopeField(max_length=2000, required=False)  # RFC 6749 tokens, no & # ? (SECURITY.md 18a)
+    scope = ScopeField(max_length=2000, required=False)  # RFC 6749 tokens, no & # ? (SECURITY.md item 37)
     extra_params = forms.CharField(
         label=_l("Extra sign-in parameters"),
         required=False,

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _l
 
 #: RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), scope tokens separated by spaces.
 SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
-#: Valid in a scope token, refused anyway (SECURITY.md item 18a): a tool that builds the authorize
+#: Valid in a scope token, refused anyway (SECURITY.md item 37): a tool that builds the authorize
 #: address by concatenation would read them as the start of another parameter, a query or a fragment.
 SCOPE_REFUSED = "&#?"
 #: The longest client secret the portal takes (the wizard, a new secret, a repair alike).

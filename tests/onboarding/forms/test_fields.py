@@ -1,5 +1,5 @@
 """The fields the wizard and a completed setup's pages share (portal/onboarding/forms/fields.py):
-one scope check (RFC 6749 scope tokens, and no ``&``, ``#`` or ``?``: SECURITY.md item 18a) and one
+one scope check (RFC 6749 scope tokens, and no ``&``, ``#`` or ``?``: SECURITY.md item 37) and one
 client-secret check, in step b and on the setup page alike (issue 18 item 6)."""
 
 from __future__ import annotations
