@@ -330,9 +330,9 @@ def plan(current: Shares, desired: Desired, *, tenant_user_ids: Collection[int] 
     steps += [Step("unshare_tenant", t.tenant_id) for t in current.tenants]
     steps += [Step("unshare_user", u.user_id) for u in current.users if u.user_id not in wanted]
     for user in current.users:
-        access = wanted.get(user.user_id)
-        if access is not None and user.permissions != access.permissions:
-            steps.append(Step("update_user", user.user_id, access.permissions))
+        choice = wanted.get(user.user_id)
+        if choice is not None and user.permissions != choice.permissions:
+            steps.append(Step("update_user", user.user_id, choice.permissions))
     new = tuple(
         UserShare(uid, access.permissions) for uid, access in desired.users if current.user(uid) is None
     )

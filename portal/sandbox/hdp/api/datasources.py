@@ -66,10 +66,11 @@ def ds_json(ds: DataSource, viewer: HdpUser | None = None, *, details: bool = Fa
 
 def received_permissions(user: HdpUser, ds: DataSource) -> list[int] | None:
     """The permissions ``user`` holds on ``ds`` through a share (to them or to their tenant), or None."""
-    share = ds.user_shares.filter(user=user).first()
-    if share is None:
-        share = ds.tenant_shares.filter(tenant_id=user.tenant_id).first()
-    return None if share is None else list(share.permissions)
+    user_share = ds.user_shares.filter(user=user).first()
+    if user_share is not None:
+        return list(user_share.permissions)
+    tenant_share = ds.tenant_shares.filter(tenant_id=user.tenant_id).first()
+    return None if tenant_share is None else list(tenant_share.permissions)
 
 
 def shared_with(user: HdpUser) -> list[DataSource]:
