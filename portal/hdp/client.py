@@ -187,12 +187,16 @@ class HdpClient(HdpHttp):
 
     # --- data sources (docs/hdp-api.md §4) -------------------------------------------------------------
 
-    def list_datasources(self, *, details: bool = False) -> list[DataSource]:
-        """``GET /api/mgmt/datasources[?details=true]`` — "Get data sources" (the acting user's own,
-        and those shared with them, §12; ``details`` adds the sharing flags).
-        Used by the step engine (reconcile)."""
-        params = {"details": "true"} if details else None
-        return self._list(DataSource, "dataSources", "/api/mgmt/datasources", params)
+    def list_datasources(self, *, include_shared: bool = False) -> list[DataSource]:
+        """``GET /api/mgmt/datasources?details=true`` — "Get data sources".
+
+        By default the acting user's own only: an item another user shared with them
+        (``sharedByAnotherUser``, docs/hdp-api.md §12) is left out, so that reconciling by name and
+        looking for candidates never pick someone else's data source. ``include_shared`` keeps them.
+        Used by the step engine (reconcile), the connection repair and the HDP check."""
+        params = {"details": "true"}
+        items = self._list(DataSource, "dataSources", "/api/mgmt/datasources", params)
+        return items if include_shared else [item for item in items if not item.shared_by_another_user]
 
     def get_datasource(self, datasource_id: int, *, details: bool = False) -> DataSource:
         """``GET /api/mgmt/datasources/{id}[?details=true]`` — "Get data source details".

@@ -128,7 +128,9 @@ def probable_permission(method: str, path: str) -> str:
             return str(_("ViewDataSource (2) and MgmtAPI (11)"))
         if "/sharedTenants" in path:
             return str(
-                _("ModifyDataSource (3) and MgmtAPI (11), with administrator rights on the tenant shared with")
+                _(
+                    "ModifyDataSource (3) and MgmtAPI (11), with administrator rights on the tenant shared with"
+                )
             )
         return str(_("ModifyDataSource (3) and MgmtAPI (11)"))
     if path.startswith(("/api/mgmt/oauthprofiles", "/api/mgmt/datasources")):

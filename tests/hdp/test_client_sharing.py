@@ -167,7 +167,7 @@ def test_datasource_sharing_flags_with_details(router, client):
             ]
         },
     )
-    listed = client.list_datasources(details=True)
+    listed = client.list_datasources(include_shared=True)
     assert route.calls.last.request.url.params["details"] == "true"
     assert [(d.id, d.shared_by_another_user, d.shared_with_another_user) for d in listed] == [
         (9, True, False),
@@ -175,5 +175,7 @@ def test_datasource_sharing_flags_with_details(router, client):
         (11, False, False),
     ]
     assert listed[0].permissions == [5, 6, 7]
+    # By default only the acting user's own: reconciling by name never meets someone else's data source.
+    assert [d.id for d in client.list_datasources()] == [10, 11]
     router.get("/api/mgmt/datasources/9").respond(200, json={"id": 9, "name": "sales", "dataStore": 54})
     assert client.get_datasource(9, details=True).shared_by_another_user is False

@@ -44,9 +44,10 @@ def test_share_for_the_owner_then_the_tenant(connect):
     assert owner.list_shared_users(ds.id) == [SharedUser(user_id=user_ids["acme_user"], permissions=QUERY)]
     assert owner.get_shared_user(ds.id, user_ids["acme_user"]) == QUERY
 
-    seen = connect("acme_user").list_datasources(details=True)
+    seen = connect("acme_user").list_datasources(include_shared=True)
     assert [(d.id, d.permissions, d.shared_by_another_user) for d in seen] == [(ds.id, QUERY, True)]
-    assert connect("globex_admin").list_datasources() == []
+    assert connect("acme_user").list_datasources() == []  # not theirs: never adopted by name
+    assert connect("globex_admin").list_datasources(include_shared=True) == []
 
     # A rule HDP documents: no user share inside a tenant the data source is shared with, and sharing
     # with the tenant removes the user shares in it.
@@ -56,10 +57,11 @@ def test_share_for_the_owner_then_the_tenant(connect):
     with pytest.raises(errors.HdpRejected) as caught:
         owner.share_with_users(ds.id, [SharedUser(user_id=user_ids["acme_user"], permissions=QUERY)])
     assert "cannot also be shared" in (caught.value.hdp_message or "")
-    assert [d.permissions for d in connect("acme_user").list_datasources()] == [[2, *QUERY]]
+    shared = connect("acme_user").list_datasources(include_shared=True)
+    assert [d.permissions for d in shared] == [[2, *QUERY]]
 
     owner.unshare_tenant(ds.id, ACME)
-    assert connect("acme_user").list_datasources() == []
+    assert connect("acme_user").list_datasources(include_shared=True) == []
 
 
 def test_a_non_administrator_cannot_share_with_the_tenant(connect):
