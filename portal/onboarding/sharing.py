@@ -183,6 +183,30 @@ def drift(expected: Shares, actual: Shares) -> Drift:
     return Drift(Shares.of(ua, ta), Shares.of(ur, tr), Shares.of(uc, tc))
 
 
+# --- the people of the tenant ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: int
+    name: str
+
+
+def tenant_people(client: HdpClient, tenant_id: int, *, exclude: int | None = None) -> list[Person]:
+    """The users of ``tenant_id`` by name, from HDP (``GET /api/admin/users``), sorted by name, without
+    ``exclude`` (the owner). ``client`` acts for the admin (``HdpClient.for_user``), so HDP shows only the
+    users that person may see; their ids are what :func:`desired_from_request` accepts."""
+    users = client.list_users()
+    people = [Person(u.id, u.user_name) for u in users if u.tenant_id == tenant_id and u.id != exclude]
+    return sorted(people, key=lambda p: (p.name.casefold(), p.user_id))
+
+
+def find_people(people: Sequence[Person], text: str) -> list[Person]:
+    """The people whose name contains ``text`` (ignoring case): the search when a tenant has many."""
+    needle = text.strip().casefold()
+    return [p for p in people if needle in p.name.casefold()] if needle else list(people)
+
+
 # --- what the person asks for ----------------------------------------------------------------------------
 
 

@@ -21,8 +21,10 @@ from portal.onboarding.sharing import (
     apply_shares,
     desired_from_request,
     drift,
+    find_people,
     plan,
     read_shares,
+    tenant_people,
 )
 from portal.sandbox.hdp import faults, passwords
 from portal.sandbox.hdp.emulator import mock_transport
@@ -181,6 +183,26 @@ def test_apply_people_then_tenant_then_only_me(world):
     private = apply_shares(owner, ds, Desired())
     assert private.ok and private.after == Shares() and private.after.only_owner
     assert not EmuUserShare.objects.exists() and not EmuTenantShare.objects.exists()
+
+
+def test_the_people_of_the_tenant_by_name(world):
+    owner, _ds, ids = world
+    people = tenant_people(owner, ACME, exclude=ids["acme_admin"])
+    assert [(p.name, p.user_id) for p in people] == [
+        ("acme_analyst", ids["acme_analyst"]),
+        ("acme_user", ids["acme_user"]),
+    ]
+    assert [p.name for p in find_people(people, " USER")] == ["acme_user"]
+    assert find_people(people, "") == people
+
+
+def test_labels_in_german_and_french():
+    from django.utils import translation
+
+    with translation.override("de"):
+        assert Access.QUERY.label == "Die Daten abfragen"
+    with translation.override("fr"):
+        assert Access.QUERY_AND_VIEW.label == "Interroger les données et voir ses paramètres"
 
 
 def test_unchanged_request_makes_no_write(world):
