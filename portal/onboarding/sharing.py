@@ -231,9 +231,6 @@ class SharingInputError(ValueError):
         self.message = message
 
 
-Scope = Literal["only_me", "users", "tenant"]
-
-
 def _access(raw: object) -> Access:
     try:
         return Access(str(raw))
