@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 from oauth2_provider import models as dot_models
 from oauth2_provider import views as dot_views
@@ -241,11 +242,13 @@ def refresh_lifetime(request: HttpRequest) -> HttpResponse:
     if seconds is None:
         messages.success(request, _("Refresh tokens from new consents never expire."))
     else:
-        messages.success(
-            request,
-            _("Refresh tokens from new consents expire %(minutes)d minutes after the consent.")
-            % {"minutes": seconds // 60},
+        minutes = seconds // 60
+        text = ngettext(
+            "Refresh tokens from new consents expire %(minutes)d minute after the consent.",
+            "Refresh tokens from new consents expire %(minutes)d minutes after the consent.",
+            minutes,
         )
+        messages.success(request, text % {"minutes": minutes})
     return HttpResponseRedirect(reverse("sandbox_provider:console") + "#refresh-lifetime-heading", status=303)
 
 
