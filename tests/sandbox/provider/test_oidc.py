@@ -150,3 +150,16 @@ def test_the_second_person_signs_in_at_the_provider_with_their_own_password(prov
     assert "Signed in to the sandbox provider as <strong>sandbox_owner</strong>" in page
     for account in seed.ACCOUNTS:
         assert account.username in page and account.password in page and account.display_name in page
+
+
+def test_userinfo_answers_for_the_access_token_with_the_same_subject(client, provider):
+    tokens = _tokens(seed.ACCOUNTS[1])
+    metadata, key_set = _jwks_from_discovery(client)
+    path = urlsplit(metadata["userinfo_endpoint"]).path
+    assert path == reverse("sandbox_provider:userinfo")
+    answer = Client().get(path, HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    assert answer.status_code == 200, answer.content
+    info = answer.json()
+    assert info["sub"] == _verified_claims(tokens["id_token"], key_set)["sub"]
+    assert info["preferred_username"] == "sandbox_owner"
+    assert Client().get(path, HTTP_AUTHORIZATION="Bearer not-a-token").status_code == 401
