@@ -1,0 +1,127 @@
+"""portal.lib.widgets: the form renderer writes the simple widgets in Python, with exactly the markup
+of Django's widget templates (settings.FORM_RENDERER)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django import forms
+from django.conf import settings
+from django.forms.renderers import DjangoTemplates, get_default_renderer
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy, override
+
+from portal.accounts.forms import LoginForm
+from portal.lib.widgets import PortalFormRenderer
+from portal.oauth import presets
+from portal.onboarding.forms import AppCreateForm, AppEditForm, DataSourceForm, ProfileForm
+from portal.support.forms import ReasonForm
+
+TEMPLATES = DjangoTemplates()
+FAST = PortalFormRenderer()
+
+WIDGETS = [
+    forms.TextInput(),
+    forms.PasswordInput(),
+    forms.PasswordInput(render_value=True),
+    forms.EmailInput(),
+    forms.URLInput(),
+    forms.NumberInput(),
+    forms.HiddenInput(),
+    forms.SearchInput(),
+    forms.TelInput(),
+    forms.ColorInput(),
+    forms.DateInput(),
+    forms.DateTimeInput(),
+    forms.TimeInput(),
+    forms.FileInput(),
+    forms.CheckboxInput(),
+    forms.Textarea(),
+    forms.Textarea(attrs={"rows": 3}),
+]
+VALUES: list[Any] = [
+    None,
+    "",
+    "plain",
+    "quotes \" and ' & <b>tags</b>",
+    mark_safe("<b>already safe</b>"),
+    0,
+    42,
+    True,
+    False,
+    gettext_lazy("Description"),
+    "  spaced  \n lines ",
+]
+ATTRS: list[dict[str, Any] | None] = [
+    None,
+    {},
+    {"required": True, "disabled": False, "maxlength": 4000, "rows": 0},
+    {"placeholder": 'a "quoted" <value> & more', "aria-describedby": "id_x-help id_x-error"},
+    {"hx-vals": '{"a": 1}', "data-x": mark_safe("<i>safe</i>"), "title": gettext_lazy("Description")},
+    {"value": None, "autofocus": True, "spellcheck": "false", "id": "id_name"},
+]
+
+
+@pytest.mark.parametrize("widget", WIDGETS, ids=lambda w: type(w).__name__)
+def test_each_simple_widget_is_what_the_templates_give(widget):
+    for value in VALUES:
+        for attrs in ATTRS:
+            expected = widget.render("field", value, attrs=attrs, renderer=TEMPLATES)
+            assert widget.render("field", value, attrs=attrs, renderer=FAST) == expected, (value, attrs)
+
+
+def test_other_widgets_still_go_through_the_templates():
+    select = forms.Select(choices=[("a", "A & a"), ("b", "B")])
+    radios = forms.RadioSelect(choices=[("a", "A"), ("b", "B")])
+    for widget in (select, radios):
+        assert widget.render("f", "a", renderer=FAST) == widget.render("f", "a", renderer=TEMPLATES)
+
+
+def test_the_portal_renders_its_forms_with_it():
+    assert settings.FORM_RENDERER == "portal.lib.widgets.PortalFormRenderer"
+    assert isinstance(get_default_renderer(), PortalFormRenderer)
+
+
+def _portal_forms() -> list[forms.Form]:
+    url = lambda field: f"/setup/x/validate/{field}/"  # noqa: E731
+    definitions = [
+        {
+            "id": "Account",
+            "display_name": "Account",
+            "type": "string",
+            "required": True,
+            "documentation": "Id",
+        },
+        {"id": "Timeout", "type": "integer", "default": 30},
+        {"id": "Verbose", "type": "boolean", "default": "true"},
+        {"id": "Secret", "type": "password"},
+        {"id": "Region", "choices": [{"id": "eu", "name": "Europe"}], "required": False},
+    ]
+    bad = {"name": "x y", "client_id": "", "client_secret": "s", "authorize_uri": "nope", "scope": 'a"b'}
+    made = []
+    for data in (None, bad):
+        for key in ("sandbox", "custom"):
+            preset = presets.PRESETS.get(key) or presets.PRESETS["custom"]
+            made.append(AppCreateForm(data, preset=preset, initial={"name": "Acme_app"}, validate_url=url))
+            made.append(AppEditForm(data, preset=preset, initial={"name": "Acme_app", "scope": "read"}))
+        made.append(ProfileForm(data, initial={"name": 'Acme "profile"'}, validate_url=url))
+        made.append(
+            DataSourceForm(data, definitions=definitions, fixed={}, initial={"name": "ds"}, validate_url=url)
+        )
+        made.append(LoginForm(data))
+        made.append(ReasonForm(data))
+    for form in made:
+        form.is_valid()
+    return made
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr"])
+def test_every_field_of_the_portal_forms_renders_the_same(language):
+    with override(language):
+        for form in _portal_forms():
+            for name in form.fields:
+                form.renderer = TEMPLATES
+                expected = str(form[name])
+                form.renderer = FAST
+                assert str(form[name]) == expected, (type(form).__name__, name)
