@@ -4,10 +4,11 @@ Django renders every widget through its templates (``django/forms/widgets/input.
 includes ``attrs.html`` and loops over the attributes in the template language): about 0.3 ms of CPU
 for one text input with the portal's dozen attributes (htmx, aria), more than the rest of the field.
 A wizard step shows five to twelve of them. :class:`PortalFormRenderer` writes the same markup in
-Python for the widgets that are a single ``<input>`` or a ``<textarea>`` (text, password, email, url,
-number, hidden, checkbox, ...): byte for byte what the templates give, escaping included
-(tests/lib/test_widgets.py compares both for every widget and every form of the portal). Everything
-else (select, radio lists, forms, formsets) still goes through Django's templates.
+Python for the widgets that are a single ``<input>`` (text, password, email, url, number, hidden,
+checkbox, ...), a ``<textarea>`` or a ``<select>``: byte for byte what the templates give, escaping
+included (tests/lib/test_widgets.py compares both for every widget and every form of the portal). A
+value the template language would treat specially (a callable, a label that is not a string) and
+everything else (radio lists, forms, formsets) still goes through Django's templates.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from django.forms.renderers import DjangoTemplates
 from django.http import HttpRequest
+from django.utils.functional import Promise
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeData, mark_safe
 
@@ -34,10 +36,31 @@ def _stringformat(value: Any) -> Any:
     return mark_safe(text) if isinstance(value, SafeData) else text  # noqa: S308 - safe in, safe out
 
 
+class _Unusual(Exception):
+    """A value the template language would treat specially (a callable it would call, a label it
+    would localize): the caller falls back to Django's templates."""
+
+
+def _plain(value: Any) -> Any:
+    if callable(value):
+        raise _Unusual
+    return value
+
+
+def _text(value: Any) -> str:
+    """``{{ value }}`` of a string or a lazy string (anything else: the templates decide)."""
+    if isinstance(value, str):
+        return conditional_escape(value)
+    if isinstance(value, Promise):
+        return conditional_escape(str(value))
+    raise _Unusual
+
+
 def _attrs(attrs: dict[str, Any]) -> str:
     """``attrs.html``: `` name="value"`` per attribute, `` name`` for True, nothing for False."""
     parts = []
     for name, value in attrs.items():
+        value = _plain(value)
         if value is False:
             continue
         parts.append(f" {conditional_escape(name)}")
@@ -48,7 +71,7 @@ def _attrs(attrs: dict[str, Any]) -> str:
 
 def _input(widget: dict[str, Any]) -> str:
     """``input.html``."""
-    value = widget["value"]
+    value = _plain(widget["value"])
     shown = f' value="{conditional_escape(_stringformat(value))}"' if value != None else ""  # noqa: E711 - the template's `!= None`
     return (
         f'<input type="{conditional_escape(widget["type"])}" name="{conditional_escape(widget["name"])}"'
@@ -58,11 +81,29 @@ def _input(widget: dict[str, Any]) -> str:
 
 def _textarea(widget: dict[str, Any]) -> str:
     """``textarea.html`` (its line break after the opening tag included)."""
-    value = widget["value"]
+    value = _plain(widget["value"])
     return (
         f'<textarea name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>\n'
-        f"{conditional_escape(value) if value else ''}</textarea>"
+        f"{_text(value) if value else ''}</textarea>"
     )
+
+
+def _select(widget: dict[str, Any]) -> str:
+    """``select.html`` with each option's ``select_option.html`` (line breaks and indents included)."""
+    parts = [f'<select name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>']
+    for group_name, group_choices, _index in widget["optgroups"]:
+        if group_name:
+            parts.append(f'\n  <optgroup label="{_text(group_name)}">')
+        for option in group_choices:
+            if option.get("template_name") != _WIDGETS + "select_option.html":
+                raise _Unusual
+            value = conditional_escape(_stringformat(_plain(option["value"])))
+            label = _text(_plain(option["label"]))
+            parts.append(f'\n  <option value="{value}"{_attrs(option["attrs"])}>{label}</option>\n')
+        if group_name:
+            parts.append("\n  </optgroup>")
+    parts.append("\n</select>")
+    return "".join(parts)
 
 
 #: The widget templates that are exactly ``{% include "django/forms/widgets/input.html" %}``.
@@ -87,6 +128,7 @@ _FAST: dict[str, Callable[[dict[str, Any]], str]] = {
     )
 }
 _FAST[_WIDGETS + "textarea.html"] = _textarea
+_FAST[_WIDGETS + "select.html"] = _select
 
 
 class PortalFormRenderer(DjangoTemplates):
@@ -95,6 +137,9 @@ class PortalFormRenderer(DjangoTemplates):
     def render(self, template_name: str, context: dict[str, Any], request: HttpRequest | None = None) -> str:
         fast = _FAST.get(template_name)
         widget = context.get("widget") if fast is not None else None
-        if fast is None or not isinstance(widget, dict):
-            return super().render(template_name, context, request)
-        return fast(widget)
+        if fast is not None and isinstance(widget, dict):
+            try:
+                return fast(widget)
+            except _Unusual:
+                pass
+        return super().render(template_name, context, request)
