@@ -116,6 +116,8 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "portal.lib.context.portal",
             ],
+            # {% field_row %} of templates/partials/field.html (portal/lib is not an app).
+            "libraries": {"portal_fields": "portal.lib.fields"},
         },
     }
 ]

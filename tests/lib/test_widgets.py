@@ -12,11 +12,8 @@ from django.forms.renderers import DjangoTemplates, get_default_renderer
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy, override
 
-from portal.accounts.forms import LoginForm
 from portal.lib.widgets import PortalFormRenderer
-from portal.oauth import presets
-from portal.onboarding.forms import AppCreateForm, AppEditForm, DataSourceForm, ProfileForm
-from portal.support.forms import ReasonForm
+from tests.helpers.forms import portal_forms
 
 TEMPLATES = DjangoTemplates()
 FAST = PortalFormRenderer()
@@ -103,43 +100,10 @@ def test_the_portal_renders_its_forms_with_it():
     assert isinstance(get_default_renderer(), PortalFormRenderer)
 
 
-def _portal_forms() -> list[forms.Form]:
-    url = lambda field: f"/setup/x/validate/{field}/"  # noqa: E731
-    definitions = [
-        {
-            "id": "Account",
-            "display_name": "Account",
-            "type": "string",
-            "required": True,
-            "documentation": "Id",
-        },
-        {"id": "Timeout", "type": "integer", "default": 30},
-        {"id": "Verbose", "type": "boolean", "default": "true"},
-        {"id": "Secret", "type": "password"},
-        {"id": "Region", "choices": [{"id": "eu", "name": "Europe"}], "required": False},
-    ]
-    bad = {"name": "x y", "client_id": "", "client_secret": "s", "authorize_uri": "nope", "scope": 'a"b'}
-    made = []
-    for data in (None, bad):
-        for key in ("sandbox", "custom"):
-            preset = presets.PRESETS.get(key) or presets.PRESETS["custom"]
-            made.append(AppCreateForm(data, preset=preset, initial={"name": "Acme_app"}, validate_url=url))
-            made.append(AppEditForm(data, preset=preset, initial={"name": "Acme_app", "scope": "read"}))
-        made.append(ProfileForm(data, initial={"name": 'Acme "profile"'}, validate_url=url))
-        made.append(
-            DataSourceForm(data, definitions=definitions, fixed={}, initial={"name": "ds"}, validate_url=url)
-        )
-        made.append(LoginForm(data))
-        made.append(ReasonForm(data))
-    for form in made:
-        form.is_valid()
-    return made
-
-
 @pytest.mark.parametrize("language", ["en", "de", "fr"])
 def test_every_field_of_the_portal_forms_renders_the_same(language):
     with override(language):
-        for form in _portal_forms():
+        for form in portal_forms():
             for name in form.fields:
                 form.renderer = TEMPLATES
                 expected = str(form[name])
