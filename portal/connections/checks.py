@@ -203,9 +203,9 @@ def statuses_for(run_ids: Iterable[UUID]) -> dict[UUID, Status]:
     stale_after = _stale_after()
     statuses: dict[UUID, Status] = {}
     for run_id in ids:
-        check = last.get(run_id)
+        newest = last.get(run_id)
         statuses[run_id] = status_of(
-            check.as_last() if check else None, now=now, stale_after=stale_after, checking=run_id in running
+            newest.as_last() if newest else None, now=now, stale_after=stale_after, checking=run_id in running
         )
     return statuses
 
