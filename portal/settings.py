@@ -115,9 +115,15 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "portal.lib.context.portal",
             ],
+            # {% field_row %} of templates/partials/field.html (portal/lib is not an app).
+            "libraries": {"portal_fields": "portal.lib.fields"},
         },
     }
 ]
+
+# Django's widget markup, with the single-element widgets written in Python rather than through the
+# widget templates (portal/lib/widgets.py: the same bytes, a fraction of the CPU).
+FORM_RENDERER = "portal.lib.widgets.PortalFormRenderer"
 
 DATABASES = {
     "default": dj_database_url.parse(
