@@ -12,13 +12,13 @@ from contextlib import contextmanager
 
 from opentelemetry import trace
 
-_tracer = trace.get_tracer("portal")
-
 
 @contextmanager
 def client_span(name: str, **attributes: str) -> Iterator[trace.Span]:
     """A CLIENT span around one outgoing call; ``attributes`` must be fixed-set values, never secrets."""
-    with _tracer.start_as_current_span(name, kind=trace.SpanKind.CLIENT, attributes=attributes) as span:
+    # Looked up per call (not cached at import): the provider is installed later, and tests replace it.
+    tracer = trace.get_tracer("portal")
+    with tracer.start_as_current_span(name, kind=trace.SpanKind.CLIENT, attributes=attributes) as span:
         yield span
 
 

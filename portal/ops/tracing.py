@@ -155,6 +155,45 @@ def setup(exporter: SpanExporter | None = None, *, batch: bool = True) -> Tracer
         return provider
 
 
+def teardown() -> None:
+    """Undo :func:`setup` (tests only: a process that traces keeps tracing until it exits)."""
+    global _provider
+    with _lock:
+        if _provider is None:
+            return
+        for instrumentor in _instrumentors():
+            if instrumentor.is_instrumented_by_opentelemetry:
+                instrumentor.uninstrument()
+        from django_tasks.signals import task_enqueued, task_finished, task_started
+
+        task_enqueued.disconnect(dispatch_uid="portal.ops.tracing.enqueued")
+        task_started.disconnect(dispatch_uid="portal.ops.tracing.started")
+        task_finished.disconnect(dispatch_uid="portal.ops.tracing.finished")
+        _provider.shutdown()
+        _provider = None
+        from opentelemetry.util._once import Once
+
+        # The API lets a process set its provider once; a test that traced gives it back.
+        trace._TRACER_PROVIDER_SET_ONCE = Once()  # type: ignore[attr-defined]
+        trace._TRACER_PROVIDER = None  # type: ignore[attr-defined]
+
+
+def _instrumentors() -> list[Any]:
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+    from opentelemetry.instrumentation.requests import RequestsInstrumentor
+    from opentelemetry.instrumentation.sqlite3 import SQLite3Instrumentor
+
+    return [
+        DjangoInstrumentor(),
+        HTTPXClientInstrumentor(),
+        RequestsInstrumentor(),
+        PsycopgInstrumentor(),
+        SQLite3Instrumentor(),
+    ]
+
+
 def _instrument(provider: TracerProvider) -> None:
     from opentelemetry.instrumentation.django import DjangoInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
