@@ -15,7 +15,6 @@ consent purpose. Nothing a person types can become a label value.
 from __future__ import annotations
 
 import re
-from collections.abc import Container
 
 from prometheus_client import Counter, Histogram
 
@@ -106,13 +105,10 @@ def observe_hdp(method: str, path: str, outcome: str, seconds: float) -> None:
     )
 
 
-def observe_provider_token(
-    preset: str, grant: str, outcome: str, seconds: float, *, known_presets: Container[str]
-) -> None:
-    """``known_presets``: the preset keys (portal.oauth.presets.PRESETS); any other key counts as "custom"."""
-    key = preset if preset in known_presets else "custom"
+def observe_provider_token(preset: str, grant: str, outcome: str, seconds: float) -> None:
+    """``preset``: a key of portal.oauth.presets (the caller checks it: "custom" for anything else)."""
     PROVIDER_TOKEN_DURATION.labels(
-        key,
+        preset,
         grant if grant in ("authorization_code", "refresh_token") else "other",
         outcome if outcome in PROVIDER_OUTCOMES else "error",
     ).observe(seconds)

@@ -179,9 +179,9 @@ def _call(snapshot: FlowSnapshot, send: Any, grant: str) -> dict[str, Any]:
         outcome = _OUTCOMES.get(exc.code, "refused")
         raise
     finally:
-        metrics.observe_provider_token(
-            snapshot.preset, grant, outcome, time.monotonic() - started, known_presets=presets.PRESETS
-        )
+        # A known preset key only (a fixed set), never what a snapshot might hold.
+        preset = snapshot.preset if presets.get_preset(snapshot.preset) is not None else "custom"
+        metrics.observe_provider_token(preset, grant, outcome, time.monotonic() - started)
 
 
 #: OAuthError codes of a failure before the provider answered (the rest: the provider refused).

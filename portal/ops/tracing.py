@@ -12,8 +12,9 @@ The other standard variables (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES`
   background thread: a collector that is down or slow drops spans, it never slows a request.
 * No span holds a secret: :class:`RedactingSpanProcessor` copies every span as it ends (in the
   request's own thread, where the secrets registered with ``portal.lib.logging.register_secret`` are
-  known), strips the query string of the OAuth callback, and runs every string attribute, event
-  attribute and the name through ``portal.lib.logging.redact`` before the exporter sees it. Database
+  known), drops the query string of every URL (the OAuth callback's ``code`` and ``state``, the
+  provider's ``state``, a sign-in page's ``?next=`` holding them URL-encoded), and runs every string
+  attribute, event attribute and the name through ``portal.lib.logging.redact`` before export. Database
   spans carry the SQL with placeholders, never the parameters.
 * A task's span links to the request that queued it: the W3C ``traceparent`` of the enqueuing span
   is stored beside the task's arguments (``args_kwargs["trace"]`` of its django-tasks-db row; the
@@ -40,9 +41,8 @@ from portal.lib.logging import redact
 
 logger = logging.getLogger("portal.ops")
 
-#: Paths whose query string never reaches a span (the OAuth callback carries ``code`` and ``state``).
-_NO_QUERY_PREFIXES = ("/oauth/callback/",)
-#: Attributes that hold a URL or its query string, in the old and the stable semantic conventions.
+#: Attributes that hold a URL or its query string, in the old and the stable semantic conventions:
+#: their query string never reaches the exporter.
 _URL_KEYS = ("http.url", "url.full", "http.target", "url.query", "http.route", "url.path")
 #: The operations endpoints are not traced (a probe every few seconds would flood the collector).
 EXCLUDED_URLS = "/healthz,/readyz,/metrics"
@@ -66,10 +66,12 @@ def configured() -> bool:
 
 def _clean(key: str, value: AttributeValue) -> AttributeValue:
     if isinstance(value, str):
-        if key in _URL_KEYS and any(p in value for p in _NO_QUERY_PREFIXES):
+        if key == "url.query":
+            return ""
+        if key in _URL_KEYS:
+            # No query string at all: the callback's code and state, the provider's state, and the
+            # same URL-encoded inside a sign-in page's ?next= would slip past the patterns.
             value = value.split("?", 1)[0]
-            if key == "url.query":
-                return ""
         return redact(value)
     if isinstance(value, Sequence) and not isinstance(value, bytes | str):
         return [redact(v) if isinstance(v, str) else v for v in value]  # type: ignore[return-value]
@@ -127,13 +129,6 @@ def _exporter() -> SpanExporter:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter()  # endpoint, headers, timeout, compression: OTEL_EXPORTER_OTLP_*
-
-
-def _request_hook(span: trace.Span, request: Any) -> None:
-    """The server span's URL attributes are written from the request; drop the callback's query now."""
-    if span.is_recording() and str(getattr(request, "path", "")).startswith(_NO_QUERY_PREFIXES):
-        span.set_attribute("http.target", request.path)
-        span.set_attribute("url.query", "")
 
 
 def setup(exporter: SpanExporter | None = None, *, batch: bool = True) -> TracerProvider:
@@ -199,9 +194,7 @@ def _instrument(provider: TracerProvider) -> None:
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
 
-    DjangoInstrumentor().instrument(
-        tracer_provider=provider, excluded_urls=EXCLUDED_URLS, request_hook=_request_hook
-    )
+    DjangoInstrumentor().instrument(tracer_provider=provider, excluded_urls=EXCLUDED_URLS)
     HTTPXClientInstrumentor().instrument(tracer_provider=provider)
     RequestsInstrumentor().instrument(tracer_provider=provider)
     engine = settings.DATABASES["default"]["ENGINE"]
