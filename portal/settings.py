@@ -390,6 +390,9 @@ SANDBOX_HDP_WRITES_BACK_ROTATED_REFRESH_TOKEN = env_bool(
 PORTAL_METRICS_TOKEN = env_secret("PORTAL_METRICS_TOKEN") or ""
 # hdp_portal_setups by tenant as well as by status (one series per tenant and status: mind the cardinality).
 PORTAL_METRICS_PER_TENANT = env_bool("PORTAL_METRICS_PER_TENANT", default=False)
+# The numbers /metrics reads from the database are kept this long in Django's (database) cache, shared by
+# every instance: one computation per interval whatever the number of instances and scrapers (0: every scrape).
+PORTAL_METRICS_CACHE_SECONDS = env_int("PORTAL_METRICS_CACHE_SECONDS", 10)
 # /readyz asks HDP's health check: "report" (shown, never fails readiness), "require" (503 when HDP
 # does not answer), "off" (not asked).
 PORTAL_READYZ_HDP = (env_str("PORTAL_READYZ_HDP", "report") or "report").lower()

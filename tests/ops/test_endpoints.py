@@ -6,8 +6,9 @@ import json
 import logging
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.db.migrations.recorder import MigrationRecorder
+from django.test.utils import CaptureQueriesContext
 from prometheus_client.parser import text_string_to_metric_families
 
 from portal.lib import metrics
@@ -165,3 +166,72 @@ def test_json_log_lines(settings):
     assert (data["request_id"], data["person_id"], data["tenant_id"]) == ("req-12345678", 7, 71)
     assert "trace_id" not in data  # tracing off
     assert data["time"].endswith("+00:00")
+
+
+@pytest.mark.django_db
+def test_domain_numbers_from_the_database(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from portal.accounts.models import User
+    from portal.connections.models import ConnectionCheck
+    from portal.onboarding.models import Run
+    from portal.ops.collector import QUERIES, DomainCollector
+
+    settings.PORTAL_METRICS_CACHE_SECONDS = 0
+    owner = User.objects.create(username="ops_owner")
+    now = timezone.now()
+
+    def setup(tenant: int, *states: str) -> Run:
+        run = Run.objects.create(owner=owner, tenant_id=tenant, status=Run.Status.COMPLETED, completed_at=now)
+        for n, state in enumerate(states):  # oldest first; "" = abandoned
+            at = now - timedelta(hours=len(states) - n)
+            ConnectionCheck.objects.create(
+                run=run, trigger="scheduled", started_at=at, expires_at=at, finished_at=at, state=state,
+                abandoned=not state,
+            )  # fmt: skip
+        return run
+
+    setup(71, "broken", "working")
+    setup(71, "working", "broken")
+    setup(72, "needs_reconnect", "")  # the abandoned newest says nothing: still needs_reconnect
+    setup(72)
+    Run.objects.create(owner=owner, tenant_id=72)  # not completed: not a setup
+    DBTaskResult.objects.create(
+        args_kwargs={"args": [], "kwargs": {}}, task_path="x.y", backend_name="default", queue_name="default",
+        run_after=now - timedelta(seconds=120), status="READY",
+    )  # fmt: skip
+    with CaptureQueriesContext(connection) as ctx:
+        families = {f.name: f for f in DomainCollector(per_tenant=False, now=now).collect()}
+    selects = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(selects) == QUERIES, selects  # whatever the number of setups
+    setups = {s.labels["status"]: s.value for s in families["hdp_portal_setups"].samples}
+    assert setups == {"working": 1, "broken": 1, "needs_reconnect": 1, "hdp_unavailable": 0, "not_checked": 1}
+    checks = {
+        (s.labels["trigger"], s.labels["result"]): s.value for s in families["hdp_portal_checks"].samples
+    }
+    assert checks == {("scheduled", "working"): 2, ("scheduled", "broken"): 2, ("scheduled", "needs_reconnect"): 1,
+                      ("scheduled", "abandoned"): 1}  # fmt: skip
+    depth = {s.labels["state"]: s.value for s in families["hdp_portal_task_queue_depth"].samples}
+    assert depth == {"due": 1, "scheduled": 0, "running": 0}
+    assert families["hdp_portal_task_oldest_queued_age_seconds"].samples[0].value == pytest.approx(120, abs=1)
+
+    per_tenant = {f.name: f for f in DomainCollector(per_tenant=True, now=now).collect()}
+    by_tenant = {
+        (s.labels["tenant"], s.labels["status"]): s.value for s in per_tenant["hdp_portal_setups"].samples
+    }
+    assert by_tenant == {("71", "working"): 1, ("71", "broken"): 1, ("72", "needs_reconnect"): 1,
+                         ("72", "not_checked"): 1}  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_a_scrape_within_the_cache_time_reads_one_row(settings, django_assert_num_queries):
+    from portal.ops.collector import DomainCollector
+
+    settings.PORTAL_METRICS_CACHE_SECONDS = 30
+    first = [f.name for f in DomainCollector().collect()]
+    with django_assert_num_queries(1):
+        again = [f.name for f in DomainCollector().collect()]
+    assert again == first and "hdp_portal_setups" in first

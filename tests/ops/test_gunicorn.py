@@ -141,7 +141,9 @@ def otlp_receiver() -> Iterator[tuple[str, list[dict[str, object]]]]:
 def start_gunicorn(tmp_path: Path, database_url: str, **extra: str) -> tuple[str, subprocess.Popen[bytes]]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "HDP_", "DJANGO_ALLOW", "OTEL_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "HDP_", "DJANGO_ALLOW", "OTEL_"))
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="portal.settings",
         DATABASE_URL=database_url,
@@ -232,7 +234,9 @@ def onboard(browser: Browser) -> tuple[Run, str]:
                                       "password": PASSWORDS["acme_admin"]}, 302)  # fmt: skip
     page = browser.get("/setup/new/")
     step_app = browser.post(
-        "/setup/new/", {"csrfmiddlewaretoken": _csrf(page.text), "datastore": "54", "provider": "sandbox"}, 303
+        "/setup/new/",
+        {"csrfmiddlewaretoken": _csrf(page.text), "datastore": "54", "provider": "sandbox"},
+        303,
     )
     app_path = urlsplit(step_app.headers["Location"]).path
     page = browser.get(app_path)
@@ -253,13 +257,17 @@ def onboard(browser: Browser) -> tuple[Run, str]:
     back = browser.post(login_url, {"csrfmiddlewaretoken": _csrf(page.text), "username": "sandbox_person",
                                     "password": PROVIDER_PASSWORD, "next": nexts[-1].replace("&amp;", "&")}, 303)  # fmt: skip
     consent = browser.get(back.headers["Location"])
-    decided = browser.post("/sandbox/oauth/authorize/", {**_consent_fields(consent.text), "allow": "true"}, 302)
+    decided = browser.post(
+        "/sandbox/oauth/authorize/", {**_consent_fields(consent.text), "allow": "true"}, 302
+    )
     callback = urlsplit(decided.headers["Location"])
     assert callback.path == "/oauth/callback/Acme_GA_app/" and "code" in parse_qs(callback.query)
     done = browser.get(f"{callback.path}?{callback.query}", 303)
     profile_path = urlsplit(done.headers["Location"]).path
     page = browser.get(profile_path)
-    made = browser.post(profile_path, {"csrfmiddlewaretoken": _csrf(page.text), "name": "Acme_GA_profile"}, 303)
+    made = browser.post(
+        profile_path, {"csrfmiddlewaretoken": _csrf(page.text), "name": "Acme_GA_profile"}, 303
+    )
     ds_path = urlsplit(made.headers["Location"]).path
     page = browser.get(ds_path)
     browser.post(ds_path, {"csrfmiddlewaretoken": _csrf(page.text), "name": "AcmeGA"}, 303)
@@ -275,10 +283,12 @@ def test_metrics_and_traces_under_two_workers(transactional_db, tmp_path, otlp_r
         tmp_path, _database_url(), OTEL_EXPORTER_OTLP_ENDPOINT=receiver_url, OTEL_BSP_SCHEDULE_DELAY="100"
     )
     seed_provider([f"{url}/oauth/callback/Acme_GA_app/"])
-    timings = {"started": time.monotonic()}
     try:
         assert requests.get(f"{url}/metrics", timeout=10).status_code == 404
-        assert requests.get(f"{url}/metrics", headers={"Authorization": "Bearer nope"}, timeout=10).status_code == 404
+        assert (
+            requests.get(f"{url}/metrics", headers={"Authorization": "Bearer nope"}, timeout=10).status_code
+            == 404
+        )
 
         browser = Browser(url)
         run, callback_query = onboard(browser)
@@ -321,7 +331,12 @@ def test_metrics_and_traces_under_two_workers(transactional_db, tmp_path, otlp_r
         assert tokens[(("grant", "authorization_code"), ("outcome", "ok"), ("preset", "sandbox"))] == 1
         hdp = samples(found["hdp_portal_hdp_request_duration_seconds"], "_count")
         operations = {dict(labels)["operation"] for labels in hdp}
-        assert {"create_oauth_app", "create_oauth_profile", "create_datasource", "test_datasource"} <= operations
+        assert {
+            "create_oauth_app",
+            "create_oauth_profile",
+            "create_datasource",
+            "test_datasource",
+        } <= operations
         assert "other" not in operations
 
         # Counts add up across both workers: every request this test sent (pages, the two 404s of
@@ -333,7 +348,9 @@ def test_metrics_and_traces_under_two_workers(transactional_db, tmp_path, otlp_r
         counted = sum(n for labels, n in requests_by_view.items() if dict(labels)["view"] not in internal)
         sent = browser.sent + visitor.sent + 2
         assert counted == sent, (counted, sent, requests_by_view)
-        hdp_served = sum(n for labels, n in requests_by_view.items() if dict(labels)["view"] == "hdp_emulator:api")
+        hdp_served = sum(
+            n for labels, n in requests_by_view.items() if dict(labels)["view"] == "hdp_emulator:api"
+        )
         assert hdp_served == sum(hdp.values()) > 0
         assert requests_by_view[(("status_class", "2xx"), ("view", "accounts:login"))] >= 31
         pids = {p.stem.rsplit("_", 1)[-1] for p in (tmp_path / "metrics").glob("histogram_*.db")}
@@ -341,6 +358,7 @@ def test_metrics_and_traces_under_two_workers(transactional_db, tmp_path, otlp_r
 
         # The trace of the profile POST: the request, HDP calls (the portal's and httpx's) and queries.
         deadline = time.monotonic() + 10
+
         def profile_trace() -> list[dict[str, object]]:
             servers = [s for s in spans if s["kind"] == 2 and "/profile/" in json.dumps(s["attributes"])
                        and "POST" in s["name"]]  # fmt: skip
@@ -374,7 +392,11 @@ def test_metrics_and_traces_under_two_workers(transactional_db, tmp_path, otlp_r
         }
         everything = "\n".join(str(s["raw"]) for s in spans)
         assert "/oauth/callback/Acme_GA_app/" in everything
-        assert [what for what, value in canaries.items() if value in everything or quote(value, safe="") in everything] == []
+        assert [
+            what
+            for what, value in canaries.items()
+            if value in everything or quote(value, safe="") in everything
+        ] == []
     finally:
         stop(proc)
         connections.close_all()
@@ -400,7 +422,9 @@ def own_cluster(transactional_db, tmp_path_factory) -> Iterator[tuple[str, objec
     try:
         source = _database_url()
         target = f"postgres://postgres@127.0.0.1:{port}/postgres"
-        dump = subprocess.run([f"{pgbin}/pg_dump", "--no-owner", "--no-acl", source], check=True, capture_output=True)  # noqa: S603
+        dump = subprocess.run(
+            [f"{pgbin}/pg_dump", "--no-owner", "--no-acl", source], check=True, capture_output=True
+        )  # noqa: S603
         subprocess.run([f"{pgbin}/psql", "-q", "-v", "ON_ERROR_STOP=1", target], input=dump.stdout, check=True,  # noqa: S603
                        capture_output=True)  # fmt: skip
 
