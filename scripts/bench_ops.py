@@ -206,9 +206,10 @@ def main() -> int:
             PORTAL_METRICS_CACHE_SECONDS="0",  # over HTTP: every scrape computes (the worst case)
         )
         print(f"database: {'PostgreSQL (throwaway cluster)' if db_url.startswith('postgres') else 'SQLite'}")
-        manage = lambda *a: subprocess.run(
-            [PY, "manage.py", *a], cwd=HERE, env=env, check=True, capture_output=True
-        )  # noqa: E731
+
+        def manage(*command: str) -> None:
+            subprocess.run([PY, "manage.py", *command], cwd=HERE, env=env, check=True, capture_output=True)
+
         manage("migrate", "--noinput")
         manage("seed_sandbox")
 

@@ -70,11 +70,27 @@ def request_context() -> dict[str, object]:
 request_started.connect(_clear_on_request_started, dispatch_uid="portal.lib.logging.clear_secrets")
 
 
+#: Every name the second pattern matches contains one of these (lower-cased): an ASCII text holding none
+#: of them cannot match it, so the regex (about 200 us on a 300-character SQL statement) is skipped.
+_STEMS = ("token", "secret", "verifier", "password", "code", "state")
+
+
 def redact(text: str) -> str:
+    # A cheap look first: most log lines and span attributes (SQL statements) name no credential. Only
+    # for ASCII text, where lower() is exactly the patterns' IGNORECASE; anything else takes the full path.
+    lower = text.lower() if text.isascii() else None
     # Patterns first: a registered non-secret such as a token_type of "Bearer" must not stop the
     # Authorization pattern from seeing "Bearer <token>".
-    text = _PATTERNS[0].sub(lambda m: m.group(1) + m.group(2) + " " + REDACTED, text)
-    text = _PATTERNS[1].sub(lambda m: m.group(1) + REDACTED, text)
+    if lower is None or "authorization" in lower:
+        text = _PATTERNS[0].sub(lambda m: m.group(1) + m.group(2) + " " + REDACTED, text)
+    if lower is None or any(stem in lower for stem in _STEMS):
+        text = _PATTERNS[1].sub(lambda m: m.group(1) + REDACTED, text)
+    return redact_registered(text)
+
+
+def redact_registered(text: str) -> str:
+    """Only the values registered with :func:`register_secret` (for text where the patterns cannot
+    apply: a parametrised SQL statement holds ``%s`` where a value would be)."""
     for secret in _SECRETS.get():
         text = text.replace(secret, REDACTED)
     return text

@@ -201,14 +201,14 @@ def consume(flow: OAuthFlow) -> bool:
 def finish(flow: OAuthFlow, outcome: str, error_code: str = "") -> None:
     OAuthFlow.objects.filter(pk=flow.pk).update(outcome=outcome, error_code=error_code[:100])
     flow.outcome, flow.error_code = outcome, error_code[:100]
-    metrics.consent_flow(str(flow.snapshot.get("purpose") or "consent"), _FUNNEL.get(outcome, "failed"))
+    metrics.consent_flow(str(flow.snapshot.get("purpose") or "consent"), _FUNNEL.get(str(outcome), "failed"))
 
 
 #: How a flow's outcome counts in ``hdp_portal_consent_flows_total`` (the consent funnel).
-_FUNNEL = {
-    OAuthFlow.Outcome.SUCCEEDED: "completed",
-    OAuthFlow.Outcome.DENIED: "denied",
-    OAuthFlow.Outcome.FAILED: "failed",
+_FUNNEL: dict[str, str] = {
+    OAuthFlow.Outcome.SUCCEEDED.value: "completed",
+    OAuthFlow.Outcome.DENIED.value: "denied",
+    OAuthFlow.Outcome.FAILED.value: "failed",
 }
 
 

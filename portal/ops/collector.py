@@ -99,13 +99,13 @@ class DomainCollector(Collector):
             status = row["last_state"] or "not_checked"
             if status not in SETUP_STATUSES:
                 continue
-            key = (str(row["tenant_id"]), status) if self.per_tenant else (status,)
+            key: tuple[str, ...] = (str(row["tenant_id"]), status) if self.per_tenant else (status,)
             counts[key] = counts.get(key, 0) + int(row["n"])
         if not self.per_tenant:
             for status in SETUP_STATUSES:
                 counts.setdefault((status,), 0)
-        for key, n in sorted(counts.items()):
-            family.add_metric(list(key), n)
+        for series, n in sorted(counts.items()):
+            family.add_metric(list(series), n)
         return family
 
     def _checks(self) -> CounterMetricFamily:
@@ -144,8 +144,8 @@ class DomainCollector(Collector):
             "Webhook deliveries of status changes by outcome (pending: still being retried).",
             labels=["outcome"],
         )
-        for row in WebhookDelivery.objects.values("status").annotate(n=Count("pk")).order_by():
-            hooks.add_metric([row["status"]], int(row["n"]))
+        for delivery in WebhookDelivery.objects.values("status").annotate(n=Count("pk")).order_by():
+            hooks.add_metric([delivery["status"]], int(delivery["n"]))
         yield hooks
 
     def _tasks(self) -> Iterator[GaugeMetricFamily]:

@@ -113,7 +113,7 @@ def metrics_text() -> bytes:
     """Every worker's request/HDP/provider/consent metrics plus the domain numbers from the database."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         in_process = generate_latest(registry)
     else:
         in_process = generate_latest(REGISTRY)
