@@ -182,7 +182,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples")
     args = parser.parse_args()
-    samples = 8 if args.quick else 25
+    samples = 8 if args.quick else 50
     tmp = Path(tempfile.mkdtemp(prefix="portal-bench-ops-"))
     procs: list[subprocess.Popen[bytes]] = []
     started_all = time.monotonic()
