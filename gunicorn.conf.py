@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,8 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 # worker writes its counters and histograms to files in this directory and /metrics sums them, so a
 # scrape counts every worker's requests. The directory belongs to this gunicorn: emptied at start (no
 # counts from an earlier run), and a worker's live gauges are dropped when it exits.
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+_OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _OWN_METRICS_DIR:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hdp-portal-metrics-")
 
 
@@ -50,3 +52,8 @@ def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -137,6 +137,7 @@ def test_metrics_families_and_types(client, settings, hdp_log):
     text = response.content.decode()
     assert 'hdp_portal_request_duration_seconds_count{status_class="2xx",view="accounts:login"}' in text
     assert 'operation="get_oauth_app"' in text and "/123" not in text
+    assert "hdp_portal_database_metrics_up 1.0" in text
 
 
 def test_hdp_operation_is_a_fixed_name():
@@ -235,3 +236,20 @@ def test_a_scrape_within_the_cache_time_reads_one_row(settings, django_assert_nu
     with django_assert_num_queries(1):
         again = [f.name for f in DomainCollector().collect()]
     assert again == first and "hdp_portal_setups" in first
+
+
+@pytest.mark.django_db
+def test_metrics_still_answer_with_the_database_down(client, settings, monkeypatch):
+    from portal.ops.collector import DomainCollector
+
+    settings.PORTAL_METRICS_TOKEN = TOKEN
+
+    def down(self):
+        raise DatabaseError("could not connect to server")
+
+    monkeypatch.setattr(DomainCollector, "collect", down)
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "hdp_portal_database_metrics_up 0.0" in text
+    assert "hdp_portal_request_duration_seconds" in text and "hdp_portal_setups" not in text
