@@ -15,7 +15,7 @@ Not a test: prints figures and verdicts ("holds" / "falls short"), exits 0 whene
 ``--quick`` takes fewer samples.
 """
 
-# ruff: noqa: S603, S607, SIM115 - a local benchmark that starts its own servers with fixed argv
+# ruff: noqa: S603, SIM115 - a local benchmark that starts its own servers with fixed argv
 from __future__ import annotations
 
 import argparse

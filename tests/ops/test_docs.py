@@ -51,7 +51,7 @@ def test_alert_rules_structure():
     reason="promtool missing: scripts/install-test-deps.sh installs Debian's prometheus",
 )
 def test_alert_rules_pass_promtool():
-    result = subprocess.run(["promtool", "check", "rules", str(RULES)], capture_output=True, text=True)  # noqa: S603, S607
+    result = subprocess.run(["promtool", "check", "rules", str(RULES)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS: 3 rules found" in result.stdout
 

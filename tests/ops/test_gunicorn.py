@@ -100,7 +100,7 @@ class Receiver(BaseHTTPRequestHandler):
 
     spans: list[dict[str, object]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         request = ExportTraceServiceRequest.FromString(body)
         for resource_spans in request.resource_spans:
@@ -160,7 +160,7 @@ def start_gunicorn(tmp_path: Path, database_url: str, **extra: str) -> tuple[str
         **extra,
     )
     log = tmp_path / "gunicorn.log"
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "portal.wsgi:application",
          "--error-logfile", str(log)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
@@ -412,7 +412,7 @@ def own_cluster(transactional_db, tmp_path_factory) -> Iterator[tuple[str, objec
 
     def pg(command: str) -> None:
         argv = ["su", "postgres", "-s", "/bin/sh", "-c", command] if as_root else ["sh", "-c", command]
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     if as_root:
         shutil.chown(base, "postgres")
@@ -424,8 +424,8 @@ def own_cluster(transactional_db, tmp_path_factory) -> Iterator[tuple[str, objec
         target = f"postgres://postgres@127.0.0.1:{port}/postgres"
         dump = subprocess.run(
             [f"{pgbin}/pg_dump", "--no-owner", "--no-acl", source], check=True, capture_output=True
-        )  # noqa: S603
-        subprocess.run([f"{pgbin}/psql", "-q", "-v", "ON_ERROR_STOP=1", target], input=dump.stdout, check=True,  # noqa: S603
+        )
+        subprocess.run([f"{pgbin}/psql", "-q", "-v", "ON_ERROR_STOP=1", target], input=dump.stdout, check=True,
                        capture_output=True)  # fmt: skip
 
         class Cluster:
