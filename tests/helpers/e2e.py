@@ -20,10 +20,12 @@ from playwright.sync_api import Page
 
 from portal.hdp.client import HdpClient
 from portal.hdp.schemas import OAuthApp, OAuthProfile
+from portal.onboarding.models import Run
 from portal.sandbox.hdp.seed import seed_demo
 from portal.sandbox.provider.seed import ACCOUNT_PASSWORD, ACCOUNT_USERNAME, seed_provider
 from tests.helpers.axe import assert_no_serious_axe_violations
 from tests.helpers.sandbox import PASSWORDS
+from tests.helpers.wizard import choose_store
 
 ACME_TENANT_ID = 71
 ACME_ADMIN = ("acme_admin", PASSWORDS["acme_admin"])
@@ -197,3 +199,141 @@ def assert_one_working_chain(before: HdpState, after: HdpState) -> None:
     assert new_ds[0].options.get("OAuthProfileId") == str(profile.id), new_ds[0].options
     result = after.tests[new_ds[0].id]
     assert result.success, (result.message, result.detail)
+
+
+@pytest.fixture
+def portal_url(e2e_portal: str) -> str:
+    """The live portal reaching the emulator over real HTTP (``e2e_portal``)."""
+    return e2e_portal
+
+
+# --- the wizard's walk (tests/e2e/test_wizard_e2e.py, test_layout.py, test_client_auth_e2e.py) -------------
+GOOGLE_ANALYTICS_SANDBOX = "54:sandbox"
+GOOGLE_ANALYTICS_CUSTOM = "54:custom"
+CONTINUE = "main button:has-text('Continue')"
+REGISTER = "main button:has-text('Register in HDP and continue')"
+CONNECT = "main button:has-text('Connect to')"
+SAVE_PROFILE = "main button:has-text('Save in HDP and continue')"
+CREATE_DS = "main button:has-text('Create in HDP and continue')"
+CHECK = "main button:has-text('Check the connection')"
+CHANGE_FILLED = "main summary:has-text('Change these settings')"
+
+
+def start_setup(journey: Journey, page: Page, choice: str, *, axe: bool = False) -> None:
+    """My setups -> step a -> choose -> step b."""
+    journey.click(page, "main a:has-text('Start a new setup')")
+    page.wait_for_selector("input[name=datastore]")
+    if axe:
+        journey.axe(page, "a: data store")
+    store, _sep, provider = choice.partition(":")
+    journey.click(page, f"label[for='store-{store}']")
+    journey.click(page, CONTINUE)
+    page.wait_for_selector(f"#provider-{provider}")
+    assert page.locator("#chosen-store").is_visible()  # the chosen store stays on screen
+    if axe:
+        journey.axe(page, "a: provider")
+    journey.click(page, f"label[for='provider-{provider}']")
+    journey.click(page, CONTINUE)
+    wait_for_step(page, "app")
+    page.wait_for_selector("#id_client_secret")
+
+
+def profile_datasource_check(journey: Journey, page: Page, *, axe: bool) -> None:
+    """Steps d, e, f: save the profile, create the data source; HDP's check runs by itself."""
+    wait_for_step(page, "profile")
+    if axe:
+        journey.axe(page, "d: profile")
+    journey.click(page, SAVE_PROFILE)
+    wait_for_step(page, "datasource")
+    page.wait_for_selector("#id_opt_DefaultView")
+    if axe:
+        journey.axe(page, "e: data source")
+    journey.fill(page, "#id_opt_DefaultView", "123456789")  # GA has no required option; fill one
+    journey.click(page, CREATE_DS)
+    wait_for_step(page, "verify")
+    outcome = page.wait_for_selector("main .outcome")  # no extra click: the check ran by itself
+    assert "outcome-ok" in (outcome.get_attribute("class") or ""), outcome.inner_text()
+    assert "Connection works: HDP connected to the data store." in outcome.inner_text()
+    assert page.inner_text("#step-heading") == "Setup complete"
+    assert page.title().startswith("Setup complete")
+    assert "(you are here)" not in page.inner_text("nav.stepper-nav")
+    assert page.locator("#setup-complete a:has-text('Back to my setups')").count() == 1
+    assert page.query_selector(CHECK) is None
+    if axe:
+        journey.axe(page, "f: setup complete")
+
+
+# --- keyboard focus -------------------------------------------------------------------------------
+FOCUS_VISIBLE_JS = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const s = getComputedStyle(el);
+  const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0;
+  const shadow = s.boxShadow && s.boxShadow !== 'none';
+  return {id: el.id, tag: el.tagName, text: (el.textContent || '').trim().slice(0, 60),
+          visible: outline || !!shadow, outline: s.outline, shadow: s.boxShadow};
+}"""
+
+
+def focused(page: Page) -> dict:
+    info = page.evaluate(FOCUS_VISIBLE_JS)
+    assert info is not None, "nothing has focus"
+    return info
+
+
+def tab_to(page: Page, selector: str, *, back: bool = False, limit: int = 40) -> dict:
+    """Press Tab (or Shift+Tab) until the focused element matches ``selector``; its focus must show."""
+    for _ in range(limit):
+        page.keyboard.press("Shift+Tab" if back else "Tab")
+        if page.locator(selector).first.evaluate("el => el === document.activeElement"):
+            info = focused(page)
+            assert info["visible"], f"focus on {selector} is not visible: {info}"
+            return info
+    raise AssertionError(f"{limit} presses of Tab never reached {selector}")
+
+
+# --- a finished setup, walked without counting (tests/e2e/test_reconnect_e2e.py, test_repair_e2e.py, test_rotate_e2e.py)
+def at_provider(page: Page) -> None:
+    """Sign in at the sandbox provider if it asks, then Allow."""
+    page.wait_for_selector("input[name=username], main [name=allow]")
+    if page.locator("input[name=username]").count():
+        page.fill("input[name=username]", ACCOUNT_USERNAME)
+        page.fill("input[name=password]", ACCOUNT_PASSWORD)
+        page.click("main button[type=submit]")
+        page.wait_for_selector("main [name=allow]")
+    page.click("main [name=allow]")
+
+
+def finished_setup(page: Page, base: str) -> Run:
+    page.goto(base + reverse("accounts:login"))
+    page.fill("#id_username", "acme_admin")
+    page.fill("#id_password", PASSWORDS["acme_admin"])
+    page.click("main button[type=submit]")
+    page.wait_for_url(base + reverse("onboarding:runs"))
+    page.click("main a:has-text('Start a new setup')")
+    choose_store(page, "54:sandbox")
+    wait_for_step(page, "app")
+    redirect_uri = page.inner_text("#redirect-uri")
+    seed_provider([redirect_uri])  # registered at the provider, as an admin would at its console
+    console = page.context.new_page()
+    console.goto(base + reverse("sandbox_provider:console"))
+    secret = console.locator("dt:has-text('Client secret') + dd code").inner_text()
+    console.close()
+    page.fill("#id_client_secret", secret)
+    page.click("main button:has-text('Register in HDP and continue')")
+    wait_for_step(page, "authorize")
+    page.click("main button:has-text('Connect to')")
+    at_provider(page)
+    return finish_after_consent(page)
+
+
+def finish_after_consent(page) -> Run:
+    """Steps d-f after the consent: save the profile, create the data source, check it works."""
+    wait_for_step(page, "profile")
+    page.click("main button:has-text('Save in HDP and continue')")
+    wait_for_step(page, "datasource")
+    page.fill("#id_opt_DefaultView", "123456789")
+    page.click("main button:has-text('Create in HDP and continue')")
+    wait_for_step(page, "verify")  # HDP's check runs by itself
+    assert "Connection works" in page.wait_for_selector("main .outcome").inner_text()
+    return Run.objects.get(status=Run.Status.COMPLETED)

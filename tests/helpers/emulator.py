@@ -51,3 +51,9 @@ def make_ds(client: httpx.Client, profile_id: int | None = None, **overrides) ->
     response = client.post("/api/mgmt/datasources", json=body)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def option_defs(store: dict) -> dict[str, dict]:
+    """A data store's option definitions by id (its first connection type)."""
+    first = next(iter(store["connectionType"].values()))
+    return {opt["id"]: opt for category in first for opt in category["options"]}

@@ -1,4 +1,7 @@
-"""Fixtures for the step engine: the HDP emulator in-process, a signed-in admin, a filled-in run.
+"""The step engine's fixtures and helpers: the HDP emulator in-process, an Acme admin, a filled-in run.
+
+Fixtures (loaded by tests/conftest.py): ``hdp_client`` (an HdpClient acting as acme_admin on the seeded
+emulator), ``admin_user`` (the Acme admin, a ``User``), ``make_run`` (a factory of that admin's runs).
 
 Tests assert on the emulator's state (its models), which is what HDP would hold, never on call lists.
 """
@@ -89,15 +92,15 @@ def hdp_client(db: None) -> HdpClient:
 
 
 @pytest.fixture
-def admin(db: None) -> User:
+def admin_user(db: None) -> User:
     return User.objects.create(username="acme_admin", hdp_tenant_id=71, hdp_tenant_name="Acme")
 
 
 @pytest.fixture
-def make_run(admin: User) -> Callable[..., Run]:
+def make_run(admin_user: User) -> Callable[..., Run]:
     def _make(**fields: Any) -> Run:
         values: dict[str, Any] = {
-            "owner": admin,
+            "owner": admin_user,
             "tenant_id": 71,
             "tenant_name": "Acme",
             "datastore_id": 54,

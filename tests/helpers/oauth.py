@@ -1,14 +1,16 @@
-"""Constants and helpers shared by the OAuth tests."""
+"""Constants and helpers shared by the OAuth tests, and the ``public_dns`` fixture (loaded by tests/conftest.py)."""
 
 from __future__ import annotations
 
+import socket
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import RequestFactory
 
-from portal.oauth import flows
+from portal.oauth import flows, safe_http
 
 PUBLIC_IP = "93.184.215.14"
 SECRET = "sentinel-client-secret-3f9a"
@@ -80,3 +82,16 @@ def login_again(client, user):
     login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
     request.session.save()
     client.cookies[settings.SESSION_COOKIE_NAME] = request.session.session_key
+
+
+@pytest.fixture
+def public_dns(monkeypatch):
+    """Every host resolves to one public address (no real DNS in tests); returns the hosts looked up."""
+    calls: list[str] = []
+
+    def fake(host, port, *args, **kwargs):
+        calls.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_IP, port))]
+
+    monkeypatch.setattr(safe_http.socket, "getaddrinfo", fake)
+    return calls

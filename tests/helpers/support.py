@@ -1,20 +1,24 @@
-"""Fixtures for the support console: the HDP emulator in-process (with a request log), sandbox users
-signed in through the real login view, and helpers that make HDP objects and portal runs."""
+"""The support console's fixtures and helpers (loaded by tests/conftest.py): ``staff`` and
+``staff_no_reason`` (the sandbox support user signed in through the real login view, with and without a
+stated reason, on the emulator of ``hdp_log``), and helpers that make HDP objects and portal runs."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from pydantic import SecretStr
 
 from portal.accounts.models import User
+from portal.connections.models import ConnectionCheck
+from portal.connections.status import Cause, State
 from portal.hdp.client import HdpClient
 from portal.hdp.schemas import DataSourceCreate, OAuthAppCreate, OAuthProfileCreate
 from portal.onboarding.models import RemoteObject, Run
-from portal.sandbox.hdp.seed import seed_demo
 from tests.helpers.sandbox import PASSWORDS
-from tests.helpers.wizard import HDP_REQUESTS
 
 CLIENT_SECRET = "client-secret-SENTINEL-7f3a"
 ACCESS_TOKEN = "access-token-SENTINEL-91c2"
@@ -24,18 +28,6 @@ SENTINELS = (CLIENT_SECRET, ACCESS_TOKEN, REFRESH_TOKEN, DS_PASSWORD)
 
 AUTHORIZE_URI = "http://127.0.0.1:8000/sandbox/oauth/authorize/"
 TOKEN_URI = "http://127.0.0.1:8000/sandbox/oauth/token/"
-
-
-@pytest.fixture
-def hdp_log(settings, db):
-    # One in-process emulator with a request log for every view test (tests/helpers/wizard.py).
-    settings.HDP_TRANSPORT_FACTORY = "tests.helpers.wizard.counting_transport"
-    settings.HDP_BASE_URL = "http://hdp.test"
-    settings.PORTAL_BASE_URL = "http://portal.test"
-    seed_demo()
-    HDP_REQUESTS.clear()
-    yield HDP_REQUESTS
-    HDP_REQUESTS.clear()
 
 
 def sign_in(client: Client, username: str) -> Client:
@@ -128,3 +120,12 @@ def make_run(owner: str = "acme_admin", *, tenant_id: int = 71, status: str = Ru
     for kind, name, remote_id, outcome in objects:
         RemoteObject.objects.create(run=run, kind=kind, name=name, remote_id=remote_id, outcome=outcome)
     return run
+
+
+def stored(run: Run, state: State, cause: Cause, hours: int = 3) -> ConnectionCheck:
+    """A finished scheduled check of ``run``, ``hours`` ago."""
+    at = timezone.now() - timedelta(hours=hours)
+    return ConnectionCheck.objects.create(
+        run=run, trigger=ConnectionCheck.Trigger.SCHEDULED, started_at=at, expires_at=at + timedelta(minutes=5),
+        finished_at=at, state=state, cause=cause,
+    )  # fmt: skip

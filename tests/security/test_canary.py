@@ -32,7 +32,7 @@ from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import Run
 from portal.sandbox.hdp import passwords, refresh
 from portal.sandbox.hdp.models import HdpUser, OAuthApp, OAuthProfile
-from tests.security.conftest import RecordingClient
+from tests.helpers.recording import RecordingClient
 
 HDP_PASSWORD = "Sentinel-HdpPassword-7d1e"
 SERVICE_PASSWORD = "Sentinel-ServicePassword-5a90"

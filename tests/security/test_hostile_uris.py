@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from portal.oauth import presets, uris
 from portal.onboarding.forms import AppCreateForm
+from tests.helpers.hostile_uris import HOSTILE
 from tests.helpers.wizard import create_app, start_run
-from tests.oauth.test_uris import HOSTILE
 
 GOOD_AUTHORIZE = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOD_TOKEN = "https://oauth2.googleapis.com/token"

@@ -11,7 +11,7 @@ from portal.accounts.models import User
 from portal.audit.models import AuditEntry
 from portal.support import access
 from portal.support.templatetags.support import is_support_staff
-from tests.support_console.conftest import sign_in
+from tests.helpers.support import sign_in
 
 SUPPORT_GETS = [
     reverse("support:tenants"),

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from portal.onboarding.models import Run
 from portal.sandbox.hdp.models import DataSource, HdpUser, OAuthApp, OAuthProfile
-from tests.support_console.conftest import make_run
+from tests.helpers.support import make_run
 
 TENANT_URL = reverse("support:tenant", args=[71])
 PAGE = 50

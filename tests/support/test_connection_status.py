@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import html as html_lib
-from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 
@@ -17,8 +15,8 @@ from portal.connections.models import ConnectionCheck
 from portal.connections.status import Cause, State
 from portal.onboarding.models import Run
 from portal.sandbox.hdp import refresh
-from tests.connections.helpers import drain, queued
-from tests.support_console.conftest import make_app, make_datasource, make_profile, make_run, sign_in
+from tests.helpers.support import make_app, make_datasource, make_profile, make_run, sign_in, stored
+from tests.helpers.tasks import drain, queued
 
 Trigger = ConnectionCheck.Trigger
 
@@ -37,14 +35,6 @@ def setup(hdp_log):
             ("datasource", ds.name, ds.id, "created"),
         ],
     )
-
-
-def stored(run: Run, state: State, cause: Cause, hours: int = 3) -> ConnectionCheck:
-    at = timezone.now() - timedelta(hours=hours)
-    return ConnectionCheck.objects.create(
-        run=run, trigger=Trigger.SCHEDULED, started_at=at, expires_at=at + timedelta(minutes=5),
-        finished_at=at, state=state, cause=cause,
-    )  # fmt: skip
 
 
 def text(response) -> str:

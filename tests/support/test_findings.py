@@ -19,8 +19,7 @@ from portal.support.chain import (
     RunFacts,
     build_chain,
 )
-from tests.support_console.conftest import as_user, make_app, make_datasource, make_profile, make_run, sign_in
-from tests.support_console.test_connection_status import stored
+from tests.helpers.support import as_user, make_app, make_datasource, make_profile, make_run, sign_in, stored
 
 RUN_ID = "00000000-0000-0000-0000-0000000000aa"
 TENANT_URL = reverse("support:tenant", args=[71])

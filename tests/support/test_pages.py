@@ -11,7 +11,7 @@ from portal.audit.models import AuditEntry
 from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.models import DataSource as EmuDataSource
-from tests.support_console.conftest import (
+from tests.helpers.support import (
     SENTINELS,
     as_user,
     make_app,

@@ -10,7 +10,7 @@ from freezegun import freeze_time
 
 from portal.audit.models import AuditEntry
 from portal.support import access
-from tests.support_console.conftest import state_reason
+from tests.helpers.support import state_reason
 
 
 @pytest.mark.parametrize("url", [reverse("support:tenants"), reverse("support:tenant", args=[71])])

@@ -10,7 +10,7 @@ from django.urls import reverse
 from portal.hdp.client import HdpClient
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import Run
-from tests.support_console.conftest import (
+from tests.helpers.support import (
     AUTHORIZE_URI,
     make_app,
     make_datasource,

@@ -11,7 +11,7 @@ from django.urls import reverse
 from portal.audit.models import AuditEntry
 from portal.sandbox.hdp import faults, refresh
 from tests.helpers.sandbox import PASSWORDS
-from tests.support_console.conftest import make_app, make_datasource, make_profile
+from tests.helpers.support import make_app, make_datasource, make_profile
 
 
 @pytest.fixture

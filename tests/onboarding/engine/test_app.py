@@ -14,7 +14,7 @@ from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.models import Fault
 from portal.sandbox.hdp.models import OAuthApp as EmuApp
-from tests.steps.conftest import SECRET, Recording, Scripted, app_body, make_client
+from tests.helpers.engine import SECRET, Recording, Scripted, app_body, make_client
 
 APPS = r"^/api/mgmt/oauthapps$"
 

@@ -17,7 +17,7 @@ from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.models import DataSource as EmuDataSource
 from portal.sandbox.hdp.models import OAuthApp as EmuApp
 from portal.sandbox.hdp.models import OAuthProfile as EmuProfile
-from tests.steps.conftest import SECRET, Recording, app_body, ds_body, give_tokens, make_client
+from tests.helpers.engine import SECRET, Recording, app_body, ds_body, give_tokens, make_client
 
 
 def full_run(run, client):

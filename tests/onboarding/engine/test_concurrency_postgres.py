@@ -23,7 +23,7 @@ from portal.sandbox.hdp.models import DataSource as EmuDataSource
 from portal.sandbox.hdp.models import OAuthApp as EmuApp
 from portal.sandbox.hdp.models import OAuthProfile as EmuProfile
 from portal.sandbox.hdp.seed import seed_demo
-from tests.steps.conftest import SECRET, give_tokens, make_client
+from tests.helpers.engine import SECRET, give_tokens, make_client
 
 pytestmark = [
     pytest.mark.postgres,

@@ -12,7 +12,7 @@ from portal.oauth.models import OAuthFlow
 from portal.onboarding import engine
 from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp import faults, refresh
-from tests.steps.conftest import ACCESS, REFRESH, SECRET, give_tokens
+from tests.helpers.engine import ACCESS, REFRESH, SECRET, give_tokens
 
 SENTINELS = (SECRET, ACCESS, REFRESH)
 

@@ -12,7 +12,7 @@ from portal.onboarding.models import Run
 from portal.sandbox.hdp.models import DataSource as EmuDataSource
 from portal.sandbox.hdp.models import OAuthApp as EmuApp
 from portal.sandbox.hdp.models import OAuthProfile as EmuProfile
-from tests.steps.conftest import SECRET, app_body, give_tokens, make_client
+from tests.helpers.engine import SECRET, app_body, give_tokens, make_client
 
 SETTINGS = engine.AppSettings(
     name="acme_typed_app",

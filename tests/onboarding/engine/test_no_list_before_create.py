@@ -15,7 +15,7 @@ from portal.sandbox.hdp.models import DataSource as EmuDataSource
 from portal.sandbox.hdp.models import HdpUser
 from portal.sandbox.hdp.models import OAuthApp as EmuApp
 from portal.sandbox.hdp.models import OAuthProfile as EmuProfile
-from tests.steps.conftest import SECRET, Recording, Scripted, app_body, ds_body, give_tokens, make_client
+from tests.helpers.engine import SECRET, Recording, Scripted, app_body, ds_body, give_tokens, make_client
 
 DATASOURCES = r"^/api/mgmt/datasources$"
 PROFILES = r"^/api/mgmt/oauthprofiles$"

@@ -15,7 +15,7 @@ from portal.sandbox.hdp import faults, refresh
 from portal.sandbox.hdp.models import DataSource as EmuDataSource
 from portal.sandbox.hdp.models import Fault
 from portal.sandbox.hdp.models import OAuthProfile as EmuProfile
-from tests.steps.conftest import ACCESS, REFRESH, SECRET, Scripted, ds_body, give_tokens, make_client
+from tests.helpers.engine import ACCESS, REFRESH, SECRET, Scripted, ds_body, give_tokens, make_client
 
 PROFILES = r"^/api/mgmt/oauthprofiles$"
 DATASOURCES = r"^/api/mgmt/datasources$"

@@ -12,7 +12,7 @@ from django.utils import timezone
 from portal.audit.models import AuditEntry
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import RemoteObject, Run
-from tests.steps.conftest import SECRET, give_tokens
+from tests.helpers.engine import SECRET, give_tokens
 
 
 def flow(run, *, outcome=OAuthFlow.Outcome.PENDING, expires_in=timedelta(minutes=5)):

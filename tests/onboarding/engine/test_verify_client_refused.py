@@ -7,7 +7,7 @@ import pytest
 
 from portal.onboarding import engine
 from portal.sandbox.hdp import refresh
-from tests.steps.conftest import SECRET, give_tokens
+from tests.helpers.engine import SECRET, give_tokens
 
 
 @pytest.fixture

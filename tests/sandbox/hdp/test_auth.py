@@ -7,7 +7,7 @@ import httpx
 from portal.sandbox.hdp import errors
 from portal.sandbox.hdp.emulator import mock_transport
 from portal.sandbox.hdp.models import DataSource, OAuthProfile
-from tests.emulator.helpers import GA, error_code, make_app
+from tests.helpers.emulator import GA, error_code, make_app
 from tests.helpers.sandbox import PASSWORDS
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from portal.sandbox.hdp import errors, refresh
 from portal.sandbox.hdp.models import DataSource, OAuthProfile
-from tests.emulator.helpers import error_code, make_app, make_ds, make_profile
+from tests.helpers.emulator import error_code, make_app, make_ds, make_profile
 
 
 @pytest.fixture

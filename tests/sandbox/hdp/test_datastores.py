@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from portal.sandbox.hdp import errors
-from tests.emulator.helpers import error_code
+from tests.helpers.emulator import error_code, option_defs
 
 OAUTH_STORES = {1, 54, 62, 63, 76, 1002}
-
-
-def option_defs(store: dict) -> dict[str, dict]:
-    first = next(iter(store["connectionType"].values()))
-    return {opt["id"]: opt for category in first for opt in category["options"]}
 
 
 def test_list_has_documented_and_sandbox_ids(emulator_admin):

@@ -14,8 +14,7 @@ from portal.sandbox.hdp import errors
 from portal.sandbox.hdp.models import OAuthApp, OAuthProfile
 from portal.sandbox.hdp.seed import seed_demo
 from portal.sandbox.hdp.wsgi import build_server
-from tests.emulator.helpers import APP_BODY, error_code, make_app, make_ds, make_profile
-from tests.emulator.test_datastores import option_defs
+from tests.helpers.emulator import APP_BODY, error_code, make_app, make_ds, make_profile, option_defs
 from tests.helpers.sandbox import PASSWORDS
 
 SNOWFLAKE = 76

@@ -8,7 +8,7 @@ import pytest
 
 from portal.sandbox.hdp import errors, faults
 from portal.sandbox.hdp.models import Fault, OAuthApp
-from tests.emulator.helpers import APP_BODY, error_code
+from tests.helpers.emulator import APP_BODY, error_code
 
 
 @pytest.fixture(autouse=True)

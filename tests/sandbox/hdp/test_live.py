@@ -11,7 +11,7 @@ from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.models import OAuthApp
 from portal.sandbox.hdp.seed import seed_demo
 from portal.sandbox.hdp.wsgi import build_server
-from tests.emulator.helpers import APP_BODY, error_code
+from tests.helpers.emulator import APP_BODY, error_code
 from tests.helpers.sandbox import PASSWORDS
 
 ADMIN = ("d2cadmin", PASSWORDS["d2cadmin"])

@@ -6,7 +6,7 @@ import pytest
 
 from portal.sandbox.hdp import errors
 from portal.sandbox.hdp.models import DataSource, OAuthApp, OAuthProfile
-from tests.emulator.helpers import APP_BODY, error_code, make_app, make_ds, make_profile
+from tests.helpers.emulator import APP_BODY, error_code, make_app, make_ds, make_profile
 
 
 def test_create_returns_201_with_the_object_and_get_returns_the_secret(emulator_admin):

@@ -6,7 +6,7 @@ import pytest
 
 from portal.sandbox.hdp import errors
 from portal.sandbox.hdp.models import DataSource
-from tests.emulator.helpers import error_code, make_app, make_ds, make_profile
+from tests.helpers.emulator import error_code, make_app, make_ds, make_profile
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import respx
 
 from portal.sandbox.hdp import refresh
 from portal.sandbox.hdp.models import OAuthProfile
-from tests.emulator.helpers import make_app, make_ds, make_profile
+from tests.helpers.emulator import make_app, make_ds, make_profile
 
 TOKEN_URI = "https://oauth2.example.com/token"
 REST = 63

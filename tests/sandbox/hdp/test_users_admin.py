@@ -6,7 +6,7 @@ import pytest
 
 from portal.sandbox.hdp import errors
 from portal.sandbox.hdp.models import HdpUser
-from tests.emulator.helpers import error_code
+from tests.helpers.emulator import error_code
 
 
 def uid(name: str) -> int:

@@ -3,8 +3,7 @@ from __future__ import annotations
 import pytest
 
 from portal.sandbox.provider.seed import seed_provider
-
-REDIRECT_URI = "http://127.0.0.1:8000/oauth/callback/Sandbox_app/"
+from tests.helpers.sandbox_provider import REDIRECT_URI
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ from portal.sandbox.provider import seed
 from portal.sandbox.provider.views import SESSION_KEY
 from tests.helpers.pkce import make_pkce
 from tests.helpers.sandbox_provider import (
+    REDIRECT_URI,
     authorize_url,
     basic_auth,
     callback_params,
@@ -21,7 +22,6 @@ from tests.helpers.sandbox_provider import (
     sign_in,
     sign_in_and_consent,
 )
-from tests.provider.conftest import REDIRECT_URI
 
 
 def _code(client: Client, scope: str, state: str = "st-1") -> tuple[str, str]:

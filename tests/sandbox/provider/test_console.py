@@ -8,7 +8,7 @@ from django.test import Client
 from oauth2_provider.models import Application
 
 from tests.helpers.sandbox import PROVIDER_PASSWORD
-from tests.provider.conftest import REDIRECT_URI
+from tests.helpers.sandbox_provider import REDIRECT_URI
 
 CONSOLE = "/sandbox/provider/"
 

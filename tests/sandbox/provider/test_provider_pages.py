@@ -11,8 +11,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from tests.helpers.pkce import make_pkce
-from tests.helpers.sandbox_provider import authorize_url, sign_in
-from tests.provider.conftest import REDIRECT_URI
+from tests.helpers.sandbox_provider import REDIRECT_URI, authorize_url, sign_in
 
 PAGES = ["sandbox_provider:login", "sandbox_provider:console"]
 

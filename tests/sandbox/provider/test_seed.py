@@ -12,7 +12,7 @@ from oauth2_provider.models import Application
 
 from portal.sandbox.provider import seed
 from tests.helpers.sandbox import PASSWORDS, PROVIDER_PASSWORD
-from tests.provider.conftest import REDIRECT_URI
+from tests.helpers.sandbox_provider import REDIRECT_URI
 
 
 def test_seed_creates_the_account_and_a_confidential_code_client(db):
