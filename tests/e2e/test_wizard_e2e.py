@@ -6,7 +6,7 @@
 4. Keyboard only on steps a and b: focus goes to the new step's heading or the first error.
 5. A consent without offline_access: refused in plain words, nothing saved in HDP.
 
-Each journey ends by reading HDP back over HTTP (conftest.hdp_state).
+Each journey ends by reading HDP back over HTTP (tests/helpers/e2e.py, ``hdp_state``).
 """
 
 from __future__ import annotations

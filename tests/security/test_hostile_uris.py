@@ -1,5 +1,5 @@
 """SECURITY.md item 11 through the wizard (issue 4, part 2): every hostile provider URI of the
-validator table (tests/oauth/test_uris.py::HOSTILE, 54 payloads) typed into the real "register an
+validator table (tests/helpers/hostile_uris.py, HOSTILE, 54 payloads) typed into the real "register an
 application" form is refused with an error on that field, the rest of the input is kept, the secret
 is not echoed, and HDP never receives it: zero HDP writes, and no HDP request carries the URI. The
 inline check (htmx, on blur) refuses the same payloads with zero HDP calls at all.

@@ -38,7 +38,7 @@ def test_done_step_shows_the_result_not_a_resubmittable_form(acme, hdp_log):
     create_app(acme, run)
     html = acme.get(reverse("onboarding:step-app", args=[run.pk])).content.decode()
     assert "Acme_GA_app" in html
-    # The secret field on this page belongs to the edit form (tests/wizard/test_step_app_edit.py).
+    # The secret field on this page belongs to the edit form (tests/onboarding/views/test_step_app_edit.py).
     assert 'name="action" value="create"' not in html
     assert SECRET not in html
     hdp_log.clear()
