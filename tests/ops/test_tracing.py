@@ -16,7 +16,7 @@ from opentelemetry import trace
 
 from portal.lib.logging import JsonFormatter, register_secret
 from portal.ops import tracing
-from tests.helpers.spans import dump, spans  # noqa: F401
+from tests.helpers.spans import dump
 from tests.helpers.wizard import sign_in
 
 
@@ -42,7 +42,7 @@ def test_off_unless_configured(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_wizard_request_spans_with_hdp_operation(spans, client, hdp_log):  # noqa: F811
+def test_wizard_request_spans_with_hdp_operation(spans, client, hdp_log):
     assert sign_in(client).status_code == 302
     spans.clear()
     response = client.get(reverse("onboarding:new"))
@@ -58,7 +58,7 @@ def test_wizard_request_spans_with_hdp_operation(spans, client, hdp_log):  # noq
 
 
 @pytest.mark.django_db
-def test_callback_query_string_never_in_a_span(spans, client, hdp_log):  # noqa: F811
+def test_callback_query_string_never_in_a_span(spans, client, hdp_log):
     assert sign_in(client).status_code == 302
     spans.clear()
     code, state = "sentinel-span-code-5521", "sentinel-span-state-9d07"
@@ -69,7 +69,7 @@ def test_callback_query_string_never_in_a_span(spans, client, hdp_log):  # noqa:
     assert "/oauth/callback/Acme_GA_app/" in text
 
 
-def test_registered_secret_redacted_in_attributes_and_events(spans):  # noqa: F811
+def test_registered_secret_redacted_in_attributes_and_events(spans):
     secret = "sentinel-span-secret-0b3c"
     register_secret(secret)
     tracer = trace.get_tracer("test")
@@ -82,7 +82,7 @@ def test_registered_secret_redacted_in_attributes_and_events(spans):  # noqa: F8
     assert secret not in text
 
 
-def test_json_log_line_carries_trace_and_span_ids(spans):  # noqa: F811
+def test_json_log_line_carries_trace_and_span_ids(spans):
     import logging
 
     tracer = trace.get_tracer("test")
@@ -95,7 +95,7 @@ def test_json_log_line_carries_trace_and_span_ids(spans):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_task_span_links_to_the_request_that_queued_it(spans):  # noqa: F811
+def test_task_span_links_to_the_request_that_queued_it(spans):
     tracer = trace.get_tracer("test")
     with tracer.start_as_current_span("request") as request_span:
         result = traced_noop.enqueue(41)

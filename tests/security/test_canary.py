@@ -32,8 +32,8 @@ from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import Run
 from portal.sandbox.hdp import passwords, refresh
 from portal.sandbox.hdp.models import HdpUser, OAuthApp, OAuthProfile
-from tests.helpers.spans import dump, spans  # noqa: F401 (a fixture: tracing on, spans kept in memory)
-from tests.security.conftest import RecordingClient
+from tests.helpers.recording import RecordingClient
+from tests.helpers.spans import dump
 
 HDP_PASSWORD = "Sentinel-HdpPassword-7d1e"
 SERVICE_PASSWORD = "Sentinel-ServicePassword-5a90"
@@ -101,7 +101,7 @@ def _forms(value: str) -> list[str]:
 
 @pytest.mark.django_db
 def test_whole_wizard_leaks_no_sentinel(
-    spans,  # noqa: F811
+    spans,
     hdp_log,
     settings,
     caplog,
