@@ -284,7 +284,7 @@ def _walk_with_long_names(journey: LayoutJourney, page: Page) -> Run:
     """The wizard to a passing check with a 100-character name for the application, the profile and
     the data source; every page checked."""
     sign_in(page, journey.base, *ACME_ADMIN)
-    _start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX)
+    start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX)
     page.fill("#id_name", LONG_APP)
     page.wait_for_function(
         "(name) => document.querySelector('#redirect-uri')?.textContent.includes(name)", arg=LONG_APP
