@@ -72,11 +72,14 @@ INSTALLED_APPS = [
     "portal.onboarding",
     "portal.connections",
     "portal.support",
+    "portal.api",
     "portal.sandbox.hdp",
     "portal.sandbox.provider",
     "oauth2_provider",
     "django_tasks",
     "django_tasks_db",
+    # Only for its templates and Swagger UI's static files (the API docs page: no CDN).
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +87,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Compresses HTML before anything else sees the body (BREACH: SECURITY.md item 26).
     "django.middleware.gzip.GZipMiddleware",
+    # /api/v1/: any error answer not already problem+json (405, 404 of unknown paths) becomes one.
+    "portal.api.middleware.ApiProblemMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -323,6 +328,12 @@ PORTAL_BENCH_VIEWS = env_bool("PORTAL_BENCH_VIEWS", default=False)
 # --- Rate limits (per person, per minute) ------------------------------------------------------------
 RATELIMIT_OAUTH_START_PER_MINUTE = env_int("RATELIMIT_OAUTH_START_PER_MINUTE", 10)
 RATELIMIT_TEST_PER_MINUTE = env_int("RATELIMIT_TEST_PER_MINUTE", 10)
+
+# --- Automation API (portal/api, docs/api.md) -------------------------------------------------------
+# Requests per token per minute (database counters); over it: 429 with Retry-After. 0 switches it off.
+API_RATELIMIT_PER_MINUTE = env_int("API_RATELIMIT_PER_MINUTE", 120)
+# The key of the tokens' HMAC-SHA256; empty: derived from SECRET_KEY. Changing it invalidates every token.
+API_TOKEN_HASH_KEY = env_secret("API_TOKEN_HASH_KEY") or ""
 
 # --- Sign-in throttle (SECURITY.md item 34; docs/deploy.md) -----------------------------------------
 # Failed sign-ins within the window: from this many on, sign-in is paused (0 switches a counter off)
