@@ -273,7 +273,7 @@ HEALTH_CHECK_CAP_DELAY = env_int("HEALTH_CHECK_CAP_DELAY_SECONDS", 15)
 # HDP down (5xx, timeouts): wait base * 2^(n-1) seconds after the n-th failure, at most max.
 HEALTH_HDP_BACKOFF_BASE = env_int("HEALTH_HDP_BACKOFF_BASE_SECONDS", 60)
 HEALTH_HDP_BACKOFF_MAX = env_int("HEALTH_HDP_BACKOFF_MAX_SECONDS", 3600)
-# Optional webhook told of every change of status; signed with HMAC-SHA256 (docs/deploy.md).
+# Optional webhook told of every change of status, in the Standard Webhooks format (docs/deploy.md).
 HEALTH_WEBHOOK_URL = env_str("HEALTH_WEBHOOK_URL", "") or ""
 HEALTH_WEBHOOK_SECRET = env_secret("HEALTH_WEBHOOK_SECRET") or ""
 HEALTH_WEBHOOK_TIMEOUT = float(env_int("HEALTH_WEBHOOK_TIMEOUT_MS", 5000)) / 1000
