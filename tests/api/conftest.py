@@ -24,3 +24,16 @@ def acme(api_hdp):
 @pytest.fixture
 def globex(api_hdp):
     return sign_in("globex_admin")
+
+
+@pytest.fixture
+def api_live(live_server, settings):
+    """The live server's URL; the portal reaches HDP (the emulator mounted on the same server) over real
+    HTTP, as tests/e2e's ``e2e_portal`` does."""
+    settings.HDP_BASE_URL = live_server.url + "/sandbox/hdp"
+    settings.HDP_TRANSPORT_FACTORY = None
+    settings.PORTAL_BASE_URL = live_server.url
+    settings.SANDBOX_ENABLED = True
+    settings.HEALTH_WEBHOOK_URL = ""
+    seed_demo()
+    return str(live_server.url)

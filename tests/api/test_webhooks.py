@@ -46,7 +46,9 @@ def test_a_body_verifies_with_the_library_and_matches_the_published_schema(clien
     assert verified["type"] == "connection.broke" and verified["data"]["status"] == "needs_reconnect"
     schema = client.get("/api/v1/openapi.json").json()
     assert set(schema["webhooks"]) == {"connection.broke", "connection.recovered"}
-    ref = schema["webhooks"]["connection.broke"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    ref = schema["webhooks"]["connection.broke"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]
     # The $ref resolves inside this document, which carries the OpenAPI document's components.
     jsonschema.Draft202012Validator({**ref, "components": schema["components"]}).validate(verified)
     with pytest.raises(jsonschema.ValidationError):
