@@ -58,6 +58,12 @@ class PortalApi(NinjaAPI):
         components = schema.setdefault("components", {})
         components.setdefault("schemas", {}).update(webhooks.component_schemas())
         schema["webhooks"] = webhooks.openapi_webhooks()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for status, answer in operation.get("responses", {}).items():
+                    content = answer.get("content", {})
+                    if int(status) >= 400 and "application/json" in content:
+                        content[problems.MEDIA_TYPE] = content.pop("application/json")
         return schema
 
 
@@ -265,7 +271,7 @@ def get_check(request: HttpRequest, setup_id: UUID, check_id: int) -> dict[str, 
                 "name": "Idempotency-Key",
                 "in": "header",
                 "required": False,
-                "schema": {"type": "string", "maxLength": 255},
+                "schema": {"type": "string", "pattern": idempotency.KEY_PATTERN},
                 "description": "The same key and request within 24 hours returns the first answer.",
             }
         ]

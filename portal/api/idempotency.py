@@ -10,6 +10,7 @@ instances share them) and older ones are swept as new keys arrive.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -24,6 +25,8 @@ from portal.api.problems import Problem
 HEADER = "Idempotency-Key"
 TTL = timedelta(hours=24)
 MAX_KEY = 255
+#: Printable ASCII, no leading or trailing space (also the OpenAPI document's pattern for the header).
+KEY_PATTERN = r"^[!-~]([ -~]{0,253}[!-~])?$"
 
 
 def fingerprint(request: HttpRequest, user_id: int) -> str:
@@ -49,13 +52,12 @@ def run_once(request: HttpRequest, user_id: int, answer: Callable[[], HttpRespon
     key = request.headers.get(HEADER)
     if key is None:
         return answer()
-    key = key.strip()
-    if not key or len(key) > MAX_KEY or not key.isprintable():
+    if not re.fullmatch(KEY_PATTERN, key):
         raise Problem(
-            400,
+            422,
             "invalid_idempotency_key",
-            _("The Idempotency-Key header must be 1 to 255 printable characters."),
-            errors=[{"field": "header.Idempotency-Key", "message": _("1 to 255 printable characters")}],
+            _("The Idempotency-Key header must be 1 to 255 printable ASCII characters."),
+            errors=[{"field": "header.Idempotency-Key", "message": _("1 to 255 printable ASCII characters")}],
         )
     now = timezone.now()
     IdempotentRequest.objects.filter(created_at__lt=now - TTL).delete()
