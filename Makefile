@@ -48,6 +48,7 @@ test: $(VENV)/.installed $(MO)
 bench: $(VENV)/.installed
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/bench_health.py
+	$(BIN)/python scripts/bench_api.py
 
 # ruff (check + format), djade (templates) and typos through pre-commit (.pre-commit-config.yaml,
 # no network needed), then mypy (strict) on the whole package.

@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Router
@@ -27,7 +28,7 @@ from ninja.openapi.docs import Swagger
 from pydantic import Field
 
 from portal.accounts.models import User
-from portal.api import idempotency, problems, schemas, setups, webhooks
+from portal.api import idempotency, problems, schemas, setups, support, webhooks
 from portal.api.auth import TokenAuth, require_scope
 from portal.api.models import ApiToken
 from portal.api.problems import Problem
@@ -191,11 +192,11 @@ setups_router = Router(tags=["setups"])
 @setups_router.get(
     "", response={200: schemas.SetupPage, **_errors()}, summary="The person's setups, newest first"
 )
-def list_setups(request: HttpRequest, filters: Query[SetupFilters]) -> dict[str, Any]:
+def list_setups(request: HttpRequest, filters: Query[SetupFilters]) -> HttpResponse:
     require_scope(request, "setups:read")
     _known_params(request, SetupFilters)
     person = _person(request)
-    rows, statuses, next_cursor = setups.page(
+    rows, statuses, ids, next_cursor = setups.page(
         person,
         state=filters.status,
         tenant=filters.tenant,
@@ -203,10 +204,18 @@ def list_setups(request: HttpRequest, filters: Query[SetupFilters]) -> dict[str,
         cursor=filters.cursor,
         limit=filters.limit,
     )
-    return {
-        "items": [setups.setup_out(r, statuses[r.pk], person.username) for r in rows],
+    link, words = setups.page_link(), dict[Any, tuple[str, str | None]]()
+    items = [
+        setups.setup_out(r, statuses[r.pk], person.username, ids.get(r.pk, {}), link=link, words=words)
+        for r in rows
+    ]
+    body = {
+        "items": items,
         "next_cursor": next_cursor,
     }
+    # Built from the same dicts the schema describes (schemathesis checks every answer against it);
+    # returned as is, not re-validated by pydantic: a page of 100 is the API's hot path.
+    return HttpResponse(json.dumps(body, cls=DjangoJSONEncoder), content_type="application/json")
 
 
 def _setup(request: HttpRequest, setup_id: UUID) -> Run:
@@ -224,7 +233,8 @@ def get_setup(request: HttpRequest, setup_id: UUID) -> dict[str, Any]:
     require_scope(request, "setups:read")
     run = _setup(request, setup_id)
     status = checks.status_for(run)
-    return setups.setup_out(run, status, _person(request).username)
+    ids = setups.hdp_ids([run.pk]).get(run.pk, {})
+    return setups.setup_out(run, status, _person(request).username, ids)
 
 
 class HistoryFilters(schemas.Strict):
@@ -311,3 +321,37 @@ def _queue(request: HttpRequest, person: User, setup_id: UUID) -> HttpResponse:
 
 
 api.add_router("/setups", setups_router)
+
+
+# --- support staff ----------------------------------------------------------------------------------
+support_router = Router(tags=["support"])
+
+
+@support_router.get(
+    "",
+    response={200: schemas.TenantPage, **_errors()},
+    summary="Every tenant with setups, with the support console's worst status (support staff)",
+)
+def list_tenants(request: HttpRequest) -> dict[str, Any]:
+    require_scope(request, "support:read")
+    actor = support.staff(request)
+    _known_params(request, schemas.Strict)
+    AuditEntry.record(actor, "support.view_tenants", via="api")
+    return {"items": support.tenants()}
+
+
+@support_router.get(
+    "/{int:tenant_id}/findings",
+    response={200: schemas.Findings, **_errors(404)},
+    summary="The support console's findings for one tenant (support staff)",
+)
+def tenant_findings(request: HttpRequest, tenant_id: int) -> dict[str, Any]:
+    require_scope(request, "support:read")
+    actor = support.staff(request)
+    _known_params(request, schemas.Strict)
+    if tenant_id > 2**31 - 1:
+        raise Problem(404, "not_found", _("There is no such tenant."))
+    return support.findings(tenant_id, actor)
+
+
+api.add_router("/tenants", support_router)

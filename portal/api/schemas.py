@@ -116,7 +116,7 @@ class Me(Schema):
 class TenantSummary(Schema):
     id: int
     name: str
-    setups: int
+    setups: int = Field(description="Completed setups in the portal.")
     worst_status: SetupStatus | None = Field(None, description="The console's worst status of the tenant.")
     needs_attention: int = Field(description="How many of its setups need a reconnect or are broken.")
 
@@ -126,13 +126,18 @@ class TenantPage(Schema):
 
 
 class Finding(Schema):
+    code: str = Field(description="A stable name of the kind of finding.")
     severity: str
-    title: str
-    detail: str
+    text: str = Field(description="What is wrong, in the console's words.")
+    action: str = Field(description="The safe next action, in the console's words.")
+    ask_owner: str | None = Field(None, description="Whom to ask (the owning tenant admin), when someone.")
     setup_id: str | None = None
-    hdp_object: str | None = None
+    affected: list[str] = Field(description="What else the same cause broke.")
+    harm: int = Field(description="How many data sources it stops.")
 
 
 class Findings(Schema):
     tenant: Tenant
+    complete: bool = Field(description="False when HDP could not be read in full (see problem).")
+    problem: str | None = Field(None, description="Why HDP could not be read, in the console's words.")
     items: list[Finding]

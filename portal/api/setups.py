@@ -89,6 +89,35 @@ def _with_state(queryset: QuerySet[Run], state: str) -> QuerySet[Run]:
     return queryset.filter(last_state=state)
 
 
+#: The columns a setup's answer uses (a run also holds large JSON columns no answer needs).
+FIELDS = (
+    "id",
+    "owner_id",
+    "status",
+    "created_at",
+    "completed_at",
+    "tenant_id",
+    "tenant_name",
+    "datastore_id",
+    "datastore_name",
+    "app_name",
+    "profile_name",
+    "ds_name",
+    "granted_scope",
+    "provider_subject",
+    "provider_display_name",
+)
+
+
+def hdp_ids(run_ids: list[UUID]) -> dict[UUID, dict[str, int]]:
+    """The HDP ids each setup holds (application, profile, data source), in one query."""
+    ids: dict[UUID, dict[str, int]] = {}
+    held = RemoteObject.objects.filter(run_id__in=run_ids, outcome__in=_HELD, remote_id__isnull=False)
+    for run_id, kind, remote_id in held.values_list("run_id", "kind", "remote_id"):
+        ids.setdefault(run_id, {})[kind] = int(remote_id)
+    return ids
+
+
 def page(
     person: User,
     *,
@@ -97,7 +126,7 @@ def page(
     store: str | None,
     cursor: str | None,
     limit: int,
-) -> tuple[list[Run], dict[UUID, Status], str | None]:
+) -> tuple[list[Run], dict[UUID, Status], dict[UUID, dict[str, int]], str | None]:
     queryset = visible(person)
     if tenant is not None:
         queryset = queryset.filter(tenant_id=tenant)
@@ -109,39 +138,55 @@ def page(
     if cursor:
         created, pk = decode_cursor(cursor)
         queryset = queryset.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=pk))
-    rows = list(queryset.order_by("-created_at", "-pk").prefetch_related("objects_made")[: limit + 1])
+    rows = list(queryset.order_by("-created_at", "-pk").only(*FIELDS)[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     statuses = checks.statuses_for([r.pk for r in rows])
     if state:  # a check that finished between the two reads: show only what the filter asked for
         rows = [r for r in rows if statuses[r.pk].state == state] if rows else rows
     next_cursor = encode_cursor(rows[-1]) if more and rows else None
-    return rows, statuses, next_cursor
+    return rows, statuses, hdp_ids([r.pk for r in rows]), next_cursor
 
 
-def status_out(status: Status) -> dict[str, Any]:
+def status_out(status: Status, words: dict[Any, tuple[str, str | None]] | None = None) -> dict[str, Any]:
+    """``words``: a cache of the translated label and explanation per (state, cause), for a page."""
+    key = (status.state, status.cause)
+    said = words.get(key) if words is not None else None
+    if said is None:
+        said = (status.label, status.explanation or None)
+        if words is not None:
+            words[key] = said
     return {
         "state": status.state.value,
-        "label": status.label,
+        "label": said[0],
         "cause": status.cause.value if status.cause else None,
-        "cause_text": status.explanation or None,
+        "cause_text": said[1],
         "checked_at": status.checked_at,
         "is_problem": status.is_problem,
     }
 
 
-def api_path(run: Run, *rest: str) -> str:
-    return "/".join([f"/api/v1/setups/{run.pk}", *rest])
+_ZERO = UUID(int=0)
 
 
-def setup_out(run: Run, status: Status, owner: str) -> dict[str, Any]:
-    ids: dict[str, int | None] = {}
-    for made in run.objects_made.all():  # prefetched
-        if made.outcome in _HELD and made.remote_id is not None:
-            ids[made.kind] = int(made.remote_id)
+def page_link() -> str:
+    """The setup page's path with ``{}`` for the id (one URL lookup per answer, not one per setup)."""
+    return reverse("connections:setup", args=[_ZERO]).replace(str(_ZERO), "{}")
+
+
+def setup_out(
+    run: Run,
+    status: Status,
+    owner: str,
+    ids: dict[str, int],
+    *,
+    link: str | None = None,
+    words: dict[Any, tuple[str, str | None]] | None = None,
+) -> dict[str, Any]:
+    pk = str(run.pk)
     return {
-        "id": str(run.pk),
-        "status": status_out(status),
+        "id": pk,
+        "status": status_out(status, words),
         "tenant": {"id": run.tenant_id, "name": run.tenant_name},
         "store": {"id": run.datastore_id, "name": run.datastore_name},
         "data_source": {"name": run.ds_name, "hdp_id": ids.get(RemoteObject.Kind.DATASOURCE)},
@@ -153,9 +198,9 @@ def setup_out(run: Run, status: Status, owner: str) -> dict[str, Any]:
         "created_at": run.created_at,
         "completed_at": run.completed_at,
         "links": {
-            "self": api_path(run),
-            "checks": api_path(run, "checks"),
-            "page": reverse("connections:setup", args=[run.pk]),
+            "self": f"/api/v1/setups/{pk}",
+            "checks": f"/api/v1/setups/{pk}/checks",
+            "page": (link or page_link()).format(pk),
         },
     }
 
