@@ -236,7 +236,9 @@ def main() -> int:
             f"  GET /api/v1/setups (100 rows)  p50 {page50:6.1f} ms  p99 {pct(page, 99):6.1f} ms  "
             f"{page50 / bare50:.2f}x bare (target 3x: {verdict(page50 <= 3 * bare50)})"
         )
-        print(f"  GET /api/v1/me (token)         p50 {statistics.median(me):6.1f} ms  p99 {pct(me, 99):6.1f} ms")
+        print(
+            f"  GET /api/v1/me (token)         p50 {statistics.median(me):6.1f} ms  p99 {pct(me, 99):6.1f} ms"
+        )
         print(
             f"  SQL queries per page: {small['queries']} at {small['setups']} setups, {big['queries']} at "
             f"{big['setups']} ({verdict(small['queries'] == big['queries'])}: independent of the number)"

@@ -114,7 +114,8 @@ def hdp_ids(run_ids: list[UUID]) -> dict[UUID, dict[str, int]]:
     ids: dict[UUID, dict[str, int]] = {}
     held = RemoteObject.objects.filter(run_id__in=run_ids, outcome__in=_HELD, remote_id__isnull=False)
     for run_id, kind, remote_id in held.values_list("run_id", "kind", "remote_id"):
-        ids.setdefault(run_id, {})[kind] = int(remote_id)
+        if remote_id is not None:
+            ids.setdefault(run_id, {})[kind] = int(remote_id)
     return ids
 
 

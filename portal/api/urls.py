@@ -12,7 +12,9 @@ _patterns, _app, _namespace = api.urls
 # The API authenticates each request by its token (portal/api/auth.py), not the session: the
 # sign-in redirect of LoginRequiredMiddleware must not answer for it.
 for _pattern in _patterns:
-    login_not_required(_pattern.callback)  # type: ignore[union-attr]
+    _view = getattr(_pattern, "callback", None)
+    if _view is not None:
+        login_not_required(_view)
 
 urlpatterns = [
     path("tokens/", views.tokens_page, name="api-tokens"),
