@@ -1,0 +1,19 @@
+"""/api/v1/docs in Chromium: Swagger UI from the portal's own static files, under the portal's CSP."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page
+
+
+@pytest.mark.browser
+def test_the_interactive_docs_render_under_the_csp_without_a_cdn(api_live, page: Page):
+    violations: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(api_live + "/api/v1/docs")
+    page.wait_for_selector("text=HDP Onboarding Portal API", timeout=15_000)
+    page.wait_for_selector("text=/api/v1/setups", timeout=15_000)
+    assert violations == []
+    assert requests and all(url.startswith(api_live) for url in requests), requests
