@@ -39,7 +39,9 @@ run: $(VENV)/.installed $(MO)
 bench-health: $(VENV)/.installed
 	$(BIN)/python scripts/bench_health.py
 
-test: $(VENV)/.installed $(MO)
+# `make lint` first: a fresh clone's `.[dev]` install brings every tool it runs (pre-commit, ruff, djade,
+# typos, mypy, django-stubs), and pre-commit needs no network and no git hook installed.
+test: lint $(MO)
 	bash scripts/install-test-deps.sh
 	bash scripts/test.sh
 
@@ -51,7 +53,8 @@ bench: $(VENV)/.installed
 	$(BIN)/python scripts/bench_api.py
 
 # ruff (check + format), djade (templates) and typos through pre-commit (.pre-commit-config.yaml,
-# no network needed), then mypy (strict) on the whole package.
+# no network needed), then mypy (strict) on the whole package, then import-linter (the layer rules and
+# no import cycles: [tool.importlinter] in pyproject.toml).
 lint: $(VENV)/.installed
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/mypy portal

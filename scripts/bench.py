@@ -474,7 +474,7 @@ def main() -> int:
         print(f"database: {'PostgreSQL (throwaway cluster)' if db_url.startswith('postgres') else 'SQLite'}")
         run = lambda *a: subprocess.run(
             [PY, "manage.py", *a], cwd=repo, env=env, check=True, capture_output=True
-        )  # noqa: E731
+        )
         run("migrate", "--noinput")
         run("seed_sandbox", "--app-name", BENCH_APP)
         run("collectstatic", "--noinput", "--verbosity", "0")

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 class TokenEndpoint(BaseHTTPRequestHandler):
     """The provider HDP refreshes with: always a fresh access token."""
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def do_POST(self) -> None:

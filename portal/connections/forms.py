@@ -1,9 +1,15 @@
+"""The forms of a completed setup's pages: notification settings, a new client secret, new scopes,
+and a repair's confirmation. The secret and the scopes use the wizard's own fields
+(:mod:`portal.onboarding.forms.fields`), so an input is checked one way everywhere."""
+
 from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portal.connections.models import NotificationPreference
+from portal.connections.rotate import SCOPE_MAX
+from portal.onboarding.forms.fields import ClientSecretField, ScopeField
 
 
 class NotificationPreferenceForm(forms.ModelForm[NotificationPreference]):
@@ -20,3 +26,32 @@ class NotificationPreferenceForm(forms.ModelForm[NotificationPreference]):
     class Meta:
         model = NotificationPreference
         fields = ["email_enabled", "email"]
+
+
+class SecretForm(forms.Form):
+    """ "New client secret": write-only, never rendered back, not even after an error."""
+
+    client_secret = ClientSecretField(
+        label=_("New client secret"),
+        error_messages={"required": _("Enter the new client secret from the provider's app registration.")},
+    )
+
+
+class ScopeForm(forms.Form):
+    """ "Change the scopes": the wizard's scope check (RFC 6749 tokens, no ``&``, ``#`` or ``?``)."""
+
+    scope = ScopeField(max_length=SCOPE_MAX)
+
+
+class RepairForm(forms.Form):
+    """A repair's confirmation: the cause the page showed, the other data sources ticked, and, when
+    the application is registered again, its client secret (the wizard's field)."""
+
+    cause = forms.CharField(max_length=32, required=False)
+    #: Optional here: the repair itself says "Enter the client secret" when it needs one.
+    client_secret = ClientSecretField(required=False)
+
+    def also(self) -> list[int]:
+        """The ids of the other data sources ticked (anything not a number is ignored)."""
+        getlist = getattr(self.data, "getlist", None)
+        return [int(v) for v in (getlist("also") if getlist else []) if str(v).isdigit()]

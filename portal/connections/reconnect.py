@@ -25,8 +25,9 @@ from django.utils.translation import gettext as _
 from portal.audit.models import AuditEntry
 from portal.connections import checks
 from portal.connections.models import ConnectionCheck
+from portal.connections.status import Cause, Status
 from portal.hdp.client import HdpClient
-from portal.hdp.errors import HdpError
+from portal.hdp.errors import HdpError, HdpNotFound
 from portal.hdp.schemas import OAuthProfileCreate
 from portal.lib.logging import register_secret
 from portal.oauth import flows, presets, uris
@@ -44,12 +45,53 @@ def pending(run: Run) -> bool:
     return run.status == Run.Status.COMPLETED and bool(run.tokens_enc)
 
 
+#: Causes of the last check after which the setup's OAuth profile is gone from HDP (HDP deletes an
+#: application's profiles with it): a reconnect has no profile to put the new sign-in into.
+PROFILE_GONE = (Cause.APP_MISSING, Cause.PROFILE_MISSING)
+
+
+def refusal(run: Run, status: Status) -> str:
+    """Why ``run`` cannot be reconnected now, from its records and its last check; "" when it can.
+
+    The setup page offers Reconnect only when this is "", and :func:`start` refuses the same."""
+    if run.consent_purpose() != "reconnect":
+        return _("Only a completed setup whose OAuth profile exists can be reconnected.")
+    if status.cause in PROFILE_GONE:
+        return _(
+            "The last check found that this setup's OAuth profile no longer exists in HDP, so there is "
+            "nothing to reconnect. Repair the setup instead: the repair has you sign in at the provider "
+            "and creates the profile again."
+        )
+    return ""
+
+
 def start(request: HttpRequest, run: Run, client: HdpClient, *, replace: bool = False) -> str:
     """The provider's authorization URL for a reconnect of ``run`` (its HDP application as HDP holds
     it now, checked like the wizard checks a reused one). Raises ReconnectRefused, flows.RateLimited."""
-    if run.consent_purpose() != "reconnect":
-        raise ReconnectRefused(_("Only a completed setup whose OAuth profile exists can be reconnected."))
+    why = refusal(run, checks.status_for(run))
+    if why:
+        raise ReconnectRefused(why)
     return authorize_url(request, run, client, "replace" if replace else "reconnect")
+
+
+@dataclass(frozen=True)
+class Started:
+    """The answer to "Reconnect": the provider's address, or why the flow did not start."""
+
+    provider_url: str = ""
+    error: str = ""
+
+
+def begin(request: HttpRequest, run: Run, client: HdpClient, *, replace: bool = False) -> Started:
+    """:func:`start`, with its refusals in plain words (portal/connections/views/reconnect.py)."""
+    try:
+        return Started(provider_url=start(request, run, client, replace=replace))
+    except ReconnectRefused as exc:
+        return Started(error=str(exc))
+    except flows.RateLimited:
+        return Started(
+            error=_("You have started many sign-ins in the last minute. Wait a minute, then try again.")
+        )
 
 
 def authorize_url(request: HttpRequest, run: Run, client: HdpClient, purpose: str) -> str:
@@ -124,6 +166,11 @@ def finish(run: Run, client: HdpClient) -> Outcome:
         assert profile_id is not None
         try:
             client.update_oauth_profile(profile_id, _body(run, tokens))
+        except HdpNotFound:
+            # Deleted in HDP since the last check: saying "press Reconnect" would loop. Check now, so
+            # the setup page shows the cause and offers the repair instead.
+            records.drop_sealed(run, "tokens")
+            gone = True
         except HdpError as exc:
             if exc.delivery == "definite":
                 records.drop_sealed(run, "tokens")
@@ -143,7 +190,11 @@ def finish(run: Run, client: HdpClient) -> Outcome:
                 ),
                 retry=True,
             )
-        records.drop_sealed(run, "tokens")
+        else:
+            records.drop_sealed(run, "tokens")
+            gone = False
+    if gone:
+        return _profile_gone(run, client)
     AuditEntry.record(
         run.owner.get_username(),
         "oauth_profile_reconnected",
@@ -159,3 +210,54 @@ def finish(run: Run, client: HdpClient) -> Outcome:
     except checks.CheckBusy:
         return Outcome(True, _("HDP holds the new sign-in. A check of this setup is already running."))
     return Outcome(True, _("HDP holds the new sign-in in the same OAuth profile."), check=check)
+
+
+def _profile_gone(run: Run, client: HdpClient) -> Outcome:
+    """HDP answered 404 for the profile: one check records why, so the page offers the repair."""
+    words = _(
+        "HDP no longer has this setup's OAuth profile, so the new sign-in could not be saved there. "
+        "Repair the setup: the repair creates the profile again."
+    )
+    try:
+        check = checks.run_check(
+            run, client, trigger=ConnectionCheck.Trigger.RECONNECT, requested_by=run.owner.get_username()
+        )
+    except checks.CheckBusy:
+        return Outcome(False, words)
+    return Outcome(False, words, check=check)
+
+
+@dataclass(frozen=True)
+class FinishPage:
+    """The page the callback returns to: what this request did, and what the admin can do next."""
+
+    outcome: Outcome | None
+    #: New tokens still wait on the run for HDP ("Try again").
+    pending: bool
+    status: Status
+    #: The provider account the setup is connected as ("" when unknown).
+    account: str
+    #: Why Reconnect is not offered ("" when it is): the page links to the repair instead.
+    refusal: str
+    #: Another tab holds the setup: this request changed nothing.
+    busy: str = ""
+
+
+def finish_page(run: Run, client: HdpClient) -> FinishPage:
+    """While new tokens are held, put them into the profile (:func:`finish`), then what the page shows."""
+    outcome, busy = None, ""
+    if pending(run):
+        try:
+            outcome = finish(run, client)
+        except engine.StepBusy as exc:
+            busy = str(exc)
+        run.refresh_from_db()
+    status = checks.status_for(run)
+    return FinishPage(
+        outcome=outcome,
+        pending=pending(run),
+        status=status,
+        account=run.provider_display_name or run.provider_subject,
+        refusal=refusal(run, status),
+        busy=busy,
+    )

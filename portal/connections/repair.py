@@ -39,6 +39,7 @@ from portal.hdp.client import HdpClient
 from portal.hdp.errors import HdpError, HdpNotFound
 from portal.hdp.schemas import DataSource, DataSourceCreate
 from portal.lib.logging import register_secret
+from portal.oauth import flows
 from portal.onboarding import engine
 from portal.onboarding.engine import records
 from portal.onboarding.models import RemoteObject, Run
@@ -73,6 +74,10 @@ FIXES = {
 }
 #: Breaks whose fix needs a new consent (the tokens were in the deleted profile).
 CONSENT_CAUSES = (Cause.APP_MISSING, Cause.PROFILE_MISSING)
+#: Another tab or window holds the setup (engine.lease): nothing was done by this request.
+BUSY = gettext_lazy(
+    "A repair of this setup is already in progress in another tab or window. Wait a moment, then reload this page."
+)
 #: Profile names tried when the old one is taken by someone else: the name, then name_2 ... name_9.
 _NAME_TRIES = 9
 
@@ -212,11 +217,13 @@ def _actor(run: Run) -> str:
     return str(run.owner.get_username())
 
 
-def _lost(run: Run, kind: str) -> None:
-    """Record that the setup's ``kind`` is gone from HDP (its old id kept): the run's consent purpose
-    becomes "repair" (``Run.purpose_for``) and the engine creates the object again, intent first."""
+def _lost(run: Run, kind: str, gone_id: int | None) -> None:
+    """Record that the setup's ``kind`` with id ``gone_id`` is gone from HDP (its old id kept): the
+    run's consent purpose becomes "repair" (``Run.purpose_for``) and the engine creates the object
+    again, intent first. Only that id: an object the repair already created again is never marked
+    (a repair resumes from what it did)."""
     obj = records.fresh(run, kind)
-    if obj is not None and obj.outcome in records.DONE_OUTCOMES:
+    if obj is not None and obj.outcome in records.DONE_OUTCOMES and obj.remote_id == gone_id:
         records.mark(
             obj, Outcome.FAILED, detail="deleted in HDP outside the portal; a repair creates it again"
         )
@@ -264,6 +271,13 @@ def _open(run: Run, cause: str, also: Iterable[int], requested_by: str, client: 
                 old_profile_id=read.profile_id,
                 also_repoint=sorted({i for i in also if i in allowed}),
             )
+            # What HDP lost is recorded once, with the repair (never on a later press of Repair).
+            if verdict.cause == Cause.DATASOURCE_MISSING:
+                _lost(run, Kind.DATASOURCE, read.datasource_id)
+            if verdict.cause == Cause.APP_MISSING:
+                _lost(run, Kind.APP, read.app_id)
+            if verdict.cause in CONSENT_CAUSES:
+                _lost(run, Kind.PROFILE, read.profile_id)
     except IntegrityError:
         raise RepairRefused(_("A repair of this setup is already in progress.")) from None
     AuditEntry.record(
@@ -291,13 +305,8 @@ def begin(
         if run.status != Run.Status.COMPLETED:
             raise RepairRefused(_("Only a completed setup can be repaired."))
         repair = open_repair(run) or _open(run, cause, also, person, client)
-        if repair.cause == Cause.DATASOURCE_MISSING:
-            _lost(run, Kind.DATASOURCE)
         if repair.cause not in CONSENT_CAUSES:
             return None
-        if repair.cause == Cause.APP_MISSING:
-            _lost(run, Kind.APP)
-        _lost(run, Kind.PROFILE)
         if records.done_id(run, Kind.APP) is None:
             if not client_secret:
                 raise engine.SecretRequired(
@@ -340,7 +349,7 @@ def _own_datasource(run: Run, client: HdpClient, repair: Repair, profile_id: int
         try:
             ds = client.get_datasource(obj.remote_id)
         except HdpNotFound:
-            _lost(run, Kind.DATASOURCE)  # deleted as well: created again below
+            _lost(run, Kind.DATASOURCE, obj.remote_id)  # deleted as well: created again below
         else:
             if str(ds.options.get(PROFILE_OPTION, "") or "").strip() != str(profile_id):
                 _put_profile(client, ds, profile_id)
@@ -477,3 +486,118 @@ def finish(run: Run, client: HdpClient) -> Result | None:
     except checks.CheckBusy:
         return Result(True, _("The repair is done. A check of this setup is already running."))
     return Result(True, _("The repair is done."), check=check)
+
+
+# --- what each page asks for, in one call (portal/connections/views/repair.py) ---------------------
+@dataclass(frozen=True)
+class StartPage:
+    """The repair page: an open repair to continue, or the one fix for what HDP holds now."""
+
+    open: Repair | None = None
+    plan: Plan | None = None
+    #: Why no plan could be made (HDP could not be read, or the break has no safe fix).
+    problem: str = ""
+    explanation: str = ""
+    needs_secret: bool = False
+    cause: str = ""
+    changes: tuple[str, ...] = ()
+    #: The open repair needs nothing from the admin now: go on to the finish page.
+    go_on: bool = False
+
+
+def start_page(run: Run, client: HdpClient) -> StartPage:
+    """What the repair page shows; reads HDP only when no repair is open."""
+    current = open_repair(run)
+    if current is not None:
+        secret = needs_secret(run, current)
+        if not (secret or awaits_consent(run, current)):
+            return StartPage(open=current, go_on=True)
+        return StartPage(
+            open=current,
+            explanation=str(FIXES.get(Cause(current.cause), "")),
+            needs_secret=secret,
+            cause=current.cause,
+            changes=tuple(changes_of(current)),
+        )
+    try:
+        found = plan(run, client)
+    except HdpError as exc:
+        return StartPage(problem=exc.explanation)
+    except RepairRefused as exc:
+        return StartPage(problem=str(exc))
+    if found is None:
+        return StartPage()
+    return StartPage(
+        plan=found, explanation=found.explanation, needs_secret=found.needs_secret, cause=found.cause
+    )
+
+
+@dataclass(frozen=True)
+class Begun:
+    """The answer to the admin's confirmation: where the browser goes next."""
+
+    #: A sign-in at the provider is next.
+    provider_url: str = ""
+    #: Why the repair could not go on (shown on the repair page); "" when it did.
+    error: str = ""
+    #: Another tab holds the setup: nothing was done.
+    busy: bool = False
+
+
+def confirm(
+    request: HttpRequest,
+    run: Run,
+    client: HdpClient,
+    *,
+    cause: str,
+    also: Iterable[int] = (),
+    client_secret: str = "",
+) -> Begun:
+    """:func:`begin`, with every refusal turned into plain words (the secret is never in them)."""
+    try:
+        url = begin(request, run, client, cause=cause, also=also, client_secret=client_secret)
+    except engine.StepBusy:
+        return Begun(busy=True)
+    except (RepairRefused, engine.StepError) as exc:
+        return Begun(error=str(exc))
+    except HdpError as exc:
+        return Begun(error=exc.explanation)
+    except flows.RateLimited:
+        return Begun(
+            error=_("You have started many sign-ins in the last minute. Wait a minute, then try again.")
+        )
+    return Begun(provider_url=url or "")
+
+
+@dataclass(frozen=True)
+class FinishPage:
+    """The finish page: what this request changed, what the repair changed so far, the status."""
+
+    result: Result | None
+    open: Repair | None
+    #: The open repair waits for the admin (a sign-in, or the client secret): "Continue the repair".
+    awaits_consent: bool
+    changes: tuple[str, ...]
+    status: Status
+    #: Another tab holds the setup: this request changed nothing.
+    busy: bool = False
+
+
+def finish_page(run: Run, client: HdpClient) -> FinishPage:
+    """Make the open repair's remaining changes (if one is open), then what the page shows."""
+    result, busy = None, False
+    if open_repair(run) is not None:
+        try:
+            result = finish(run, client)
+        except engine.StepBusy:
+            busy = True
+        run.refresh_from_db()
+    current = open_repair(run)
+    return FinishPage(
+        result=result,
+        open=current,
+        awaits_consent=awaits_consent(run, current) or needs_secret(run, current),
+        changes=tuple(changes_of(last_repair(run))),
+        status=checks.status_for(run),
+        busy=busy,
+    )

@@ -20,25 +20,28 @@ second tab out.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from pydantic import SecretStr
 
 from portal.audit.models import AuditEntry
-from portal.connections import checks
+from portal.connections import checks, reconnect
 from portal.connections.models import ConnectionCheck
 from portal.hdp.client import HdpClient
 from portal.hdp.errors import HdpAuthError, HdpError, HdpNotFound, HdpUnavailable
 from portal.hdp.schemas import OAuthApp, OAuthAppCreate
 from portal.lib.logging import register_secret
+from portal.oauth import flows
 from portal.onboarding import engine
 from portal.onboarding.engine import records
+from portal.onboarding.forms.fields import scope_tokens
 from portal.onboarding.models import RemoteObject, Run
+from portal.ratelimit import limiter as ratelimit
 
-#: RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated by spaces.
-_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
 SCOPE_MAX = 1000
 
 
@@ -51,6 +54,8 @@ class Outcome:
     ok: bool
     message: str
     check: ConnectionCheck | None = None
+    #: Another tab holds the setup (``engine.StepBusy``): a warning, nothing was sent.
+    busy: bool = False
 
 
 def app_record(run: Run) -> RemoteObject | None:
@@ -78,17 +83,12 @@ def refusal(run: Run) -> str:
 
 def clean_scope(raw: str) -> str:
     """The scopes as HDP stores them: single spaces between scope tokens. Raises RotateRefused."""
-    tokens = raw.split()
+    try:  # the wizard's check (RFC 6749 scope tokens, no & # ?), also for a caller without the form
+        tokens = scope_tokens(raw)
+    except ValidationError as exc:
+        raise RotateRefused(" ".join(exc.messages)) from None
     if not tokens:
         raise RotateRefused(_("Enter at least one scope, separated by spaces."))
-    bad = next((t for t in tokens if not _SCOPE_TOKEN.match(t)), None)
-    if bad is not None:
-        raise RotateRefused(
-            _(
-                "%(scope)s is not a valid scope: use letters, digits and punctuation, no quotes or backslashes."
-            )
-            % {"scope": bad[:60]}
-        )
     scope = " ".join(dict.fromkeys(tokens))
     if len(scope) > SCOPE_MAX:
         raise RotateRefused(_("The scopes are too long for HDP."))
@@ -232,3 +232,59 @@ def change_scope(run: Run, client: HdpClient, raw_scope: str, *, actor: str) -> 
     return Outcome(
         True, _("HDP's OAuth application has the new scopes. Sign in at the provider to grant them.")
     )
+
+
+# --- what each form asks for, in one call (portal/connections/views/rotate.py) ---------------------
+def submit_secret(run: Run, client: HdpClient, secret: str, *, actor: str) -> Outcome:
+    """ "Save the new secret and check": rate-limited like "Check now" (a check follows), then
+    :func:`rotate_secret`."""
+    if not ratelimit.hit("ds_test", actor, settings.RATELIMIT_TEST_PER_MINUTE):
+        AuditEntry.record(actor, "oauth_app.secret_rotated", run=run, outcome="rate_limited")
+        return Outcome(
+            False, _("You have run many checks in the last minute. Wait a minute, then try again.")
+        )
+    try:
+        return rotate_secret(run, client, secret, actor=actor)
+    except engine.StepBusy as exc:
+        return Outcome(False, str(exc), busy=True)
+
+
+@dataclass(frozen=True)
+class Rescoped:
+    """The answer to "Change the scopes and reconnect"."""
+
+    #: HDP took the new scopes and the sign-in at the provider is next.
+    provider_url: str = ""
+    message: str = ""
+    #: ``error`` (nothing changed), or ``warning`` (another tab; or the scopes changed but the
+    #: reconnect could not start).
+    level: str = "error"
+    #: The setup page's section to show the message at ("" = the top, after the scopes changed).
+    fragment: str = "rotate"
+
+
+def rescope(request: HttpRequest, run: Run, client: HdpClient, scope: str, *, actor: str) -> Rescoped:
+    """New scopes on HDP's application (:func:`change_scope`), then straight on to the provider: a
+    refresh token minted for the old scopes does not carry the new ones."""
+    try:
+        outcome = change_scope(run, client, scope, actor=actor)
+    except RotateRefused as exc:
+        AuditEntry.record(actor, "oauth_app.scope_changed", run=run, outcome="refused")
+        return Rescoped(message=str(exc))
+    except engine.StepBusy as exc:
+        return Rescoped(message=str(exc), level="warning")
+    if not outcome.ok:
+        return Rescoped(message=outcome.message)
+    run.refresh_from_db()
+    try:
+        return Rescoped(provider_url=reconnect.start(request, run, client))
+    except reconnect.ReconnectRefused as exc:
+        words = _("%(done)s The reconnect could not start: %(why)s") % {
+            "done": outcome.message,
+            "why": str(exc),
+        }
+    except flows.RateLimited:
+        words = _(
+            "%(done)s You have started many sign-ins in the last minute: wait a minute, then press Reconnect."
+        ) % {"done": outcome.message}
+    return Rescoped(message=words, level="warning", fragment="")

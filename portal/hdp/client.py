@@ -30,6 +30,9 @@ from portal.hdp.schemas import (
     OAuthProfileCreate,
     OAuthProfileSummary,
     ProfileStats,
+    SharedTenant,
+    SharedUser,
+    SharePermissions,
     Tenant,
     TestResult,
     UserInfo,
@@ -184,15 +187,22 @@ class HdpClient(HdpHttp):
 
     # --- data sources (docs/hdp-api.md §4) -------------------------------------------------------------
 
-    def list_datasources(self) -> list[DataSource]:
-        """``GET /api/mgmt/datasources`` — "Get data sources" (the acting user's).
-        Used by the step engine (reconcile)."""
-        return self._list(DataSource, "dataSources", "/api/mgmt/datasources")
+    def list_datasources(self, *, include_shared: bool = False) -> list[DataSource]:
+        """``GET /api/mgmt/datasources?details=true`` — "Get data sources".
 
-    def get_datasource(self, datasource_id: int) -> DataSource:
-        """``GET /api/mgmt/datasources/{id}`` — "Get data source details".
+        By default the acting user's own only: an item another user shared with them
+        (``sharedByAnotherUser``, docs/hdp-api.md §12) is left out, so that reconciling by name and
+        looking for candidates never pick someone else's data source. ``include_shared`` keeps them.
+        Used by the step engine (reconcile), the connection repair and the HDP check."""
+        params = {"details": "true"}
+        items = self._list(DataSource, "dataSources", "/api/mgmt/datasources", params)
+        return items if include_shared else [item for item in items if not item.shared_by_another_user]
+
+    def get_datasource(self, datasource_id: int, *, details: bool = False) -> DataSource:
+        """``GET /api/mgmt/datasources/{id}[?details=true]`` — "Get data source details".
         Used by the support console (a data source's options)."""
-        return self._get(DataSource, f"/api/mgmt/datasources/{object_id(datasource_id)}")
+        params = {"details": "true"} if details else None
+        return self._get(DataSource, f"/api/mgmt/datasources/{object_id(datasource_id)}", params)
 
     def create_datasource(self, datasource: DataSourceCreate) -> DataSource:
         """``POST /api/mgmt/datasources`` — "Create a data source" (owner = acting user). Never retried.
@@ -237,6 +247,84 @@ class HdpClient(HdpHttp):
         if not result.success and not result.message:
             return TestResult(success=False, message=messages.explain_test_failed(), detail=result.detail)
         return result
+
+    # --- sharing a data source (docs/hdp-api.md §12) ---------------------------------------------------
+    # Call these as the owner: ``HdpClient.for_user(owner)`` (``?user=``, which HDP 5.0 documents on every
+    # sharing page). Writes are never retried and their answer body is not relied on ([U] status and body):
+    # callers read the shares back with the list calls.
+
+    def list_shared_users(self, datasource_id: int) -> list[SharedUser]:
+        """``GET /api/mgmt/datasources/{id}/sharedUsers`` — "Get shared data source users"."""
+        return self._list(SharedUser, "sharedUsers", f"{self._ds_path(datasource_id)}/sharedUsers")
+
+    def share_with_users(self, datasource_id: int, shares: Sequence[SharedUser]) -> None:
+        """``POST .../sharedUsers`` — "Create a list of users with whom to share a data source".
+        Each user gets exactly ``permissions`` (nothing is inherited). Never retried."""
+        entries = [
+            {"userId": object_id(s.user_id), "permissions": _permission_ids(s.permissions)} for s in shares
+        ]
+        if not entries:
+            raise ValueError("share_with_users needs at least one user")
+        self._request("POST", f"{self._ds_path(datasource_id)}/sharedUsers", body={"sharedUsers": entries})
+
+    def get_shared_user(self, datasource_id: int, user_id: int) -> list[int]:
+        """``GET .../sharedUsers/{userId}`` — "Get the data source permissions for a shared user"."""
+        path = f"{self._ds_path(datasource_id)}/sharedUsers/{object_id(user_id)}"
+        return list(self._get(SharePermissions, path).permissions)
+
+    def update_shared_user(self, datasource_id: int, user_id: int, permissions: Iterable[int]) -> None:
+        """``PUT .../sharedUsers/{userId}`` — "Update data source permissions for shared user" (the
+        exact new set). Never retried."""
+        path = f"{self._ds_path(datasource_id)}/sharedUsers/{object_id(user_id)}"
+        self._request("PUT", path, body={"permissions": _permission_ids(permissions)})
+
+    def unshare_user(self, datasource_id: int, user_id: int) -> None:
+        """``DELETE .../sharedUsers/{userId}`` — "Delete shared user from a data source"."""
+        self._delete(f"{self._ds_path(datasource_id)}/sharedUsers/{object_id(user_id)}")
+
+    def unshare_all_users(self, datasource_id: int) -> None:
+        """``DELETE .../sharedUsers`` — "Delete shared users from the data source" (every user)."""
+        self._delete(f"{self._ds_path(datasource_id)}/sharedUsers")
+
+    def list_shared_tenants(self, datasource_id: int) -> list[SharedTenant]:
+        """``GET /api/mgmt/datasources/{id}/sharedTenants`` — "Get shared data source tenants"."""
+        return self._list(SharedTenant, "sharedTenants", f"{self._ds_path(datasource_id)}/sharedTenants")
+
+    def share_with_tenants(self, datasource_id: int, shares: Sequence[SharedTenant]) -> None:
+        """``POST .../sharedTenants`` — "Create a list of tenants with which to share a data source".
+        Administrators only; HDP removes the user shares inside each tenant (§12). Never retried."""
+        entries = [
+            {"tenantId": object_id(s.tenant_id), "permissions": _permission_ids(s.permissions)}
+            for s in shares
+        ]
+        if not entries:
+            raise ValueError("share_with_tenants needs at least one tenant")
+        self._request(
+            "POST", f"{self._ds_path(datasource_id)}/sharedTenants", body={"sharedTenants": entries}
+        )
+
+    def get_shared_tenant(self, datasource_id: int, tenant_id: int) -> list[int]:
+        """``GET .../sharedTenants/{tenantId}`` — "Get the data source permissions for a shared tenant"."""
+        path = f"{self._ds_path(datasource_id)}/sharedTenants/{object_id(tenant_id)}"
+        return list(self._get(SharePermissions, path).permissions)
+
+    def update_shared_tenant(self, datasource_id: int, tenant_id: int, permissions: Iterable[int]) -> None:
+        """``PUT .../sharedTenants/{tenantId}`` — "Update data source permissions for shared tenant".
+        Never retried."""
+        path = f"{self._ds_path(datasource_id)}/sharedTenants/{object_id(tenant_id)}"
+        self._request("PUT", path, body={"permissions": _permission_ids(permissions)})
+
+    def unshare_tenant(self, datasource_id: int, tenant_id: int) -> None:
+        """``DELETE .../sharedTenants/{tenantId}`` — "Delete shared tenant from a data source"."""
+        self._delete(f"{self._ds_path(datasource_id)}/sharedTenants/{object_id(tenant_id)}")
+
+    def unshare_all_tenants(self, datasource_id: int) -> None:
+        """``DELETE .../sharedTenants`` — "Delete shared tenants from a data source" (every tenant)."""
+        self._delete(f"{self._ds_path(datasource_id)}/sharedTenants")
+
+    @staticmethod
+    def _ds_path(datasource_id: int) -> str:
+        return f"/api/mgmt/datasources/{object_id(datasource_id)}"
 
     # --- data stores (docs/hdp-api.md §5) --------------------------------------------------------------
 
@@ -291,6 +379,14 @@ class HdpClient(HdpHttp):
         """``GET /api/admin/users/{id}/datasources`` — a user's data sources (Users API).
         Used by the support console."""
         return self._list(DataSource, "dataSources", f"/api/admin/users/{object_id(user_id)}/datasources")
+
+
+def _permission_ids(permissions: Iterable[int]) -> list[int]:
+    """A share's exact permission set: integers only, sorted, at least one (docs/hdp-api.md §12)."""
+    ids = sorted({object_id(p) for p in permissions})
+    if not ids:
+        raise ValueError("a share needs at least one permission")
+    return ids
 
 
 __all__: Sequence[str] = ["HdpClient", "find_by_name"]

@@ -119,6 +119,20 @@ def probable_permission(method: str, path: str) -> str:
         if method == "GET":
             return str(_("MgmtAPI (11)"))
         return str(_("OAuth (28) and MgmtAPI (11), with administrator rights on the application's tenant"))
+    if "/sharedUsers" in path or "/sharedTenants" in path:
+        # docs/hdp-api.md §12: sharing needs the owner's data-source permissions ([U] which ones for
+        # a create or an update), and only administrators share with a tenant.
+        if method == "DELETE":
+            return str(_("DeleteDataSource (4) and MgmtAPI (11)"))
+        if method == "GET":
+            return str(_("ViewDataSource (2) and MgmtAPI (11)"))
+        if "/sharedTenants" in path:
+            return str(
+                _(
+                    "ModifyDataSource (3) and MgmtAPI (11), with administrator rights on the tenant shared with"
+                )
+            )
+        return str(_("ModifyDataSource (3) and MgmtAPI (11)"))
     if path.startswith(("/api/mgmt/oauthprofiles", "/api/mgmt/datasources")):
         if path.endswith("/test"):
             return str(_("ViewDataSource (2) and MgmtAPI (11)"))

@@ -113,13 +113,6 @@ class UserInfo(HdpModel):
     permissions: HdpIdList = Field(default_factory=list)
 
 
-class EffectivePermissions(HdpModel):
-    """``GET /api/mgmt/permissions`` (Management Permissions API)."""
-
-    user_id: HdpId | None = None
-    permissions: HdpIdList = Field(default_factory=list)
-
-
 class Version(HdpModel):
     """``GET /api/mgmt/version`` (Version Information API)."""
 
@@ -242,6 +235,9 @@ class DataSource(HdpModel):
     options: Options = Field(default_factory=dict, repr=False)
     is_group: bool | None = None
     permissions: HdpIdList = Field(default_factory=list)
+    # Only with ``?details=true`` and only when true (docs/hdp-api.md §4, §12); absent means false.
+    shared_by_another_user: bool = False
+    shared_with_another_user: bool = False
 
 
 class DataSourceCreate(HdpBody):
@@ -252,6 +248,29 @@ class DataSourceCreate(HdpBody):
     connection_type: str = "Cloud"
     description: str | None = None
     options: Options = Field(default_factory=dict, repr=False)
+
+
+# --- Sharing a data source (docs/hdp-api.md §12) ------------------------------------------------------
+
+
+class SharedUser(HdpModel):
+    """One entry of ``GET .../sharedUsers`` ("Get shared data source users"), and of a POST's list."""
+
+    user_id: HdpId
+    permissions: HdpIdList = Field(default_factory=list)
+
+
+class SharedTenant(HdpModel):
+    """One entry of ``GET .../sharedTenants`` ("Get shared data source tenants"), and of a POST's list."""
+
+    tenant_id: HdpId
+    permissions: HdpIdList = Field(default_factory=list)
+
+
+class SharePermissions(HdpModel):
+    """``GET .../sharedUsers/{userId}`` or ``.../sharedTenants/{tenantId}``: ``{"permissions": [...]}``."""
+
+    permissions: HdpIdList = Field(default_factory=list)
 
 
 class TestResult(HdpModel):

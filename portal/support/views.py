@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
-from django.db.models import Count, Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve, reverse
@@ -29,7 +27,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from portal.audit.models import AuditEntry
 from portal.connections import checks, health
 from portal.connections.models import ConnectionCheck
-from portal.connections.status import Status, worst
 from portal.hdp import client as hdp
 from portal.hdp import errors
 from portal.lib.events import security_event
@@ -37,7 +34,8 @@ from portal.lib.htmx import HttpResponseSeeOther
 from portal.onboarding.models import Run
 from portal.ratelimit import limiter as ratelimit
 from portal.support import access, reads, stores
-from portal.support.chain import Finding, HdpFacts, RecordedObject, RunFacts, build_chain
+from portal.support import rows as support_rows
+from portal.support.chain import HdpFacts, build_chain
 from portal.support.forms import ReasonForm
 
 P = ParamSpec("P")
@@ -122,116 +120,10 @@ def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class TenantRow:
-    id: int
-    name: str
-    in_hdp: bool
-    runs: int = 0
-    active: int = 0
-    completed: int = 0
-    #: The worst connection status of the tenant's completed setups (stored checks only).
-    connection: Status | None = None
-
-
-@dataclass(frozen=True)
-class FindingRow:
-    """A finding with the exact absolute link to send the tenant admin (templates/support/_finding.html)."""
-
-    finding: Finding
-    url: str
-    words: str
-    #: The setup itself, shown besides an action link (its Reconnect, Repair or New client secret).
-    setup_url: str = ""
-
-
-def _finding_rows(findings: list[Finding], base: str) -> list[FindingRow]:
-    rows = []
-    for f in findings:
-        if not f.ask_owner:
-            rows.append(FindingRow(f, "", ""))
-            continue
-        if not f.run_id:
-            rows.append(FindingRow(f, base + reverse("onboarding:runs"), _("Link to send them (My setups):")))
-            continue
-        setup = base + reverse("connections:setup", args=[f.run_id])
-        resume = base + reverse("onboarding:resume", args=[f.run_id])
-        if f.link == "reconnect":
-            url, words = (
-                base + reverse("connections:reconnect", args=[f.run_id]),
-                _("Link to send them (Reconnect):"),
-            )
-        elif f.link == "repair":
-            url, words = setup + "#repair", _("Link to send them (Repair on their setup):")
-        elif f.link == "rotate":
-            url, words = setup + "#rotate", _("Link to send them (New client secret on their setup):")
-        else:
-            rows.append(FindingRow(f, resume, _("Link to send them (their setup):")))
-            continue
-        rows.append(FindingRow(f, url, words, setup_url=resume))
-    return rows
-
-
-def _run_facts(runs: list[Run], statuses: dict[Any, Status] | None = None) -> list[RunFacts]:
-    """What the runs recorded, with each completed one's stored connection status (no HDP call)."""
-    statuses = statuses or {}
-
-    def connection(run: Run) -> tuple[str, str]:
-        status = statuses.get(run.pk)
-        if status is None:
-            return "", ""
-        return str(status.state), str(status.cause or "")
-
-    return [
-        RunFacts(
-            id=str(run.pk),
-            owner=run.owner.username,
-            status=run.status,
-            datastore_name=run.datastore_name,
-            objects=tuple(
-                RecordedObject(kind=o.kind, name=o.name, remote_id=o.remote_id, outcome=o.outcome)
-                for o in run.objects_made.all()
-            ),
-            connection=connection(run)[0],
-            connection_cause=connection(run)[1],
-        )
-        for run in runs
-    ]
-
-
 def _page_number(request: HttpRequest) -> int:
     """``?page=N`` (anything else is page 1; past the last page reads the last)."""
     raw = request.GET.get("page", "")
     return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
-
-
-@dataclass(frozen=True)
-class Pager:
-    """Where this page's data sources sit among the tenant's (templates/support/tenant.html)."""
-
-    first: int
-    last: int
-    total: int
-    previous_url: str = ""
-    next_url: str = ""
-
-
-def _pager(facts: HdpFacts, url: str) -> Pager | None:
-    """None when every data source is on this one page."""
-    if facts.pages <= 1:
-        return None
-
-    def link(number: int) -> str:
-        return f"{url}?{urlencode({'page': number})}"
-
-    size = max(1, int(settings.SUPPORT_CHAIN_PAGE_SIZE))
-    return Pager(
-        first=facts.first,
-        last=min(facts.first + size - 1, facts.datasource_total),
-        total=facts.datasource_total,
-        previous_url=link(facts.page - 1) if facts.page > 1 else "",
-        next_url=link(facts.page + 1) if facts.page < facts.pages else "",
-    )
 
 
 # --- views -----------------------------------------------------------------------------------------------
@@ -256,45 +148,14 @@ def reason(request: HttpRequest) -> HttpResponse:
 @staff_only
 @reason_required
 def tenants(request: HttpRequest) -> HttpResponse:
-    counts: dict[int, dict[str, Any]] = {
-        row["tenant_id"]: dict(row)
-        for row in Run.objects.values("tenant_id").annotate(
-            total=Count("id"),
-            active=Count("id", filter=Q(status=Run.Status.ACTIVE)),
-            completed=Count("id", filter=Q(status=Run.Status.COMPLETED)),
-            last_name=Max("tenant_name"),
-        )
-    }
-
-    completed_runs = list(Run.objects.filter(status=Run.Status.COMPLETED).values_list("pk", "tenant_id"))
-    statuses = checks.statuses_for([pk for pk, _tenant in completed_runs])
-    per_tenant: dict[int, list[Status]] = {}
-    for pk, tenant_id in completed_runs:
-        per_tenant.setdefault(tenant_id, []).append(statuses[pk])
-
-    def row(tenant_id: int, name: str, in_hdp: bool) -> TenantRow:
-        c = counts.get(tenant_id, {})
-        return TenantRow(
-            tenant_id, name, in_hdp, c.get("total", 0), c.get("active", 0), c.get("completed", 0),
-            worst(per_tenant.get(tenant_id, [])),
-        )  # fmt: skip
-
     banner, status = "", 200
-    rows: list[TenantRow] = []
     try:
         with hdp.HdpClient.service() as service:
-            hdp_tenants = service.list_tenants()
+            hdp_tenants = [(t.id, t.name) for t in service.list_tenants()]
     except errors.HdpError as exc:
         banner, status = exc.explanation, _hdp_status(exc)
         hdp_tenants = []
-    else:
-        rows = [row(t.id, t.name, True) for t in sorted(hdp_tenants, key=lambda t: t.id)]
-    known = {r.id for r in rows}
-    rows += [
-        row(tid, str(c.get("last_name") or ""), False)
-        for tid, c in sorted(counts.items())
-        if tid not in known
-    ]
+    rows = support_rows.tenant_rows(hdp_tenants)
     _audit(request, "support.view_tenants", hdp_ok=not banner)
     context = _context(request, rows=rows, banner=banner, hdp_read=not banner)
     return render(request, "support/tenants.html", context, status=status)
@@ -311,7 +172,7 @@ def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
         .order_by("-updated_at")
     )
     statuses = checks.statuses_for([r.pk for r in runs if r.status == Run.Status.COMPLETED])
-    run_facts = _run_facts(runs, statuses)
+    run_facts = support_rows.run_facts(runs, statuses)
     recorded_profiles = {
         o.remote_id for r in run_facts for o in r.objects if o.kind == "profile" and o.remote_id is not None
     }
@@ -351,10 +212,10 @@ def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
         banner=banner,
         chain=chain,
         findings=findings,
-        finding_rows=_finding_rows(findings, _portal_base(request)),
+        finding_rows=support_rows.finding_rows(findings, _portal_base(request)),
         runs=runs,
         setups=setups,
-        pager=_pager(facts, reverse("support:tenant", args=[tenant_id])),
+        pager=support_rows.pager(facts, reverse("support:tenant", args=[tenant_id])),
         checked=int(queued) if (queued := request.GET.get("checked", "")).isdigit() else None,
     )
     return render(request, "support/tenant.html", context, status=status)

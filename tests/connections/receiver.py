@@ -39,7 +39,7 @@ def serve() -> Iterator[Receiver]:
     state = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+        def log_message(self, format, *args):
             pass
 
         def do_POST(self):

@@ -9,7 +9,6 @@ URI, a local server (``receiver``) that answers ``invalid_grant`` while the gran
 webhook. E-mail goes to the file backend, one file per message.
 """
 
-# ruff: noqa: F811 (pytest fixtures imported from test_checks, used as arguments)
 from __future__ import annotations
 
 import base64

@@ -73,7 +73,9 @@ _OVERFLOW_JS = """() => {
   const out = [];
   for (const el of document.body.querySelectorAll('*')) {
     const r = el.getBoundingClientRect();
-    if (r.width && r.right > width + 0.5) {
+    // A box wider than the page, or a box whose text runs out of it past the page's edge.
+    const spills = r.left + el.scrollWidth > width + 0.5 && getComputedStyle(el).overflowX === 'visible';
+    if (r.width && (r.right > width + 0.5 || spills)) {
       const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
         + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
       out.push({el: name, right: Math.round(r.right), text: (el.textContent || '').trim().slice(0, 50)});
@@ -265,6 +267,79 @@ def test_every_page_fits_and_passes_axe(browser: Browser, e2e_portal: str, viewp
     assert expected <= set(journey.checked), expected - set(journey.checked)
     assert not journey.problems, "\n".join(journey.problems)
     print(f"\n{viewport['width']} px, {lang}: {len(journey.checked)} pages fit and pass axe")
+
+
+# --- the longest names: HDP's 100 characters, no space to break at ----------------------------------
+def _long_name(suffix: str) -> str:
+    """100 characters, no space, no hyphen: the portal's own suggestion for the Autonomous REST
+    Connector (``Acme_AutonomousRESTConnector_profile``) stretched to HDP's longest name."""
+    stem = "Acme_AutonomousRESTConnector_" * 4
+    return f"{stem[: 99 - len(suffix)]}_{suffix}"
+
+
+LONG_APP, LONG_PROFILE, LONG_DS = _long_name("app"), _long_name("profile"), _long_name("datasource")
+SAVE_PROFILE = "main button:has-text('Save in HDP and continue')"
+CREATE_DS = "main button:has-text('Create in HDP and continue')"
+
+
+def _walk_with_long_names(journey: LayoutJourney, page: Page) -> Run:
+    """The wizard to a passing check with a 100-character name for the application, the profile and
+    the data source; every page checked."""
+    sign_in(page, journey.base, *ACME_ADMIN)
+    _start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX)
+    page.fill("#id_name", LONG_APP)
+    page.wait_for_function(
+        "(name) => document.querySelector('#redirect-uri')?.textContent.includes(name)", arg=LONG_APP
+    )
+    journey.axe(page, "b: application")
+    secret = register_at_console(journey, page, page.inner_text("#redirect-uri"))
+    page.fill("#id_client_secret", secret)
+    page.click(REGISTER)
+    wait_for_step(page, "authorize")
+    journey.axe(page, "c: connect")
+    page.click(CONNECT)
+    sandbox_sign_in_and_allow(journey, page, axe=False)
+    wait_for_step(page, "profile")
+    page.fill("#id_name", LONG_PROFILE)
+    journey.axe(page, "d: profile")
+    page.click(SAVE_PROFILE)
+    wait_for_step(page, "datasource")
+    page.fill("#id_name", LONG_DS)
+    page.fill("#id_opt_DefaultView", "123456789")
+    journey.axe(page, "e: data source")
+    page.click(CREATE_DS)
+    wait_for_step(page, "verify")
+    outcome = page.wait_for_selector("main .outcome")
+    assert "outcome-ok" in (outcome.get_attribute("class") or ""), outcome.inner_text()
+    journey.axe(page, "f: setup complete")
+    return Run.objects.get(status=Run.Status.COMPLETED)
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
+def test_every_page_fits_with_hdps_longest_names(browser: Browser, e2e_portal: str, viewport):
+    """At 390 px (and 1280 px), names of 100 characters without a space (application, profile, data source) fit on
+    every page that shows them: the wizard's steps, My setups, the setup page, the sandbox console
+    and the support console's tenant list and tenant page (its chain)."""
+    journey = LayoutJourney(e2e_portal)
+    context = _context(browser, viewport)
+    try:
+        page = journey.watch(context.new_page())
+        run = _walk_with_long_names(journey, page)
+        assert (run.app_name, run.ds_name) == (LONG_APP, LONG_DS)
+        _open(journey, page, reverse("onboarding:runs"), "My setups")
+        _open(journey, page, reverse("connections:setup", args=[run.pk]), "setup page")
+        _open(journey, page, reverse("sandbox_provider:console"), "sandbox console (a grant)")
+    finally:
+        context.close()
+    support_context = _context(browser, viewport)
+    try:
+        page = journey.watch(support_context.new_page())
+        _support_console(journey, page)
+        assert LONG_PROFILE in page.inner_text("main"), "the tenant page shows the long names"
+    finally:
+        support_context.close()
+    assert {"setup page", "My setups", "support: tenant chain"} <= set(journey.checked), journey.checked
+    assert not journey.problems, "\n".join(journey.problems)
 
 
 # --- what the provider's new look must keep: keyboard only, and no JavaScript ----------------------

@@ -142,7 +142,7 @@ def _start(
         "CLIENT_SECRET": client_secret,
         "TOKEN_AUTH": token_auth,
     }
-    process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+    process = subprocess.Popen(
         [node, str(SERVER_SCRIPT)],
         cwd=JS_DIR,
         env=env,
@@ -192,7 +192,7 @@ def complete_dev_interactions(
     *,
     redirect_uri: str,
     login: str = "alice",
-    password: str = "any-password",  # noqa: S107 - the dev login page accepts anything
+    password: str = "any-password",
     max_steps: int = 12,
 ) -> str:
     """Walk oidc-provider's dev login and consent pages over plain HTTP.

@@ -39,7 +39,7 @@ def _login(request):
 
 
 if _real_urls_complete():
-    from portal.urls import urlpatterns as urlpatterns  # noqa: F401
+    from portal.urls import urlpatterns as urlpatterns
 else:
     onboarding = (
         [

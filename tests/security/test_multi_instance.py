@@ -123,7 +123,7 @@ def two_instances(transactional_db, tmp_path):
             access = tmp_path / f"access-{name}.log"
             logs.append(access)
             procs.append(
-                subprocess.Popen(  # noqa: S603
+                subprocess.Popen(
                     [
                         str(ROOT / ".venv/bin/gunicorn"),
                         "portal.wsgi:application",

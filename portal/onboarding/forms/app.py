@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _l
 
 from portal.accounts.forms import AccessibleForm
 from portal.oauth import presets, uris
+from portal.onboarding.forms.fields import ClientSecretField, ScopeField, scope_tokens
 from portal.onboarding.forms.names import (
     NAME_MAX,
     ValidateUrl,
@@ -38,18 +39,12 @@ class AppCreateForm(AccessibleForm):
     client_id = forms.CharField(
         label=_l("Client ID"), max_length=500, help_text=_l("From the app you registered at the provider.")
     )
-    client_secret = forms.CharField(
-        label=_l("Client secret"),
-        strip=False,
-        max_length=1000,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    client_secret = ClientSecretField(
         help_text=_l("Stored encrypted until HDP holds it, never shown again. Retype it if the page asks."),
     )
     authorize_uri = forms.CharField(label=_l("Authorization address (authorize URI)"), max_length=2000)
     token_uri = forms.CharField(label=_l("Token address (token URI)"), max_length=2000)
-    scope = forms.CharField(
-        label=_l("Scopes"), max_length=2000, required=False, help_text=_l("Separated by spaces.")
-    )
+    scope = ScopeField(max_length=2000, required=False)  # RFC 6749 tokens, no & # ? (SECURITY.md item 37)
     extra_params = forms.CharField(
         label=_l("Extra sign-in parameters"),
         required=False,
@@ -129,6 +124,10 @@ class AppCreateForm(AccessibleForm):
                 ):
                     if not data.get(field) or data.get(field) == template or "{" in str(data.get(field)):
                         data[field] = value
+                try:  # the filled-in scopes are checked like typed ones
+                    scope_tokens(data.get("scope") or "")
+                except ValidationError as exc:
+                    self.add_error("scope", exc)
         for field, kind in (("authorize_uri", "authorize"), ("token_uri", "token")):
             uri = data.get(field)
             if not uri:
@@ -171,12 +170,8 @@ class AppEditForm(AppCreateForm):
         disabled=True,  # shown, never taken from the POST
         help_text=_l("The name cannot change: the redirect address at the provider contains it."),
     )
-    client_secret = forms.CharField(
-        label=_l("Client secret"),
+    client_secret = ClientSecretField(
         required=False,
-        strip=False,
-        max_length=1000,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
         help_text=_l(
             "Leave empty to keep the secret HDP already holds. "
             "Required if you change the sign-in or token address."

@@ -123,53 +123,55 @@ def _reused(chosen: OAuthAppSummary, preset: presets.Preset) -> engine.ReusedApp
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def step_app(request: HtmxRequest, run_id: UUID) -> HttpResponse:
+    """Step b. One URL (the forms post here, with or without JavaScript); each submitted ``action``
+    has its own handler: ``create`` and ``reuse`` before the application exists, ``edit`` after."""
     run = common.get_run(request, run_id)
     progress = wizard.Progress.of(run)
     if response := common.enter(request, run, progress, "app"):
         return response
     preset = common.preset(run)
-    if progress.is_done("app"):
-        return _app_done(request, run, preset, progress)
     action = request.POST.get("action") if request.method == "POST" else None
-    # Registering needs no list first: HDP refuses a taken name itself, and the engine tells its
-    # own application apart by the secret it holds (engine.reconcile). The list is read only to
-    # offer reuse, or to show this page again.
-    listed = None if action == "create" else _listed_apps(request, run)
-    banner, status = (listed.banner, listed.status) if listed is not None else ("", 200)
-    reuse_form = forms.AppReuseForm(
-        request.POST if action == "reuse" else None,
-        apps=[(a.id, a.name) for a in listed.apps] if listed else [],
-    )
-    create_form = forms.AppCreateForm(
-        request.POST if action == "create" else None,
+    if progress.is_done("app"):
+        if action == "edit":
+            return _post_edit(request, run, preset, progress)
+        return _app_done(request, run, preset, progress, action=action)
+    if action == "create":
+        return _post_create(request, run, preset, progress)
+    if action == "reuse":
+        return _post_reuse(request, run, preset, progress)
+    listed = _listed_apps(request, run)
+    return _choose_page(request, run, preset, progress, listed, action=action)
+
+
+def _create_form(
+    request: HtmxRequest, run: Run, preset: presets.Preset, taken: set[str], *, bound: bool
+) -> forms.AppCreateForm:
+    return forms.AppCreateForm(
+        request.POST if bound else None,
         preset=preset,
-        initial=_app_initial(run, preset, listed.taken if listed is not None else set()),
+        initial=_app_initial(run, preset, taken),
         validate_url=common.validate_url(run),
     )
-    choice: engine.AppSettings | engine.ReusedApp | None = None
-    if action == "reuse" and listed is not None and not banner and reuse_form.is_valid():
-        choice = _reused(next(a for a in listed.apps if a.id == reuse_form.cleaned_data["app_id"]), preset)
-    elif action == "create" and create_form.is_valid():
-        choice = _settings(run, preset, create_form)
-    elif action == "create":
-        _uri_refused_event(request, run, create_form)
-    if choice is not None:
-        form = create_form if action == "create" else None  # HDP's field errors go next to the field
-        try:
-            with common.client(request) as client:
-                secret = form.cleaned_data["client_secret"] if form is not None else None
-                engine.ensure_app(run, client, choice, client_secret=secret)
-        except engine.StepBusy:
-            return common.busy(request, run, "app")
-        except (errors.HdpError, engine.StepError) as exc:
-            banner, status = common.explain_failure(exc, form, HDP_APP_FIELDS)
-        else:
-            return common.advance(request, run, "authorize")
-    if listed is None:  # the page again, after a refused registration: with the reuse choices
-        listed = _listed_apps(request, run)
-        if not banner:
-            banner, status = listed.banner, listed.status
-        reuse_form = forms.AppReuseForm(None, apps=[(a.id, a.name) for a in listed.apps])
+
+
+def _choose_page(
+    request: HtmxRequest,
+    run: Run,
+    preset: presets.Preset,
+    progress: wizard.Progress,
+    listed: _Listed,
+    *,
+    action: str | None,
+    reuse_form: forms.AppReuseForm | None = None,
+    create_form: forms.AppCreateForm | None = None,
+    banner: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """Step b before the application exists: reuse one of HDP's, or register a new one."""
+    if not banner:
+        banner, status = listed.banner, listed.status
+    reuse_form = reuse_form or forms.AppReuseForm(None, apps=[(a.id, a.name) for a in listed.apps])
+    create_form = create_form or _create_form(request, run, preset, listed.taken, bound=False)
     context = {
         "apps": listed.apps,
         "reuse_form": reuse_form,
@@ -187,6 +189,82 @@ def step_app(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         "facts_open": bool({"client_id", "authorize_uri", "token_uri", "scope"} & set(create_form.errors)),
     }
     return common.render_step(request, run, "app", "onboarding/step_app.html", context, status, progress)
+
+
+def _ensure(
+    request: HtmxRequest,
+    run: Run,
+    choice: engine.AppSettings | engine.ReusedApp,
+    form: forms.AppCreateForm | None,
+) -> HttpResponse | tuple[str, int]:
+    """Register or reuse the application: on to step c, "already working on it", or the banner and
+    status to show (HDP's field errors go next to the form's fields)."""
+    try:
+        with common.client(request) as client:
+            secret = form.cleaned_data["client_secret"] if form is not None else None
+            engine.ensure_app(run, client, choice, client_secret=secret)
+    except engine.StepBusy:
+        return common.busy(request, run, "app")
+    except (errors.HdpError, engine.StepError) as exc:
+        return common.explain_failure(exc, form, HDP_APP_FIELDS)
+    return common.advance(request, run, "authorize")
+
+
+def _post_reuse(
+    request: HtmxRequest, run: Run, preset: presets.Preset, progress: wizard.Progress
+) -> HttpResponse:
+    """ "Use this application": one HDP already has for the run's store."""
+    listed = _listed_apps(request, run)
+    reuse_form = forms.AppReuseForm(request.POST, apps=[(a.id, a.name) for a in listed.apps])
+    banner, status = listed.banner, listed.status
+    if not banner and reuse_form.is_valid():
+        chosen = next(a for a in listed.apps if a.id == reuse_form.cleaned_data["app_id"])
+        answer = _ensure(request, run, _reused(chosen, preset), None)
+        if isinstance(answer, HttpResponse):
+            return answer
+        banner, status = answer
+    return _choose_page(
+        request,
+        run,
+        preset,
+        progress,
+        listed,
+        action="reuse",
+        reuse_form=reuse_form,
+        banner=banner,
+        status=status,
+    )
+
+
+def _post_create(
+    request: HtmxRequest, run: Run, preset: presets.Preset, progress: wizard.Progress
+) -> HttpResponse:
+    """ "Register in HDP and continue". Registering needs no list first: HDP refuses a taken name
+    itself, and the engine tells its own application apart by the secret it holds (engine.reconcile).
+    The list is read only to show this page again."""
+    create_form = _create_form(request, run, preset, set(), bound=True)
+    banner, status = "", 200
+    if create_form.is_valid():
+        answer = _ensure(request, run, _settings(run, preset, create_form), create_form)
+        if isinstance(answer, HttpResponse):
+            return answer
+        banner, status = answer
+    else:
+        _uri_refused_event(request, run, create_form)
+    listed = _listed_apps(
+        request, run
+    )  # the page again, after a refused registration: with the reuse choices
+    return _choose_page(
+        request,
+        run,
+        preset,
+        progress,
+        listed,
+        action="create",
+        create_form=create_form,
+        banner=banner,
+        status=status,
+    )
 
 
 # --- the registered application: view it, or change it while nothing depends on it ---------------
@@ -229,25 +307,21 @@ def _edited(request: HtmxRequest, run: Run, changed: list[str], secret: str) -> 
         )
 
 
-def _app_done(
+def _post_edit(
     request: HtmxRequest, run: Run, preset: presets.Preset, progress: wizard.Progress
 ) -> HttpResponse:
-    """The registered application; while nothing depends on it yet, the form to change it."""
-    app = progress.remote("app")
+    """ "Save the changes in HDP": the registered application's settings, while nothing depends on it."""
     refusal = _app_edit_refusal(run, progress)
-    action = request.POST.get("action") if request.method == "POST" else None
+    if refusal:  # reused, or a profile uses it: nothing is sent to HDP
+        return _app_done(request, run, preset, progress, action="edit", banner=refusal, status=403)
+    edit_form = forms.AppEditForm(
+        request.POST,
+        preset=preset,
+        initial=_app_initial(run, preset, set()),
+        validate_url=common.validate_url(run),
+    )
     banner, status = "", 200
-    edit_form = None
-    if not refusal:
-        edit_form = forms.AppEditForm(
-            request.POST if action == "edit" else None,
-            preset=preset,
-            initial=_app_initial(run, preset, set()),
-            validate_url=common.validate_url(run),
-        )
-    if action == "edit" and edit_form is None:  # reused, or a profile uses it: nothing is sent to HDP
-        banner, status = refusal, 403
-    elif action == "edit" and edit_form is not None and edit_form.is_valid():
+    if edit_form.is_valid():
         secret = edit_form.cleaned_data.get("client_secret") or ""
         wanted = _settings(run, preset, edit_form)
         if not (changed := _changed(run, wanted)) and not secret:
@@ -263,12 +337,38 @@ def _app_done(
         else:
             _edited(request, run, changed, secret)
             return common.advance(request, run, "authorize")
-    elif action == "edit" and edit_form is not None:
+    else:
         _uri_refused_event(request, run, edit_form)
+    return _app_done(
+        request, run, preset, progress, action="edit", edit_form=edit_form, banner=banner, status=status
+    )
+
+
+def _app_done(
+    request: HtmxRequest,
+    run: Run,
+    preset: presets.Preset,
+    progress: wizard.Progress,
+    *,
+    action: str | None,
+    edit_form: forms.AppEditForm | None = None,
+    banner: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The registered application; while nothing depends on it yet, the form to change it."""
+    app = progress.remote("app")
+    refusal = _app_edit_refusal(run, progress)
+    if not refusal and edit_form is None:
+        edit_form = forms.AppEditForm(
+            None,
+            preset=preset,
+            initial=_app_initial(run, preset, set()),
+            validate_url=common.validate_url(run),
+        )
     context = {
         "done": True,
         "app": app,
-        "edit_form": edit_form,
+        "edit_form": None if refusal else edit_form,
         "edit_refusal": refusal,
         "editing": action == "edit" or request.GET.get("edit") == "1",
         "banner": banner,

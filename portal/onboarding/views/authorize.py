@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from portal.hdp import errors
+from portal.lib import csp
 from portal.lib.events import security_event
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
 from portal.oauth import flows, presets, uris
@@ -70,11 +71,8 @@ def step_authorize(request: HtmxRequest, run_id: UUID) -> HttpResponse:
     response = common.render_step(
         request, run, "authorize", "onboarding/step_authorize.html", context, progress=progress
     )
-    if origin:
-        # Chromium applies form-action to the redirect that follows a form POST: the "Connect"
-        # POST answers 303 to this origin, so it must be allowed here (django-csp 4: per response).
-        response._csp_update = {"form-action": [origin]}  # type: ignore[attr-defined]
-    return response
+    # The "Connect" POST answers 303 to this origin: allowed in form-action (portal/lib/csp.py).
+    return csp.allow_form_action(response, origin)
 
 
 def _fix_of(problems: list[Message]) -> str:

@@ -14,7 +14,9 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from portal.hdp import errors
+from portal.lib import csp
 from portal.lib.htmx import HtmxRequest
+from portal.lib.timewords import every
 from portal.oauth import flows
 from portal.onboarding import engine, forms, stores, wizard
 from portal.onboarding.models import Run
@@ -142,11 +144,11 @@ def step_verify(request: HtmxRequest, run_id: UUID) -> HttpResponse:
     }
     if complete:
         context["title"] = _("Setup complete")
+        context["check_interval"] = every(settings.HEALTH_CHECK_INTERVAL)  # the background checks
     response = common.render_step(
         request, run, "verify", "onboarding/step_verify.html", context, status, progress
     )
     if run.status == Run.Status.COMPLETED and run.app_authorize_uri:
-        origin = flows.origin(run.app_authorize_uri)
         # The Reconnect form's POST answers 303 to the provider: allowed as on the Connect step.
-        response._csp_update = {"form-action": [origin]}  # type: ignore[attr-defined]
+        csp.allow_form_action(response, flows.origin(run.app_authorize_uri))
     return response

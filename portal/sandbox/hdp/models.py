@@ -116,3 +116,35 @@ class Fault(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.method} {self.path_regex} x{self.remaining}"
+
+
+class UserShare(models.Model):
+    """A data source shared with one user (docs/hdp-api.md §12): exactly these data-source permissions."""
+
+    data_source = models.ForeignKey(DataSource, on_delete=models.CASCADE, related_name="user_shares")
+    user = models.ForeignKey(HdpUser, on_delete=models.CASCADE, related_name="shares_received")
+    permissions = models.JSONField(default=list)  # data-source permission ids, sorted
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["data_source", "user"], name="hdp_emulator_user_share_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.data_source_id} -> user {self.user_id}"
+
+
+class TenantShare(models.Model):
+    """A data source shared with every user of one tenant (docs/hdp-api.md §12)."""
+
+    data_source = models.ForeignKey(DataSource, on_delete=models.CASCADE, related_name="tenant_shares")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="shares_received")
+    permissions = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["data_source", "tenant"], name="hdp_emulator_tenant_share_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.data_source_id} -> tenant {self.tenant_id}"

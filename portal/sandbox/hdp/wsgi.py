@@ -61,7 +61,7 @@ class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
 class QuietHandler(WSGIRequestHandler):
     """The emulator logs method, path and status itself; wsgiref's line would add the query string."""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - wsgiref's signature
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 

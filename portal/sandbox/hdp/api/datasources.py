@@ -1,4 +1,5 @@
-"""Data sources: ``/api/mgmt/datasources`` and the connection test (docs/hdp-api.md §4)."""
+"""Data sources: ``/api/mgmt/datasources`` and the connection test (docs/hdp-api.md §4), and what a user
+sees of a data source shared with them (§12; the share endpoints are in ``sharing.py``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 import httpx
 from django.conf import settings
+from django.db.models import Q
 
 from portal.sandbox.hdp import datastores, errors, refresh
 from portal.sandbox.hdp.api.common import (
@@ -27,7 +29,7 @@ from portal.sandbox.hdp.api.common import (
 )
 from portal.sandbox.hdp.api.oauthprofiles import visible_profiles
 from portal.sandbox.hdp.datastores import OAUTH_PROFILE_OPTION, DataStore
-from portal.sandbox.hdp.errors import bad_request, json_response, not_found
+from portal.sandbox.hdp.errors import HdpApiError, bad_request, json_response, not_found
 from portal.sandbox.hdp.models import DataSource, HdpUser, OAuthApp, OAuthProfile
 
 
@@ -35,9 +37,15 @@ def ds_permissions(owner: HdpUser) -> list[int]:
     return [p for p in DS_PERMISSIONS if has_perm(owner, p)]
 
 
-def ds_json(ds: DataSource) -> dict[str, Any]:
-    """Options are echoed as stored, including passwords (§4: the documented create response does)."""
-    return {
+def ds_json(ds: DataSource, viewer: HdpUser | None = None, *, details: bool = False) -> dict[str, Any]:
+    """Options are echoed as stored, including passwords (§4: the documented create response does).
+
+    Seen by someone it is shared with (§12): ``permissions`` are the share's, exactly; [U] the options
+    (connection information) only when the share grants ViewDataSource (2). With ``details`` the
+    ``sharedByAnotherUser`` / ``sharedWithAnotherUser`` flags are added, each only when true (§4).
+    """
+    received = None if viewer is None or viewer.pk == ds.owner_id else received_permissions(viewer, ds)
+    body: dict[str, Any] = {
         "id": ds.pk,
         "name": ds.name,
         "dataStore": ds.data_store,
@@ -45,8 +53,53 @@ def ds_json(ds: DataSource) -> dict[str, Any]:
         "description": ds.description,
         "isGroup": ds.data_store == 56,
         "options": dict(ds.options),
-        "permissions": ds_permissions(ds.owner),
+        "permissions": ds_permissions(ds.owner) if received is None else received,
     }
+    if received is not None and VIEW_DS not in received:
+        del body["options"]
+    if details and received is not None:
+        body["sharedByAnotherUser"] = True
+    if details and received is None and (ds.user_shares.exists() or ds.tenant_shares.exists()):
+        body["sharedWithAnotherUser"] = True
+    return body
+
+
+def received_permissions(user: HdpUser, ds: DataSource) -> list[int] | None:
+    """The permissions ``user`` holds on ``ds`` through a share (to them or to their tenant), or None."""
+    user_share = ds.user_shares.filter(user=user).first()
+    if user_share is not None:
+        return list(user_share.permissions)
+    tenant_share = ds.tenant_shares.filter(tenant_id=user.tenant_id).first()
+    return None if tenant_share is None else list(tenant_share.permissions)
+
+
+def shared_with(user: HdpUser) -> list[DataSource]:
+    """Data sources others shared with ``user``, directly or with ``user``'s tenant (§12)."""
+    received = Q(user_shares__user=user) | Q(tenant_shares__tenant_id=user.tenant_id)
+    query = DataSource.objects.select_related("owner").exclude(owner=user).filter(received)
+    return list(query.distinct().order_by("id"))
+
+
+def accessible_ds(ctx: Ctx, raw_id: str, perm: int) -> DataSource:
+    """The data source ``raw_id`` for an operation needing ``perm``: the owner's own (their role's
+    permission, as before), or one shared with the effective user whose share grants ``perm`` (§12:
+    "only able to execute operations ... that correspond to the permissions granted"; 403 otherwise)."""
+    ctx.require(MGMT_API)
+    ds = (
+        DataSource.objects.select_related("owner").filter(pk=int(raw_id)).first()
+        if raw_id.isdigit()
+        else None
+    )
+    if ds is not None and ds.owner_id != ctx.user.pk:
+        received = received_permissions(ctx.user, ds)
+        if received is not None:
+            if perm not in received:
+                raise HdpApiError(
+                    403, errors.FORBIDDEN, f"The share of DataSource {ds.pk} does not grant permission {perm}"
+                )
+            return ds
+    ctx.require(perm)
+    return get_own_ds(ctx.user, raw_id)
 
 
 def get_own_ds(user: HdpUser, raw_id: str) -> DataSource:
@@ -136,14 +189,17 @@ def apply_ds_body(ds: DataSource, body: dict[str, Any]) -> None:
 
 
 def list_ds(ctx: Ctx, _: str) -> httpx.Response:
+    """The effective user's own data sources, then those shared with them (§12)."""
     ctx.require(MGMT_API, VIEW_DS)
-    sources = DataSource.objects.select_related("owner").filter(owner=ctx.user).order_by("id")
+    own = DataSource.objects.select_related("owner").filter(owner=ctx.user).order_by("id")
+    sources = [*own, *shared_with(ctx.user)]
     kind = ctx.query.get("type", "all")
     if kind == "group":
-        sources = sources.filter(data_store=56)
+        sources = [ds for ds in sources if ds.data_store == 56]
     elif kind == "simple":
-        sources = sources.exclude(data_store=56)
-    return json_response(200, {"dataSources": [ds_json(ds) for ds in sources]})
+        sources = [ds for ds in sources if ds.data_store != 56]
+    details = ctx.flag("details")
+    return json_response(200, {"dataSources": [ds_json(ds, ctx.user, details=details) for ds in sources]})
 
 
 def create_ds(ctx: Ctx, _: str) -> httpx.Response:
@@ -157,21 +213,19 @@ def create_ds(ctx: Ctx, _: str) -> httpx.Response:
 
 
 def get_ds(ctx: Ctx, raw_id: str) -> httpx.Response:
-    ctx.require(MGMT_API, VIEW_DS)
-    return json_response(200, ds_json(get_own_ds(ctx.user, raw_id)))
+    ds = accessible_ds(ctx, raw_id, VIEW_DS)
+    return json_response(200, ds_json(ds, ctx.user, details=ctx.flag("details")))
 
 
 def update_ds(ctx: Ctx, raw_id: str) -> httpx.Response:
-    ctx.require(MGMT_API, MODIFY_DS)
-    ds = get_own_ds(ctx.user, raw_id)
+    ds = accessible_ds(ctx, raw_id, MODIFY_DS)
     apply_ds_body(ds, ctx.json())
     ds.save()
-    return json_response(200, ds_json(ds))
+    return json_response(200, ds_json(ds, ctx.user))
 
 
 def delete_ds(ctx: Ctx, raw_id: str) -> httpx.Response:
-    ctx.require(MGMT_API, DELETE_DS)
-    get_own_ds(ctx.user, raw_id).delete()
+    accessible_ds(ctx, raw_id, DELETE_DS).delete()
     return deleted()
 
 
@@ -213,8 +267,7 @@ def check_oauth_chain(ds: DataSource) -> str | None:
 
 def ds_test(ctx: Ctx, raw_id: str) -> httpx.Response:
     """§4 test connection: 200 ``{"success": true}`` or 400 222207003 naming the broken link."""
-    ctx.require(MGMT_API, VIEW_DS)
-    ds = get_own_ds(ctx.user, raw_id)
+    ds = accessible_ds(ctx, raw_id, VIEW_DS)
     ctx.json(allow_empty=True)
     store = datastores.get(ds.data_store)
     if store is None or store.is_group:

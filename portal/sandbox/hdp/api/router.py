@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 
 from portal.sandbox.hdp import errors
-from portal.sandbox.hdp.api import admin, datasources, mgmt, oauthapps, oauthprofiles
+from portal.sandbox.hdp.api import admin, datasources, mgmt, oauthapps, oauthprofiles, sharing
 from portal.sandbox.hdp.api.common import Ctx, authenticate, resolve_effective_user
 from portal.sandbox.hdp.errors import HdpApiError, json_response, not_found
 
@@ -39,6 +39,38 @@ _ROUTE_TABLE: list[tuple[str, dict[str, Handler]]] = [
         {"GET": datasources.get_ds, "PUT": datasources.update_ds, "DELETE": datasources.delete_ds},
     ),
     (rf"/api/mgmt/datasources/{_ID}/test", {"POST": datasources.ds_test}),
+    (
+        rf"/api/mgmt/datasources/{_ID}/sharedUsers",
+        {
+            "GET": sharing.list_shared_users,
+            "POST": sharing.create_shared_users,
+            "DELETE": sharing.delete_shared_users,
+        },
+    ),
+    (
+        r"/api/mgmt/datasources/(?P<id>[^/]+/sharedUsers/[^/]+)",
+        {
+            "GET": sharing.get_shared_user,
+            "PUT": sharing.update_shared_user,
+            "DELETE": sharing.delete_shared_user,
+        },
+    ),
+    (
+        rf"/api/mgmt/datasources/{_ID}/sharedTenants",
+        {
+            "GET": sharing.list_shared_tenants,
+            "POST": sharing.create_shared_tenants,
+            "DELETE": sharing.delete_shared_tenants,
+        },
+    ),
+    (
+        r"/api/mgmt/datasources/(?P<id>[^/]+/sharedTenants/[^/]+)",
+        {
+            "GET": sharing.get_shared_tenant,
+            "PUT": sharing.update_shared_tenant,
+            "DELETE": sharing.delete_shared_tenant,
+        },
+    ),
     (r"/api/mgmt/datastores", {"GET": mgmt.list_stores}),
     (rf"/api/mgmt/datastores/{_ID}", {"GET": mgmt.get_store}),
     (r"/api/mgmt/user", {"GET": mgmt.own_user}),

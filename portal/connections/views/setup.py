@@ -2,8 +2,8 @@
 
 The status comes only from stored checks (:func:`portal.connections.checks.status_for`); the page
 never calls HDP on a GET. "Check now" runs one real check (:func:`checks.run_check`), rate-limited
-like the wizard's test and audited. The lookup is the wizard's own (owner and tenant, else 404 with
-a security event, before any HDP call: SECURITY.md item 20).
+like the wizard's test and audited. The lookup is :func:`common.completed` (owner and tenant, else
+404 with a security event, before any HDP call: SECURITY.md item 20).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.db.models import prefetch_related_objects
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,33 +23,33 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from portal.audit.models import AuditEntry
-from portal.connections import checks, repair, rotate, views_reconnect
+from portal.connections import checks, reconnect, repair, rotate
 from portal.connections.models import ConnectionCheck
+from portal.connections.views import common
 from portal.hdp.client import HdpClient
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
+from portal.lib.timewords import every
 from portal.onboarding.models import RemoteObject, Run
-from portal.onboarding.views import common
+from portal.onboarding.views.common import objects
 from portal.ratelimit import limiter as ratelimit
 
 Trigger = ConnectionCheck.Trigger
 
-#: What started a check, in the words the history shows.
+#: What started a check, in the words the history shows (a scheduled one: :func:`trigger_words`).
 TRIGGERS = {
     Trigger.SETUP: gettext_lazy("Setup's final check"),
     Trigger.MANUAL: gettext_lazy("Check now"),
     Trigger.SUPPORT: gettext_lazy("Support staff"),
-    Trigger.SCHEDULED: gettext_lazy("Daily check"),
     Trigger.RECONNECT: gettext_lazy("After reconnecting"),
     Trigger.REPAIR: gettext_lazy("After a repair"),
 }
 
 
-def _completed(request: HtmxRequest, run_id: UUID) -> Run | HttpResponse:
-    """The person's own completed setup; an unfinished one goes back to the wizard."""
-    run = common.get_run(request, run_id)
-    if run.status != Run.Status.COMPLETED:
-        return redirect("onboarding:resume", run.pk)
-    return run
+def trigger_words(trigger: str) -> str:
+    """What started a check; a scheduled one names the configured interval (HEALTH_CHECK_INTERVAL)."""
+    if trigger == Trigger.SCHEDULED:
+        return _("Scheduled check (%(interval)s)") % {"interval": every(settings.HEALTH_CHECK_INTERVAL)}
+    return str(TRIGGERS.get(Trigger(trigger), trigger))
 
 
 def _history_rows(run: Run) -> list[dict[str, Any]]:
@@ -62,19 +62,19 @@ def _history_rows(run: Run) -> list[dict[str, Any]]:
                 "abandoned": check.abandoned,
                 "state": check.get_state_display() if check.state else "",
                 "cause": check.get_cause_display() if check.cause else "",
-                "trigger": TRIGGERS.get(Trigger(check.trigger), check.trigger),
+                "trigger": trigger_words(check.trigger),
             }
         )
     return rows
 
 
 def _context(run: Run, banner: str = "") -> dict[str, Any]:
-    # The run's HDP records read once for the page (held objects, the rotate section's run.remote()),
-    # after any write of this request; they were read three times.
+    # The run's HDP records read once for the page (held objects, the rotate section's run.remote(),
+    # the Reconnect offer), after any write of this request; they were read three times.
     prefetch_related_objects([run], "objects_made")
     held = [
         o
-        for o in common.objects(list(run.objects_made.all()))
+        for o in objects(list(run.objects_made.all()))
         if o.outcome in (RemoteObject.Outcome.CREATED, RemoteObject.Outcome.REUSED)
     ]
     status = checks.status_for(run)
@@ -82,6 +82,8 @@ def _context(run: Run, banner: str = "") -> dict[str, Any]:
         "run": run,
         "status": status,
         "repair_offer": repair.offer(run, status),
+        # Only the actions the last check's cause allows: no Reconnect once the profile is gone.
+        "reconnect_refusal": reconnect.refusal(run, status),
         "history": _history_rows(run),
         "held": held,
         "banner": banner,
@@ -94,15 +96,13 @@ def _page(request: HtmxRequest, run: Run, banner: str = "", status: int = 200) -
     if request.htmx and status >= 400:
         status = 200  # htmx 2 swaps only 2xx: the banner must still show
     # The Reconnect form on this page answers 303 to the provider: allow it in CSP form-action.
-    return views_reconnect.with_provider_form_action(
-        render(request, name, _context(run, banner), status=status), run
-    )
+    return common.with_provider_form_action(render(request, name, _context(run, banner), status=status), run)
 
 
 @require_GET
 @vary_on_headers("HX-Request")
 def setup(request: HtmxRequest, run_id: UUID) -> HttpResponse:
-    found = _completed(request, run_id)
+    found = common.completed(request, run_id)
     if isinstance(found, HttpResponse):
         return found
     return _page(request, found)
@@ -111,7 +111,7 @@ def setup(request: HtmxRequest, run_id: UUID) -> HttpResponse:
 @require_POST
 @vary_on_headers("HX-Request")
 def check_now(request: HtmxRequest, run_id: UUID) -> HttpResponse:
-    found = _completed(request, run_id)
+    found = common.completed(request, run_id)
     if isinstance(found, HttpResponse):
         return found
     run, person = found, common.user(request)

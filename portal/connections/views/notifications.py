@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.connections.forms import NotificationPreferenceForm
 from portal.connections.models import NotificationPreference
+from portal.lib.timewords import every
 
 
 @require_http_methods(["GET", "POST"])
@@ -24,6 +26,6 @@ def notifications(request: HttpRequest) -> HttpResponse:
         form.save()
         messages.success(request, _("Your notification settings are saved."))
         return redirect("connections:notifications")
-    return render(
-        request, "connections/notifications.html", {"form": form}, status=400 if form.errors else 200
-    )
+    # How often the background checks run: the setting that schedules them (portal/connections/health.py).
+    context = {"form": form, "interval": every(settings.HEALTH_CHECK_INTERVAL)}
+    return render(request, "connections/notifications.html", context, status=400 if form.errors else 200)

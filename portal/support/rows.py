@@ -1,0 +1,160 @@
+"""The support console's rows: what its pages list, assembled from the portal's records and HDP's
+answers (no HDP call here; portal/support/views.py reads HDP and renders)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db.models import Count, Max, Q
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from portal.connections import checks
+from portal.connections.status import Status, worst
+from portal.onboarding.models import Run
+from portal.support.chain import Finding, HdpFacts, RecordedObject, RunFacts
+
+
+@dataclass(frozen=True)
+class TenantRow:
+    id: int
+    name: str
+    in_hdp: bool
+    runs: int = 0
+    active: int = 0
+    completed: int = 0
+    #: The worst connection status of the tenant's completed setups (stored checks only).
+    connection: Status | None = None
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    """A finding with the exact absolute link to send the tenant admin (templates/support/_finding.html)."""
+
+    finding: Finding
+    url: str
+    words: str
+    #: The setup itself, shown besides an action link (its Reconnect, Repair or New client secret).
+    setup_url: str = ""
+
+
+def finding_rows(findings: list[Finding], base: str) -> list[FindingRow]:
+    rows = []
+    for f in findings:
+        if not f.ask_owner:
+            rows.append(FindingRow(f, "", ""))
+            continue
+        if not f.run_id:
+            rows.append(FindingRow(f, base + reverse("onboarding:runs"), _("Link to send them (My setups):")))
+            continue
+        setup = base + reverse("connections:setup", args=[f.run_id])
+        resume = base + reverse("onboarding:resume", args=[f.run_id])
+        if f.link == "reconnect":
+            url, words = (
+                base + reverse("connections:reconnect", args=[f.run_id]),
+                _("Link to send them (Reconnect):"),
+            )
+        elif f.link == "repair":
+            url, words = setup + "#repair", _("Link to send them (Repair on their setup):")
+        elif f.link == "rotate":
+            url, words = setup + "#rotate", _("Link to send them (New client secret on their setup):")
+        else:
+            rows.append(FindingRow(f, resume, _("Link to send them (their setup):")))
+            continue
+        rows.append(FindingRow(f, url, words, setup_url=resume))
+    return rows
+
+
+def run_facts(runs: list[Run], statuses: dict[Any, Status] | None = None) -> list[RunFacts]:
+    """What the runs recorded, with each completed one's stored connection status (no HDP call)."""
+    statuses = statuses or {}
+
+    def connection(run: Run) -> tuple[str, str]:
+        status = statuses.get(run.pk)
+        if status is None:
+            return "", ""
+        return str(status.state), str(status.cause or "")
+
+    return [
+        RunFacts(
+            id=str(run.pk),
+            owner=run.owner.username,
+            status=run.status,
+            datastore_name=run.datastore_name,
+            objects=tuple(
+                RecordedObject(kind=o.kind, name=o.name, remote_id=o.remote_id, outcome=o.outcome)
+                for o in run.objects_made.all()
+            ),
+            connection=connection(run)[0],
+            connection_cause=connection(run)[1],
+        )
+        for run in runs
+    ]
+
+
+def tenant_rows(hdp_tenants: Iterable[tuple[int, str]]) -> list[TenantRow]:
+    """The tenant list: HDP's tenants (id order), then tenants only the portal's setups still name;
+    each with its setups counted and the worst connection status of its completed ones."""
+    counts: dict[int, dict[str, Any]] = {
+        row["tenant_id"]: dict(row)
+        for row in Run.objects.values("tenant_id").annotate(
+            total=Count("id"),
+            active=Count("id", filter=Q(status=Run.Status.ACTIVE)),
+            completed=Count("id", filter=Q(status=Run.Status.COMPLETED)),
+            last_name=Max("tenant_name"),
+        )
+    }
+    completed_runs = list(Run.objects.filter(status=Run.Status.COMPLETED).values_list("pk", "tenant_id"))
+    statuses = checks.statuses_for([pk for pk, _tenant in completed_runs])
+    per_tenant: dict[int, list[Status]] = {}
+    for pk, tenant_id in completed_runs:
+        per_tenant.setdefault(tenant_id, []).append(statuses[pk])
+
+    def row(tenant_id: int, name: str, in_hdp: bool) -> TenantRow:
+        c = counts.get(tenant_id, {})
+        return TenantRow(
+            tenant_id, name, in_hdp, c.get("total", 0), c.get("active", 0), c.get("completed", 0),
+            worst(per_tenant.get(tenant_id, [])),
+        )  # fmt: skip
+
+    rows = [row(tid, name, True) for tid, name in sorted(hdp_tenants)]
+    known = {r.id for r in rows}
+    rows += [
+        row(tid, str(c.get("last_name") or ""), False)
+        for tid, c in sorted(counts.items())
+        if tid not in known
+    ]
+    return rows
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Where this page's data sources sit among the tenant's (templates/support/tenant.html)."""
+
+    first: int
+    last: int
+    total: int
+    previous_url: str = ""
+    next_url: str = ""
+
+
+def pager(facts: HdpFacts, url: str) -> Pager | None:
+    """None when every data source is on this one page."""
+    if facts.pages <= 1:
+        return None
+
+    def link(number: int) -> str:
+        return f"{url}?{urlencode({'page': number})}"
+
+    size = max(1, int(settings.SUPPORT_CHAIN_PAGE_SIZE))
+    return Pager(
+        first=facts.first,
+        last=min(facts.first + size - 1, facts.datasource_total),
+        total=facts.datasource_total,
+        previous_url=link(facts.page - 1) if facts.page > 1 else "",
+        next_url=link(facts.page + 1) if facts.page < facts.pages else "",
+    )
