@@ -10,7 +10,7 @@ and the session's HDP re-checks are fresh. Not a test: it prints verdicts and ex
 could measure.
 """
 
-# ruff: noqa: S603, S607 - a local benchmark that starts its own server with fixed argv
+# ruff: noqa: S603 - a local benchmark that starts its own server with fixed argv
 from __future__ import annotations
 
 import argparse

@@ -336,8 +336,9 @@ def list_tenants(request: HttpRequest) -> dict[str, Any]:
     require_scope(request, "support:read")
     actor = support.staff(request)
     _known_params(request, schemas.Strict)
-    AuditEntry.record(actor, "support.view_tenants", via="api")
-    return {"items": support.tenants()}
+    items, problem = support.tenants()
+    AuditEntry.record(actor, "support.view_tenants", via="api", hdp_ok=not problem)
+    return {"items": items, "problem": problem or None}
 
 
 @support_router.get(

@@ -116,13 +116,18 @@ class Me(Schema):
 class TenantSummary(Schema):
     id: int
     name: str
-    setups: int = Field(description="Completed setups in the portal.")
-    worst_status: SetupStatus | None = Field(None, description="The console's worst status of the tenant.")
-    needs_attention: int = Field(description="How many of its setups need a reconnect or are broken.")
+    in_hdp: bool = Field(description="False for a tenant only the portal's setups still name.")
+    setups: int = Field(description="The portal's setups for the tenant (runs), in progress or not.")
+    active: int
+    completed: int
+    worst_status: SetupStatus | None = Field(
+        None, description="The console's worst connection status of the tenant's completed setups."
+    )
 
 
 class TenantPage(Schema):
     items: list[TenantSummary]
+    problem: str | None = Field(None, description="Why HDP's tenant list could not be read, if it could not.")
 
 
 class Finding(Schema):

@@ -1,9 +1,9 @@
 """``GET /api/v1/tenants`` and ``/tenants/{id}/findings`` for support staff (scope ``support:read``).
 
-The same facts as the support console (portal/support/views.py): each tenant's worst stored connection
-status (:func:`portal.connections.status.worst` over :func:`checks.statuses_for`, no HDP call) and a
-tenant's findings from the console's chain (:mod:`portal.support.chain`, read from HDP with the
-service account by :mod:`portal.support.reads`). Only people support staff by HDP's permissions
+The same facts as the support console, assembled by the console's own functions: the tenant list and
+each tenant's worst stored connection status (:func:`portal.support.rows.tenant_rows`), a tenant's
+findings from the console's chain (:mod:`portal.support.chain` over :func:`portal.support.rows.run_facts`
+and what :mod:`portal.support.reads` reads from HDP with the service account). Only people support staff by HDP's permissions
 (:func:`portal.support.access.is_support_staff`) get past :func:`staff`; every answer is audited.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Max, Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -19,11 +18,11 @@ from portal.api.problems import Problem
 from portal.api.setups import status_out
 from portal.audit.models import AuditEntry
 from portal.connections import checks
-from portal.connections.status import Status, worst
+from portal.hdp import client as hdp
 from portal.hdp import errors
 from portal.onboarding.models import Run
-from portal.support import access, reads, stores
-from portal.support.chain import Finding, HdpFacts, RecordedObject, RunFacts, build_chain
+from portal.support import access, reads, rows, stores
+from portal.support.chain import Finding, HdpFacts, build_chain
 
 
 def staff(request: HttpRequest) -> str:
@@ -33,55 +32,30 @@ def staff(request: HttpRequest) -> str:
     return str(request.user.get_username())
 
 
-def tenants() -> list[dict[str, Any]]:
-    """Every tenant with setups in the portal, with the console's worst status of its completed ones."""
-    counts = {
-        row["tenant_id"]: row
-        for row in Run.objects.values("tenant_id").annotate(
-            completed=Count("id", filter=Q(status=Run.Status.COMPLETED)), last_name=Max("tenant_name")
-        )
-    }
-    completed = list(Run.objects.filter(status=Run.Status.COMPLETED).values_list("pk", "tenant_id"))
-    statuses = checks.statuses_for([pk for pk, _tenant in completed])
-    per_tenant: dict[int, list[Status]] = {}
-    for pk, tenant_id in completed:
-        per_tenant.setdefault(tenant_id, []).append(statuses[pk])
+def tenants() -> tuple[list[dict[str, Any]], str]:
+    """The console's tenant list (:func:`portal.support.rows.tenant_rows`): HDP's tenants, then those
+    only the portal's setups still name, each with the worst status of its completed setups. When HDP
+    cannot list its tenants, the portal's own are listed and the reason is returned."""
+    problem = ""
+    try:
+        with hdp.HdpClient.service() as service:
+            listed = [(t.id, t.name) for t in service.list_tenants()]
+    except errors.HdpError as exc:
+        listed, problem = [], exc.explanation
     words: dict[Any, tuple[str, str | None]] = {}
-    items = []
-    for tenant_id, row in sorted(counts.items()):
-        mine = per_tenant.get(tenant_id, [])
-        bad = worst(mine)
-        items.append(
-            {
-                "id": tenant_id,
-                "name": str(row["last_name"] or ""),
-                "setups": int(row["completed"]),
-                "worst_status": status_out(bad, words) if bad else None,
-                "needs_attention": sum(1 for s in mine if s.is_problem),
-            }
-        )
-    return items
-
-
-def _run_facts(runs: list[Run], statuses: dict[Any, Status]) -> list[RunFacts]:
-    facts = []
-    for run in runs:
-        status = statuses.get(run.pk)
-        facts.append(
-            RunFacts(
-                id=str(run.pk),
-                owner=run.owner.username,
-                status=run.status,
-                datastore_name=run.datastore_name,
-                objects=tuple(
-                    RecordedObject(kind=o.kind, name=o.name, remote_id=o.remote_id, outcome=o.outcome)
-                    for o in run.objects_made.all()
-                ),
-                connection=str(status.state) if status else "",
-                connection_cause=str(status.cause or "") if status else "",
-            )
-        )
-    return facts
+    items = [
+        {
+            "id": row.id,
+            "name": row.name,
+            "in_hdp": row.in_hdp,
+            "setups": row.runs,
+            "active": row.active,
+            "completed": row.completed,
+            "worst_status": status_out(row.connection, words) if row.connection else None,
+        }
+        for row in rows.tenant_rows(listed)
+    ]
+    return items, problem
 
 
 def _finding(f: Finding) -> dict[str, Any]:
@@ -106,7 +80,7 @@ def findings(tenant_id: int, actor: str) -> dict[str, Any]:
         .order_by("-updated_at")
     )
     statuses = checks.statuses_for([r.pk for r in runs if r.status == Run.Status.COMPLETED])
-    run_facts = _run_facts(runs, statuses)
+    run_facts = rows.run_facts(runs, statuses)
     profiles = {
         o.remote_id for r in run_facts for o in r.objects if o.kind == "profile" and o.remote_id is not None
     }

@@ -58,7 +58,7 @@ def test_the_docs_walk_runs_against_the_live_portal(api_live):
     [python] = blocks("python")
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        exec(compile(python, str(DOC), "exec"), {"PORTAL": api_live, "TOKEN": token})  # noqa: S102
+        exec(compile(python, str(DOC), "exec"), {"PORTAL": api_live, "TOKEN": token})
     assert "acme_broken" in printed.getvalue() and "queued" in printed.getvalue()
     assert ConnectionCheck.objects.filter(run=broken, trigger="manual").count() == 2
     assert DBTaskResult.objects.count() == 2

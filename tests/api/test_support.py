@@ -23,9 +23,10 @@ def test_support_staff_see_each_tenants_worst_status(client, acme, globex):
     answer = get(client, "/api/v1/tenants", token)
     assert answer.status_code == 200, answer.content
     rows = {t["id"]: t for t in answer.json()["items"]}
-    assert rows[71]["worst_status"]["state"] == "broken" and rows[71]["needs_attention"] == 1
-    assert rows[71]["setups"] == 2
-    assert rows[72]["worst_status"]["state"] == "working" and rows[72]["needs_attention"] == 0
+    assert rows[71]["worst_status"]["state"] == "broken" and rows[71]["completed"] == 2
+    assert rows[71]["name"] == "Acme" and rows[71]["in_hdp"] is True
+    assert rows[72]["worst_status"]["state"] == "working"
+    assert rows[1]["worst_status"] is None  # HDP's System tenant: no setups
 
 
 def test_findings_name_what_is_wrong_in_the_consoles_words(client, acme):
