@@ -9,6 +9,7 @@ urlpatterns = [
     path("notifications/", notifications.notifications, name="notifications"),
     path("setups/<uuid:run_id>/", setup.setup, name="setup"),
     path("setups/<uuid:run_id>/check/", setup.check_now, name="check-now"),
+    path("setups/<uuid:run_id>/shares/", setup.shares, name="shares"),
 ]
 
 # Reconnect a completed setup into its existing OAuth profile (issue 8 item 2; views/reconnect.py).
