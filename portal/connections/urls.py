@@ -28,4 +28,5 @@ urlpatterns += [
 urlpatterns += [
     path("setups/<uuid:run_id>/repair/", repair.repair_start, name="repair"),
     path("setups/<uuid:run_id>/repair/finish/", repair.repair_finish, name="repair-finish"),
+    path("setups/<uuid:run_id>/repair/shares/", repair.repair_shares, name="repair-shares"),
 ]

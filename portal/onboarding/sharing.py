@@ -20,7 +20,8 @@ share is already gone, e.g. removed by HDP's tenant rule or by someone in HDP's 
 
 Every call goes through the client it is given: pass ``HdpClient.for_user(owner)`` (the service account
 acting for the data source's owner, ``?user=``), so HDP itself refuses a data source the person does not
-own. Auditing each change (before/after from :class:`ShareResult`) is the caller's part.
+own. :func:`audit` records each change (before/after from :class:`ShareResult`), :func:`remember` keeps
+HDP's shares after it on the run (``Run.shares_set``).
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ from typing import Any, Literal
 
 from django.utils.translation import gettext_lazy as _
 
+from portal.audit.models import AuditEntry
 from portal.hdp.client import HdpClient
 from portal.hdp.errors import HdpError, HdpNotFound
 from portal.hdp.schemas import SharedTenant, SharedUser
+from portal.onboarding.models import Run
 
 # --- permission choices ---------------------------------------------------------------------------------
 
@@ -570,3 +573,42 @@ def restore(client: HdpClient, datasource_id: int, shares: Shares) -> ShareResul
         return out
 
     return _apply_steps(client, datasource_id, steps, lambda before: shares)
+
+
+# --- the record of a change ------------------------------------------------------------------------------
+
+
+def _step_words(step: Step) -> dict[str, Any]:
+    if step.kind == "share_users":
+        return {
+            "action": step.kind,
+            "users": [{"userId": u.user_id, "permissions": sorted(u.permissions)} for u in step.users],
+        }
+    member = "tenantId" if step.kind.endswith("tenant") else "userId"
+    return {"action": step.kind, member: step.member_id, "permissions": sorted(step.permissions)}
+
+
+def audit(actor: str, run: Run, change: str, result: ShareResult, **detail: Any) -> None:
+    """One audit entry per change asked for: who, which data source, whom (each HDP call), before and after."""
+    AuditEntry.record(
+        actor,
+        "datasource.share",
+        run=run,
+        change=change,
+        datasource_id=run.remote_id("datasource"),
+        datasource=run.ds_name,
+        calls=[_step_words(s) for s in result.done],
+        failed=_step_words(result.failed) if result.failed else None,
+        before=result.before.as_dict() if result.before is not None else None,
+        after=result.after.as_dict() if result.after is not None else None,
+        outcome="ok" if result.ok else "failed",
+        error=result.error.code if result.error is not None else "",
+        **detail,
+    )
+
+
+def remember(run: Run, result: ShareResult) -> None:
+    """Keep what HDP has after the portal's change, for the drift note and a repair's restore."""
+    if result.after is not None:
+        run.shares_set = result.after.as_dict()
+        run.save(update_fields=["shares_set", "updated_at"])

@@ -204,42 +204,6 @@ def section(
 # --- changes -------------------------------------------------------------------------------------------------
 
 
-def _step_words(step: sharing.Step) -> dict[str, Any]:
-    if step.kind == "share_users":
-        return {
-            "action": step.kind,
-            "users": [{"userId": u.user_id, "permissions": sorted(u.permissions)} for u in step.users],
-        }
-    member = "tenantId" if step.kind.endswith("tenant") else "userId"
-    return {"action": step.kind, member: step.member_id, "permissions": sorted(step.permissions)}
-
-
-def audit(person: User, run: Run, change: str, result: ShareResult, **detail: Any) -> None:
-    """One audit entry per change asked for: who, which data source, whom (each HDP call), before and after."""
-    AuditEntry.record(
-        person.username,
-        "datasource.share",
-        run=run,
-        change=change,
-        datasource_id=run.remote_id("datasource"),
-        datasource=run.ds_name,
-        calls=[_step_words(s) for s in result.done],
-        failed=_step_words(result.failed) if result.failed else None,
-        before=result.before.as_dict() if result.before is not None else None,
-        after=result.after.as_dict() if result.after is not None else None,
-        outcome="ok" if result.ok else "failed",
-        error=result.error.code if result.error is not None else "",
-        **detail,
-    )
-
-
-def remember(run: Run, result: ShareResult) -> None:
-    """Keep what HDP has after the portal's change, for the drift note and a repair's restore."""
-    if result.after is not None:
-        run.shares_set = result.after.as_dict()
-        run.save(update_fields=["shares_set", "updated_at"])
-
-
 @dataclass(frozen=True)
 class Outcome:
     """What a share POST did: the result (``None`` when refused before any HDP call) and the sentence."""
@@ -263,8 +227,8 @@ def _refused(person: User, run: Run, why: str, reason: str) -> Outcome:
 
 
 def _finish(person: User, run: Run, change: str, result: ShareResult, **detail: Any) -> Outcome:
-    audit(person, run, change, result, **detail)
-    remember(run, result)
+    sharing.audit(person.username, run, change, result, **detail)
+    sharing.remember(run, result)
     if result.ok:
         return Outcome(result, message=result.message())
     return Outcome(result, banner=result.message())
