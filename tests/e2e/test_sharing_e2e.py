@@ -110,7 +110,7 @@ def test_share_read_as_the_consenting_account_tenant_rule_and_a_share_removed_in
 
     # The setup's page: the whole tenant replaces the user share (HDP's rule).
     journey.click(page, 'main a:has-text("Open the setup\'s page")')
-    page.wait_for_selector("#sharing")
+    page.wait_for_selector("#sharing #share-form")  # loaded in place from HDP by htmx
     journey.axe(page, "setup page with shares")
     assert page.inner_text(f"#share-user-{acme_user}")
     page.uncheck(f"#user-{acme_user}")
@@ -131,7 +131,7 @@ def test_share_read_as_the_consenting_account_tenant_rule_and_a_share_removed_in
         # Removed in HDP directly (as HDP's administrator would): the page shows it gone.
         owner.unshare_tenant(ds_id, ACME_TENANT_ID)
     page.goto(e2e_portal + reverse("connections:setup", args=[ds_record.run_id]))
-    page.wait_for_selector("#share-drift")
+    page.wait_for_selector("#sharing #share-drift")
     assert "gone from HDP: The whole tenant Acme" in page.inner_text("#share-drift")
     assert page.is_visible("#shares-none")
     assert ds_name not in _datasources_seen_by("acme_user")

@@ -1,8 +1,9 @@
 """A completed setup's own page: its connection status, "Check now", its check history, what HDP holds.
 
-The status comes only from stored checks (:func:`portal.connections.checks.status_for`). The one HDP
-read of a GET is the "Who can use it" section's (:func:`portal.onboarding.views.share.section`: HDP's
-shares now and the tenant's people, as the owner); the status part swapped by htmx reads none. "Check now" runs one real check (:func:`checks.run_check`), rate-limited
+The status comes only from stored checks (:func:`portal.connections.checks.status_for`); the page
+never calls HDP on a GET. Its "Who can use it" section is loaded in place by htmx (a link without
+JavaScript) from :func:`shares`, which reads HDP's shares as the owner
+(:func:`portal.onboarding.views.share.section`). "Check now" runs one real check (:func:`checks.run_check`), rate-limited
 like the wizard's test and audited. The lookup is :func:`common.completed` (owner and tenant, else
 404 with a security event, before any HDP call: SECURITY.md item 20).
 """
@@ -20,7 +21,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from portal.audit.models import AuditEntry
@@ -70,14 +71,7 @@ def _history_rows(run: Run) -> list[dict[str, Any]]:
     return rows
 
 
-def _context(
-    request: HtmxRequest,
-    run: Run,
-    banner: str = "",
-    *,
-    with_sharing: bool = True,
-    sharing: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+def _context(run: Run, banner: str = "") -> dict[str, Any]:
     # The run's HDP records read once for the page (held objects, the rotate section's run.remote(),
     # the Reconnect offer), after any write of this request; they were read three times.
     prefetch_related_objects([run], "objects_made")
@@ -87,14 +81,7 @@ def _context(
         if o.outcome in (RemoteObject.Outcome.CREATED, RemoteObject.Outcome.REUSED)
     ]
     status = checks.status_for(run)
-    url = reverse("connections:shares", args=[run.pk])
-    shares = (
-        share.section(request, run, action=url, page_url=common.setup_url(run), **(sharing or {}))
-        if with_sharing
-        else {}
-    )
     return {
-        **shares,
         "run": run,
         "status": status,
         "repair_offer": repair.offer(run, status),
@@ -107,31 +94,12 @@ def _context(
     }
 
 
-def _page(
-    request: HtmxRequest,
-    run: Run,
-    banner: str = "",
-    status: int = 200,
-    *,
-    whole: bool = False,
-    sharing: dict[str, Any] | None = None,
-) -> HttpResponse:
-    """The page (``whole``: even under htmx, whose hx-select picks the part it swaps), or its status part."""
-    whole = whole or "q" in request.GET  # the people filter swaps #people out of the whole page
-    partial = bool(request.htmx) and not whole
-    name = "connections/setup.html#setup-status" if partial else "connections/setup.html"
+def _page(request: HtmxRequest, run: Run, banner: str = "", status: int = 200) -> HttpResponse:
+    name = "connections/setup.html#setup-status" if request.htmx else "connections/setup.html"
     if request.htmx and status >= 400:
         status = 200  # htmx 2 swaps only 2xx: the banner must still show
     # The Reconnect form on this page answers 303 to the provider: allow it in CSP form-action.
-    return common.with_provider_form_action(
-        render(
-            request,
-            name,
-            _context(request, run, banner, with_sharing=not partial, sharing=sharing),
-            status=status,
-        ),
-        run,
-    )
+    return common.with_provider_form_action(render(request, name, _context(run, banner), status=status), run)
 
 
 @require_GET
@@ -168,25 +136,29 @@ def check_now(request: HtmxRequest, run_id: UUID) -> HttpResponse:
     return HttpResponseSeeOther(reverse("connections:setup", args=[run.pk]))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def shares(request: HtmxRequest, run_id: UUID) -> HttpResponse:
-    """Who can use it: share, remove one share, change one share's permissions (``share.save`` /
-    ``share.change_one``); the page then lists HDP's shares as read back after the change."""
+    """Who can use it: HDP's shares now and the form (GET; the setup page loads it in place), share,
+    remove one share, change one share's permissions (POST: ``share.save`` / ``share.change_one``); the
+    answer lists HDP's shares as read back after the change. Under htmx the section alone."""
     found = common.completed(request, run_id)
     if isinstance(found, HttpResponse):
         return found
     run = found
-    outcome = share.change_one(request, run) if request.POST.get("change") else share.save(request, run)
-    refused = bool(outcome.banner) and outcome.result is None
-    return _page(
+    outcome = share.Outcome(None)
+    if request.method == "POST":
+        outcome = share.change_one(request, run) if request.POST.get("change") else share.save(request, run)
+    url = reverse("connections:shares", args=[run.pk])
+    context = share.section(
         request,
         run,
-        whole=True,
-        sharing={
-            "result": outcome.result,
-            "banner": outcome.banner,
-            "message": outcome.message,
-            "post": request.POST if refused else None,
-        },
+        action=url,
+        page_url=url,
+        result=outcome.result,
+        banner=outcome.banner,
+        message=outcome.message,
+        post=request.POST if outcome.banner and outcome.result is None else None,
     )
+    name = "onboarding/_sharing.html" if request.htmx else "connections/shares.html"
+    return render(request, name, {"run": run, **context})

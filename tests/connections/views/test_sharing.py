@@ -44,7 +44,7 @@ def hdp_id(name: str) -> int:
 
 
 def _page(client, run: Run) -> str:
-    response = client.get(reverse("connections:setup", args=[run.pk]))
+    response = client.get(reverse("connections:shares", args=[run.pk]))
     assert response.status_code == 200
     return response.content.decode()
 
@@ -80,6 +80,15 @@ def test_the_page_lists_hdp_s_shares_people_by_name_and_says_whose_account_they_
     # The sentence sits right above the Share button.
     assert html.index('id="reads-as"') < html.index(">Share</button>")
     assert html.index("</fieldset>", html.index('id="people"')) < html.index('id="reads-as"')
+
+
+def test_the_setup_page_loads_the_section_in_place_and_links_it_without_javascript(client, setup):
+    shares_url = reverse("connections:shares", args=[setup.pk])
+    html = client.get(reverse("connections:setup", args=[setup.pk])).content.decode()
+    assert f'hx-get="{shares_url}" hx-trigger="load"' in html and f'href="{shares_url}"' in html
+    part = client.get(shares_url, headers={"HX-Request": "true"}).content.decode()
+    assert part.lstrip().startswith('<section id="sharing"') and "<html" not in part
+    assert "Shared in HDP now" in part
 
 
 def test_no_identity_at_consent_is_said(client, setup):
@@ -248,7 +257,7 @@ def test_an_unfinished_setup_cannot_be_shared(client, setup, hdp):
 
 
 def test_the_people_filter_works_without_javascript(client, setup):
-    response = client.get(reverse("connections:setup", args=[setup.pk]), {"q": "analy"})
+    response = client.get(reverse("connections:shares", args=[setup.pk]), {"q": "analy"})
     html = response.content.decode()
     assert "acme_analyst" in html and ">acme_user<" not in html
     assert "1 person matches “analy” or is chosen." in html
