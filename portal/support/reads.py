@@ -181,10 +181,10 @@ def read_tenant(
         flagged = {d.id for owned, _profiles in lists for d in owned if d.shared_with_another_user}
         details = each(on_page, lambda d: _owner_read(d.owner, d.id, d.id in flagged))
         owner_ids = {u.user_name: u.id for u in users}
-        for listed_ds, read in zip(on_page, details, strict=True):
-            if read is None:
+        for listed_ds, owner_view in zip(on_page, details, strict=True):
+            if owner_view is None:
                 continue  # deleted between the two reads
-            detail, shares = read
+            detail, shares = owner_view
             ref = next((v for k, v in detail.options.items() if k.lower() == PROFILE_OPTION), "")
             datasources.append(
                 DataSourceFact(
