@@ -40,7 +40,7 @@ from portal.hdp.errors import HdpError, HdpNotFound
 from portal.hdp.schemas import DataSource, DataSourceCreate
 from portal.lib.logging import register_secret
 from portal.oauth import flows
-from portal.onboarding import engine
+from portal.onboarding import engine, sharing
 from portal.onboarding.engine import records
 from portal.onboarding.models import RemoteObject, Run
 
@@ -581,6 +581,8 @@ class FinishPage:
     status: Status
     #: Another tab holds the setup: this request changed nothing.
     busy: bool = False
+    #: The repair created the data source again and the portal saw it shared: offer to restore the shares.
+    restore_shares: bool = False
 
 
 def finish_page(run: Run, client: HdpClient) -> FinishPage:
@@ -600,4 +602,100 @@ def finish_page(run: Run, client: HdpClient) -> FinishPage:
         changes=tuple(changes_of(last_repair(run))),
         status=checks.status_for(run),
         busy=busy,
+        restore_shares=current is None and shares_to_restore(run) is not None,
     )
+
+
+# --- the shares of a data source the repair created again (issue 20) -------------------------------------
+def _recreated_datasource(run: Run) -> bool:
+    """The last repair is finished and created the setup's data source again (HDP dropped its shares)."""
+    last = last_repair(run)
+    return (
+        last is not None
+        and last.finished_at is not None
+        and any(c.get("action") == "datasource_created" for c in last.changes)
+    )
+
+
+def shares_to_restore(run: Run) -> sharing.Shares | None:
+    """The shares the portal last saw, when a repair re-created the data source; None when there is nothing
+    to offer (no such repair, or the portal never saw any share). Stored facts only, no HDP call."""
+    if not _recreated_datasource(run) or run.shares_set is None:
+        return None
+    shares = sharing.Shares.from_dict(run.shares_set)
+    return None if shares.only_owner else shares
+
+
+@dataclass(frozen=True)
+class ShareLine:
+    """One share to restore, for the confirmation: who by name, and what they may do."""
+
+    who: str
+    what: str
+
+
+@dataclass(frozen=True)
+class RestorePage:
+    """The confirmation that lists the shares to restore; ``problem`` when there is nothing to offer."""
+
+    lines: tuple[ShareLine, ...] = ()
+    problem: str = ""
+    #: After the POST: what HDP has now (read back) and the sentence; None before it.
+    result: sharing.ShareResult | None = None
+    message: str = ""
+
+
+def _what(permissions: frozenset[int]) -> str:
+    access = sharing.access_for(permissions)
+    if access is not None:
+        return access.label
+    return _("Permissions set in HDP: %(ids)s") % {"ids": ", ".join(str(p) for p in sorted(permissions))}
+
+
+def _lines(run: Run, client: HdpClient, shares: sharing.Shares) -> tuple[ShareLine, ...]:
+    try:
+        names = {p.user_id: p.name for p in sharing.tenant_people(client, run.tenant_id)}
+    except HdpError:
+        names = {}  # the ids still say who; the names are a courtesy
+    lines = [
+        ShareLine(
+            _("The whole tenant %(name)s") % {"name": run.tenant_name}
+            if t.tenant_id == run.tenant_id
+            else _("The whole tenant #%(id)s") % {"id": t.tenant_id},
+            _what(t.permissions),
+        )
+        for t in shares.tenants
+    ]
+    lines += [
+        ShareLine(names.get(u.user_id) or _("User #%(id)s") % {"id": u.user_id}, _what(u.permissions))
+        for u in shares.users
+    ]
+    return tuple(lines)
+
+
+NOTHING_TO_RESTORE = gettext_lazy(
+    "There are no shares to restore: no repair created this setup's data source again, or the portal "
+    "never saw it shared."
+)
+
+
+def restore_page(run: Run, client: HdpClient) -> RestorePage:
+    """The confirmation page: the shares the portal last saw, by name (one HDP read for the names)."""
+    shares = shares_to_restore(run)
+    if shares is None:
+        return RestorePage(problem=str(NOTHING_TO_RESTORE))
+    return RestorePage(lines=_lines(run, client, shares))
+
+
+def restore_shares(run: Run, client: HdpClient, actor: str) -> RestorePage:
+    """Share the re-created data source as the portal last saw it (after the confirmation), audited; the
+    answer lists HDP's shares as read back. ``client`` acts for the owner. Nothing is retried."""
+    shares = shares_to_restore(run)
+    datasource_id = run.remote_id(Kind.DATASOURCE)
+    if shares is None or datasource_id is None:
+        return RestorePage(problem=str(NOTHING_TO_RESTORE))
+    result = sharing.restore(client, datasource_id, shares)
+    sharing.audit(actor, run, "restore", result)
+    sharing.remember(run, result)
+    after = result.after if result.after is not None else sharing.Shares()
+    return RestorePage(lines=_lines(run, client, after), result=result, message=result.message())

@@ -9,6 +9,7 @@ urlpatterns = [
     path("notifications/", notifications.notifications, name="notifications"),
     path("setups/<uuid:run_id>/", setup.setup, name="setup"),
     path("setups/<uuid:run_id>/check/", setup.check_now, name="check-now"),
+    path("setups/<uuid:run_id>/shares/", setup.shares, name="shares"),
 ]
 
 # Reconnect a completed setup into its existing OAuth profile (issue 8 item 2; views/reconnect.py).
@@ -27,4 +28,5 @@ urlpatterns += [
 urlpatterns += [
     path("setups/<uuid:run_id>/repair/", repair.repair_start, name="repair"),
     path("setups/<uuid:run_id>/repair/finish/", repair.repair_finish, name="repair-finish"),
+    path("setups/<uuid:run_id>/repair/shares/", repair.repair_shares, name="repair-shares"),
 ]

@@ -93,6 +93,12 @@ class Run(ChoiceDisplayMixin, models.Model):
     verify_ok = models.BooleanField(null=True, blank=True)
     verify_message = models.TextField(blank=True)
 
+    # Who can use the data source (issue 20): HDP's shares as the portal read them back after its last
+    # share change (portal.onboarding.sharing.Shares.as_dict); None until the portal changed any. The
+    # setup page compares it with HDP's shares now, and a repair that re-creates the data source
+    # offers to restore it. User and tenant ids with permission ids only: no names, no secrets.
+    shares_set = models.JSONField(null=True, blank=True)
+
     # A short lease taken by whoever is running an HDP call for this run (double submit guard).
     busy_until = models.DateTimeField(null=True, blank=True)
 

@@ -20,21 +20,24 @@ share is already gone, e.g. removed by HDP's tenant rule or by someone in HDP's 
 
 Every call goes through the client it is given: pass ``HdpClient.for_user(owner)`` (the service account
 acting for the data source's owner, ``?user=``), so HDP itself refuses a data source the person does not
-own. Auditing each change (before/after from :class:`ShareResult`) is the caller's part.
+own. :func:`audit` records each change (before/after from :class:`ShareResult`), :func:`remember` keeps
+HDP's shares after it on the run (``Run.shares_set``).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.utils.translation import gettext_lazy as _
 
+from portal.audit.models import AuditEntry
 from portal.hdp.client import HdpClient
 from portal.hdp.errors import HdpError, HdpNotFound
 from portal.hdp.schemas import SharedTenant, SharedUser
+from portal.onboarding.models import Run
 
 # --- permission choices ---------------------------------------------------------------------------------
 
@@ -473,3 +476,139 @@ def apply_shares(
         error=error,
         read_back_error=read_back_error,
     )
+
+
+def _apply_steps(
+    client: HdpClient,
+    datasource_id: int,
+    steps_for: Callable[[Shares], list[Step]],
+    wanted_for: Callable[[Shares], Shares],
+) -> ShareResult:
+    """Read, run the steps ``steps_for(before)`` once each, read back (as :func:`apply_shares`)."""
+    try:
+        before = read_shares(client, datasource_id)
+    except HdpError as exc:
+        return ShareResult(before=None, after=None, wanted=Shares(), error=exc)
+    wanted: Shares = wanted_for(before)
+    done: list[Step] = []
+    failed: Step | None = None
+    error: HdpError | None = None
+    for step in steps_for(before):
+        try:
+            _run(client, datasource_id, step)
+        except HdpNotFound as exc:
+            if step.kind not in ("unshare_user", "unshare_tenant") or exc.code in DATASOURCE_GONE_CODES:
+                failed, error = step, exc
+                break
+        except HdpError as exc:
+            failed, error = step, exc
+            break
+        done.append(step)
+    try:
+        after: Shares | None = read_shares(client, datasource_id)
+        read_back_error = None
+    except HdpError as exc:
+        after, read_back_error = None, exc
+    return ShareResult(before, after, wanted, tuple(done), failed, error, read_back_error)
+
+
+def remove_share(
+    client: HdpClient, datasource_id: int, kind: Literal["user", "tenant"], member_id: int
+) -> ShareResult:
+    """Remove one user's or one tenant's share (the setup page's Remove), then read back."""
+
+    def steps(before: Shares) -> list[Step]:
+        return [Step("unshare_user" if kind == "user" else "unshare_tenant", member_id)]
+
+    def wanted(before: Shares) -> Shares:
+        if kind == "user":
+            return Shares.of([u for u in before.users if u.user_id != member_id], before.tenants)
+        return Shares.of(before.users, [t for t in before.tenants if t.tenant_id != member_id])
+
+    return _apply_steps(client, datasource_id, steps, wanted)
+
+
+def change_share(
+    client: HdpClient, datasource_id: int, kind: Literal["user", "tenant"], member_id: int, access: Access
+) -> ShareResult:
+    """Change one existing share's permissions to ``access`` (the setup page's Change), then read back.
+    A share that is gone by now is not re-created: the result then differs from the wish, and says so."""
+
+    def steps(before: Shares) -> list[Step]:
+        current = before.user(member_id) if kind == "user" else before.tenant(member_id)
+        if current is None or current.permissions == access.permissions:
+            return []
+        return [Step("update_user" if kind == "user" else "update_tenant", member_id, access.permissions)]
+
+    def wanted(before: Shares) -> Shares:
+        if kind == "user":
+            users = [
+                UserShare(u.user_id, access.permissions) if u.user_id == member_id else u
+                for u in before.users
+            ]
+            return Shares.of(users, before.tenants)
+        tenants = [
+            TenantShare(t.tenant_id, access.permissions) if t.tenant_id == member_id else t
+            for t in before.tenants
+        ]
+        return Shares.of(before.users, tenants)
+
+    return _apply_steps(client, datasource_id, steps, wanted)
+
+
+def restore(client: HdpClient, datasource_id: int, shares: Shares) -> ShareResult:
+    """Share a re-created data source as the portal last saw it (a repair's offer): the user shares in one
+    POST, then the tenant shares. Permission sets are restored exactly, even ones matching no choice."""
+
+    def steps(before: Shares) -> list[Step]:
+        out: list[Step] = []
+        new_users = tuple(u for u in shares.users if before.user(u.user_id) is None)
+        if new_users:
+            out.append(Step("share_users", users=new_users))
+        out += [
+            Step("share_tenant", t.tenant_id, t.permissions)
+            for t in shares.tenants
+            if before.tenant(t.tenant_id) is None
+        ]
+        return out
+
+    return _apply_steps(client, datasource_id, steps, lambda before: shares)
+
+
+# --- the record of a change ------------------------------------------------------------------------------
+
+
+def _step_words(step: Step) -> dict[str, Any]:
+    if step.kind == "share_users":
+        return {
+            "action": step.kind,
+            "users": [{"userId": u.user_id, "permissions": sorted(u.permissions)} for u in step.users],
+        }
+    member = "tenantId" if step.kind.endswith("tenant") else "userId"
+    return {"action": step.kind, member: step.member_id, "permissions": sorted(step.permissions)}
+
+
+def audit(actor: str, run: Run, change: str, result: ShareResult, **detail: Any) -> None:
+    """One audit entry per change asked for: who, which data source, whom (each HDP call), before and after."""
+    AuditEntry.record(
+        actor,
+        "datasource.share",
+        run=run,
+        change=change,
+        datasource_id=run.remote_id("datasource"),
+        datasource=run.ds_name,
+        calls=[_step_words(s) for s in result.done],
+        failed=_step_words(result.failed) if result.failed else None,
+        before=result.before.as_dict() if result.before is not None else None,
+        after=result.after.as_dict() if result.after is not None else None,
+        outcome="ok" if result.ok else "failed",
+        error=result.error.code if result.error is not None else "",
+        **detail,
+    )
+
+
+def remember(run: Run, result: ShareResult) -> None:
+    """Keep what HDP has after the portal's change, for the drift note and a repair's restore."""
+    if result.after is not None:
+        run.shares_set = result.after.as_dict()
+        run.save(update_fields=["shares_set", "updated_at"])

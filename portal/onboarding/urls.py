@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal.onboarding.views import app, authorize, datasource, profile, runs, validate
+from portal.onboarding.views import app, authorize, datasource, profile, runs, share, validate
 
 app_name = "onboarding"
 urlpatterns = [
@@ -16,6 +16,7 @@ urlpatterns = [
     path("setup/<uuid:run_id>/profile/", profile.step_profile, name="step-profile"),
     path("setup/<uuid:run_id>/datasource/", datasource.step_datasource, name="step-datasource"),
     path("setup/<uuid:run_id>/verify/", datasource.step_verify, name="step-verify"),
+    path("setup/<uuid:run_id>/share/", share.step_share, name="step-share"),
     path("setup/<uuid:run_id>/cancel/", runs.cancel, name="cancel"),
     path("setup/<uuid:run_id>/validate/<slug:field>/", validate.validate, name="validate"),
 ]

@@ -30,6 +30,8 @@ TITLES: dict[str, Promise] = {
     "profile": _("Save the connection"),
     "datasource": _("Create the data source"),
     "verify": _("Check it works"),
+    # The optional last page after the check passed (not in STEP_ORDER: "Only me" needs no visit).
+    "share": _("Who can use it"),
 }
 SHORT: dict[str, Promise] = {
     "store": _("Data store"),

@@ -23,6 +23,8 @@ from portal.hdp import client as hdp
 from portal.hdp import errors
 from portal.hdp.schemas import DataSource, OAuthAppSummary, OAuthProfile, OAuthProfileSummary
 from portal.lib.logging import register_secret
+from portal.onboarding import sharing
+from portal.onboarding.sharing import Shares
 from portal.support.chain import AppFact, DataSourceFact, HdpFacts, ProfileFact
 
 PROFILE_OPTION = "oauthprofileid"  # HDP option ids compare case-insensitively
@@ -78,11 +80,20 @@ def _service_read(call: Callable[[hdp.HdpClient], R]) -> R:
         return call(service)
 
 
-def _owner_read(owner: str, datasource_id: int) -> DataSource | None:
-    """A data source as its owner sees it (with options), or None when it is gone."""
+def _owner_read(owner: str, datasource_id: int, shared: bool) -> tuple[DataSource, Shares | None] | None:
+    """A data source as its owner sees it (with options) and, when the user list flagged it
+    ``sharedWithAnotherUser``, its shares (None when HDP would not list them: the blast radius then says
+    it may count too few); unflagged: no shares, no call. None when the data source is gone."""
     try:
         with hdp.HdpClient.service(on_behalf_of=owner) as as_owner:
-            return as_owner.get_datasource(datasource_id)
+            detail = as_owner.get_datasource(datasource_id)
+            if not shared:
+                return detail, Shares()
+            try:
+                shares: Shares | None = sharing.read_shares(as_owner, datasource_id)
+            except errors.HdpError:
+                shares = None
+            return detail, shares
     except errors.HdpNotFound:
         return None
 
@@ -167,10 +178,13 @@ def read_tenant(
         start = (page - 1) * size
         on_page = everything[start : start + size]
         unexamined = tuple(everything[:start] + everything[start + size :])
-        details = each(on_page, lambda d: _owner_read(d.owner, d.id))
-        for listed_ds, detail in zip(on_page, details, strict=True):
-            if detail is None:
+        flagged = {d.id for owned, _profiles in lists for d in owned if d.shared_with_another_user}
+        details = each(on_page, lambda d: _owner_read(d.owner, d.id, d.id in flagged))
+        owner_ids = {u.user_name: u.id for u in users}
+        for listed_ds, owner_view in zip(on_page, details, strict=True):
+            if owner_view is None:
                 continue  # deleted between the two reads
+            detail, shares = owner_view
             ref = next((v for k, v in detail.options.items() if k.lower() == PROFILE_OPTION), "")
             datasources.append(
                 DataSourceFact(
@@ -179,6 +193,10 @@ def read_tenant(
                     data_store=detail.data_store,
                     owner=listed_ds.owner,
                     profile_ref=ref,
+                    owner_id=owner_ids.get(listed_ds.owner),
+                    shared_users=tuple(u.user_id for u in shares.users) if shares else (),
+                    shared_tenants=tuple(t.tenant_id for t in shares.tenants) if shares else (),
+                    shares_known=shares is not None,
                 )
             )
         used_ids = {d.profile_id for d in datasources if d.profile_id is not None}

@@ -35,6 +35,7 @@ URLS: dict[str, tuple[frozenset[str], bool]] = {
     "onboarding:step-profile": (frozenset({"GET", "POST"}), True),
     "onboarding:step-datasource": (frozenset({"GET", "POST"}), True),
     "onboarding:step-verify": (frozenset({"GET", "POST"}), True),
+    "onboarding:step-share": (frozenset({"GET", "POST"}), True),
     "onboarding:cancel": (frozenset({"GET", "POST"}), True),
     "onboarding:validate": (frozenset({"POST"}), True),
     "accounts:login": (frozenset({"GET", "POST"}), False),
@@ -64,6 +65,8 @@ URLS: dict[str, tuple[frozenset[str], bool]] = {
     "connections:change-scope": (frozenset({"POST"}), True),
     "connections:repair": (frozenset({"GET", "POST"}), True),
     "connections:repair-finish": (frozenset({"GET", "POST"}), True),
+    "connections:repair-shares": (frozenset({"GET", "POST"}), True),
+    "connections:shares": (frozenset({"GET", "POST"}), True),
 }
 #: Machine-to-machine endpoints: no browser session, so no CSRF (client authentication instead).
 EXEMPT = {

@@ -8,9 +8,11 @@ import pytest
 from django.urls import reverse
 
 from portal.audit.models import AuditEntry
+from portal.hdp.schemas import SharedTenant, SharedUser
 from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.models import DataSource as EmuDataSource
+from portal.sandbox.hdp.models import HdpUser
 from tests.helpers.support import (
     SENTINELS,
     as_user,
@@ -91,6 +93,23 @@ def test_the_chain_page_shows_blast_radius_per_profile_and_app(staff, hdp_log, a
     assert "Blast radius: 2 data sources depend on this profile." in html
     assert "Blast radius: 0 data sources depend on this profile." in html
     assert "AcmeGA1" in html and "AcmeGA2" in html
+
+
+def test_the_blast_radius_counts_the_people_who_query_through_it(staff, hdp_log, acme_chain):
+    """The owner plus the users each data source is shared with, once each; a tenant share: the whole tenant."""
+    acme_user = HdpUser.objects.get(user_name="acme_user").pk
+    with as_user("acme_admin") as owner:
+        owner.share_with_users(acme_chain["ds1"].id, [SharedUser(user_id=acme_user, permissions=[5, 6, 7])])
+        owner.share_with_users(acme_chain["ds2"].id, [SharedUser(user_id=acme_user, permissions=[5])])
+    html = _page(staff)
+    assert html.count("People who query through it: 2 (the owners and the people they shared with).") == 2
+    assert "People who query through it: 0 (the owners and the people they shared with)." in html  # idle
+
+    with as_user("acme_admin") as owner:
+        owner.share_with_tenants(acme_chain["ds2"].id, [SharedTenant(tenant_id=71, permissions=[5, 6, 7])])
+    html = _page(staff)
+    # The application and the busy profile:
+    assert html.count("People who query through it: the whole tenant Acme.") == 2
 
 
 def test_the_chain_is_read_with_the_service_account_and_owner_views_only(staff, hdp_log, acme_chain):

@@ -24,6 +24,7 @@ from portal.connections.forms import RepairForm
 from portal.connections.views import common
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
 from portal.onboarding.models import Run
+from portal.onboarding.views import share
 
 
 def _repair_url(run: Run) -> str:
@@ -97,5 +98,27 @@ def repair_finish(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         "awaits_consent": page.awaits_consent,
         "changes": page.changes,
         "status": page.status,
+        "restore_shares": page.restore_shares,
     }
     return render(request, "connections/repair_finish.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def repair_shares(request: HtmxRequest, run_id: UUID) -> HttpResponse:
+    """After a repair created the data source again: the shares the portal last saw, listed for a
+    confirmation (GET), then restored as the owner (POST); the page then lists HDP's shares as read back."""
+    found = common.completed(request, run_id)
+    if isinstance(found, HttpResponse):
+        return found
+    run, person = found, common.user(request)
+    with common.client(request) as client:
+        if request.method == "POST":
+            page = repair.restore_shares(run, client, person.username)
+        else:
+            page = repair.restore_page(run, client)
+    context = {
+        "run": run,
+        "reads_as": share.reads_as(run),
+        **{f.name: getattr(page, f.name) for f in fields(page)},
+    }
+    return render(request, "connections/repair_shares.html", context)

@@ -1,7 +1,9 @@
 """A completed setup's own page: its connection status, "Check now", its check history, what HDP holds.
 
 The status comes only from stored checks (:func:`portal.connections.checks.status_for`); the page
-never calls HDP on a GET. "Check now" runs one real check (:func:`checks.run_check`), rate-limited
+never calls HDP on a GET. Its "Who can use it" section is loaded in place by htmx (a link without
+JavaScript) from :func:`shares`, which reads HDP's shares as the owner
+(:func:`portal.onboarding.views.share.section`). "Check now" runs one real check (:func:`checks.run_check`), rate-limited
 like the wizard's test and audited. The lookup is :func:`common.completed` (owner and tenant, else
 404 with a security event, before any HDP call: SECURITY.md item 20).
 """
@@ -19,7 +21,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from portal.audit.models import AuditEntry
@@ -30,6 +32,7 @@ from portal.hdp.client import HdpClient
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
 from portal.lib.timewords import every
 from portal.onboarding.models import RemoteObject, Run
+from portal.onboarding.views import share
 from portal.onboarding.views.common import objects
 from portal.ratelimit import limiter as ratelimit
 
@@ -131,3 +134,31 @@ def check_now(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         return _page(request, run)
     messages.info(request, _("The connection was checked."))
     return HttpResponseSeeOther(reverse("connections:setup", args=[run.pk]))
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def shares(request: HtmxRequest, run_id: UUID) -> HttpResponse:
+    """Who can use it: HDP's shares now and the form (GET; the setup page loads it in place), share,
+    remove one share, change one share's permissions (POST: ``share.save`` / ``share.change_one``); the
+    answer lists HDP's shares as read back after the change. Under htmx the section alone."""
+    found = common.completed(request, run_id)
+    if isinstance(found, HttpResponse):
+        return found
+    run = found
+    outcome = share.Outcome(None)
+    if request.method == "POST":
+        outcome = share.change_one(request, run) if request.POST.get("change") else share.save(request, run)
+    url = reverse("connections:shares", args=[run.pk])
+    context = share.section(
+        request,
+        run,
+        action=url,
+        page_url=url,
+        result=outcome.result,
+        banner=outcome.banner,
+        message=outcome.message,
+        post=request.POST if outcome.banner and outcome.result is None else None,
+    )
+    name = "onboarding/_sharing.html" if request.htmx else "connections/shares.html"
+    return render(request, name, {"run": run, **context})

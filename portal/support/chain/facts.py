@@ -27,6 +27,12 @@ class DataSourceFact:
     owner: str
     #: The raw ``OAuthProfileId`` option value ("" when the data source has none).
     profile_ref: str = ""
+    #: The owner's HDP user id (None when unknown), and who else queries through it: the ids of the
+    #: users and tenants it is shared with (docs/hdp-api.md §12); ``shares_known`` False = not read.
+    owner_id: int | None = None
+    shared_users: tuple[int, ...] = ()
+    shared_tenants: tuple[int, ...] = ()
+    shares_known: bool = False
 
     @property
     def profile_id(self) -> int | None:

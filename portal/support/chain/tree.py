@@ -16,6 +16,30 @@ _SEVERITY_ORDER = {"problem": 0, "drift": 1, "stuck": 2, "note": 3}
 
 
 @dataclass(frozen=True)
+class People:
+    """Who queries through a profile or application: each data source's owner plus the users it is
+    shared with (counted once), or, once any is shared with a tenant, those whole tenants.
+    ``unknown``: a data source whose shares could not be read (the count is then a lower bound)."""
+
+    count: int = 0
+    tenants: tuple[int, ...] = ()
+    unknown: bool = False
+
+
+def people_of(datasources: list[DataSourceNode]) -> People:
+    users: set[str] = set()
+    tenants: set[int] = set()
+    unknown = False
+    for node in datasources:
+        fact = node.fact
+        users.add(f"id:{fact.owner_id}" if fact.owner_id is not None else f"name:{fact.owner.casefold()}")
+        users.update(f"id:{u}" for u in fact.shared_users)
+        tenants.update(fact.shared_tenants)
+        unknown = unknown or not fact.shares_known
+    return People(count=len(users), tenants=tuple(sorted(tenants)), unknown=unknown)
+
+
+@dataclass(frozen=True)
 class Finding:
     """One thing wrong, in plain words, with the safe next action.
 
@@ -64,6 +88,10 @@ class ProfileNode:
     def blast_radius(self) -> int:
         return len(self.datasources)
 
+    @property
+    def people(self) -> People:
+        return people_of(self.datasources)
+
 
 @dataclass
 class AppNode:
@@ -79,6 +107,10 @@ class AppNode:
     @property
     def blast_radius(self) -> int:
         return sum(p.blast_radius for p in self.profiles)
+
+    @property
+    def people(self) -> People:
+        return people_of([ds for p in self.profiles for ds in p.datasources])
 
 
 @dataclass

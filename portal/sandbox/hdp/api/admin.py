@@ -120,7 +120,8 @@ def user_tenants_administered(ctx: Ctx, raw_id: str) -> httpx.Response:
 def user_datasources(ctx: Ctx, raw_id: str) -> httpx.Response:
     found = get_visible_user(ctx, raw_id)
     items = [
-        {k: v for k, v in ds_json(ds).items() if k not in ("options", "connectionType")}
+        # sharedWithAnotherUser (only when true) as "Get data sources for a user account" shows it (§12).
+        {k: v for k, v in ds_json(ds, details=True).items() if k not in ("options", "connectionType")}
         for ds in found.data_sources.select_related("owner").order_by("id")
     ]
     return json_response(200, {"dataSources": items})
