@@ -20,7 +20,7 @@ from playwright.sync_api import Page
 from portal.hdp.client import HdpClient
 from portal.onboarding.models import RemoteObject
 from portal.sandbox.hdp.models import HdpUser
-from tests.e2e.conftest import ACME_ADMIN, ACME_TENANT_ID, HDP_ADMIN, Journey, sign_in, wait_for_step
+from tests.helpers.e2e import ACME_ADMIN, ACME_TENANT_ID, HDP_ADMIN, Journey, sign_in, wait_for_step
 from tests.helpers.oidc import start_oidc_provider
 from tests.helpers.sandbox import PASSWORDS
 
