@@ -12,6 +12,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 
+from gunicorn import glogging
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")
 worker_class = "gthread"
 workers = int(os.environ.get("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count() + 1))
@@ -27,3 +29,20 @@ keepalive = 5
 max_requests = 5000
 max_requests_jitter = 500
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+
+
+class RedactingLogger(glogging.Logger):
+    """gunicorn's logger with every access-log line passed through portal.lib.logging.redact: a
+    handoff link's path (/oauth/h/<token>/, issue 19) or a callback's code never reaches the log."""
+
+    def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+        from portal.lib.logging import redact
+
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U", "q", "f"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = redact(atoms[key])
+        return atoms
+
+
+logger_class = RedactingLogger

@@ -6,7 +6,9 @@ Two layers:
   verifier) calls :func:`register_secret`; for the rest of that request any log record or error
   report containing the value has it replaced by ``[redacted]``.
 * Patterns that look like credentials (``Authorization`` headers, ``*_token=``, ``client_secret``,
-  ``password``, ``code=``) are masked regardless.
+  ``password``, ``code=``) are masked regardless, and so is a handoff link's path (``/oauth/h/<token>/``,
+  issue 19) wherever it appears: request lines of runserver (logger ``django.server``) and gunicorn's
+  access log (``gunicorn.conf.py`` uses :func:`redact` too).
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ _PATTERNS = [
 ]
 
 
+#: A handoff link's random part after ``/h/`` (portal/oauth/urls.py); masked in any text.
+_LINK_PATH = re.compile(r"(/h/)[A-Za-z0-9_%-]{8,}")
+
+
 def register_secret(value: str | None) -> None:
     """Mask ``value`` in every log line and error report for the rest of this request."""
     if value and len(value) >= 4 and value not in _SECRETS.get():
@@ -57,6 +63,7 @@ def redact(text: str) -> str:
     # Authorization pattern from seeing "Bearer <token>".
     text = _PATTERNS[0].sub(lambda m: m.group(1) + m.group(2) + " " + REDACTED, text)
     text = _PATTERNS[1].sub(lambda m: m.group(1) + REDACTED, text)
+    text = _LINK_PATH.sub(lambda m: m.group(1) + REDACTED, text)
     for secret in _SECRETS.get():
         text = text.replace(secret, REDACTED)
     return text
