@@ -375,6 +375,14 @@ def latest(target: Any, purposes: tuple[str, ...] = PURPOSES) -> HandoffLink | N
     return link
 
 
+def waiting_lines(run_ids: list[Any]) -> dict[Any, str]:
+    """For My setups, one query: each run's waiting first-consent link in words ("Waiting for ...")."""
+    links = HandoffLink.objects.filter(
+        run_id__in=run_ids, purpose="consent", state=HandoffLink.State.WAITING, expires_at__gt=timezone.now()
+    )
+    return {link.run_id: state_line(link) for link in links}
+
+
 def open_links(tenant_id: int) -> Any:
     """A tenant's waiting, unexpired links (the support console's list; never the link itself)."""
     return (
