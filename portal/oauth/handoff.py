@@ -375,10 +375,14 @@ def latest(target: Any, purposes: tuple[str, ...] = PURPOSES) -> HandoffLink | N
     return link
 
 
-def waiting_lines(run_ids: list[Any]) -> dict[Any, str]:
-    """For My setups, one query: each run's waiting first-consent link in words ("Waiting for ...")."""
+def waiting_lines(created_by: Any) -> dict[Any, str]:
+    """For My setups, always one query: the first-consent links ``created_by`` is waiting on, in words
+    ("Waiting for ... to sign in"), by run id."""
     links = HandoffLink.objects.filter(
-        run_id__in=run_ids, purpose="consent", state=HandoffLink.State.WAITING, expires_at__gt=timezone.now()
+        created_by=created_by,
+        purpose="consent",
+        state=HandoffLink.State.WAITING,
+        expires_at__gt=timezone.now(),
     )
     return {link.run_id: state_line(link) for link in links}
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.accounts.throttle import client_address
@@ -84,6 +86,35 @@ def _context(link: HandoffLink) -> dict[str, object]:
     }
 
 
+FORM_SALT = "portal.oauth.handoff.form"
+FORM_MAX_AGE = 3600
+
+
+def _form_token(link: HandoffLink) -> str:
+    return signing.TimestampSigner(salt=FORM_SALT).sign(str(link.pk))
+
+
+def _from_the_page(request: HttpRequest, link: HandoffLink) -> bool:
+    """The POST came from this link's own page in this portal (forgery protection of its own: the page
+    sends ``Referrer-Policy: no-referrer``, so browsers send ``Origin: null`` and Django's CSRF origin
+    check would refuse every owner). Three checks: Fetch Metadata says same-origin (when sent), the
+    Origin is ours or null, and the form carries a fresh token signed for this link."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("Origin")
+    if origin not in (None, "null", flows.origin(settings.PORTAL_BASE_URL)):
+        return False
+    try:
+        signed = signing.TimestampSigner(salt=FORM_SALT).unsign(
+            request.POST.get("form", ""), max_age=FORM_MAX_AGE
+        )
+    except signing.BadSignature:
+        return False
+    return signed == str(link.pk)
+
+
+@csrf_exempt  # see _from_the_page: Origin is null under no-referrer; the form is checked there
 @login_not_required  # the account owner has no portal account
 @require_http_methods(["GET", "POST"])
 def owner_page(request: HttpRequest, token: str) -> HttpResponse:
@@ -95,8 +126,17 @@ def owner_page(request: HttpRequest, token: str) -> HttpResponse:
             security_event("handoff_link_unknown", request)
         return _gone(request, link)
     if request.method == "POST":
+        if not _from_the_page(request, link):
+            security_event("handoff_forged_post", request)
+            context = {
+                "title": _("This page has expired"),
+                "message": _("Open the link again, then press the button on its page."),
+            }
+            return _private(render(request, "oauth/handoff_gone.html", context, status=403))
         return _start(request, link)
-    response = render(request, "oauth/handoff_owner.html", _context(link))
+    response = render(
+        request, "oauth/handoff_owner.html", {**_context(link), "form_token": _form_token(link)}
+    )
     # The button's POST answers 303 to the provider: allow its origin in CSP form-action.
     start = handoff.StartParams.from_json(link.start)
     return _private(csp.allow_form_action(response, flows.origin(start.authorize_uri)))

@@ -95,8 +95,10 @@ def _make_link(admin: Client, run: Run, **form: str) -> str:
 def _owner_signs_in(url: str, token_json: dict[str, object]) -> str:
     owner = Client()
     path = urlsplit(url).path
-    assert owner.get(path).status_code == 200
-    start = owner.post(path)
+    page = owner.get(path)
+    assert page.status_code == 200
+    form = re.search(r'name="form" value="([^"]+)"', page.content.decode()).group(1)
+    start = owner.post(path, {"form": form})
     assert start.status_code == 303
     state = parse_qs(urlsplit(start["Location"]).query)["state"][0]
     with responses.RequestsMock() as token_endpoint:

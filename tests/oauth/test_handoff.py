@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import timedelta
 from unittest.mock import patch
 from urllib.parse import parse_qs, urlsplit
@@ -49,9 +50,14 @@ def _path(token: str) -> str:
     return reverse("oauth:handoff", args=[token])
 
 
+def _form(owner: Client, token: str) -> str:
+    page = owner.get(_path(token)).content.decode()
+    return re.search(r'name="form" value="([^"]+)"', page).group(1)
+
+
 def _press(owner: Client, token: str) -> str:
-    """The owner's POST: 303 to the provider; returns the state."""
-    response = owner.post(_path(token))
+    """The owner's GET, then the button's POST: 303 to the provider; returns the state."""
+    response = owner.post(_path(token), {"form": _form(owner, token)})
     assert response.status_code == 303, response.content
     query = parse_qs(urlsplit(response["Location"]).query)
     assert response["Location"].startswith(CONFIG_X["authorize_uri"])
@@ -278,3 +284,18 @@ def test_two_owners_racing_past_the_first_check_only_one_writes(run, user, mocke
     assert "already completed through this link" in body
     assert "refresh-of-the-first" in Run.objects.get(pk=run.pk).unseal("tokens")
     assert OAuthFlow.objects.filter(outcome="succeeded").count() == 1
+
+
+def test_a_post_not_from_the_links_own_page_starts_nothing(run, user):
+    _, token = _make(run, user)
+    owner = Client()
+    form = _form(owner, token)
+    forged = {
+        "no form token": owner.post(_path(token)),
+        "another site": owner.post(_path(token), {"form": form}, HTTP_SEC_FETCH_SITE="cross-site"),
+        "another origin": owner.post(_path(token), {"form": form}, HTTP_ORIGIN="https://evil.example"),
+    }
+    assert {k: r.status_code for k, r in forged.items()} == dict.fromkeys(forged, 403)
+    assert OAuthFlow.objects.count() == 0
+    ok = owner.post(_path(token), {"form": form}, HTTP_ORIGIN="null", HTTP_SEC_FETCH_SITE="same-origin")
+    assert ok.status_code == 303

@@ -42,7 +42,7 @@ def runs(request: HtmxRequest) -> HttpResponse:
     runs = list(page.object_list)
     connection = _connection_statuses([r.pk for r in runs if r.status == Run.Status.COMPLETED])
     # "Waiting for {owner} to sign in (link valid until ...)" for a first consent asked of someone else.
-    waiting = handoff.waiting_lines([r.pk for r in runs if r.status == Run.Status.ACTIVE])
+    waiting = handoff.waiting_lines(user)
     for run in runs:
         step = wizard.Progress.of(run).current
         rows.append(
