@@ -475,4 +475,6 @@ def _accept_handoff(
 
 
 def _was_used(flow: OAuthFlow) -> bool:
+    if flow.handoff_id is None:
+        return False
     return HandoffLink.objects.filter(pk=flow.handoff_id, state=HandoffLink.State.USED).exists()

@@ -206,7 +206,7 @@ def test_a_first_consent_through_a_link_continues_into_a_working_data_source(
 
 
 def _finished_setup(page: Page, base: str) -> Run:
-    run = _until_authorize(page, base)
+    _until_authorize(page, base)
     page.click("main button:has-text('Connect to')")
     _at_provider(page, ACCOUNT_USERNAME, ACCOUNT_PASSWORD)
     return _profile_and_datasource(page)
