@@ -20,6 +20,7 @@ from django.test import Client
 from django.urls import reverse
 
 from portal.audit.models import AuditEntry
+from portal.connections import checks
 from portal.connections import handoff as connections_handoff
 from portal.connections.models import ConnectionCheck, WebhookDelivery
 from portal.connections.status import State
@@ -206,3 +207,29 @@ def test_no_link_without_a_recorded_account_and_none_for_another_admin(admin, se
         reverse("connections:handoff-create", args=[setup.pk, "reconnect"]), {"handoff-hours": "72"}
     )
     assert response.status_code == 404 and HandoffLink.objects.count() == 0
+
+
+def test_a_repair_link_lets_the_owner_sign_in_and_the_repair_goes_on(
+    admin, setup, hdp, monkeypatch, django_capture_on_commit_callbacks
+):
+    from portal.connections.status import Cause
+
+    patch_provider(monkeypatch)
+    old_profile = setup.remote_id("profile")
+    hdp.delete_oauth_profile(old_profile)
+    assert checks.run_check(setup, hdp, trigger=ConnectionCheck.Trigger.MANUAL).cause == Cause.PROFILE_MISSING
+    start = admin.post(reverse("connections:repair", args=[setup.pk]), {"cause": "profile_missing"})
+    assert start.status_code == 303  # to the provider: the admin does not sign in there themselves
+    page = admin.get(reverse("connections:repair-finish", args=[setup.pk])).content.decode()
+    assert "Ask the account owner" in page
+    data = {"handoff-hours": "24", "handoff-email": "", "handoff-note": ""}
+    made = admin.post(reverse("connections:handoff-create", args=[setup.pk, "repair"]), data)
+    url = re.search(r'readonly value="([^"]+)"', made.content.decode()).group(1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "Done: you can close this page." in _owner_signs_in(url, _tokens())
+    profiles = [p for p in hdp.list_oauth_profiles() if p.name == "Acme_Ho_profile"]
+    assert len(profiles) == 1 and profiles[0].id != old_profile
+    assert _held_refresh(hdp, Run.objects.get(pk=setup.pk)) == NEW_REFRESH
+    assert hdp.get_datasource(setup.remote_id("datasource")).options["OAuthProfileId"] == str(profiles[0].id)
+    assert HandoffLink.objects.get().state == "used"

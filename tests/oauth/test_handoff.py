@@ -299,3 +299,24 @@ def test_a_post_not_from_the_links_own_page_starts_nothing(run, user):
     assert OAuthFlow.objects.count() == 0
     ok = owner.post(_path(token), {"form": form}, HTTP_ORIGIN="null", HTTP_SEC_FETCH_SITE="same-origin")
     assert ok.status_code == 303
+
+
+def test_gunicorns_access_log_line_has_the_link_masked():
+    """gunicorn.conf.py's logger_class: the request line, path and referrer of an access-log line."""
+    import runpy
+    from datetime import timedelta as elapsed
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    conf = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+    token = handoff.new_token()
+    path = f"/oauth/h/{token}/"
+    logger = conf["logger_class"](Config())
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": path, "PATH_INFO": path, "SERVER_PROTOCOL": "HTTP/1.1",
+               "QUERY_STRING": "", "HTTP_REFERER": "http://portal.test" + path}  # fmt: skip
+    resp = SimpleNamespace(status="200 OK", sent=10, headers=[])
+    atoms = logger.atoms(resp, SimpleNamespace(headers=[]), environ, elapsed(seconds=0))
+    line = " ".join(str(atoms[k]) for k in ("r", "U", "f"))
+    assert token not in line and "/oauth/h/[redacted]/" in line
