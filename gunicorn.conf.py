@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from gunicorn import glogging
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")
 worker_class = "gthread"
 workers = int(os.environ.get("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count() + 1))
@@ -57,3 +59,19 @@ def child_exit(server: Any, worker: Any) -> None:
 def on_exit(server: Any) -> None:
     if _OWN_METRICS_DIR:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+class RedactingLogger(glogging.Logger):
+    """gunicorn's logger with every access-log line passed through portal.lib.logging.redact: a
+    handoff link's path (/oauth/h/<token>/, issue 19) or a callback's code never reaches the log."""
+
+    def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+        from portal.lib.logging import redact
+
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U", "q", "f"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = redact(atoms[key])
+        return atoms
+
+
+logger_class = RedactingLogger

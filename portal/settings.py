@@ -338,6 +338,8 @@ PORTAL_BENCH_VIEWS = env_bool("PORTAL_BENCH_VIEWS", default=False)
 
 # --- Rate limits (per person, per minute) ------------------------------------------------------------
 RATELIMIT_OAUTH_START_PER_MINUTE = env_int("RATELIMIT_OAUTH_START_PER_MINUTE", 10)
+# Handoff link pages per client address and minute (guessing links gets 429; issue 19).
+RATELIMIT_HANDOFF_PER_MINUTE = env_int("RATELIMIT_HANDOFF_PER_MINUTE", 30)
 RATELIMIT_TEST_PER_MINUTE = env_int("RATELIMIT_TEST_PER_MINUTE", 10)
 
 # --- Automation API (portal/api, docs/api.md) -------------------------------------------------------
@@ -452,6 +454,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"handlers": ["console", "mail_admins"], "level": LOG_LEVEL, "propagate": False},
+        # runserver's request lines (Django's default handler has no filter): through "redact", so a
+        # handoff link's path never reaches the console (portal/lib/logging.py).
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # requests-oauthlib/oauthlib log request bodies and tokens at DEBUG: keep them above it.
         "requests_oauthlib": {"level": "WARNING"},
         "oauthlib": {"level": "WARNING"},

@@ -9,8 +9,10 @@ class ConnectionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from portal.connections import receivers
+        from portal.connections import handoff, receivers
+        from portal.oauth.handoff import handoff_finished
         from portal.onboarding import signals
 
         signals.run_verified.connect(receivers.record_wizard_check, dispatch_uid="connections.wizard_check")
         signals.setups_listed.connect(receivers.statuses_for_list, dispatch_uid="connections.statuses")
+        handoff_finished.connect(handoff.on_finished, dispatch_uid="connections.handoff")

@@ -155,7 +155,13 @@ class WebhookDelivery(models.Model):
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Given up"
 
-    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    #: The health notification told of, or None for another event (``event`` holds its body).
+    notification = models.ForeignKey(
+        Notification, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    #: The body of an event that is not a health notification (``handoff.completed`` /
+    #: ``handoff.refused``: portal/connections/handoff.py); never a link, token or secret.
+    event = models.JSONField(null=True, blank=True)
     #: The host the webhook went to (not the full URL: its path or query may carry a token).
     host = models.CharField(max_length=255)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)

@@ -269,7 +269,8 @@ def deliver(delivery_id: int) -> tuple[str, datetime | None]:
     if delivery.status != WebhookDelivery.Status.PENDING:
         return delivery.status, None
     now = timezone.now()
-    body = json.dumps(payload(delivery.notification), separators=(",", ":"), sort_keys=True).encode()
+    event = delivery.event if delivery.notification is None else payload(delivery.notification)
+    body = json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "hdp-onboarding-portal",

@@ -30,7 +30,7 @@ from portal.hdp.client import HdpClient
 from portal.hdp.errors import HdpError, HdpNotFound
 from portal.hdp.schemas import OAuthProfileCreate
 from portal.lib.logging import register_secret
-from portal.oauth import flows, presets, uris
+from portal.oauth import flows, handoff, presets, uris
 from portal.onboarding import engine
 from portal.onboarding.engine import records
 from portal.onboarding.models import Run
@@ -97,6 +97,17 @@ def begin(request: HttpRequest, run: Run, client: HdpClient, *, replace: bool = 
 def authorize_url(request: HttpRequest, run: Run, client: HdpClient, purpose: str) -> str:
     """Start a flow for ``purpose`` with the setup's HDP application as HDP holds it now (also the
     repair's new consent, portal/connections/repair.py). Raises ReconnectRefused, flows.RateLimited."""
+    start = flow_params(run, client)
+    try:
+        return flows.start(request, run, **start.to_json(), purpose=purpose)
+    except ValidationError as exc:
+        raise ReconnectRefused(" ".join(exc.messages)) from None
+
+
+def flow_params(run: Run, client: HdpClient) -> handoff.StartParams:
+    """The setup's HDP application as HDP holds it now, checked like the wizard checks a reused one:
+    what a reconnect or repair flow starts with (and what a handoff link stores for the owner).
+    Raises ReconnectRefused."""
     app_id = run.remote_id("app")
     if app_id is None:
         raise ReconnectRefused(_("This setup has no OAuth application recorded."))
@@ -112,22 +123,19 @@ def authorize_url(request: HttpRequest, run: Run, client: HdpClient, purpose: st
         token_uri = uris.validate_provider_uri(
             app.token_uri or "", allowed_hosts=preset.allowed_hosts, kind="token"
         )
-        return flows.start(
-            request,
-            run,
-            client_id=app.client_id or "",
-            authorize_uri=authorize_uri,
-            token_uri=token_uri,
-            scope=app.scope or run.app_scope,
-            extra_params=dict(run.app_extra_params or preset.extra_params),
-            token_auth=preset.token_auth,
-            expected_issuer=preset.expected_issuer,
-            app_id=app_id,
-            app_name=app.name,
-            purpose=purpose,
-        )
     except ValidationError as exc:
         raise ReconnectRefused(" ".join(exc.messages)) from None
+    return handoff.StartParams(
+        client_id=app.client_id or "",
+        authorize_uri=authorize_uri,
+        token_uri=token_uri,
+        scope=app.scope or run.app_scope,
+        extra_params=dict(run.app_extra_params or preset.extra_params),
+        token_auth=preset.token_auth,
+        expected_issuer=preset.expected_issuer,
+        app_id=app_id,
+        app_name=app.name,
+    )
 
 
 @dataclass(frozen=True)

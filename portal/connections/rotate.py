@@ -35,7 +35,7 @@ from portal.hdp.client import HdpClient
 from portal.hdp.errors import HdpAuthError, HdpError, HdpNotFound, HdpUnavailable
 from portal.hdp.schemas import OAuthApp, OAuthAppCreate
 from portal.lib.logging import register_secret
-from portal.oauth import flows
+from portal.oauth import flows, handoff
 from portal.onboarding import engine
 from portal.onboarding.engine import records
 from portal.onboarding.forms.fields import scope_tokens
@@ -229,6 +229,8 @@ def change_scope(run: Run, client: HdpClient, raw_scope: str, *, actor: str) -> 
     AuditEntry.record(
         actor, "oauth_app.scope_changed", run=run, app_id=app_id, outcome="updated", old=old[:500], new=scope
     )
+    # A link made before asks for the old scopes (issue 19): it ends; the admin makes a new one.
+    handoff.end_for_run(run, reason="the application was edited", by=actor)
     return Outcome(
         True, _("HDP's OAuth application has the new scopes. Sign in at the provider to grant them.")
     )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal.connections.views import notifications, reconnect, repair, rotate, setup
+from portal.connections.views import handoff, notifications, reconnect, repair, rotate, setup
 
 app_name = "connections"
 urlpatterns = [
@@ -29,4 +29,11 @@ urlpatterns += [
     path("setups/<uuid:run_id>/repair/", repair.repair_start, name="repair"),
     path("setups/<uuid:run_id>/repair/finish/", repair.repair_finish, name="repair-finish"),
     path("setups/<uuid:run_id>/repair/shares/", repair.repair_shares, name="repair-shares"),
+]
+
+# "Ask the account owner" for a reconnect or a repair (issue 19; views/handoff.py).
+urlpatterns += [
+    path("setups/<uuid:run_id>/handoff/state/", handoff.handoff_state, name="handoff-state"),
+    path("setups/<uuid:run_id>/handoff/revoke/", handoff.handoff_revoke, name="handoff-revoke"),
+    path("setups/<uuid:run_id>/handoff/<slug:purpose>/", handoff.handoff_create, name="handoff-create"),
 ]

@@ -12,6 +12,8 @@ Stored form: ``v1.<kid>.<base64url(nonce || ciphertext+tag)>``.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -100,3 +102,15 @@ def decrypt(stored: str, *, aad: str) -> str:
 
 def key_id(stored: str) -> str:
     return stored.split(".", 2)[1]
+
+
+def keyed_hashes(value: str, *, purpose: str) -> list[str]:
+    """HMAC-SHA256 of ``value`` (hex) under each key of the keyring, the current key's first.
+
+    For values the portal must recognise but never keep (a handoff link): store
+    ``keyed_hashes(v)[0]``, look up with all of them, so a key rotation does not orphan live values.
+    ``purpose`` separates the uses of one key."""
+    ring = keyring()
+    order = [ring.current_kid, *(kid for kid in ring.keys if kid != ring.current_kid)]
+    message = purpose.encode() + b"\x00" + value.encode()
+    return [hmac.new(ring.keys[kid], message, hashlib.sha256).hexdigest() for kid in order]

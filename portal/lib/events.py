@@ -13,6 +13,8 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
+from portal.lib.logging import redact
+
 logger = logging.getLogger("portal.security")
 
 
@@ -27,7 +29,7 @@ def security_event(event: str, request: HttpRequest | None = None, **fields: Any
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             record["user"] = user.get_username()
-        record["path"] = request.path
+        record["path"] = redact(request.path)  # a handoff link's path is masked at the source
     for key, value in fields.items():
         record[key] = value if isinstance(value, int | bool) or value is None else str(value)[:200]
     logger.warning("security %s", json.dumps(record, sort_keys=True))

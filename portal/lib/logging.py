@@ -6,7 +6,9 @@ Two layers:
   verifier) calls :func:`register_secret`; for the rest of that request any log record or error
   report containing the value has it replaced by ``[redacted]``.
 * Patterns that look like credentials (``Authorization`` headers, ``*_token=``, ``client_secret``,
-  ``password``, ``code=``, the portal's API tokens ``hdpp_...``) are masked regardless.
+  ``password``, ``code=``, the portal's API tokens ``hdpp_...``) are masked regardless, and so is a handoff
+  link's path (``/oauth/h/<token>/``, issue 19) wherever it appears: request lines of runserver (logger
+  ``django.server``) and gunicorn's access log (``gunicorn.conf.py`` uses :func:`redact` too).
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ _PATTERNS = [
     # The portal's own API tokens (portal/api/tokens.py), wherever they appear.
     re.compile(r"hdpp_[A-Za-z0-9_-]{8,}"),
 ]
+
+
+#: A handoff link's random part after ``/h/`` (portal/oauth/urls.py); masked in any text.
+_LINK_PATH = re.compile(r"(/h/)[A-Za-z0-9_%-]{8,}")
 
 
 def register_secret(value: str | None) -> None:
@@ -89,6 +95,8 @@ def redact(text: str) -> str:
         text = _PATTERNS[1].sub(lambda m: m.group(1) + REDACTED, text)
     if lower is None or "hdpp_" in lower:
         text = _PATTERNS[2].sub("hdpp_" + REDACTED, text)
+    if lower is None or "/h/" in lower:
+        text = _LINK_PATH.sub(lambda m: m.group(1) + REDACTED, text)
     return redact_registered(text)
 
 

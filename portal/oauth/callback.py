@@ -12,6 +12,7 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, QueryDict
 from django.shortcuts import resolve_url
 from django.urls import reverse
@@ -25,7 +26,7 @@ from portal.hdp.errors import HdpError
 from portal.lib import crypto
 from portal.lib.events import fingerprint
 from portal.lib.logging import register_secret
-from portal.oauth import client, errors
+from portal.oauth import client, errors, handoff
 from portal.oauth.consent import ConsentTarget
 from portal.oauth.flows import (
     consume,
@@ -39,7 +40,7 @@ from portal.oauth.flows import (
     verifier_for,
 )
 from portal.oauth.identity import Identity
-from portal.oauth.models import OAuthFlow
+from portal.oauth.models import HandoffLink, OAuthFlow
 from portal.oauth.snapshot import FlowSnapshot
 
 if TYPE_CHECKING:
@@ -77,6 +78,8 @@ class Refusal(Exception):
         self.link_url, self.link_text, self.retry_url = link_url, link_text, retry_url
         self.fields = fields or {}
         self.fix = fix
+        #: Set when the flow was started through a handoff link: the answer goes to the owner's page.
+        self.handoff_id: object = None
 
 
 def _home() -> str:
@@ -92,6 +95,24 @@ def _clean_provider_text(text: str, limit: int = 300) -> str:
 
 
 def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tuple[OAuthFlow, str]:
+    """:func:`_check_callback`; a refusal of a handoff-bound flow is marked for the owner's page."""
+    seen: dict[str, object] = {}
+    try:
+        return _check_callback(request, app_key, params, seen)
+    except Refusal as refusal:
+        refusal.handoff_id = seen.get("handoff")
+        raise
+
+
+HANDOFF_CLOSED = _l(
+    "This link was ended by the person who sent it, has expired, or was already used. Nothing was changed. "
+    "If you still need to sign in, ask them for a new link."
+)
+
+
+def _check_callback(
+    request: HttpRequest, app_key: str, params: QueryDict, seen: dict[str, object]
+) -> tuple[OAuthFlow, str]:
     """Run the callback's checks in their security order and return (flow, code), or raise
     :class:`Refusal`. Nothing is sent to any token endpoint until the state has been found, bound
     to this session and person, is fresh, belongs to this callback path, has been consumed exactly
@@ -122,9 +143,14 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
         )
     ids = {"flow": str(flow.pk), "tenant": flow.tenant_id}
     target = target_of(flow)
+    seen["handoff"] = flow.handoff_id
+    owner_link = flow.handoff_id is not None
 
-    # 3. Bound to this browser session and this person, and fresh.
-    if not request.user.is_authenticated:
+    # 3. Bound to this browser session and this person (a handoff flow: to this browser and its
+    #    link; the account owner has no portal sign-in), and fresh.
+    if owner_link:
+        _check_handoff_session(request, flow, ids)
+    elif not request.user.is_authenticated:
         raise Refusal(
             "oauth_signed_out",
             _(
@@ -145,7 +171,7 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
             link_text=_("Start the connection again") if mine else _("Go to my setups"),
             fields=ids,
         )
-    if flow.user_id != request.user.pk:
+    if not owner_link and flow.user_id != request.user.pk:
         raise Refusal(
             "oauth_user_mismatch",
             _("This sign-in was started by someone else. %(restart)s") % {"restart": RESTART},
@@ -201,6 +227,18 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
                 fields=ids,
             )
 
+    if owner_link and not handoff.still_open(flow.handoff_id):
+        # The admin revoked the link (or it expired, or another owner completed it) while this owner
+        # was at the provider: the code is never exchanged and nothing is written.
+        finish(flow, OAuthFlow.Outcome.FAILED, "handoff_closed")
+        done = _was_used(flow)
+        raise Refusal(
+            None if done else "handoff_closed",
+            str(OWNER_ALREADY_DONE if done else HANDOFF_CLOSED),
+            title=_("This link can no longer be used"),
+            fields=ids,
+        )
+
     closed = not target.accepts_consent() and target.consent_purpose() is None  # e.g. cancelled
     if closed or target.tenant_id != flow.tenant_id:
         finish(flow, OAuthFlow.Outcome.FAILED, "run_closed")
@@ -234,6 +272,11 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
         description = _clean_provider_text(params.get("error_description", ""))
         if description:
             text += " " + _("(The provider said: %(description)s)") % {"description": description}
+        if owner_link:
+            handoff.refuse(
+                flow.handoff_id, reason="denied at the provider" if denied else f"provider error {code}"
+            )
+            text = str(OWNER_DENIED) if denied else str(OWNER_PROVIDER_ERROR)
         raise Refusal(
             None,
             text,
@@ -251,6 +294,41 @@ def check_callback(request: HttpRequest, app_key: str, params: QueryDict) -> tup
         )
     register_secret(code_param)
     return flow, code_param
+
+
+OWNER_DENIED = _l(
+    "You chose not to allow access, so nothing was connected. The person who sent you this link has been told. "
+    "If that was a mistake, ask them for a new link."
+)
+OWNER_PROVIDER_ERROR = _l(
+    "The provider answered with an error, so nothing was connected. The person who sent you this link has "
+    "been told; they can send you a new link."
+)
+OWNER_OTHER_ACCOUNT = _l(
+    "You signed in with a different account than the one this connection was set up with, so nothing was "
+    "changed. Ask the person who sent you this link which account to use; they can send you a new link."
+)
+OWNER_ALREADY_DONE = _l(
+    "This sign-in was already completed through this link. Nothing more is needed: you can close this page."
+)
+
+
+def _check_handoff_session(request: HttpRequest, flow: OAuthFlow, ids: dict[str, object]) -> None:
+    if sha256(request.session.session_key or "") != flow.session_key_hash:
+        raise Refusal(
+            "oauth_session_mismatch",
+            _("This sign-in was started in another browser. Open the link again in this browser."),
+            title=_("This sign-in cannot be used"),
+            fields=ids,
+        )
+    if flow.expires_at <= timezone.now():
+        fail_unconsumed(flow, "expired")
+        raise Refusal(
+            "oauth_flow_expired",
+            _("This sign-in took too long and has expired. Open the link again to start over."),
+            title=_("This sign-in cannot be used"),
+            fields=ids,
+        )
 
 
 def client_secret_for(target: ConsentTarget, snapshot: FlowSnapshot, user: User) -> str:
@@ -288,6 +366,13 @@ def exchange(flow: OAuthFlow, code: str) -> client.TokenResult:
     except errors.OAuthError as exc:
         finish(flow, OAuthFlow.Outcome.FAILED, exc.code)
         blocked = isinstance(exc, errors.BlockedDestinationError)
+        if flow.handoff_id is not None:
+            handoff.refuse(flow.handoff_id, reason=f"token request failed: {exc.code}")
+            refusal = Refusal(
+                "oauth_blocked_destination" if blocked else None, str(OWNER_PROVIDER_ERROR), fields=ids
+            )
+            refusal.handoff_id = flow.handoff_id
+            raise refusal from None
         raise Refusal(
             "oauth_blocked_destination" if blocked else None,
             exc.user_message(),
@@ -297,12 +382,14 @@ def exchange(flow: OAuthFlow, code: str) -> client.TokenResult:
         ) from None
     except crypto.DecryptionError:
         finish(flow, OAuthFlow.Outcome.FAILED, "verifier_unreadable")
-        raise Refusal(
+        refusal = Refusal(
             "oauth_verifier_unreadable",
             _("The portal could not read this sign-in's saved data. %(restart)s") % {"restart": RESTART},
-            retry_url=target.consent_retry_url(snapshot.purpose),
+            retry_url="" if flow.handoff_id else target.consent_retry_url(snapshot.purpose),
             fields=ids,
-        ) from None
+        )
+        refusal.handoff_id = flow.handoff_id
+        raise refusal from None
 
 
 def _account_refusal(recorded: Identity, new: Identity | None, retry_url: str) -> Refusal:
@@ -327,6 +414,8 @@ def accept(flow: OAuthFlow, result: client.TokenResult) -> ConsentTarget:
     snapshot = flow.frozen()
     recorded = target.consent_identity()
     other = result.identity is None or (recorded is not None and not recorded.same_account(result.identity))
+    if flow.handoff_id is not None:
+        return _accept_handoff(flow, result, target, other or recorded is None)
     if snapshot.purpose in ("reconnect", "repair") and recorded is not None and other:
         finish(flow, OAuthFlow.Outcome.FAILED, "account_mismatch")
         raise _account_refusal(recorded, result.identity, target.consent_retry_url(snapshot.purpose))
@@ -348,3 +437,44 @@ def accept(flow: OAuthFlow, result: client.TokenResult) -> ConsentTarget:
             new_account=result.identity.label() if result.identity else None,
         )
     return target
+
+
+def _owner_refusal(flow: OAuthFlow, message: str) -> Refusal:
+    refusal = Refusal(None, message, title=_("Nothing was connected"))
+    refusal.handoff_id = flow.handoff_id
+    return refusal
+
+
+def _accept_handoff(
+    flow: OAuthFlow, result: client.TokenResult, target: ConsentTarget, other: bool
+) -> ConsentTarget:
+    """A handoff link's sign-in: a reconnect or repair only from the account recorded at the first
+    consent (never another: a link cannot replace the account); the link is spent in the same
+    transaction that keeps the tokens, so of two owners at once only one writes anything."""
+    purpose = flow.frozen().purpose
+    if purpose != "consent" and other:
+        finish(flow, OAuthFlow.Outcome.FAILED, "account_mismatch")
+        handoff.refuse(flow.handoff_id, reason="another provider account signed in")
+        raise _owner_refusal(flow, str(OWNER_OTHER_ACCOUNT))
+    label = result.identity.label() if result.identity else ""
+    with transaction.atomic():
+        if not handoff.spend(flow.handoff_id, used_by=label):
+            spent = not handoff.still_open(flow.handoff_id)
+            finish(flow, OAuthFlow.Outcome.FAILED, "handoff_spent" if spent else "handoff_closed")
+            raise _owner_refusal(flow, str(OWNER_ALREADY_DONE if _was_used(flow) else HANDOFF_CLOSED))
+        target.record_consent(
+            result.as_json(),
+            scope=result.scope,
+            expires_at=result.expires_at,
+            purpose=purpose,
+            identity=result.identity,
+        )
+        finish(flow, OAuthFlow.Outcome.SUCCEEDED)
+    handoff.used(flow.handoff_id)
+    return target
+
+
+def _was_used(flow: OAuthFlow) -> bool:
+    if flow.handoff_id is None:
+        return False
+    return HandoffLink.objects.filter(pk=flow.handoff_id, state=HandoffLink.State.USED).exists()

@@ -31,8 +31,9 @@ from django.utils.translation import gettext as _
 from portal.lib import crypto, metrics
 from portal.lib.logging import register_secret
 from portal.oauth import client, presets, uris
+from portal.oauth import handoff as handoff_links
 from portal.oauth.consent import ConsentTarget
-from portal.oauth.models import OAuthFlow
+from portal.oauth.models import HandoffLink, OAuthFlow
 from portal.oauth.snapshot import PURPOSES, RECONNECTS, FlowSnapshot
 from portal.ratelimit import limiter as ratelimit
 
@@ -90,19 +91,32 @@ def start(
     app_id: int,
     app_name: str,
     purpose: str = "consent",
+    handoff: HandoffLink | None = None,
 ) -> str:
     """Record a new pending flow for ``target`` (the run) and return the provider's authorization URL.
 
     ``purpose`` must fit the target's state (:func:`fits`, SECURITY.md item 36): a first consent
     only while no profile exists, a reconnect only into a completed setup's profile.
 
+    With ``handoff`` (the account owner's POST on a handoff link, no portal sign-in) the flow is
+    bound to this browser's session and to the link, and recorded as the setup admin's (whose HDP
+    access reads the client secret back at the callback); the link must be waiting and its purpose
+    the flow's.
+
     Raises PermissionDenied (not the run's owner), RateLimited, or ValidationError (the URIs or
     parameters fail the same checks as on save: the app may have been read back from HDP, where
     anyone with API access could have put any URI).
     """
     user = request.user
-    if not user.is_authenticated or target.owner_id != user.pk or not fits(target, purpose):
+    if handoff is not None:
+        usable = handoff_links.is_open(handoff) and handoff.run_id == target.pk and handoff.purpose == purpose
+        if not usable or not fits(target, purpose):
+            raise PermissionDenied("the handoff link is not waiting, or not a flow this run may start now")
+        flow_user_id, limit_key = target.owner_id, f"handoff:{handoff.pk}"
+    elif not user.is_authenticated or target.owner_id != user.pk or not fits(target, purpose):
         raise PermissionDenied("not this person's run, or not a flow this run may start now")
+    else:
+        flow_user_id, limit_key = user.pk, str(user.pk)
     if not client_id or not APP_KEY.match(app_name):
         raise ValidationError(_("The application has no client ID or an invalid name."), code="app_invalid")
     if token_auth not in ("basic", "post"):
@@ -117,7 +131,7 @@ def start(
             _("Remove %(names)s from the extra parameters.") % {"names": ", ".join(reserved)},
             code="reserved_param",
         )
-    if not ratelimit.hit("oauth_start", str(user.pk), settings.RATELIMIT_OAUTH_START_PER_MINUTE):
+    if not ratelimit.hit("oauth_start", limit_key, settings.RATELIMIT_OAUTH_START_PER_MINUTE):
         raise RateLimited()
 
     session_key = _session_key(request)
@@ -142,7 +156,8 @@ def start(
     flow = OAuthFlow(
         state_hash=sha256(state),
         session_key_hash=sha256(session_key),
-        user=user,
+        user_id=flow_user_id,
+        handoff=handoff,
         run_id=target.pk,
         tenant_id=target.tenant_id,
         snapshot=snapshot.to_json(),

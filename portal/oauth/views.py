@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -22,6 +23,7 @@ from portal.audit.models import AuditEntry
 from portal.lib.events import security_event
 from portal.lib.htmx import HttpResponseSeeOther
 from portal.oauth import callback as oauth_callback
+from portal.oauth import handoff, handoff_views
 
 
 def _no_referrer(response: HttpResponse) -> HttpResponse:
@@ -29,9 +31,17 @@ def _no_referrer(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _to_owner(request: HttpRequest, ok: bool, message: str = "", admin: str = "") -> HttpResponse:
+    """A handoff flow's answer goes to the account owner's result page, never to the admin's setup."""
+    request.session[handoff_views.RESULT_KEY] = {"ok": ok, "message": message, "admin": admin}
+    return _no_referrer(HttpResponseSeeOther(reverse("oauth:handoff-result")))
+
+
 def _refused(request: HttpRequest, refusal: oauth_callback.Refusal) -> HttpResponse:
     if refusal.event:
         security_event(refusal.event, request, **refusal.fields)
+    if refusal.handoff_id is not None:
+        return _to_owner(request, False, refusal.message)
     if refusal.retry_url:
         # The tag names the fix, so the page the browser goes back to can offer it as a button.
         messages.error(request, refusal.message, extra_tags=f"fix-{refusal.fix}")
@@ -62,8 +72,9 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
     except oauth_callback.Refusal as refusal:
         return _refused(request, refusal)
     purpose = flow.frozen().purpose
+    link = flow.handoff
     AuditEntry.record(
-        request.user.get_username(),
+        handoff.actor(link) if link is not None else request.user.get_username(),
         "oauth_consented" if purpose == "consent" else "oauth_reconsented",
         run=target,
         app_name=flow.frozen().app_name,
@@ -72,4 +83,6 @@ def callback(request: HttpRequest, app_key: str) -> HttpResponse:
         scope=result.scope[:500],
         expires_at=result.expires_at.isoformat() if result.expires_at else None,
     )
+    if link is not None:
+        return _to_owner(request, True, admin=handoff.Shown.from_json(link.shown).admin)
     return _no_referrer(HttpResponseSeeOther(target.consent_done_url(purpose)))

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _l
 
 from portal.lib import crypto
 from portal.lib.choices import ChoiceDisplayMixin
+from portal.oauth import handoff
 from portal.oauth.identity import Identity
 
 
@@ -166,6 +167,9 @@ class Run(ChoiceDisplayMixin, models.Model):
             self.provider_issuer = identity.issuer if identity else ""
             self.provider_display_name = identity.display_name if identity else ""
         self.save(update_fields=[*self._CONSENT_FIELDS, "app_secret_enc"])
+        # The purpose is done: a handoff link still waiting for it has nothing left to do (issue 19).
+        link_purpose = "reconnect" if purpose == "replace" else purpose
+        handoff.end_for_run(self, reason="the sign-in was completed another way", purposes=(link_purpose,))
 
     def forget_consent(self) -> None:
         """The held tokens belong to settings that changed: the admin consents again."""

@@ -15,8 +15,10 @@ import functools
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec
 from urllib.parse import urlencode, urlsplit
+from uuid import UUID
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve, reverse
@@ -31,12 +33,14 @@ from portal.hdp import client as hdp
 from portal.hdp import errors
 from portal.lib.events import security_event
 from portal.lib.htmx import HttpResponseSeeOther
+from portal.oauth import handoff
+from portal.oauth.models import HandoffLink
 from portal.onboarding.models import Run
 from portal.ratelimit import limiter as ratelimit
 from portal.support import access, reads, stores
 from portal.support import rows as support_rows
 from portal.support.chain import HdpFacts, build_chain
-from portal.support.forms import ReasonForm
+from portal.support.forms import REASON_MAX, REASON_MIN, ReasonForm
 
 P = ParamSpec("P")
 View = Callable[Concatenate[HttpRequest, P], HttpResponse]
@@ -217,6 +221,8 @@ def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
         setups=setups,
         pager=support_rows.pager(facts, reverse("support:tenant", args=[tenant_id])),
         checked=int(queued) if (queued := request.GET.get("checked", "")).isdigit() else None,
+        # Links a tenant admin sent to an account owner, still waiting (never the link: only its hash exists).
+        handoff_links=list(handoff.open_links(tenant_id)),
     )
     return render(request, "support/tenant.html", context, status=status)
 
@@ -280,3 +286,27 @@ def check_tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
     _audit(request, "support.check_tenant", tenant_id=tenant_id, outcome="queued", setups=queued)
     url = reverse("support:tenant", args=[tenant_id])
     return HttpResponseSeeOther(f"{url}?{urlencode({'checked': queued})}")
+
+
+@require_POST
+@staff_only
+@reason_required
+def revoke_handoff(request: HttpRequest, tenant_id: int, link_id: UUID) -> HttpResponse:
+    """End a tenant's open handoff link (issue 19), with a stated reason; audited. Support never
+    consents with their own account: this only ends a link."""
+    words = " ".join(request.POST.get("revoke_reason", "").split())
+    link = HandoffLink.objects.select_related("run").filter(pk=link_id, tenant_id=tenant_id).first()
+    if link is None:
+        _audit(request, "support.revoke_handoff", tenant_id=tenant_id, link=str(link_id), outcome="not_found")
+        raise Http404
+    if not REASON_MIN <= len(words) <= REASON_MAX:
+        messages.error(request, _("Say why the link is revoked (5 to 300 characters); it was not revoked."))
+        return HttpResponseSeeOther(reverse("support:tenant", args=[tenant_id]) + "#handoff-links")
+    revoked = handoff.revoke(link, by=request.user.get_username(), reason=f"support: {words}")
+    _audit(request, "support.revoke_handoff", tenant_id=tenant_id, link=str(link.pk), setup=str(link.run_id),
+           purpose=link.purpose, revoke_reason=words, outcome="revoked" if revoked else "not_waiting")  # fmt: skip
+    if revoked:
+        messages.success(request, _("The link was revoked; it no longer works."))
+    else:
+        messages.info(request, _("That link was no longer waiting; nothing was changed."))
+    return HttpResponseSeeOther(reverse("support:tenant", args=[tenant_id]) + "#handoff-links")

@@ -67,6 +67,15 @@ URLS: dict[str, tuple[frozenset[str], bool]] = {
     "connections:repair-finish": (frozenset({"GET", "POST"}), True),
     "connections:repair-shares": (frozenset({"GET", "POST"}), True),
     "connections:shares": (frozenset({"GET", "POST"}), True),
+    # Handoff links (issue 19; SECURITY.md item 38): the admin's side.
+    "onboarding:authorize-handoff": (frozenset({"POST"}), True),
+    "onboarding:authorize-handoff-state": (frozenset({"GET"}), True),
+    "onboarding:authorize-handoff-revoke": (frozenset({"POST"}), True),
+    "connections:handoff-create": (frozenset({"POST"}), True),
+    "connections:handoff-state": (frozenset({"GET"}), True),
+    "connections:handoff-revoke": (frozenset({"POST"}), True),
+    "support:revoke-handoff": (frozenset({"POST"}), False),
+    "oauth:handoff-result": (frozenset({"GET"}), False),
 }
 #: Machine-to-machine endpoints: no browser session, so no CSRF (client authentication instead).
 EXEMPT = {
@@ -74,6 +83,9 @@ EXEMPT = {
     "sandbox_provider:revoke": "RFC 7009 revocation endpoint; client authentication",
     "sandbox_provider:userinfo": "OpenID Connect userinfo; the access token authenticates, no cookies",
     "hdp_emulator:api": "the HDP emulator's REST API; HTTP Basic, no cookies",
+    "oauth:handoff": "the account owner's page (no portal session); its POST is checked by Fetch Metadata, the "
+    "Origin and a signed form token bound to the link, since no-referrer makes browsers send Origin: null "
+    "(tests/oauth/test_handoff.py::test_a_post_not_from_the_links_own_page_starts_nothing)",
 }
 POST_DATA = {"action": "create", "name": "Csrf_name", "client_secret": "s", "datastore": "54", "provider": "sandbox",
              "username": "acme_admin", "password": PASSWORDS["acme_admin"], "redirect_uri": "https://x.example/cb"}  # fmt: skip
@@ -104,6 +116,10 @@ def _url(name: str, run: Run) -> str:
         return reverse(name, kwargs={"tenant_id": 71})
     if name == "support:test-datasource":
         return reverse(name, kwargs={"tenant_id": 71, "datasource_id": 1})
+    if name == "support:revoke-handoff":
+        return reverse(name, kwargs={"tenant_id": 71, "link_id": "00000000-0000-0000-0000-000000000000"})
+    if name == "connections:handoff-create":
+        return reverse(name, kwargs={"run_id": run.pk, "purpose": "reconnect"})
     return reverse(name, kwargs={"run_id": run.pk}) if with_run else reverse(name)
 
 

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.connections import repair
 from portal.connections.forms import RepairForm
-from portal.connections.views import common
+from portal.connections.views import common, handoff
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
 from portal.onboarding.models import Run
 from portal.onboarding.views import share
@@ -99,6 +99,7 @@ def repair_finish(request: HtmxRequest, run_id: UUID) -> HttpResponse:
         "changes": page.changes,
         "status": page.status,
         "restore_shares": page.restore_shares,
+        **handoff.state_context(run),
     }
     return render(request, "connections/repair_finish.html", context)
 

@@ -27,7 +27,7 @@ from django.views.decorators.vary import vary_on_headers
 from portal.audit.models import AuditEntry
 from portal.connections import checks, reconnect, repair, rotate
 from portal.connections.models import ConnectionCheck
-from portal.connections.views import common
+from portal.connections.views import common, handoff
 from portal.hdp.client import HdpClient
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
 from portal.lib.timewords import every
@@ -91,6 +91,8 @@ def _context(run: Run, banner: str = "") -> dict[str, Any]:
         "held": held,
         "banner": banner,
         "rotate_refusal": rotate.refusal(run),  # templates/connections/_rotate.html
+        # "Ask the account owner" and the newest link's state (issue 19; views/handoff.py).
+        **handoff.state_context(run),
     }
 
 

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from portal.hdp.client import HdpClient
 from portal.hdp.errors import HdpNotFound
+from portal.oauth import handoff
 from portal.onboarding.engine import records
 from portal.onboarding.engine.errors import StepError
 from portal.onboarding.engine.lease import lease
@@ -56,6 +57,7 @@ def cancel(run: Run, client: HdpClient) -> list[str]:
             records.mark(obj, Outcome.DELETED, detail="deleted on cancel")
             records.audit(run, f"hdp.{kind}.deleted", name=obj.name, remote_id=obj.remote_id)
         fields = records.purge_secrets(run)
+        handoff.end_for_run(run, reason="the setup was cancelled", by=run.owner.get_username())
         if run.status != Run.Status.CANCELLED:
             run.status = Run.Status.CANCELLED
             run.cancelled_at = timezone.now()

@@ -19,7 +19,7 @@ from portal.hdp import errors
 from portal.hdp.schemas import OAuthAppSummary
 from portal.lib.events import fingerprint, security_event
 from portal.lib.htmx import HtmxRequest
-from portal.oauth import flows, presets
+from portal.oauth import flows, handoff, presets
 from portal.onboarding import engine, forms, stores, wizard
 from portal.onboarding.models import RemoteObject, Run
 from portal.onboarding.views import common
@@ -297,6 +297,7 @@ def _edited(request: HtmxRequest, run: Run, changed: list[str], secret: str) -> 
     if new_consent:  # the held tokens (and any sign-in in progress) belong to the old settings
         run.forget_consent()
         flows.drop_run_flows(run)
+        handoff.end_for_run(run, reason="the application was edited", by=common.user(request).username)
     fields = sorted([*changed, "client_secret"]) if secret else changed
     AuditEntry.record(common.user(request).username, "app.updated", run=run, fields=fields)
     messages.success(request, _("The application's settings were saved in HDP."))

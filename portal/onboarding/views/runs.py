@@ -20,7 +20,7 @@ from portal.audit.models import AuditEntry
 from portal.hdp import errors
 from portal.hdp.schemas import DataStore, DataStoreDetail
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
-from portal.oauth import presets
+from portal.oauth import handoff, presets
 from portal.onboarding import catalogue, engine, forms, signals, stores, wizard
 from portal.onboarding.models import RemoteObject, Run
 from portal.onboarding.views import common
@@ -41,10 +41,18 @@ def runs(request: HtmxRequest) -> HttpResponse:
     page = Paginator(mine.prefetch_related("objects_made"), RUNS_PER_PAGE).get_page(request.GET.get("page"))
     runs = list(page.object_list)
     connection = _connection_statuses([r.pk for r in runs if r.status == Run.Status.COMPLETED])
+    # "Waiting for {owner} to sign in (link valid until ...)" for a first consent asked of someone else.
+    waiting = handoff.waiting_lines(user)
     for run in runs:
         step = wizard.Progress.of(run).current
         rows.append(
-            {"run": run, "step": step, "step_title": wizard.SHORT[step], "connection": connection.get(run.pk)}
+            {
+                "run": run,
+                "step": step,
+                "step_title": wizard.SHORT[step],
+                "connection": connection.get(run.pk),
+                "handoff": waiting.get(run.pk, ""),
+            }
         )
     return render(
         request,
