@@ -145,6 +145,8 @@ class Preset:
     # the default comes from (docs/decisions.md "Sign-in lifetimes").
     lifetime_rules: tuple[str, ...] = ("none", "fixed_days", "sliding_days")
     lifetime_source: str | StrPromise = ""
+    #: The question the application step asks about it ("" = nothing to ask: one rule, no days).
+    lifetime_question: str | StrPromise = _l("How long do your provider's refresh tokens last?")
 
     @property
     def name_in_text(self) -> str:
@@ -213,6 +215,7 @@ def _google(key: str, label: StrPromise, datastore: str, scope: str) -> Preset:
         token_auth="post",
         refresh_token_hint=_GOOGLE_HINT,
         lifetime_rules=("google_published", "google_testing"),
+        lifetime_question=_l("Is the app published, or still in Testing? (Google Cloud console, OAuth consent screen)"),
         lifetime_source=_l(
             "Google: an app whose consent screen is in Testing gets refresh tokens that end after 7 days; a "
             "published app's end only when revoked or unused for six months."
@@ -248,6 +251,7 @@ def _salesforce(key: str, label: StrPromise, login_host: str) -> Preset:
             "refresh_token scope."
         ),
         lifetime_rules=("sf_until_revoked", "sf_expire_after", "sf_unused_for"),
+        lifetime_question=_l("The connected app's refresh token policy (Manage Connected Apps, OAuth policies)"),
         lifetime_source=_l(
             "Salesforce: the connected app's refresh token policy (OAuth policies); its default is valid until revoked."
         ),
@@ -301,6 +305,7 @@ PRESETS: dict[str, Preset] = {
                 "(the preset does); check that your app registration allows it."
             ),
             lifetime_rules=("entra_90",),
+            lifetime_question="",
             lifetime_source=_l(
                 "Microsoft: refresh tokens last 90 days and cannot be configured; each use returns a new one."
             ),
@@ -324,6 +329,7 @@ PRESETS: dict[str, Preset] = {
                 "the security integration has OAUTH_ISSUE_REFRESH_TOKENS = TRUE."
             ),
             lifetime_rules=("snowflake_validity",),
+            lifetime_question=_l("The security integration's refresh token validity, if not the default"),
             lifetime_source=_l(
                 "Snowflake: OAUTH_REFRESH_TOKEN_VALIDITY, 1 to 90 days, 90 by default; Snowflake also says it "
                 "at each sign-in."
@@ -398,6 +404,7 @@ def sandbox_preset() -> Preset | None:
         ),
         docs_url="",
         lifetime_rules=("none",),
+        lifetime_question="",
         lifetime_source=_l("The sandbox provider says its lifetime at each sign-in (its console setting)."),
         client_id=settings.SANDBOX_PROVIDER_CLIENT_ID,
         short_name=_l("the sandbox provider"),
