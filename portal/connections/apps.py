@@ -14,3 +14,4 @@ class ConnectionsConfig(AppConfig):
 
         signals.run_verified.connect(receivers.record_wizard_check, dispatch_uid="connections.wizard_check")
         signals.setups_listed.connect(receivers.statuses_for_list, dispatch_uid="connections.statuses")
+        signals.setups_foreseen.connect(receivers.foresight_for_list, dispatch_uid="connections.foresight")

@@ -31,8 +31,9 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from portal.audit.models import AuditEntry
 from portal.connections.models import ConnectionCheck, Notification
-from portal.connections.status import State
+from portal.connections.status import State, Status
 from portal.oauth import presets
 from portal.onboarding.models import Run
 
@@ -77,6 +78,19 @@ class Forecast:
         return ngettext(
             "Sign-in valid until %(date)s (%(n)d day)", "Sign-in valid until %(date)s (%(n)d days)", n
         ) % {"date": when(self.end), "n": n}
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A forecast as lists show it (My setups, the support console): its line and its basis."""
+
+    line: str
+    basis: tuple[str, ...]
+    end: datetime | None
+
+    @classmethod
+    def of(cls, forecast: Forecast, now: datetime | None = None) -> Listed:
+        return cls(forecast.line(now), forecast.basis, forecast.end)
 
 
 def when(value: datetime) -> str:
@@ -300,7 +314,10 @@ def of(run: Run, last_used_at: datetime | None) -> Forecast:
     )
 
 
-def for_run(run: Run) -> Forecast:
+def for_run(run: Run, status: Status | None = None) -> Forecast:
+    """One setup's forecast; with its shown ``status`` whose last check passed, no query at all."""
+    if status is not None and status.state in (State.WORKING, State.STALE) and status.checked_at:
+        return of(run, status.checked_at)  # the newest finished check passed: the last use
     return of(run, _last_used([run.pk]).get(run.pk))
 
 
@@ -318,3 +335,33 @@ def close_warnings(run: Run, now: datetime | None = None, *, keep_end: datetime 
     if keep_end is not None:
         open_ = open_.exclude(expected_end=keep_end)
     return open_.update(closed_at=now or timezone.now())
+
+
+# --- changing the rule on the setup page ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    """What "Save the rule" did: whether anything changed, and the forecast the page shows now."""
+
+    changed: bool
+    forecast: Forecast
+
+
+def change_rule(run: Run, rule: str, days: int | None, *, actor: str) -> RuleChange:
+    """Keep the admin's rule with the setup (audited); warnings about the old end are closed."""
+    if (rule, days) == (run.signin_rule, run.signin_rule_days):
+        return RuleChange(False, for_run(run))
+    before = (run.signin_rule, run.signin_rule_days)
+    run.signin_rule, run.signin_rule_days = rule, days
+    run.save(update_fields=["signin_rule", "signin_rule_days", "updated_at"])
+    forecast = for_run(run)
+    close_warnings(run, keep_end=forecast.end)
+    AuditEntry.record(
+        actor,
+        "connection.signin_rule_changed",
+        run=run,
+        previous=f"{before[0] or 'default'}:{before[1] or ''}",
+        rule=f"{rule or 'default'}:{days or ''}",
+    )
+    return RuleChange(True, forecast)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal.connections.views import notifications, reconnect, repair, rotate, setup
+from portal.connections.views import notifications, reconnect, repair, rotate, setup, signin
 
 app_name = "connections"
 urlpatterns = [
@@ -28,3 +28,6 @@ urlpatterns += [
     path("setups/<uuid:run_id>/repair/", repair.repair_start, name="repair"),
     path("setups/<uuid:run_id>/repair/finish/", repair.repair_finish, name="repair-finish"),
 ]
+
+# The sign-in's lifetime rule (issue 22; views/signin.py).
+urlpatterns += [path("setups/<uuid:run_id>/signin-rule/", signin.change_rule, name="signin-rule")]

@@ -23,13 +23,16 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from portal.audit.models import AuditEntry
-from portal.connections import checks, reconnect, repair, rotate
+from portal.connections import checks, foresight, reconnect, repair, rotate
+from portal.connections.forms import SigninRuleForm
 from portal.connections.models import ConnectionCheck
+from portal.connections.status import Status
 from portal.connections.views import common
 from portal.hdp.client import HdpClient
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
 from portal.lib.timewords import every
 from portal.onboarding.models import RemoteObject, Run
+from portal.oauth import presets
 from portal.onboarding.views.common import objects
 from portal.ratelimit import limiter as ratelimit
 
@@ -88,7 +91,16 @@ def _context(run: Run, banner: str = "") -> dict[str, Any]:
         "held": held,
         "banner": banner,
         "rotate_refusal": rotate.refusal(run),  # templates/connections/_rotate.html
+        **_signin(run, status),  # templates/connections/_signin.html
     }
+
+
+def _signin(run: Run, status: Status) -> dict[str, Any]:
+    """The sign-in's expected end, its basis and the rule's form (issue 22)."""
+    preset = presets.get_preset(run.preset) or presets.PRESETS["custom"]
+    form = SigninRuleForm(preset=preset, rule=run.signin_rule, days=run.signin_rule_days)
+    forecast = foresight.for_run(run, status)
+    return {"signin": forecast, "signin_line": forecast.line(), "signin_form": form if form.fields else None}
 
 
 def _page(request: HtmxRequest, run: Run, banner: str = "", status: int = 200) -> HttpResponse:
