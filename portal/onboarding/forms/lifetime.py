@@ -44,8 +44,8 @@ def add_fields(form: forms.Form, preset: presets.Preset, rule: str = "", days: i
             label=_l("Number of days (for a rule with a number of days)"),
             required=False,
             initial=default,
-            min_value=1,
-            max_value=max(r.max_days for r in with_days),
+            # The range is the chosen rule's (clean() says it in words); the browser gets the widest.
+            widget=forms.NumberInput(attrs={"min": 1, "max": max(r.max_days for r in with_days)}),
             error_messages={"invalid": _l("Enter a whole number of days, such as 30.")},
         )
         days_id = form["signin_rule_days"].auto_id
