@@ -115,9 +115,15 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "portal.lib.context.portal",
             ],
+            # {% field_row %} of templates/partials/field.html (portal/lib is not an app).
+            "libraries": {"portal_fields": "portal.lib.fields"},
         },
     }
 ]
+
+# Django's widget markup, with the single-element widgets written in Python rather than through the
+# widget templates (portal/lib/widgets.py: the same bytes, a fraction of the CPU).
+FORM_RENDERER = "portal.lib.widgets.PortalFormRenderer"
 
 DATABASES = {
     "default": dj_database_url.parse(
@@ -352,11 +358,18 @@ OAUTH2_PROVIDER = {
     "ROTATE_REFRESH_TOKEN": True,
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "SCOPES": {
+        "openid": "Tell the application which sandbox account you are (OpenID Connect)",
         "read": "Read your sandbox data",
         "offline_access": "Keep access when you are not signed in (refresh token)",
     },
     "DEFAULT_SCOPES": ["read"],
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    # OpenID Connect: an id_token naming the account (sub, iss) with the openid scope. The issuer is
+    # fixed (never read from a Host header); the RS256 key is generated into the database
+    # (portal/sandbox/provider/keys.py), never set here.
+    "OIDC_ENABLED": SANDBOX_ENABLED,
+    "OIDC_ISS_ENDPOINT": f"{PORTAL_BASE_URL}/sandbox",
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
 }
 if not SANDBOX_ENABLED:
     # The sandbox provider's URLs are not mounted (portal/urls.py); oauth2_provider stays installed

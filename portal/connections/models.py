@@ -17,9 +17,10 @@ from django.db import models
 from django.db.models import Q
 
 from portal.connections.status import Cause, LastCheck, State
+from portal.lib.choices import ChoiceDisplayMixin
 
 
-class ConnectionCheck(models.Model):
+class ConnectionCheck(ChoiceDisplayMixin, models.Model):
     class Trigger(models.TextChoices):
         SETUP = "setup", "The wizard's final check"
         MANUAL = "manual", "Checked by its owner"
@@ -184,7 +185,7 @@ class WebhookDelivery(models.Model):
         return f"{self.notification_id} -> {self.host}: {self.status} after {self.attempts}"
 
 
-class Repair(models.Model):
+class Repair(ChoiceDisplayMixin, models.Model):
     """One repair of a completed setup whose part was deleted or unlinked in HDP (portal/connections/repair.py).
 
     Open (``finished_at`` empty) from the admin's confirmation until every HDP change is made, so a

@@ -111,6 +111,12 @@ def shared_transport(ca_bundle: str) -> httpx.BaseTransport:
     return _Shared(httpx.HTTPTransport(retries=1, verify=verify))
 
 
+@functools.cache
+def _list_adapter(model: type[M]) -> TypeAdapter[list[M]]:
+    """The validator of a list of ``model`` (built once per model: building one takes about 0.1 ms)."""
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
 def _default_transport() -> httpx.BaseTransport:
     factory_path = getattr(settings, "HDP_TRANSPORT_FACTORY", None)
     if factory_path:
@@ -337,7 +343,7 @@ class HdpHttp:
                 path=path,
             )
         try:
-            return TypeAdapter(list[model]).validate_python(items)  # type: ignore[valid-type]
+            return _list_adapter(model).validate_python(items)
         except ValidationError as exc:
             raise self._schema_error(exc, response, method, path) from None
 

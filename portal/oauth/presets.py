@@ -388,7 +388,9 @@ def sandbox_preset() -> Preset | None:
         datastore_names=(),
         authorize_uri=f"{base}/sandbox/oauth/authorize/",
         token_uri=f"{base}/sandbox/oauth/token/",
-        scope="read offline_access",
+        # openid: the id_token names the account (sub + iss), so the consent records it and a reconnect
+        # or repair by another sandbox account is refused (portal/oauth/identity.py).
+        scope="openid read offline_access",
         extra_params={"prompt": "consent"},
         allowed_hosts=(host,),
         expected_issuer=None,
@@ -410,6 +412,7 @@ def sandbox_preset() -> Preset | None:
         short_name=_l("the sandbox provider"),
         summary=_l("Practise with the portal's own provider: nothing to register elsewhere, no real data."),
         scope_descriptions={
+            "openid": _l("know which sandbox account you signed in with"),
             "read": _l("read your sandbox data"),
             "offline_access": _l("stay connected when you're away"),
         },

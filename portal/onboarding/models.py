@@ -19,10 +19,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _l
 
 from portal.lib import crypto
+from portal.lib.choices import ChoiceDisplayMixin
 from portal.oauth.identity import Identity
 
 
-class Run(models.Model):
+class Run(ChoiceDisplayMixin, models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", _l("In progress")
         COMPLETED = "completed", _l("Completed")
@@ -248,7 +249,7 @@ class Run(models.Model):
         return obj.remote_id if obj else None
 
 
-class RemoteObject(models.Model):
+class RemoteObject(ChoiceDisplayMixin, models.Model):
     """An HDP object this run created, adopted or reused. Written *before* the HDP create call."""
 
     class Kind(models.TextChoices):

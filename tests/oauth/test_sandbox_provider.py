@@ -69,5 +69,5 @@ def test_sandbox_preset_round_trip(client, signed_in, user, run, sandbox):
     run.refresh_from_db()
     tokens = json.loads(run.unseal("tokens"))
     assert tokens["refresh_token"] and tokens["access_token"]
-    assert set(run.granted_scope.split()) == {"read", "offline_access"}
+    assert set(run.granted_scope.split()) == {"openid", "read", "offline_access"}
     assert OAuthFlow.objects.get().outcome == OAuthFlow.Outcome.SUCCEEDED

@@ -23,7 +23,7 @@ def test_seed_creates_the_account_and_a_confidential_code_client(db):
     assert app.client_id == settings.SANDBOX_PROVIDER_CLIENT_ID
     assert app.client_type == Application.CLIENT_CONFIDENTIAL
     assert app.authorization_grant_type == Application.GRANT_AUTHORIZATION_CODE
-    assert app.algorithm == Application.NO_ALGORITHM
+    assert app.algorithm == Application.RS256_ALGORITHM  # OpenID Connect id_tokens (keys.py)
     assert app.skip_authorization is False
     # Stored hashed, and the documented secret still matches.
     assert app.client_secret != settings.SANDBOX_PROVIDER_CLIENT_SECRET
@@ -36,7 +36,9 @@ def test_seed_is_idempotent_and_merges_redirect_uris(db, django_user_model):
     seed.seed_provider()
     seed.seed_provider(["https://b.example/cb", REDIRECT_URI, "https://b.example/cb"])
     assert Application.objects.count() == 1
-    assert django_user_model.objects.filter(is_sandbox_provider_account=True).count() == 1
+    assert django_user_model.objects.filter(is_sandbox_provider_account=True).count() == len(
+        seed.ACCOUNTS
+    )  # sandbox_person, sandbox_owner
     app = Application.objects.get()
     assert app.redirect_uris.split() == [REDIRECT_URI, "https://b.example/cb"]
     assert app.client_secret == first_hash  # not rewritten when it still matches

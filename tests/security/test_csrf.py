@@ -46,6 +46,9 @@ URLS: dict[str, tuple[frozenset[str], bool]] = {
     "sandbox_provider:logout": (frozenset({"POST"}), False),
     "sandbox_provider:revoke-access": (frozenset({"POST"}), False),
     "sandbox_provider:new-client-secret": (frozenset({"POST"}), False),
+    "sandbox_provider:refresh-lifetime": (frozenset({"POST"}), False),
+    "sandbox_provider:oidc-discovery": (frozenset({"GET"}), False),
+    "sandbox_provider:jwks": (frozenset({"GET"}), False),
     "support:tenants": (frozenset({"GET"}), False),
     "support:reason": (frozenset({"GET", "POST"}), False),
     "support:tenant": (frozenset({"GET"}), False),
@@ -66,6 +69,7 @@ URLS: dict[str, tuple[frozenset[str], bool]] = {
 EXEMPT = {
     "sandbox_provider:token": "RFC 6749 token endpoint; client authenticates with its secret",
     "sandbox_provider:revoke": "RFC 7009 revocation endpoint; client authentication",
+    "sandbox_provider:userinfo": "OpenID Connect userinfo; the access token authenticates, no cookies",
     "hdp_emulator:api": "the HDP emulator's REST API; HTTP Basic, no cookies",
 }
 POST_DATA = {"action": "create", "name": "Csrf_name", "client_secret": "s", "datastore": "54", "provider": "sandbox",

@@ -9,6 +9,7 @@ from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import User
+from portal.sandbox.provider import lifetimes
 
 
 class ProviderLoginForm(forms.Form):
@@ -57,3 +58,49 @@ class RedirectUriForm(forms.Form):
             # RFC 6749 section 3.1.2: the redirection endpoint URI MUST NOT include a fragment.
             raise ValidationError(_("A redirect URI must not contain a fragment (#...)."))
         return uri
+
+
+class RefreshLifetimeForm(forms.Form):
+    """The console's "Refresh tokens expire after": never, 10 minutes, or a number of minutes."""
+
+    NEVER, TEN, OTHER = "never", "10", "other"
+    expire = forms.ChoiceField(
+        label=_("Refresh tokens expire after"),
+        choices=[(NEVER, _("never")), (TEN, _("10 minutes")), (OTHER, _("another number of minutes"))],
+        widget=forms.RadioSelect,
+        initial=NEVER,
+    )
+    minutes = forms.IntegerField(
+        label=_("Minutes"),
+        required=False,
+        min_value=1,
+        max_value=lifetimes.MAX_MINUTES,
+        help_text=_("Counted from the consent; 1 to 129600 (90 days)."),
+    )
+
+    @classmethod
+    def for_seconds(cls, seconds: int | None) -> RefreshLifetimeForm:
+        """The form as the stored setting stands."""
+        if not seconds:
+            return cls(initial={"expire": cls.NEVER})
+        if seconds == 600:
+            return cls(initial={"expire": cls.TEN})
+        return cls(initial={"expire": cls.OTHER, "minutes": seconds // 60})
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if (
+            cleaned.get("expire") == self.OTHER
+            and not cleaned.get("minutes")
+            and "minutes" not in self.errors
+        ):
+            self.add_error("minutes", _("Enter a number of minutes."))
+        return cleaned
+
+    def seconds(self) -> int | None:
+        choice = self.cleaned_data["expire"]
+        if choice == self.NEVER:
+            return None
+        if choice == self.TEN:
+            return 600
+        return int(self.cleaned_data["minutes"]) * 60

@@ -8,6 +8,7 @@ account's password and the client's id, secret and settings back to the document
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import hashers
@@ -16,9 +17,33 @@ from oauth2_provider.models import Application
 
 from portal.accounts.models import User
 from portal.sandbox.hdp import passwords as sandbox_passwords
+from portal.sandbox.provider import keys
 
 ACCOUNT_USERNAME = "sandbox_person"
 ACCOUNT_PASSWORD = "sandbox-person-pw"
+# A second person at the provider, so that a reconnect or repair signed in as someone else than the
+# first consent's account can be shown being refused (README.md, "Demo accounts").
+OWNER_USERNAME = "sandbox_owner"
+OWNER_PASSWORD = "sandbox-owner-pw"
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    password: str
+    first_name: str
+    last_name: str
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+#: The provider's people: user name, password, and the display name the id_token's ``name`` says.
+ACCOUNTS = (
+    Account(ACCOUNT_USERNAME, ACCOUNT_PASSWORD, "Sandra", "Person"),
+    Account(OWNER_USERNAME, OWNER_PASSWORD, "Owen", "Owner"),
+)
 APPLICATION_NAME = "HDP Onboarding Portal (sandbox client)"
 
 
@@ -28,24 +53,28 @@ class SeedError(Exception):
 
 @transaction.atomic
 def seed_provider(redirect_uris: list[str] | None = None) -> Application:
-    """Create or repair the provider account and the portal's client; merge ``redirect_uris`` in."""
-    seed_account()
+    """Create or repair the provider accounts, the portal's client and the OpenID Connect signing
+    key (generated once, kept: keys.py); merge ``redirect_uris`` in."""
+    for account in ACCOUNTS:
+        seed_account(account)
+    keys.ensure_key()
     return seed_application(redirect_uris or [])
 
 
-def seed_account() -> User:
-    account = User.objects.filter(username=ACCOUNT_USERNAME).first()
+def seed_account(spec: Account = ACCOUNTS[0]) -> User:
+    account = User.objects.filter(username=spec.username).first()
     if account is None:
-        account = User(username=ACCOUNT_USERNAME)
+        account = User(username=spec.username)
     elif not account.is_sandbox_provider_account:
         # A portal person with this name: never turn them into a provider account.
-        raise SeedError(f"User {ACCOUNT_USERNAME!r} exists and is not a sandbox provider account.")
+        raise SeedError(f"User {spec.username!r} exists and is not a sandbox provider account.")
     account.is_sandbox_provider_account = True
     account.is_active = True
     account.is_staff = False
     account.is_superuser = False
-    if not account.password or not hashers.check_password(ACCOUNT_PASSWORD, account.password):
-        account.set_password(ACCOUNT_PASSWORD)
+    account.first_name, account.last_name = spec.first_name, spec.last_name
+    if not account.password or not hashers.check_password(spec.password, account.password):
+        account.set_password(spec.password)
     account.save()
     return account
 
@@ -57,7 +86,8 @@ def seed_application(redirect_uris: list[str]) -> Application:
     app.name = APPLICATION_NAME
     app.client_type = Application.CLIENT_CONFIDENTIAL
     app.authorization_grant_type = Application.GRANT_AUTHORIZATION_CODE
-    app.algorithm = Application.NO_ALGORITHM
+    # id_tokens are signed RS256 with the stored key (validators.py), never an HS256 client secret.
+    app.algorithm = Application.RS256_ALGORITHM
     app.skip_authorization = False
     # DOT stores a hash of the secret (ClientSecretField hashes a plain value on save) and checks the
     # client's Basic credentials against it, so the documented secret keeps working while the

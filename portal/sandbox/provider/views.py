@@ -8,7 +8,9 @@ session is read or changed.
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -20,16 +22,18 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 from oauth2_provider import models as dot_models
 from oauth2_provider import views as dot_views
 from oauth2_provider.scopes import get_scopes_backend
+from oauth2_provider.settings import oauth2_settings
 
 from portal.accounts.models import User
 from portal.lib.events import security_event
 from portal.lib.logging import register_secret
-from portal.sandbox.provider import seed
-from portal.sandbox.provider.forms import ProviderLoginForm, RedirectUriForm
+from portal.sandbox.provider import keys, lifetimes, seed
+from portal.sandbox.provider.forms import ProviderLoginForm, RedirectUriForm, RefreshLifetimeForm
 from portal.sandbox.provider.validators import SandboxOAuth2Validator
 
 SESSION_KEY = "sandbox_provider_account"
@@ -104,6 +108,65 @@ class RevokeTokenView(dot_views.RevokeTokenView):  # type: ignore[misc]
     validator_class = SandboxOAuth2Validator
 
 
+class UserInfoView(dot_views.UserInfoView):  # type: ignore[misc]
+    """DOT's OpenID Connect userinfo endpoint with the sandbox validator (the discovery document
+    must name one)."""
+
+    validator_class = SandboxOAuth2Validator
+
+
+# DOT's discovery view names its endpoints by DOT's URL names; the sandbox's own are these.
+_ENDPOINT_NAMES = {
+    "authorize": "sandbox_provider:authorize",
+    "token": "sandbox_provider:token",
+    "user-info": "sandbox_provider:userinfo",
+    "jwks-info": "sandbox_provider:jwks",
+    "revoke-token": "sandbox_provider:revoke",
+}
+
+
+class DiscoveryView(dot_views.ConnectDiscoveryInfoView):  # type: ignore[misc]
+    """DOT's OpenID Provider Metadata at ``<issuer>/.well-known/openid-configuration``.
+
+    Endpoints are the sandbox's URLs on the issuer's origin (as DOT does with OIDC_ISS_ENDPOINT); the
+    signing algorithm and claims are what the sandbox validator really issues (DOT reads both from
+    settings, where the sandbox keeps no key)."""
+
+    def _get_endpoint_url(self, request: HttpRequest, view_name: str, required: bool = False) -> str | None:
+        name = _ENDPOINT_NAMES.get(view_name)
+        if name is None:
+            return None
+        parts = urlsplit(oauth2_settings.OIDC_ISS_ENDPOINT)
+        return f"{parts.scheme}://{parts.netloc}{reverse(name)}"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response: HttpResponse = super().get(request, *args, **kwargs)
+        data = json.loads(response.content)
+        data["id_token_signing_alg_values_supported"] = ["RS256"]
+        data["claims_supported"] = [
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "name",
+            "preferred_username",
+        ]
+        data["grant_types_supported"] = ["authorization_code", "refresh_token"]
+        response.content = json.dumps(data).encode()
+        return response
+
+
+class JwksView(dot_views.JwksInfoView):  # type: ignore[misc]
+    """DOT's JWKS endpoint, publishing the public half of the stored key (DOT's reads settings)."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response: HttpResponse = super().get(request, *args, **kwargs)  # headers (cache, CORS)
+        response.content = json.dumps(keys.public_jwks()).encode()
+        return response
+
+
 def _cycle_key_keeping_portal_flows(request: HttpRequest) -> None:
     """Cycle the session key, and move this browser's pending portal OAuth flows to the new key.
 
@@ -166,7 +229,35 @@ def console(request: HttpRequest) -> HttpResponse:
     return _console_page(request, form)
 
 
-def _console_page(request: HttpRequest, form: RedirectUriForm, new_secret: str = "") -> HttpResponse:
+@login_not_required
+@require_POST
+def refresh_lifetime(request: HttpRequest) -> HttpResponse:
+    """The console's "Refresh tokens expire after": for consents from now on (README.md, "See a
+    lapse coming")."""
+    lifetime_form = RefreshLifetimeForm(request.POST)
+    if not lifetime_form.is_valid():
+        return _console_page(request, RedirectUriForm(), lifetime_form=lifetime_form)
+    seconds = lifetime_form.seconds()
+    lifetimes.set_lifetime(settings.SANDBOX_PROVIDER_CLIENT_ID, seconds)
+    if seconds is None:
+        messages.success(request, _("Refresh tokens from new consents never expire."))
+    else:
+        minutes = seconds // 60
+        text = ngettext(
+            "Refresh tokens from new consents expire %(minutes)d minute after the consent.",
+            "Refresh tokens from new consents expire %(minutes)d minutes after the consent.",
+            minutes,
+        )
+        messages.success(request, text % {"minutes": minutes})
+    return HttpResponseRedirect(reverse("sandbox_provider:console") + "#refresh-lifetime-heading", status=303)
+
+
+def _console_page(
+    request: HttpRequest,
+    form: RedirectUriForm,
+    new_secret: str = "",
+    lifetime_form: RefreshLifetimeForm | None = None,
+) -> HttpResponse:
     def absolute(name: str) -> str:
         return request.build_absolute_uri(reverse(name))
 
@@ -180,14 +271,19 @@ def _console_page(request: HttpRequest, form: RedirectUriForm, new_secret: str =
         "demo_secret_works": seed.demo_secret_works(),
         "new_secret": new_secret,
         "scopes": get_scopes_backend().get_all_scopes().items(),
-        "test_username": seed.ACCOUNT_USERNAME,
-        "test_password": seed.ACCOUNT_PASSWORD,
+        "accounts": seed.ACCOUNTS,
+        "discovery_uri": absolute("sandbox_provider:oidc-discovery"),
+        "jwks_uri": absolute("sandbox_provider:jwks"),
+        "issuer": oauth2_settings.OIDC_ISS_ENDPOINT,
+        "lifetime_form": lifetime_form
+        or RefreshLifetimeForm.for_seconds(lifetimes.lifetime(settings.SANDBOX_PROVIDER_CLIENT_ID)),
         "redirect_uris": seed.registered_redirect_uris(),
         "callback_example": settings.PORTAL_BASE_URL + "/oauth/callback/Sandbox_app/",
         "provider_account": signed_in_account(request),
         "grants": granted_access(),
     }
-    return render(request, "sandbox/console.html", context, status=400 if form.errors else 200)
+    invalid = form.errors or (lifetime_form is not None and lifetime_form.errors)
+    return render(request, "sandbox/console.html", context, status=400 if invalid else 200)
 
 
 @login_not_required

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from oauth2_provider.settings import oauth2_settings
 
 from portal.sandbox.provider import seed
 
@@ -61,8 +62,10 @@ class Command(BaseCommand):
             out.write(f"  {user:<{widths[0]}}  {password:<{widths[1]}}  {tenant:<{widths[2]}}  {role}")
         out.write("")
         out.write("Sandbox OAuth provider (when the portal sends you there):")
-        out.write(f"  account        {seed.ACCOUNT_USERNAME} / {seed.ACCOUNT_PASSWORD}")
+        for account in seed.ACCOUNTS:
+            out.write(f"  account        {account.username} / {account.password} ({account.display_name})")
         out.write(f"  console        {settings.PORTAL_BASE_URL}/sandbox/provider/")
+        out.write(f"  OpenID issuer  {oauth2_settings.OIDC_ISS_ENDPOINT}")
         out.write(f"  client id      {app.client_id}")
         out.write("  redirect URIs  " + "\n                 ".join(app.redirect_uris.split()))
         out.write("")
