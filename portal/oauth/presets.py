@@ -218,7 +218,7 @@ def _google(key: str, label: StrPromise, datastore: str, scope: str) -> Preset:
         lifetime_question=_l("Is the app published, or still in Testing? (Google Cloud console, OAuth consent screen)"),
         lifetime_source=_l(
             "Google: an app whose consent screen is in Testing gets refresh tokens that end after 7 days; a "
-            "published app's end only when revoked or unused for six months."
+            "published app's refresh tokens end only when revoked or unused for six months."
         ),
         docs_url="https://developers.google.com/identity/protocols/oauth2/web-server",
         short_name=_l("Google"),

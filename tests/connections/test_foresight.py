@@ -219,3 +219,17 @@ def make_setup_run(django_user_model):
         )
 
     return make
+
+
+@pytest.mark.parametrize(
+    ("language", "valid", "said"),
+    [("de", "Anmeldung gültig bis", "Snowflake nannte 3 Tage"), ("fr", "Connexion valable jusqu", "Snowflake a indiqué 3 jours")],
+)
+def test_the_line_and_basis_are_translated(language, valid, said):
+    from django.utils import translation
+
+    with translation.override(language):
+        f = foresight.forecast(SNOWFLAKE, facts=facts(86400 * 3), signed_in_at=AT)
+        assert f.line(AT + timedelta(hours=1)).startswith(valid)
+        assert f.basis[0].startswith(said)
+        assert foresight.forecast(CUSTOM, signed_in_at=AT).line() in ("Kein bekanntes Ende", "Pas de fin connue")
