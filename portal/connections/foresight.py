@@ -275,6 +275,15 @@ def forecast(
     return result(end, first)
 
 
+def time_left(left: timedelta) -> str:
+    """How long until an end, in whole days, else hours, else minutes (rounded up): "3 days", "9 minutes"."""
+    seconds = max(0, math.ceil(left.total_seconds()))
+    for unit in (86400, 3600, 60):
+        if seconds >= unit or unit == 60:
+            return _duration(max(1, math.ceil(seconds / unit)) * unit)
+    return _duration(seconds)  # pragma: no cover (the loop always returns)
+
+
 def _duration(seconds: int) -> str:
     if seconds % 86400 == 0:
         n = seconds // 86400

@@ -165,7 +165,7 @@ def email_context(note: Notification) -> dict[str, Any]:
         forecast = foresight.for_run(run)
         context.update(
             end=foresight.when(note.expected_end),
-            days_left=forecast.days_left(note.created_at),
+            left=foresight.time_left(note.expected_end - note.created_at),
             basis=forecast.basis,
         )
     return context

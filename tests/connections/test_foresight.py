@@ -233,3 +233,18 @@ def test_the_line_and_basis_are_translated(language, valid, said):
         assert f.line(AT + timedelta(hours=1)).startswith(valid)
         assert f.basis[0].startswith(said)
         assert foresight.forecast(CUSTOM, signed_in_at=AT).line() in ("Kein bekanntes Ende", "Pas de fin connue")
+
+
+@pytest.mark.parametrize(
+    ("left", "words"),
+    [
+        (timedelta(days=13, hours=1), "14 days"),
+        (timedelta(days=1), "1 day"),
+        (timedelta(hours=5, minutes=1), "6 hours"),
+        (timedelta(minutes=9, seconds=10), "10 minutes"),
+        (timedelta(seconds=20), "1 minute"),
+        (timedelta(seconds=-5), "1 minute"),
+    ],
+)
+def test_time_left_in_words(left, words):
+    assert foresight.time_left(left) == words
