@@ -45,7 +45,9 @@ def offset_of(note_key: str | None) -> int | None:
         return None
 
 
-def due_offset(end: datetime | None, now: datetime, offsets: Sequence[int], told: Iterable[int]) -> int | None:
+def due_offset(
+    end: datetime | None, now: datetime, offsets: Sequence[int], told: Iterable[int]
+) -> int | None:
     """The offset (seconds before ``end``) to warn for now, or None (pure).
 
     None once the end has passed (the next check finds it broken), before the first offset, and when

@@ -69,12 +69,20 @@ class LifetimeRule:
 LIFETIME_RULES: dict[str, LifetimeRule] = {
     r.key: r
     for r in (
-        LifetimeRule("google_published", _l("Published (In production): ends after six months without use"), 183, True),
+        LifetimeRule(
+            "google_published", _l("Published (In production): ends after six months without use"), 183, True
+        ),
         LifetimeRule("google_testing", _l("Still in Testing: ends 7 days after each sign-in"), 7),
         LifetimeRule("sf_until_revoked", _l("Refresh token is valid until revoked")),
-        LifetimeRule("sf_expire_after", _l("Expire refresh token after a number of days"), 90, asks_days=True),
         LifetimeRule(
-            "sf_unused_for", _l("Expire refresh token if not used for a number of days"), 30, True, asks_days=True
+            "sf_expire_after", _l("Expire refresh token after a number of days"), 90, asks_days=True
+        ),
+        LifetimeRule(
+            "sf_unused_for",
+            _l("Expire refresh token if not used for a number of days"),
+            30,
+            True,
+            asks_days=True,
         ),
         LifetimeRule(
             "snowflake_validity",
@@ -215,7 +223,9 @@ def _google(key: str, label: StrPromise, datastore: str, scope: str) -> Preset:
         token_auth="post",
         refresh_token_hint=_GOOGLE_HINT,
         lifetime_rules=("google_published", "google_testing"),
-        lifetime_question=_l("Is the app published, or still in Testing? (Google Cloud console, OAuth consent screen)"),
+        lifetime_question=_l(
+            "Is the app published, or still in Testing? (Google Cloud console, OAuth consent screen)"
+        ),
         lifetime_source=_l(
             "Google: an app whose consent screen is in Testing gets refresh tokens that end after 7 days; a "
             "published app's refresh tokens end only when revoked or unused for six months."
@@ -251,7 +261,9 @@ def _salesforce(key: str, label: StrPromise, login_host: str) -> Preset:
             "refresh_token scope."
         ),
         lifetime_rules=("sf_until_revoked", "sf_expire_after", "sf_unused_for"),
-        lifetime_question=_l("The connected app's refresh token policy (Manage Connected Apps, OAuth policies)"),
+        lifetime_question=_l(
+            "The connected app's refresh token policy (Manage Connected Apps, OAuth policies)"
+        ),
         lifetime_source=_l(
             "Salesforce: the connected app's refresh token policy (OAuth policies); its default is valid until revoked."
         ),

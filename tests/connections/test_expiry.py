@@ -42,7 +42,9 @@ def receiver(settings):
 
 @pytest.fixture
 def run(django_user_model):
-    owner = django_user_model.objects.create(username="acme_admin", hdp_tenant_id=71, email="ada@acme.example")
+    owner = django_user_model.objects.create(
+        username="acme_admin", hdp_tenant_id=71, email="ada@acme.example"
+    )
     now = timezone.now()
     return Run.objects.create(
         owner=owner,
@@ -185,7 +187,13 @@ def test_a_reconnect_moves_the_date_closes_the_warning_and_no_further_warning_is
     old_end = end_of(run)
     reconnected = old_end - timedelta(days=1)
     with freeze_time(reconnected):
-        run.record_consent("{}", scope="", expires_at=None, purpose="reconnect", lifetime={"refresh_token_expires_in": 30 * DAY})
+        run.record_consent(
+            "{}",
+            scope="",
+            expires_at=None,
+            purpose="reconnect",
+            lifetime={"refresh_token_expires_in": 30 * DAY},
+        )
         foresight.close_warnings(run)
     run.refresh_from_db()
     assert run.signin_facts["replaced"] is True
@@ -199,7 +207,13 @@ def test_a_warning_recorded_before_a_reconnect_is_not_sent_after_it(run):
     now = at(run, timedelta(days=2))
     with freeze_time(now):
         expiry.warn_due(now)  # recorded, its e-mail still queued
-        run.record_consent("{}", scope="", expires_at=None, purpose="reconnect", lifetime={"refresh_token_expires_in": 30 * DAY})
+        run.record_consent(
+            "{}",
+            scope="",
+            expires_at=None,
+            purpose="reconnect",
+            lifetime={"refresh_token_expires_in": 30 * DAY},
+        )
         drain()
     assert mail.outbox == []
     assert Notification.objects.get().email_status == Notification.Email.CLOSED
@@ -232,13 +246,23 @@ def test_the_broken_email_after_the_end_says_it_was_foreseen(run):
     end = end_of(run)
     later = end + timedelta(minutes=5)
     working = ConnectionCheck.objects.create(
-        run=run, trigger="scheduled", started_at=end - timedelta(days=1), expires_at=end,
-        finished_at=end - timedelta(days=1), state=State.WORKING, cause=Cause.TEST_PASSED,
+        run=run,
+        trigger="scheduled",
+        started_at=end - timedelta(days=1),
+        expires_at=end,
+        finished_at=end - timedelta(days=1),
+        state=State.WORKING,
+        cause=Cause.TEST_PASSED,
     )
     assert working.pk
     broke = ConnectionCheck.objects.create(
-        run=run, trigger="scheduled", started_at=later, expires_at=later, finished_at=later,
-        state=State.NEEDS_RECONNECT, cause=Cause.REFRESH_REFUSED,
+        run=run,
+        trigger="scheduled",
+        started_at=later,
+        expires_at=later,
+        finished_at=later,
+        state=State.NEEDS_RECONNECT,
+        cause=Cause.REFRESH_REFUSED,
     )
     with freeze_time(later):
         notify.on_check(run, broke)
@@ -252,12 +276,22 @@ def test_the_broken_email_after_the_end_says_it_was_foreseen(run):
 def test_a_break_before_the_end_is_not_called_foreseen(run):
     now = timezone.now()
     ConnectionCheck.objects.create(
-        run=run, trigger="scheduled", started_at=now, expires_at=now, finished_at=now - timedelta(minutes=1),
-        state=State.WORKING, cause=Cause.TEST_PASSED,
+        run=run,
+        trigger="scheduled",
+        started_at=now,
+        expires_at=now,
+        finished_at=now - timedelta(minutes=1),
+        state=State.WORKING,
+        cause=Cause.TEST_PASSED,
     )
     broke = ConnectionCheck.objects.create(
-        run=run, trigger="scheduled", started_at=now, expires_at=now, finished_at=now,
-        state=State.BROKEN, cause=Cause.APP_MISSING,
+        run=run,
+        trigger="scheduled",
+        started_at=now,
+        expires_at=now,
+        finished_at=now,
+        state=State.BROKEN,
+        cause=Cause.APP_MISSING,
     )
     notify.on_check(run, broke)
     drain()

@@ -79,7 +79,9 @@ def test_google_defaults_to_published_and_slides_with_use():
 
 
 def test_google_in_testing_is_seven_days_after_the_sign_in_whatever_the_use():
-    f = foresight.forecast(GOOGLE, rule_key="google_testing", signed_in_at=AT, last_used_at=AT + timedelta(days=2))
+    f = foresight.forecast(
+        GOOGLE, rule_key="google_testing", signed_in_at=AT, last_used_at=AT + timedelta(days=2)
+    )
     assert f.end == AT + timedelta(days=7)
     assert f.basis[0].startswith("7 days after the sign-in of")
 
@@ -92,7 +94,9 @@ def test_salesforce_default_is_until_revoked():
 
 def test_salesforce_unused_for_n_days_counts_from_the_last_passing_check():
     used = AT + timedelta(days=3)
-    f = foresight.forecast(SALESFORCE, rule_key="sf_unused_for", rule_days=30, signed_in_at=AT, last_used_at=used)
+    f = foresight.forecast(
+        SALESFORCE, rule_key="sf_unused_for", rule_days=30, signed_in_at=AT, last_used_at=used
+    )
     assert f.end == used + timedelta(days=30)
     f = foresight.forecast(SALESFORCE, rule_key="sf_unused_for", rule_days=30, signed_in_at=AT)
     assert f.end == AT + timedelta(days=30)
@@ -189,7 +193,12 @@ def test_a_check_before_the_last_sign_in_does_not_count(make_setup_run):
     run = make_setup_run(preset="salesforce", rule="sf_unused_for", days=30)
     before = run.consented_at - timedelta(days=1)
     ConnectionCheck.objects.create(
-        run=run, trigger="scheduled", started_at=before, expires_at=before, finished_at=before, state=State.WORKING
+        run=run,
+        trigger="scheduled",
+        started_at=before,
+        expires_at=before,
+        finished_at=before,
+        state=State.WORKING,
     )
     assert foresight.for_run(run).end == run.consented_at + timedelta(days=30)
 
@@ -223,7 +232,10 @@ def make_setup_run(django_user_model):
 
 @pytest.mark.parametrize(
     ("language", "valid", "said"),
-    [("de", "Anmeldung gültig bis", "Snowflake nannte 3 Tage"), ("fr", "Connexion valable jusqu", "Snowflake a indiqué 3 jours")],
+    [
+        ("de", "Anmeldung gültig bis", "Snowflake nannte 3 Tage"),
+        ("fr", "Connexion valable jusqu", "Snowflake a indiqué 3 jours"),
+    ],
 )
 def test_the_line_and_basis_are_translated(language, valid, said):
     from django.utils import translation
@@ -232,7 +244,10 @@ def test_the_line_and_basis_are_translated(language, valid, said):
         f = foresight.forecast(SNOWFLAKE, facts=facts(86400 * 3), signed_in_at=AT)
         assert f.line(AT + timedelta(hours=1)).startswith(valid)
         assert f.basis[0].startswith(said)
-        assert foresight.forecast(CUSTOM, signed_in_at=AT).line() in ("Kein bekanntes Ende", "Pas de fin connue")
+        assert foresight.forecast(CUSTOM, signed_in_at=AT).line() in (
+            "Kein bekanntes Ende",
+            "Pas de fin connue",
+        )
 
 
 @pytest.mark.parametrize(

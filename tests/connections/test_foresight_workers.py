@@ -148,7 +148,15 @@ def stack(shared_db: str, tmp_path: Path, settings: Any) -> Iterator[Any]:
 
             def worker(self) -> subprocess.Popen[bytes]:
                 proc = subprocess.Popen(
-                    [sys.executable, "manage.py", "db_worker", "--interval", "0.1", "--no-startup-delay", "--no-reload"],
+                    [
+                        sys.executable,
+                        "manage.py",
+                        "db_worker",
+                        "--interval",
+                        "0.1",
+                        "--no-startup-delay",
+                        "--no-reload",
+                    ],
                     cwd=ROOT,
                     env=env,
                     stdout=subprocess.DEVNULL,
@@ -216,7 +224,9 @@ def consent(base: str) -> oauth_client.TokenResult:
     verifier, challenge = make_pkce()
     url = authorize_url(REDIRECT_URI, state="s", code_challenge=challenge, scope=SCOPE)
     code = callback_params(sign_in_and_consent(Client(), url))["code"]
-    return oauth_client.exchange_code(_snapshot(base), django_settings.SANDBOX_PROVIDER_CLIENT_SECRET, code, verifier)
+    return oauth_client.exchange_code(
+        _snapshot(base), django_settings.SANDBOX_PROVIDER_CLIENT_SECRET, code, verifier
+    )
 
 
 def completed_setup(base: str, result: oauth_client.TokenResult) -> Run:
@@ -269,7 +279,9 @@ def completed_setup(base: str, result: oauth_client.TokenResult) -> Run:
         RemoteObject.objects.create(
             run=run, kind=kind, name=obj["name"], remote_id=obj["id"], outcome=RemoteObject.Outcome.CREATED
         )
-    run.record_consent(result.as_json(), scope=result.scope, expires_at=result.expires_at, lifetime=result.lifetime)
+    run.record_consent(
+        result.as_json(), scope=result.scope, expires_at=result.expires_at, lifetime=result.lifetime
+    )
     run.tokens_enc = ""  # HDP holds them now
     run.save(update_fields=["tokens_enc"])
     return run
@@ -290,7 +302,9 @@ def lapsing(stack: Any) -> tuple[Any, Run]:
 
 def signed_in() -> Client:
     browser = Client()
-    response = browser.post(reverse("accounts:login"), {"username": "acme_admin", "password": PASSWORDS["acme_admin"]})
+    response = browser.post(
+        reverse("accounts:login"), {"username": "acme_admin", "password": PASSWORDS["acme_admin"]}
+    )
     assert response.status_code == 302
     return browser
 
@@ -372,7 +386,13 @@ def test_a_reconnect_moves_the_date_and_no_further_warning_is_sent(lapsing):
 
     # Reconnect: a new consent (another ten minutes); HDP's profile gets the new refresh token.
     result = consent(stack.base)
-    run.record_consent(result.as_json(), scope=result.scope, expires_at=result.expires_at, purpose="reconnect", lifetime=result.lifetime)
+    run.record_consent(
+        result.as_json(),
+        scope=result.scope,
+        expires_at=result.expires_at,
+        purpose="reconnect",
+        lifetime=result.lifetime,
+    )
     OAuthProfile.objects.filter(name="Sandbox_profile").update(refresh_token=result.refresh_token)
     foresight.close_warnings(run)
     run.refresh_from_db()
@@ -387,7 +407,9 @@ def test_a_reconnect_moves_the_date_and_no_further_warning_is_sent(lapsing):
     wait_until(old_end + timedelta(seconds=2))
     health.schedule_round()
     until(
-        lambda: ConnectionCheck.objects.filter(finished_at__gt=old_end).exists(), timeout=40, what="a check after the old end"
+        lambda: ConnectionCheck.objects.filter(finished_at__gt=old_end).exists(),
+        timeout=40,
+        what="a check after the old end",
     )
     health.schedule_round()
     time.sleep(2)  # give the worker time to send anything it (wrongly) would

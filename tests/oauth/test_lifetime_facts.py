@@ -28,7 +28,9 @@ def secret_lookup():
 def _consent(signed_in, user, run, mocked, **answer):
     mocked.post(CONFIG_X["token_uri"], json=token_json(**answer), headers={"Date": DATE})
     _, state, _ = start_flow(signed_in, user, run)
-    response = signed_in.get(reverse("oauth:callback", args=[CONFIG_X["app_name"]]) + f"?code={CODE}&state={state}")
+    response = signed_in.get(
+        reverse("oauth:callback", args=[CONFIG_X["app_name"]]) + f"?code={CODE}&state={state}"
+    )
     assert response.status_code == 303
     run.refresh_from_db()
     return run
@@ -67,7 +69,9 @@ def test_the_facts_never_hold_a_token(signed_in, user, run, mocked):
 
 
 def test_a_reconnect_records_that_a_refresh_token_was_replaced(run):
-    run.record_consent("{}", scope="", expires_at=None, purpose="reconnect", lifetime={"refresh_token_expires_in": 60})
+    run.record_consent(
+        "{}", scope="", expires_at=None, purpose="reconnect", lifetime={"refresh_token_expires_in": 60}
+    )
     run.refresh_from_db()
     assert run.signin_facts["replaced"] is True and run.signin_facts["purpose"] == "reconnect"
 

@@ -25,7 +25,9 @@ def staff(client, settings):
     settings.HDP_BASE_URL = "http://hdp.test"
     settings.PORTAL_BASE_URL = "http://portal.test"
     seed_demo()
-    response = client.post(reverse("accounts:login"), {"username": "support", "password": PASSWORDS["support"]})
+    response = client.post(
+        reverse("accounts:login"), {"username": "support", "password": PASSWORDS["support"]}
+    )
     assert response.status_code == 302
     response = client.post(
         reverse("support:reason"), {"reason": "SUP-22 lapsing sign-ins", "next": reverse("support:tenants")}

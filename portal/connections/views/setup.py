@@ -31,8 +31,8 @@ from portal.connections.views import common
 from portal.hdp.client import HdpClient
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
 from portal.lib.timewords import every
-from portal.onboarding.models import RemoteObject, Run
 from portal.oauth import presets
+from portal.onboarding.models import RemoteObject, Run
 from portal.onboarding.views.common import objects
 from portal.ratelimit import limiter as ratelimit
 

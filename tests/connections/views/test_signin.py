@@ -29,7 +29,11 @@ def page(client, run) -> str:
 
 def said(run: Run, seconds) -> Run:
     assert run.consented_at is not None
-    run.signin_facts = {**run.signin_facts, "refresh_token_expires_in": seconds, "at": run.consented_at.isoformat()}
+    run.signin_facts = {
+        **run.signin_facts,
+        "refresh_token_expires_in": seconds,
+        "at": run.consented_at.isoformat(),
+    }
     run.save(update_fields=["signin_facts"])
     return run
 
@@ -39,7 +43,7 @@ def test_the_setup_page_shows_the_end_the_provider_said(acme, completed):
     html = page(acme, completed)
     assert '<section id="signin"' in html
     assert "Sign-in valid until" in html and "(1 day)" in html
-    assert "<details class=\"signin-basis\">" in html
+    assert '<details class="signin-basis">' in html
     assert "the sandbox provider said 10 minutes at the sign-in of" in html
     assert "replaces the refresh token each time it is used" in html  # the sandbox rotates
 

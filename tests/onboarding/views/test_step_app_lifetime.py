@@ -24,7 +24,10 @@ def test_google_asks_published_or_testing_with_published_preselected(acme):
     run = start_run(acme, "54:google_analytics")
     html = _page(acme, run)
     assert "Is the app published, or still in Testing?" in html
-    assert '<input type="radio" name="signin_rule" value="google_published" id="id_signin_rule_0" checked>' in html
+    assert (
+        '<input type="radio" name="signin_rule" value="google_published" id="id_signin_rule_0" checked>'
+        in html
+    )
     assert '<input type="radio" name="signin_rule" value="google_testing" id="id_signin_rule_1">' in html
     assert "Still in Testing: ends 7 days after each sign-in" in html
     assert "an app whose consent screen is in Testing gets refresh tokens that end after 7 days" in html
