@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "portal.onboarding",
     "portal.connections",
     "portal.support",
+    "portal.ops",
     "portal.sandbox.hdp",
     "portal.sandbox.provider",
     "oauth2_provider",
@@ -79,6 +80,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz, /readyz, /metrics before host checks, HTTPS redirect and sessions (portal/ops/views.py).
+    "portal.ops.middleware.OpsEndpointsMiddleware",
+    "portal.ops.middleware.RequestMetricsMiddleware",
+    # Request id, person and tenant ids for the log lines (PORTAL_LOG_FORMAT=json).
+    "portal.lib.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Compresses HTML before anything else sees the body (BREACH: SECURITY.md item 26).
@@ -398,8 +404,27 @@ SANDBOX_HDP_WRITES_BACK_ROTATED_REFRESH_TOKEN = env_bool(
     "SANDBOX_HDP_WRITES_BACK_ROTATED_REFRESH_TOKEN", default=True
 )
 
+# --- Operations (portal/ops; docs/deploy.md "Operations") -----------------------------------------------
+# /metrics answers only with "Authorization: Bearer <this>"; unset, /metrics does not exist (404).
+PORTAL_METRICS_TOKEN = env_secret("PORTAL_METRICS_TOKEN") or ""
+# hdp_portal_setups by tenant as well as by status (one series per tenant and status: mind the cardinality).
+PORTAL_METRICS_PER_TENANT = env_bool("PORTAL_METRICS_PER_TENANT", default=False)
+# The numbers /metrics reads from the database are kept this long in Django's (database) cache, shared by
+# every instance: one computation per interval whatever the number of instances and scrapers (0: every scrape).
+PORTAL_METRICS_CACHE_SECONDS = env_int("PORTAL_METRICS_CACHE_SECONDS", 10)
+# /readyz asks HDP's health check: "report" (shown, never fails readiness), "require" (503 when HDP
+# does not answer), "off" (not asked).
+PORTAL_READYZ_HDP = (env_str("PORTAL_READYZ_HDP", "report") or "report").lower()
+if PORTAL_READYZ_HDP not in {"report", "require", "off"}:
+    raise ImproperlyConfigured("PORTAL_READYZ_HDP must be 'report', 'require' or 'off'.")
+PORTAL_READYZ_HDP_TIMEOUT = float(env_int("PORTAL_READYZ_HDP_TIMEOUT_MS", 1000)) / 1000
+
 # --- Logging ----------------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO") or "INFO"
+# "plain" (default, for `make run`) or "json": one JSON object per line for a log system.
+PORTAL_LOG_FORMAT = (env_str("PORTAL_LOG_FORMAT", "plain") or "plain").lower()
+if PORTAL_LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured("PORTAL_LOG_FORMAT must be 'plain' or 'json'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -408,9 +433,11 @@ LOGGING = {
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "portal.lib.logging.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        # The redaction filter runs before the formatter, whichever format.
+        "console": {"class": "logging.StreamHandler", "formatter": PORTAL_LOG_FORMAT, "filters": ["redact"]},
         "mail_admins": {
             "class": "django.utils.log.AdminEmailHandler",
             "level": "ERROR",

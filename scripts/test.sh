@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# The whole suite: static checks, then pytest on SQLite, then pytest again on a throwaway
-# PostgreSQL cluster (recipe from docs/testing.md). Exits non-zero on any failure, and when
-# pytest collects no test at all (its exit code 5).
+# The suite as CI runs it (`make test` runs `make lint` first): migrations and production settings are
+# checked, then pytest runs on SQLite and on a throwaway PostgreSQL cluster (docs/testing.md), both passes
+# at the same time, each with pytest-xdist workers. Each pass writes its output to a file, printed after both
+# ended. Exits non-zero when either pass fails, and when pytest collects no test at all (its exit code 5).
+#
+#   PYTEST_WORKERS=2   xdist workers per pass (default 2; 0 = no xdist)
+#   TEST_PASSES=serial run the SQLite pass, then the PostgreSQL pass (default: both at once)
+#   PGPORT=NNNNN       the cluster's first port to try (default: a free one)
+#   PYTEST_ARGS="..."  more pytest arguments for both passes (e.g. "tests/connections -x")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 start=$(date +%s)
-
-echo "== lint and types"
-$BIN/ruff check .
-$BIN/ruff format --check .
-$BIN/mypy portal
+WORKERS=${PYTEST_WORKERS:-2}
+read -r -a EXTRA <<<"${PYTEST_ARGS:-}"
 
 echo "== migrations are up to date"
 $BIN/python manage.py makemigrations --check --dry-run >/dev/null
@@ -23,30 +26,99 @@ PORTAL_ENV=prod SECRET_KEY="ci-$(head -c 64 /dev/urandom | base64 | tr -dc 'a-zA
   PORTAL_ENCRYPTION_KEYS="k1:$($BIN/python -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="))')" \
   $BIN/python manage.py check --deploy --fail-level WARNING
 
-run_pytest() {
-  local label=$1; shift
-  echo "== pytest on $label"
-  set +e
-  $BIN/python -m pytest "$@"
-  local rc=$?
-  set -e
-  if [ $rc -eq 5 ]; then echo "pytest collected no tests on $label: failing." >&2; exit 1; fi
-  if [ $rc -ne 0 ]; then echo "pytest failed on $label (exit $rc)." >&2; exit $rc; fi
-}
-
-unset DATABASE_URL
-run_pytest SQLite -q
-
-# Throwaway PostgreSQL cluster.
+# --- a throwaway PostgreSQL cluster on a free port ------------------------------------------------------
+FIRST_PORT=${PGPORT:-}
+unset PGPORT  # a PGPORT in the environment would reach initdb and pg_ctl; the URL names the port
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 PGDIR=$(mktemp -d)
-PGPORT=${PGPORT:-55432}
+OUT=$(mktemp -d)
 as_pg() { if [ "$(id -u)" -eq 0 ]; then su postgres -s /bin/sh -c "$1"; else sh -c "$1"; fi; }
 [ "$(id -u)" -eq 0 ] && chown postgres "$PGDIR"
-cleanup() { as_pg "$PGBIN/pg_ctl -D $PGDIR/data -m fast stop" >/dev/null 2>&1 || true; rm -rf "$PGDIR"; }
+cleanup() {
+  as_pg "$PGBIN/pg_ctl -D $PGDIR/data -m fast stop" >/dev/null 2>&1 || true
+  rm -rf "$PGDIR" "$OUT"
+}
 trap cleanup EXIT
-as_pg "$PGBIN/initdb -D $PGDIR/data -A trust -U postgres >/dev/null && $PGBIN/pg_ctl -D $PGDIR/data -o '-k $PGDIR -c listen_addresses=127.0.0.1 -p $PGPORT -c fsync=off -c max_connections=200' -l $PGDIR/log -w start >/dev/null"
-export DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
-run_pytest PostgreSQL -q
+free_port() {
+  $BIN/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+start_pg() {  # $1: the attempt, which names the server log
+  PGLOG=$PGDIR/log.$1
+  as_pg "$PGBIN/pg_ctl -D $PGDIR/data -o '-k $PGDIR -c listen_addresses=127.0.0.1 -p $PG_PORT -c fsync=off -c max_connections=200' -l $PGLOG -w -t 120 start" >/dev/null
+}
+show_pg_log() {
+  echo "--- PostgreSQL server log:" >&2
+  cat "$PGLOG" >&2 2>/dev/null || echo "(no log written)" >&2
+  echo "---" >&2
+}
 
-echo "== all green in $(( $(date +%s) - start )) s"
+echo "== PostgreSQL cluster"
+as_pg "$PGBIN/initdb -D $PGDIR/data -A trust -U postgres >/dev/null"
+PG_PORT=${FIRST_PORT:-$(free_port)}
+if ! start_pg 1; then
+  # A port taken between the pick and the start, or a slow machine: show why, then once more elsewhere.
+  echo "pg_ctl could not start PostgreSQL on port $PG_PORT." >&2
+  show_pg_log
+  as_pg "$PGBIN/pg_ctl -D $PGDIR/data -m immediate stop" >/dev/null 2>&1 || true
+  PG_PORT=$(free_port)
+  echo "Retrying once on port $PG_PORT." >&2
+  if ! start_pg 2; then
+    echo "pg_ctl could not start PostgreSQL on port $PG_PORT either: failing." >&2
+    show_pg_log
+    exit 1
+  fi
+fi
+echo "PostgreSQL $(basename "$(dirname "$PGBIN")") on 127.0.0.1:$PG_PORT"
+PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+
+# --- the two pytest passes ---------------------------------------------------------------------------
+XDIST=()
+[ "$WORKERS" != 0 ] && XDIST=(-n "$WORKERS" --dist worksteal)
+
+run_pass() {  # name, DATABASE_URL (empty for SQLite): output to $OUT/<name>.log, exit code to .rc
+  local name=$1 url=$2 began rc
+  began=$(date +%s)
+  set +e
+  if [ -n "$url" ]; then
+    DATABASE_URL=$url $BIN/python -m pytest -q "${XDIST[@]}" "${EXTRA[@]}" >"$OUT/$name.log" 2>&1
+  else
+    env -u DATABASE_URL $BIN/python -m pytest -q "${XDIST[@]}" "${EXTRA[@]}" >"$OUT/$name.log" 2>&1
+  fi
+  rc=$?
+  set -e
+  echo "$rc" >"$OUT/$name.rc"
+  echo "$(($(date +%s) - began))" >"$OUT/$name.seconds"
+}
+
+if [ "${TEST_PASSES:-parallel}" = serial ]; then
+  echo "== pytest on SQLite, then on PostgreSQL (${WORKERS} workers each)"
+  run_pass SQLite ""
+  run_pass PostgreSQL "$PG_URL"
+else
+  echo "== pytest on SQLite and on PostgreSQL at the same time (${WORKERS} workers each)"
+  run_pass SQLite "" &
+  sqlite_pid=$!
+  run_pass PostgreSQL "$PG_URL" &
+  postgres_pid=$!
+  wait "$sqlite_pid" "$postgres_pid" || true
+fi
+
+failed=0
+for name in SQLite PostgreSQL; do
+  rc=$(cat "$OUT/$name.rc" 2>/dev/null || echo 1)
+  echo "== pytest on $name ($(cat "$OUT/$name.seconds" 2>/dev/null || echo '?') s): $(tail -n 1 "$OUT/$name.log")"
+  if [ "$rc" -eq 5 ]; then
+    echo "pytest collected no tests on $name: failing." >&2
+    failed=1
+  elif [ "$rc" -ne 0 ]; then
+    echo "pytest failed on $name (exit $rc); its output from the first failure:" >&2
+    # From pytest's FAILURES/ERRORS section on, or the whole output when there is none (a crash).
+    awk '/^=+ (FAILURES|ERRORS) =+$/ { on = 1 } on' "$OUT/$name.log" | grep -q . &&
+      awk '/^=+ (FAILURES|ERRORS) =+$/ { on = 1 } on' "$OUT/$name.log" >&2 ||
+      cat "$OUT/$name.log" >&2
+    failed=1
+  fi
+done
+[ "$failed" -eq 0 ] || exit 1
+
+echo "== all green in $(($(date +%s) - start)) s"

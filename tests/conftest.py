@@ -1,4 +1,10 @@
-"""Shared fixtures. Area-specific fixtures live in tests/<area>/conftest.py."""
+"""The root of the suite: settings for every test, and the shared fixture modules of tests/helpers/.
+
+Fixtures used by more than one test module live in ``tests/helpers/`` and are loaded here with
+``pytest_plugins`` (pytest accepts it only in the root conftest). A fixture used by one area only may live
+in that area's conftest.py. No test module imports another test module or a conftest.py
+(tests/test_layout_of_tests.py checks it), and one fixture name means one thing everywhere.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,16 @@ import os
 
 import pytest
 
-from tests.helpers.logs import console_at_debug  # noqa: F401 (a pytest fixture: tests/oauth, tests/security)
+pytest_plugins = [
+    "tests.helpers.logs",  # console_at_debug
+    "tests.helpers.oauth",  # public_dns
+    "tests.helpers.wizard",  # hdp_log, acme, globex: the portal's views against the emulator in-process
+    "tests.helpers.engine",  # hdp_client, admin_user, make_run: the step engine's
+    "tests.helpers.connections",  # hdp, admin_client, provider, setup: completed setups
+    "tests.helpers.support",  # staff, staff_no_reason: the support console's
+    "tests.helpers.e2e",  # e2e_portal, portal_url: the live portal reaching the emulator over HTTP
+    "tests.helpers.spans",  # spans: tracing on, every ended span kept in memory
+]
 
 # Sync Playwright and the Django ORM share the test thread (docs/testing.md).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

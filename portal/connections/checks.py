@@ -202,9 +202,9 @@ def statuses_for(run_ids: Iterable[UUID]) -> dict[UUID, Status]:
     stale_after = _stale_after()
     statuses: dict[UUID, Status] = {}
     for run_id in ids:
-        newest = last.get(run_id)
+        found = last.get(run_id)
         statuses[run_id] = status_of(
-            newest.as_last() if newest else None, now=now, stale_after=stale_after, checking=run_id in running
+            found.as_last() if found else None, now=now, stale_after=stale_after, checking=run_id in running
         )
     return statuses
 

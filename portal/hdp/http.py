@@ -45,6 +45,7 @@ from portal.hdp.errors import (
     HdpUnavailable,
     normalise_code,
 )
+from portal.lib import metrics, tracing
 from portal.lib.logging import register_secret
 
 logger = logging.getLogger("portal.hdp")
@@ -126,6 +127,20 @@ def _default_transport() -> httpx.BaseTransport:
     return shared_transport(getattr(settings, "HDP_CA_BUNDLE", "") or "")
 
 
+def _status_outcome(status: int) -> str:
+    if 200 <= status < 300:
+        return "ok"
+    return "server_error" if status >= 500 else "client_error"
+
+
+def _transport_outcome(exc: httpx.TransportError) -> str:
+    if isinstance(
+        exc, httpx.ConnectTimeout | httpx.ConnectError | httpx.PoolTimeout | httpx.UnsupportedProtocol
+    ):
+        return "unreachable"
+    return "timeout" if isinstance(exc, httpx.TimeoutException) else "error"
+
+
 def _parse_error_body(response: httpx.Response) -> tuple[str | None, str | None]:
     """``{"error":{"code":<int|str>,"message":{"lang":…,"value":…}}}`` → (code, text); tolerant."""
     try:
@@ -168,7 +183,9 @@ class HdpHttp:
         *,
         on_behalf_of: str | None = None,
         transport: httpx.BaseTransport | None = None,
+        timeout: float | None = None,
     ) -> None:
+        """``timeout``: seconds for connect and read alike (a probe's short wait); default: settings."""
         register_secret(password)
         self.base_url = base_url.rstrip("/")
         self.username = username
@@ -178,7 +195,11 @@ class HdpHttp:
         self._http = httpx.Client(
             base_url=self.base_url,
             auth=(username, password),
-            timeout=httpx.Timeout(settings.HDP_READ_TIMEOUT, connect=settings.HDP_CONNECT_TIMEOUT),
+            timeout=(
+                httpx.Timeout(timeout)
+                if timeout is not None
+                else httpx.Timeout(settings.HDP_READ_TIMEOUT, connect=settings.HDP_CONNECT_TIMEOUT)
+            ),
             follow_redirects=False,
             transport=transport if transport is not None else _default_transport(),
             headers={"Accept": "application/json"},
@@ -218,12 +239,14 @@ class HdpHttp:
         for attempt in range(1, attempts + 1):
             last = attempt == attempts
             started = time.monotonic()
-            try:
-                response = self._http.request(method, path, params=query or None, json=body)
-            except httpx.TransportError as exc:
-                self._log(method, path, type(exc).__name__, started)
-                raise self._transport_error(exc, method, path) from exc
-            self._log(method, path, str(response.status_code), started)
+            operation = metrics.hdp_operation(method, path)
+            with tracing.client_span(f"HDP {operation}", **{"hdp.operation": operation}):
+                try:
+                    response = self._http.request(method, path, params=query or None, json=body)
+                except httpx.TransportError as exc:
+                    self._log(method, path, type(exc).__name__, started, _transport_outcome(exc))
+                    raise self._transport_error(exc, method, path) from exc
+            self._log(method, path, str(response.status_code), started, _status_outcome(response.status_code))
             if not last and response.status_code in _RETRY_GET_STATUSES:
                 continue
             if response.is_success:
@@ -231,9 +254,11 @@ class HdpHttp:
             raise self._status_error(response, method, path)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _log(self, method: str, path: str, outcome: str, started: float) -> None:
-        elapsed_ms = round((time.monotonic() - started) * 1000)
-        logger.info("HDP %s %s -> %s in %d ms", method, path, outcome, elapsed_ms)
+    def _log(self, method: str, path: str, outcome: str, started: float, metric_outcome: str) -> None:
+        elapsed = time.monotonic() - started
+        logger.info("HDP %s %s -> %s in %d ms", method, path, outcome, round(elapsed * 1000))
+        # The operation name, never the path (ids would make unbounded label values).
+        metrics.observe_hdp(method, path, metric_outcome, elapsed)
 
     def _transport_error(self, exc: httpx.TransportError, method: str, path: str) -> HdpError:
         host = self._host

@@ -27,7 +27,7 @@ def _labels(field: models.Field[Any, Any]) -> dict[Any, Any]:
 class ChoiceDisplayMixin:
     """Mix into a model: its ``get_<field>_display()`` answer as Django's, with one lookup."""
 
-    def _get_FIELD_display(self, field: models.Field[Any, Any]) -> str:  # noqa: N802 - Django's name
+    def _get_FIELD_display(self, field: models.Field[Any, Any]) -> str:
         value = getattr(self, field.attname)
         label = _labels(field).get(make_hashable(value), value)
         return force_str(label, strings_only=True)  # type: ignore[no-any-return]

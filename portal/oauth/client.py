@@ -33,6 +33,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +45,7 @@ from django.utils.translation import gettext as _
 from oauthlib.oauth2 import InsecureTransportError, MissingTokenError, OAuth2Error
 from requests_oauthlib import OAuth2Session
 
+from portal.lib import metrics
 from portal.lib.logging import register_secret
 from portal.oauth import errors, presets, safe_http
 from portal.oauth.identity import Identity, from_token_response
@@ -170,7 +172,35 @@ def _client_auth(snapshot: FlowSnapshot, client_secret: str) -> dict[str, Any]:
     }
 
 
-def _call(snapshot: FlowSnapshot, send: Any) -> dict[str, Any]:
+def _call(snapshot: FlowSnapshot, send: Any, grant: str) -> dict[str, Any]:
+    """Run one token-endpoint request, timed (``hdp_portal_provider_token_duration_seconds``)."""
+    started = time.monotonic()
+    outcome = "error"
+    try:
+        token = _send(snapshot, send)
+        outcome = "ok"
+        return token
+    except errors.OAuthError as exc:
+        outcome = _OUTCOMES.get(exc.code, "refused")
+        raise
+    finally:
+        # A known preset key only (a fixed set), never what a snapshot might hold.
+        preset = snapshot.preset if presets.get_preset(snapshot.preset) is not None else "custom"
+        metrics.observe_provider_token(preset, grant, outcome, time.monotonic() - started)
+
+
+#: OAuthError codes of a failure before the provider answered (the rest: the provider refused).
+_OUTCOMES = {
+    "blocked_destination": "blocked",
+    "redirect_returned": "redirect",
+    "timeout": "timeout",
+    "tls_error": "tls_error",
+    "unreachable": "unreachable",
+    "insecure_transport": "blocked",
+}
+
+
+def _send(snapshot: FlowSnapshot, send: Any) -> dict[str, Any]:
     """Run one token-endpoint request and translate every failure into an OAuthError."""
     redirect_uri = snapshot.redirect_uri
     try:
@@ -284,7 +314,7 @@ def exchange_code(snapshot: FlowSnapshot, client_secret: str, code: str, code_ve
         )
 
     with session:
-        token = _call(snapshot, send)
+        token = _call(snapshot, send, "authorization_code")
     result = _result(token, capture.body, snapshot.scope, capture.date)
     if result.refresh_token is None:
         preset = presets.get_preset(snapshot.preset) or presets.PRESETS["custom"]
@@ -332,7 +362,7 @@ def refresh(snapshot: FlowSnapshot, client_secret: str, refresh_token: str) -> T
 
     try:
         with session:
-            token = _call(snapshot, send)
+            token = _call(snapshot, send, "refresh_token")
     except errors.TokenExchangeError as exc:
         if exc.code == "invalid_grant":
             raise errors.explain_refresh_failure("invalid_grant", snapshot.preset) from None

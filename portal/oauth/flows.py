@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.lib import crypto
+from portal.lib import crypto, metrics
 from portal.lib.logging import register_secret
 from portal.oauth import client, presets, uris
 from portal.oauth.consent import ConsentTarget
@@ -153,6 +153,7 @@ def start(
     _cap_pending(flow.session_key_hash)
     started = [str(flow.pk), *request.session.get(SESSION_FLOWS_KEY, [])]
     request.session[SESSION_FLOWS_KEY] = started[:MAX_PENDING_PER_SESSION]
+    metrics.consent_flow(purpose, "started")
     return client.build_authorization_url(snapshot, state, verifier)
 
 
@@ -204,6 +205,15 @@ def consume(flow: OAuthFlow) -> bool:
 def finish(flow: OAuthFlow, outcome: str, error_code: str = "") -> None:
     OAuthFlow.objects.filter(pk=flow.pk).update(outcome=outcome, error_code=error_code[:100])
     flow.outcome, flow.error_code = outcome, error_code[:100]
+    metrics.consent_flow(str(flow.snapshot.get("purpose") or "consent"), _FUNNEL.get(str(outcome), "failed"))
+
+
+#: How a flow's outcome counts in ``hdp_portal_consent_flows_total`` (the consent funnel).
+_FUNNEL: dict[str, str] = {
+    OAuthFlow.Outcome.SUCCEEDED.value: "completed",
+    OAuthFlow.Outcome.DENIED.value: "denied",
+    OAuthFlow.Outcome.FAILED.value: "failed",
+}
 
 
 def fail_unconsumed(flow: OAuthFlow, error_code: str) -> None:

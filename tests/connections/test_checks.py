@@ -16,36 +16,10 @@ from portal.connections import checks
 from portal.connections.models import ConnectionCheck
 from portal.connections.status import Cause, State
 from portal.hdp.schemas import DataSourceCreate, OAuthProfileCreate
-from portal.onboarding.models import RemoteObject, Run
-from tests.helpers.refreshing_provider import patch_provider
-from tests.steps.conftest import app_body, make_client
+from portal.onboarding.models import Run
+from tests.helpers.engine import make_client
 
 Trigger = ConnectionCheck.Trigger
-
-
-@pytest.fixture
-def provider(monkeypatch):
-    """The provider HDP refreshes with (tests/helpers/refreshing_provider.py)."""
-    return patch_provider(monkeypatch)
-
-
-@pytest.fixture
-def setup(hdp_client, make_run):
-    """A completed setup: app, profile and data source in HDP, recorded on the run."""
-    app = hdp_client.create_oauth_app(app_body("acme_ga_app"))
-    profile = hdp_client.create_oauth_profile(
-        OAuthProfileCreate(name="acme_ga_profile", oauth_app_id=app.id, refresh_token=SecretStr("rt-1"))
-    )
-    ds = hdp_client.create_datasource(
-        DataSourceCreate(name="acme_ga", data_store=54, options={"OAuthProfileId": str(profile.id)})
-    )
-    run = make_run(status=Run.Status.COMPLETED, completed_at=timezone.now())
-    for kind, obj in (("app", app), ("profile", profile), ("datasource", ds)):
-        RemoteObject.objects.create(
-            run=run, kind=kind, name=obj.name, remote_id=obj.id, outcome=RemoteObject.Outcome.CREATED
-        )
-    run.ids = {"app": app.id, "profile": profile.id, "datasource": ds.id}
-    return run
 
 
 def test_a_whole_chain_whose_test_passes_is_working(setup, hdp_client, provider):

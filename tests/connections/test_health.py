@@ -3,7 +3,6 @@
 The HDP is the in-process emulator; the provider HDP refreshes with is the ``provider`` fixture.
 """
 
-# ruff: noqa: F811 (pytest fixtures imported from test_checks, used as arguments)
 from __future__ import annotations
 
 from datetime import timedelta
@@ -17,8 +16,7 @@ from portal.connections import checks, health
 from portal.connections.models import ConnectionCheck, HdpOutage, HealthSchedule, Notification
 from portal.connections.status import State
 from portal.onboarding.models import Run
-from tests.connections.helpers import drain, queued, use_in_process_hdp
-from tests.connections.test_checks import provider, setup  # noqa: F401 (pytest fixtures)
+from tests.helpers.tasks import drain, queued, use_in_process_hdp
 
 Trigger = ConnectionCheck.Trigger
 

@@ -1,6 +1,5 @@
 """Notifications on a change of status: e-mail to the owner and the deployment's signed webhook."""
 
-# ruff: noqa: F811 (pytest fixtures imported from test_checks, used as arguments)
 from __future__ import annotations
 
 import hashlib
@@ -22,10 +21,9 @@ from portal.connections.models import (
     WebhookDelivery,
 )
 from portal.connections.status import Cause, State
-from tests.connections.helpers import drain, queued, use_in_process_hdp
-from tests.connections.receiver import serve
-from tests.connections.test_checks import provider, setup  # noqa: F401 (pytest fixtures)
+from tests.helpers.receiver import serve
 from tests.helpers.sandbox import PASSWORDS
+from tests.helpers.tasks import drain, queued, use_in_process_hdp
 
 Trigger = ConnectionCheck.Trigger
 Kind = Notification.Kind

@@ -3,82 +3,32 @@
 Real views through Django's test client, the HDP emulator in-process (its database is what HDP
 would hold), the sandbox provider's token endpoint played by ``responses``, and HDP's data-source
 test refreshing through ``refresh_with_provider`` (replaced here by a provider that can refuse).
-Self-contained: no fixtures from other test packages.
+Its fixtures ``hdp``, ``admin_client`` and ``provider`` are in tests/helpers/connections.py.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 import responses
 from django.conf import settings
 from django.urls import reverse
-from pydantic import SecretStr
 
 from portal.audit.models import AuditEntry
 from portal.connections import checks
 from portal.connections.models import ConnectionCheck
 from portal.connections.status import State
 from portal.hdp.client import HdpClient
-from portal.hdp.schemas import DataSourceCreate, OAuthAppCreate, OAuthProfileCreate
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import RemoteObject, Run
-from portal.sandbox.hdp.emulator import mock_transport
-from portal.sandbox.hdp.seed import seed_demo
-from tests.helpers.refreshing_provider import ISSUER, id_token, patch_provider
-from tests.helpers.sandbox import PASSWORDS
+from tests.helpers.connections import DROP_AFTER, OLD_REFRESH, sandbox_setup
+from tests.helpers.refreshing_provider import id_token, patch_provider
 
-OLD_REFRESH = "sentinel-old-refresh-1b7e"
 NEW_REFRESH = "sentinel-new-refresh-42c9"
 NEW_ACCESS = "sentinel-new-access-8f01"
-#: Requests that fail on purpose: (method, path regex) -> how many more times (after the emulator acted).
-DROP_AFTER: dict[tuple[str, str], int] = {}
-
-
-def dropping_transport() -> httpx.BaseTransport:
-    """The emulator, except that armed requests are handled (committed) and their answer lost."""
-    inner = mock_transport()
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        for (method, regex), left in list(DROP_AFTER.items()):
-            if left and request.method == method and re.search(regex, request.url.path):
-                DROP_AFTER[(method, regex)] = left - 1
-                inner.handle_request(request).read()
-                raise httpx.ReadTimeout("injected", request=request)
-        return inner.handle_request(request)
-
-    return httpx.MockTransport(handler)
-
-
-@pytest.fixture
-def hdp(settings, db):
-    settings.HDP_TRANSPORT_FACTORY = "tests.connections.test_reconnect.dropping_transport"
-    settings.HDP_BASE_URL = "http://hdp.test"
-    settings.RATELIMIT_OAUTH_START_PER_MINUTE = 50
-    DROP_AFTER.clear()
-    seed_demo()
-    yield HdpClient(
-        "http://hdp.test",
-        "portal_svc",
-        PASSWORDS["portal_svc"],
-        on_behalf_of="acme_admin",
-        transport=mock_transport(),
-    )
-    DROP_AFTER.clear()
-
-
-@pytest.fixture
-def admin(client, hdp):
-    response = client.post(
-        reverse("accounts:login"), {"username": "acme_admin", "password": PASSWORDS["acme_admin"]}
-    )
-    assert response.status_code == 302
-    return client
 
 
 @pytest.fixture
@@ -93,71 +43,24 @@ def events(caplog):
     return lambda: [r.getMessage() for r in caplog.records if r.name == "portal.security"]
 
 
-def _setup(hdp: HdpClient, *, status: str = Run.Status.COMPLETED) -> Run:
-    base = settings.PORTAL_BASE_URL
-    app = hdp.create_oauth_app(
-        OAuthAppCreate(
-            name="Acme_Rc_app",
-            data_store=63,
-            tenant_id=71,
-            client_id="sandbox-portal-client",
-            client_secret=SecretStr("sandbox-portal-secret"),
-            authorize_uri=f"{base}/sandbox/oauth/authorize/",
-            token_uri=f"{base}/sandbox/oauth/token/",
-            scope="read offline_access",
-        )
-    )
-    profile = hdp.create_oauth_profile(
-        OAuthProfileCreate(name="Acme_Rc_profile", oauth_app_id=app.id, refresh_token=SecretStr(OLD_REFRESH))
-    )
-    ds = hdp.create_datasource(
-        DataSourceCreate(name="Acme_Rc", data_store=63, options={"OAuthProfileId": str(profile.id)})
-    )
-    from portal.accounts.models import User
-
-    run = Run.objects.create(
-        owner=User.objects.get(username="acme_admin"),
-        status=status,
-        tenant_id=71,
-        tenant_name="Acme",
-        datastore_id=63,
-        datastore_name="Autonomous REST Connector",
-        preset="sandbox",
-        app_mode=Run.AppMode.CREATE,
-        app_name=app.name,
-        app_client_id="sandbox-portal-client",
-        app_authorize_uri=f"{base}/sandbox/oauth/authorize/",
-        app_token_uri=f"{base}/sandbox/oauth/token/",
-        app_scope="read offline_access",
-        profile_name=profile.name,
-        ds_name=ds.name,
-        provider_subject="person-1",
-        provider_issuer=ISSUER,
-        provider_display_name="Sandbox Person",
-    )
-    for kind, obj in (("app", app), ("profile", profile), ("datasource", ds)):
-        RemoteObject.objects.create(
-            run=run, kind=kind, name=obj.name, remote_id=obj.id, outcome=RemoteObject.Outcome.CREATED
-        )
-    return run
-
-
 @pytest.fixture
-def setup(admin, hdp):
-    return _setup(hdp)
+def setup(admin_client, hdp):
+    return sandbox_setup(hdp)
 
 
-def _reconnect(admin, run, *, token_json, replace=False):
+def _reconnect(admin_client, run, *, token_json, replace=False):
     """Press Reconnect, come back from the provider with a code; returns the callback's answer."""
     data = {"replace": "1"} if replace else {}
-    start = admin.post(reverse("connections:reconnect", args=[run.pk]), data)
+    start = admin_client.post(reverse("connections:reconnect", args=[run.pk]), data)
     assert start.status_code == 303, start.content[:500]
     location = start["Location"]
     assert location.startswith(settings.PORTAL_BASE_URL + "/sandbox/oauth/authorize/")
     state = parse_qs(urlsplit(location).query)["state"][0]
     with responses.RequestsMock() as token_endpoint:
         token_endpoint.post(settings.PORTAL_BASE_URL + "/sandbox/oauth/token/", json=token_json)
-        answer = admin.get(reverse("oauth:callback", args=[run.app_name]), {"state": state, "code": "c"})
+        answer = admin_client.get(
+            reverse("oauth:callback", args=[run.app_name]), {"state": state, "code": "c"}
+        )
         assert len(token_endpoint.calls) == 1
     return answer
 
@@ -187,23 +90,23 @@ def _stored_refresh(hdp: HdpClient, run: Run) -> str:
 
 
 def test_a_revoked_grant_is_reconnected_into_the_same_profile_and_the_test_passes(
-    admin, setup, hdp, provider
+    admin_client, setup, hdp, provider
 ):
     provider.refuse = "invalid_grant"
     check = checks.run_check(setup, hdp, trigger=ConnectionCheck.Trigger.MANUAL)
     assert check.state == State.NEEDS_RECONNECT
     profile_id = setup.remote_id("profile")
 
-    page = admin.get(reverse("onboarding:step-verify", args=[setup.pk]))
+    page = admin_client.get(reverse("onboarding:step-verify", args=[setup.pk]))
     assert reverse("connections:reconnect", args=[setup.pk]) in page.content.decode()
     provider.refuse = ""
-    answer = _reconnect(admin, setup, token_json=_tokens())
+    answer = _reconnect(admin_client, setup, token_json=_tokens())
     assert answer.status_code == 303
     assert answer["Location"] == reverse("connections:reconnect-finish", args=[setup.pk])
     setup.refresh_from_db()
     assert setup.tokens_enc  # sealed until HDP holds them
 
-    finish = admin.get(answer["Location"])
+    finish = admin_client.get(answer["Location"])
     body = finish.content.decode()
     assert finish.status_code == 200
     assert "HDP holds the new sign-in in the same OAuth profile." in body
@@ -221,14 +124,14 @@ def test_a_revoked_grant_is_reconnected_into_the_same_profile_and_the_test_passe
     assert AuditEntry.objects.filter(action="oauth_profile_reconnected", run_id=setup.pk).count() == 1
     assert AuditEntry.objects.filter(action="oauth_reconsented", run_id=setup.pk).count() == 1
     # Reloading the finish page sends nothing again.
-    admin.get(reverse("connections:reconnect-finish", args=[setup.pk]))
+    admin_client.get(reverse("connections:reconnect-finish", args=[setup.pk]))
     assert ConnectionCheck.objects.filter(run=setup, trigger=ConnectionCheck.Trigger.RECONNECT).count() == 1
 
 
-def test_another_provider_account_is_refused_and_hdp_keeps_its_refresh_token(admin, setup, hdp):
-    answer = _reconnect(admin, setup, token_json=_tokens(sub="person-2", name="Someone Else"))
+def test_another_provider_account_is_refused_and_hdp_keeps_its_refresh_token(admin_client, setup, hdp):
+    answer = _reconnect(admin_client, setup, token_json=_tokens(sub="person-2", name="Someone Else"))
     assert answer["Location"] == reverse("connections:reconnect-finish", args=[setup.pk])
-    page = admin.get(answer["Location"]).content.decode()
+    page = admin_client.get(answer["Location"]).content.decode()
     assert "You signed in as Someone Else, but this connection was set up with Sandbox Person." in page
     assert "Nothing was changed." in page
     assert _stored_refresh(hdp, setup) == OLD_REFRESH
@@ -237,11 +140,13 @@ def test_another_provider_account_is_refused_and_hdp_keeps_its_refresh_token(adm
     assert OAuthFlow.objects.get(run=setup).error_code == "account_mismatch"
 
 
-def test_replacing_the_account_is_explicit_names_both_and_is_audited(admin, setup, hdp, provider):
-    page = admin.get(reverse("connections:reconnect-finish", args=[setup.pk])).content.decode()
+def test_replacing_the_account_is_explicit_names_both_and_is_audited(admin_client, setup, hdp, provider):
+    page = admin_client.get(reverse("connections:reconnect-finish", args=[setup.pk])).content.decode()
     assert "Replace Sandbox Person with another account" in page
-    answer = _reconnect(admin, setup, token_json=_tokens(sub="person-2", name="Someone Else"), replace=True)
-    admin.get(answer["Location"])
+    answer = _reconnect(
+        admin_client, setup, token_json=_tokens(sub="person-2", name="Someone Else"), replace=True
+    )
+    admin_client.get(answer["Location"])
     assert _stored_refresh(hdp, setup) == NEW_REFRESH
     assert _profiles(hdp) == ["Acme_Rc_profile"]
     setup.refresh_from_db()
@@ -254,25 +159,27 @@ def test_replacing_the_account_is_explicit_names_both_and_is_audited(admin, setu
     assert NEW_REFRESH not in json.dumps(entry.detail)
 
 
-def test_no_refresh_token_on_reconnect_is_refused_and_hdp_unchanged(admin, setup, hdp):
-    answer = _reconnect(admin, setup, token_json=_tokens(refresh_token=None))
-    page = admin.get(answer["Location"]).content.decode()
+def test_no_refresh_token_on_reconnect_is_refused_and_hdp_unchanged(admin_client, setup, hdp):
+    answer = _reconnect(admin_client, setup, token_json=_tokens(refresh_token=None))
+    page = admin_client.get(answer["Location"]).content.decode()
     assert "no refresh token" in page
     assert _stored_refresh(hdp, setup) == OLD_REFRESH
     setup.refresh_from_db()
     assert setup.tokens_enc == ""
 
 
-def test_a_lost_put_answer_keeps_the_tokens_and_try_again_puts_them_once_more(admin, setup, hdp, provider):
+def test_a_lost_put_answer_keeps_the_tokens_and_try_again_puts_them_once_more(
+    admin_client, setup, hdp, provider
+):
     DROP_AFTER[("PUT", r"/api/mgmt/oauthprofiles/\d+$")] = 1
-    answer = _reconnect(admin, setup, token_json=_tokens())
-    page = admin.get(answer["Location"]).content.decode()
+    answer = _reconnect(admin_client, setup, token_json=_tokens())
+    page = admin_client.get(answer["Location"]).content.decode()
     assert "HDP did not answer in time" in page and "Try again" in page
     setup.refresh_from_db()
     assert setup.tokens_enc  # kept: HDP may or may not hold them
     assert AuditEntry.objects.filter(action="oauth_profile_reconnected").count() == 0
 
-    retry = admin.post(reverse("connections:reconnect-finish", args=[setup.pk]))
+    retry = admin_client.post(reverse("connections:reconnect-finish", args=[setup.pk]))
     assert "HDP holds the new sign-in in the same OAuth profile." in retry.content.decode()
     assert _profiles(hdp) == ["Acme_Rc_profile"]  # no duplicate
     assert _stored_refresh(hdp, setup) == NEW_REFRESH
@@ -281,12 +188,12 @@ def test_a_lost_put_answer_keeps_the_tokens_and_try_again_puts_them_once_more(ad
     assert ConnectionCheck.objects.filter(run=setup).latest("started_at").state == State.WORKING
 
 
-def test_a_hand_made_authorize_start_after_the_profile_exists_is_refused(admin, hdp, events):
-    run = _setup(hdp, status=Run.Status.ACTIVE)
-    response = admin.post(reverse("onboarding:authorize-start", args=[run.pk]))
+def test_a_hand_made_authorize_start_after_the_profile_exists_is_refused(admin_client, hdp, events):
+    run = sandbox_setup(hdp, status=Run.Status.ACTIVE)
+    response = admin_client.post(reverse("onboarding:authorize-start", args=[run.pk]))
     assert response.status_code == 303
     assert response["Location"] == reverse("onboarding:step-authorize", args=[run.pk])
-    page = admin.get(response["Location"]).content.decode()
+    page = admin_client.get(response["Location"]).content.decode()
     assert (
         "HDP already holds this setup&#x27;s sign-in" in page
         or "HDP already holds this setup's sign-in" in page
@@ -296,22 +203,24 @@ def test_a_hand_made_authorize_start_after_the_profile_exists_is_refused(admin, 
     assert run.tokens_enc == ""
     assert any("oauth_start_refused" in e for e in events())
     # Nor can a reconnect start on a setup that is not complete.
-    again = admin.post(reverse("connections:reconnect", args=[run.pk]), follow=True)
+    again = admin_client.post(reverse("connections:reconnect", args=[run.pk]), follow=True)
     assert OAuthFlow.objects.filter(run=run).count() == 0
     assert "Only a completed setup whose OAuth profile exists can be reconnected." in again.content.decode()
 
 
-def test_a_consent_callback_after_the_profile_appeared_is_refused(admin, hdp, events):
-    run = _setup(hdp, status=Run.Status.ACTIVE)
+def test_a_consent_callback_after_the_profile_appeared_is_refused(admin_client, hdp, events):
+    run = sandbox_setup(hdp, status=Run.Status.ACTIVE)
     profile = RemoteObject.objects.get(run=run, kind="profile")
     profile.delete()
-    start = admin.post(reverse("onboarding:authorize-start", args=[run.pk]))
+    start = admin_client.post(reverse("onboarding:authorize-start", args=[run.pk]))
     assert start.status_code == 303 and "/sandbox/oauth/authorize/" in start["Location"]
     state = parse_qs(urlsplit(start["Location"]).query)["state"][0]
     profile.pk = None
     profile.save()  # the profile was made (another tab) while the person was at the provider
     with responses.RequestsMock() as token_endpoint:
-        answer = admin.get(reverse("oauth:callback", args=[run.app_name]), {"state": state, "code": "c"})
+        answer = admin_client.get(
+            reverse("oauth:callback", args=[run.app_name]), {"state": state, "code": "c"}
+        )
         assert len(token_endpoint.calls) == 0  # refused before the exchange
     assert answer.status_code == 400
     assert "no longer fits the setup" in answer.content.decode()
@@ -321,7 +230,7 @@ def test_a_consent_callback_after_the_profile_appeared_is_refused(admin, hdp, ev
     assert any("oauth_purpose_mismatch" in e for e in events())
 
 
-def test_the_connect_step_of_a_completed_setup_offers_reconnect(admin, setup):
-    page = admin.get(reverse("onboarding:step-authorize", args=[setup.pk])).content.decode()
+def test_the_connect_step_of_a_completed_setup_offers_reconnect(admin_client, setup):
+    page = admin_client.get(reverse("onboarding:step-authorize", args=[setup.pk])).content.decode()
     assert reverse("connections:reconnect", args=[setup.pk]) in page
     assert reverse("onboarding:authorize-start", args=[setup.pk]) not in page

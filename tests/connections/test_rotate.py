@@ -5,7 +5,6 @@ holds), and HDP's data-source test refreshing through ``refresh_with_provider``,
 provider that accepts one client secret only (as the sandbox provider does after a rotation).
 """
 
-# ruff: noqa: F811 (fixtures of test_reconnect, imported, are arguments here)
 from __future__ import annotations
 
 import logging
@@ -24,7 +23,7 @@ from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp import faults, refresh
 from portal.sandbox.hdp.models import OAuthApp as EmuApp
 from portal.sandbox.hdp.models import OAuthProfile as EmuProfile
-from tests.connections.test_reconnect import OLD_REFRESH, _setup, admin, hdp  # noqa: F401 (fixtures)
+from tests.helpers.connections import OLD_REFRESH, sandbox_setup
 
 OLD_SECRET = "sandbox-portal-secret"
 NEW_SECRET = "rotated-secret-SENTINEL-5d1c"
@@ -52,8 +51,8 @@ def provider(monkeypatch):
 
 
 @pytest.fixture
-def setup(admin, hdp, provider):
-    run = _setup(hdp)
+def setup(admin_client, hdp, provider):
+    run = sandbox_setup(hdp)
     check = checks.run_check(run, hdp, trigger=ConnectionCheck.Trigger.MANUAL)
     assert check.state == State.WORKING
     return run
@@ -69,12 +68,12 @@ def _emu_app(run: Run) -> EmuApp:
     return EmuApp.objects.get(pk=run.remote_id("app"))
 
 
-def _rotate(admin, run, secret=NEW_SECRET):
-    return admin.post(reverse("connections:rotate-secret", args=[run.pk]), {"client_secret": secret})
+def _rotate(admin_client, run, secret=NEW_SECRET):
+    return admin_client.post(reverse("connections:rotate-secret", args=[run.pk]), {"client_secret": secret})
 
 
 def test_a_rotated_secret_is_put_into_the_same_app_without_consent_and_the_check_passes(
-    admin, setup, provider, secrets_logged
+    admin_client, setup, provider, secrets_logged
 ):
     run = setup
     provider.secret = NEW_SECRET  # rotated at the provider: HDP's refresh with the old one fails
@@ -85,10 +84,10 @@ def test_a_rotated_secret_is_put_into_the_same_app_without_consent_and_the_check
         "invalid_client",
     )
     before = _emu_app(run)
-    page = admin.get(reverse("connections:setup", args=[run.pk])).content.decode()
+    page = admin_client.get(reverse("connections:setup", args=[run.pk])).content.decode()
     assert 'id="rotate"' in page and "The provider refused the application&#x27;s client id or secret" in page
 
-    answer = _rotate(admin, run)
+    answer = _rotate(admin_client, run)
     assert answer.status_code == 303
     assert answer["Location"] == reverse("connections:setup", args=[run.pk]) + "#setup-status"
     after = _emu_app(run)
@@ -104,7 +103,7 @@ def test_a_rotated_secret_is_put_into_the_same_app_without_consent_and_the_check
     assert last is not None and (last.state, last.requested_by) == (State.WORKING, "acme_admin")
     assert checks.status_for(run).state == State.WORKING
 
-    shown = admin.get(answer["Location"]).content.decode()
+    shown = admin_client.get(answer["Location"]).content.decode()
     assert "HDP holds the new client secret. The connection was checked with it." in shown
     assert NEW_SECRET not in shown
     entry = AuditEntry.objects.get(action="oauth_app.secret_rotated")
@@ -120,51 +119,51 @@ def checks_client():
     return HdpClient.service(on_behalf_of="acme_admin")
 
 
-def test_a_wrong_new_secret_is_saved_and_the_check_says_so(admin, setup, provider):
+def test_a_wrong_new_secret_is_saved_and_the_check_says_so(admin_client, setup, provider):
     run = setup
     provider.secret = NEW_SECRET
-    answer = _rotate(admin, run, secret="not-the-new-one")
+    answer = _rotate(admin_client, run, secret="not-the-new-one")
     assert answer.status_code == 303
     assert _emu_app(run).client_secret == "not-the-new-one"
     status = checks.status_for(run)
     assert (status.state, status.cause) == (State.BROKEN, Cause.CLIENT_REFUSED)
-    page = admin.get(answer["Location"]).content.decode()
+    page = admin_client.get(answer["Location"]).content.decode()
     assert "Broken" in page and "not-the-new-one" not in page
 
 
-def test_an_empty_secret_changes_nothing(admin, setup, hdp):
+def test_an_empty_secret_changes_nothing(admin_client, setup, hdp):
     run = setup
-    answer = _rotate(admin, run, secret="   ")
+    answer = _rotate(admin_client, run, secret="   ")
     assert answer.status_code == 303 and answer["Location"].endswith("#rotate")
     assert _emu_app(run).client_secret == OLD_SECRET
-    page = admin.get(answer["Location"]).content.decode()
+    page = admin_client.get(answer["Location"]).content.decode()
     assert "Enter the new client secret from the provider&#x27;s app registration." in page
 
 
-def test_the_secret_field_is_write_only_on_the_page(admin, setup):
-    page = admin.get(reverse("connections:setup", args=[setup.pk])).content.decode()
+def test_the_secret_field_is_write_only_on_the_page(admin_client, setup):
+    page = admin_client.get(reverse("connections:setup", args=[setup.pk])).content.decode()
     field = page.split('id="rotate-secret"', 1)[0].rsplit("<input", 1)[1]
     assert 'type="password"' in field and "value=" not in field
     assert OLD_SECRET not in page
 
 
-def test_a_reused_app_is_never_changed(admin, setup):
+def test_a_reused_app_is_never_changed(admin_client, setup):
     run = setup
     RemoteObject.objects.filter(run=run, kind="app").update(outcome=RemoteObject.Outcome.REUSED)
-    page = admin.get(reverse("connections:setup", args=[run.pk])).content.decode()
+    page = admin_client.get(reverse("connections:setup", args=[run.pk])).content.decode()
     assert "which it did not create" in page and 'name="client_secret"' not in page
-    answer = _rotate(admin, run)
+    answer = _rotate(admin_client, run)
     assert answer.status_code == 303
     assert _emu_app(run).client_secret == OLD_SECRET
-    assert "which it did not create" in admin.get(answer["Location"]).content.decode()
+    assert "which it did not create" in admin_client.get(answer["Location"]).content.decode()
 
 
-def test_the_secret_is_not_sent_when_hdp_holds_other_addresses(admin, setup):
+def test_the_secret_is_not_sent_when_hdp_holds_other_addresses(admin_client, setup):
     run = setup
     EmuApp.objects.filter(pk=run.remote_id("app")).update(token_uri="https://elsewhere.example/token")
-    answer = _rotate(admin, run)
+    answer = _rotate(admin_client, run)
     assert _emu_app(run).client_secret == OLD_SECRET
-    assert "does not send a secret to it" in admin.get(answer["Location"]).content.decode()
+    assert "does not send a secret to it" in admin_client.get(answer["Location"]).content.decode()
     assert AuditEntry.objects.get(action="oauth_app.secret_rotated").detail["outcome"] == "refused"
 
 
@@ -181,14 +180,14 @@ def test_the_secret_is_not_sent_when_hdp_holds_other_addresses(admin, setup):
         ("commit_then_drop", None, "so the portal does not know whether it saved the new secret"),
     ],
 )
-def test_hdp_failures_are_plain_words_and_nothing_is_kept(admin, setup, settings, kind, status, words):
+def test_hdp_failures_are_plain_words_and_nothing_is_kept(admin_client, setup, settings, kind, status, words):
     settings.SANDBOX_FAULTS_ENABLED = True
     run = setup
     checks_before = ConnectionCheck.objects.filter(run=run).count()
     faults.arm("PUT", r"^/api/mgmt/oauthapps/\d+$", kind, status=status)
-    answer = _rotate(admin, run)
+    answer = _rotate(admin_client, run)
     assert answer.status_code == 303 and answer["Location"].endswith("#rotate")
-    page = admin.get(answer["Location"]).content.decode().replace("&#x27;", "'")
+    page = admin_client.get(answer["Location"]).content.decode().replace("&#x27;", "'")
     assert words in page and NEW_SECRET not in page
     assert ConnectionCheck.objects.filter(run=run).count() == checks_before  # no check on a failed PUT
     run.refresh_from_db()
@@ -196,7 +195,7 @@ def test_hdp_failures_are_plain_words_and_nothing_is_kept(admin, setup, settings
 
 
 def test_someone_elses_setup_is_a_404_and_hdp_is_not_touched(client, setup):
-    from tests.connections.test_reconnect import PASSWORDS
+    from tests.helpers.sandbox import PASSWORDS
 
     other = client
     other.post(reverse("accounts:login"), {"username": "globex_admin", "password": PASSWORDS["globex_admin"]})
@@ -205,9 +204,9 @@ def test_someone_elses_setup_is_a_404_and_hdp_is_not_touched(client, setup):
     assert _emu_app(setup).client_secret == OLD_SECRET
 
 
-def test_a_scope_change_updates_the_app_and_leads_into_a_reconnect(admin, setup):
+def test_a_scope_change_updates_the_app_and_leads_into_a_reconnect(admin_client, setup):
     run = setup
-    answer = admin.post(
+    answer = admin_client.post(
         reverse("connections:change-scope", args=[run.pk]), {"scope": " read  offline_access  write "}
     )
     assert answer.status_code == 303
@@ -232,30 +231,30 @@ def test_a_scope_change_updates_the_app_and_leads_into_a_reconnect(admin, setup)
         ("   ", "Enter at least one scope, separated by spaces."),
     ],
 )
-def test_a_scope_change_that_changes_nothing_or_is_invalid_is_refused(admin, setup, scope, words):
+def test_a_scope_change_that_changes_nothing_or_is_invalid_is_refused(admin_client, setup, scope, words):
     run = setup
-    answer = admin.post(reverse("connections:change-scope", args=[run.pk]), {"scope": scope})
+    answer = admin_client.post(reverse("connections:change-scope", args=[run.pk]), {"scope": scope})
     assert answer.status_code == 303 and answer["Location"].endswith("#rotate")
-    assert words in admin.get(answer["Location"]).content.decode().replace("&quot;", '"')
+    assert words in admin_client.get(answer["Location"]).content.decode().replace("&quot;", '"')
     assert _emu_app(run).scope == "read offline_access"
     assert not OAuthFlow.objects.exists()
 
 
-def test_an_unfinished_setup_goes_back_to_the_wizard(admin, hdp):
-    run = _setup(hdp, status=Run.Status.ACTIVE)
-    answer = _rotate(admin, run)
+def test_an_unfinished_setup_goes_back_to_the_wizard(admin_client, hdp):
+    run = sandbox_setup(hdp, status=Run.Status.ACTIVE)
+    answer = _rotate(admin_client, run)
     assert answer.status_code == 303
     assert answer["Location"] == reverse("onboarding:resume", kwargs={"run_id": run.pk})
     assert _emu_app(run).client_secret == OLD_SECRET
 
 
-def test_a_copy_held_for_a_repairs_consent_goes_when_the_secret_is_rotated(admin, setup, provider):
+def test_a_copy_held_for_a_repairs_consent_goes_when_the_secret_is_rotated(admin_client, setup, provider):
     """A repair that registered the application again holds its secret for the consent's exchange;
     rotating it makes that copy stale, so the portal drops it and the exchange reads HDP's."""
     run = setup
     run.seal("app_secret", "the-old-secret")
     run.save(update_fields=["app_secret_enc"])
     provider.secret = NEW_SECRET
-    assert _rotate(admin, run).status_code == 303
+    assert _rotate(admin_client, run).status_code == 303
     run.refresh_from_db()
     assert run.app_secret_enc == "" and _emu_app(run).client_secret == NEW_SECRET

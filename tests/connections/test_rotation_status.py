@@ -5,7 +5,6 @@ every refresh returns a new refresh token and the one used stops working. Whethe
 HDP stores the new one is ``SANDBOX_HDP_WRITES_BACK_ROTATED_REFRESH_TOKEN``.
 """
 
-# ruff: noqa: F811 (the setup fixture of test_checks, imported under another name, is an argument)
 from __future__ import annotations
 
 import pytest
@@ -15,7 +14,6 @@ from portal.connections.models import ConnectionCheck
 from portal.connections.status import Cause, State
 from portal.sandbox.hdp import refresh
 from portal.sandbox.hdp.models import OAuthProfile
-from tests.connections.test_checks import setup as completed_setup  # noqa: F401 (pytest fixture)
 
 Trigger = ConnectionCheck.Trigger
 
@@ -44,19 +42,13 @@ def provider(monkeypatch):
     return fake
 
 
-@pytest.fixture
-def setup(completed_setup):
-    """The completed setup of test_checks.py, with its profile id."""
-    return completed_setup, completed_setup.ids["profile"]
-
-
 def _check(run, hdp_client):
     return checks.run_check(run, hdp_client, trigger=Trigger.SCHEDULED)
 
 
 def test_with_write_back_every_check_keeps_working(setup, hdp_client, provider, settings):
     settings.SANDBOX_HDP_WRITES_BACK_ROTATED_REFRESH_TOKEN = True
-    run, profile_id = setup
+    run, profile_id = setup, setup.ids["profile"]
     for _ in range(3):
         check = _check(run, hdp_client)
         assert (check.state, check.cause) == (State.WORKING, Cause.TEST_PASSED)
@@ -67,7 +59,7 @@ def test_with_write_back_every_check_keeps_working(setup, hdp_client, provider, 
 
 def test_without_write_back_the_second_check_needs_reconnect(setup, hdp_client, provider, settings):
     settings.SANDBOX_HDP_WRITES_BACK_ROTATED_REFRESH_TOKEN = False
-    run, profile_id = setup
+    run, profile_id = setup, setup.ids["profile"]
     first = _check(run, hdp_client)
     assert (first.state, first.cause) == (State.WORKING, Cause.TEST_PASSED)
     assert OAuthProfile.objects.get(pk=profile_id).refresh_token == "rt-1"  # the rotated one was dropped

@@ -38,8 +38,8 @@ from portal.hdp.schemas import DataSourceCreate, OAuthAppCreate, OAuthProfileCre
 from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp.seed import seed_demo
 from portal.sandbox.hdp.wsgi import build_server
-from tests.connections.receiver import Receiver, serve
-from tests.steps.conftest import make_client
+from tests.helpers.engine import make_client
+from tests.helpers.receiver import Receiver, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "webhook-secret-for-the-worker-test"

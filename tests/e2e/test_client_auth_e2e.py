@@ -12,16 +12,20 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import (
+from tests.helpers.e2e import (
     ACME_ADMIN,
     ACME_TENANT_ID,
+    CONNECT,
+    CREATE_DS,
+    REGISTER,
+    SAVE_PROFILE,
     Journey,
     assert_one_working_chain,
     hdp_state,
     sign_in,
+    start_setup,
     wait_for_step,
 )
-from tests.e2e.test_wizard_e2e import CONNECT, CREATE_DS, REGISTER, SAVE_PROFILE, _start_setup
 from tests.helpers.oidc import start_oidc_provider
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -35,7 +39,7 @@ def test_custom_provider_enforcing_client_secret_post_with_autonomous_rest(page:
     journey.watch(page)
     before = hdp_state(ACME_TENANT_ID)
     sign_in(page, e2e_portal, *ACME_ADMIN)
-    _start_setup(journey, page, REST_CUSTOM)
+    start_setup(journey, page, REST_CUSTOM)
     assert page.is_checked("#id_token_auth_0")  # HTTP Basic unless the admin says otherwise
     assert "client_secret_post" in page.inner_text("#id_token_auth-wrap")
     assert page.query_selector(HDP_BASIC_NOTE) is None  # Autonomous REST can be told the method
@@ -83,6 +87,6 @@ def test_custom_provider_enforcing_client_secret_post_with_autonomous_rest(page:
 def test_a_store_that_cannot_be_told_the_method_says_hdp_uses_basic(page: Page, e2e_portal: str):
     journey = Journey(e2e_portal)
     sign_in(page, e2e_portal, *ACME_ADMIN)
-    _start_setup(journey, page, "54:custom")  # Google Analytics: no ClientCredentialsMode
+    start_setup(journey, page, "54:custom")  # Google Analytics: no ClientCredentialsMode
     note = page.inner_text(HDP_BASIC_NOTE)
     assert "HTTP Basic" in note and "must accept" in note

@@ -35,25 +35,23 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from portal.onboarding.models import Run
 from portal.sandbox.hdp import faults
 from portal.sandbox.provider.seed import ACCOUNT_PASSWORD, ACCOUNT_USERNAME, seed_provider
-from tests.e2e.conftest import (
+from tests.helpers.axe import assert_no_serious_axe_violations
+from tests.helpers.e2e import (
     ACME_ADMIN,
-    TIMEOUT_MS,
-    Journey,
-    register_at_console,
-    sandbox_sign_in_and_allow,
-    sign_in,
-    wait_for_step,
-)
-from tests.e2e.test_wizard_e2e import (
     CHANGE_FILLED,
     CONNECT,
     GOOGLE_ANALYTICS_SANDBOX,
     REGISTER,
-    _profile_datasource_check,
-    _start_setup,
-    _tab_to,
+    TIMEOUT_MS,
+    Journey,
+    profile_datasource_check,
+    register_at_console,
+    sandbox_sign_in_and_allow,
+    sign_in,
+    start_setup,
+    tab_to,
+    wait_for_step,
 )
-from tests.helpers.axe import assert_no_serious_axe_violations
 from tests.helpers.pkce import make_pkce
 from tests.helpers.sandbox import PASSWORDS
 from tests.helpers.sandbox_provider import authorize_url
@@ -188,7 +186,7 @@ def _walk_the_wizard(journey: LayoutJourney, page: Page) -> Run:
     """Sign-in to a passing check, every page checked (the walk of test_wizard_e2e.py)."""
     sign_in(page, journey.base, *ACME_ADMIN, journey)
     journey.axe(page, "My setups (empty)")
-    _start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX, axe=True)
+    start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX, axe=True)
     journey.axe(page, "b: application")
     secret = register_at_console(journey, page, page.inner_text("#redirect-uri"))
     journey.fill(page, "#id_client_secret", secret)
@@ -197,7 +195,7 @@ def _walk_the_wizard(journey: LayoutJourney, page: Page) -> Run:
     journey.axe(page, "c: connect")
     journey.click(page, CONNECT)
     sandbox_sign_in_and_allow(journey, page)
-    _profile_datasource_check(journey, page, axe=True)
+    profile_datasource_check(journey, page, axe=True)
     return Run.objects.get(status=Run.Status.COMPLETED)
 
 
@@ -286,7 +284,7 @@ def _walk_with_long_names(journey: LayoutJourney, page: Page) -> Run:
     """The wizard to a passing check with a 100-character name for the application, the profile and
     the data source; every page checked."""
     sign_in(page, journey.base, *ACME_ADMIN)
-    _start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX)
+    start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX)
     page.fill("#id_name", LONG_APP)
     page.wait_for_function(
         "(name) => document.querySelector('#redirect-uri')?.textContent.includes(name)", arg=LONG_APP
@@ -356,16 +354,16 @@ def test_the_sandbox_provider_by_keyboard_only_at_phone_width(browser: Browser, 
         seed_provider([callback])
         page.goto(e2e_portal + authorize_url(callback, state="kb", code_challenge=make_pkce()[1]))
         page.wait_for_selector("input[name=username]")
-        _tab_to(page, "button[value=de]")  # the header's language choice is reachable first
-        _tab_to(page, "input[name=username]")
+        tab_to(page, "button[value=de]")  # the header's language choice is reachable first
+        tab_to(page, "input[name=username]")
         page.keyboard.type(ACCOUNT_USERNAME)
-        _tab_to(page, "input[name=password]")
+        tab_to(page, "input[name=password]")
         page.keyboard.type(ACCOUNT_PASSWORD)
-        _tab_to(page, "main button[type=submit]")
+        tab_to(page, "main button[type=submit]")
         page.keyboard.press("Enter")
         page.wait_for_selector("main [name=allow]")
         assert "acme_admin (Acme)" not in page.inner_text("body")  # the portal person is not shown
-        _tab_to(page, "main [name=allow]")
+        tab_to(page, "main [name=allow]")
         page.keyboard.press("Enter")
         page.wait_for_url(callback + "?*")
         assert "code=" in page.url and "state=kb" in page.url
@@ -453,7 +451,7 @@ def test_the_busy_notice_shows_without_covering_the_form(browser: Browser, e2e_p
         journey = LayoutJourney(e2e_portal)
         journey.watch(page)
         sign_in(page, e2e_portal, *ACME_ADMIN)
-        _start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX)
+        start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX)
         faults.arm("POST", r"^/api/mgmt/oauthapps$", "delay", delay=3.0)
         page.fill("#id_client_secret", "any-secret-while-hdp-is-slow")
         page.click(REGISTER)
@@ -543,21 +541,21 @@ def test_preset_facts_and_the_edit_fix_by_keyboard_only(browser: Browser, e2e_po
         page.set_default_timeout(TIMEOUT_MS)
         _to_the_app_step(page, e2e_portal)
         assert not page.locator("#id_token_uri").is_visible()  # a fact, until the person asks to change it
-        _tab_to(page, "#change-filled summary")
+        tab_to(page, "#change-filled summary")
         page.keyboard.press("Enter")
         assert page.locator("#change-filled").get_attribute("open") is not None
-        _tab_to(page, "#id_token_uri")
+        tab_to(page, "#id_token_uri")
         assert page.locator("#id_token_uri").is_visible()
         seed_provider([page.inner_text("#redirect-uri")])
-        _tab_to(page, "#id_client_secret", back=True)
+        tab_to(page, "#id_client_secret", back=True)
         page.keyboard.type("not-the-secret-the-provider-gave")
         page.keyboard.press("Enter")
         wait_for_step(page, "authorize")
-        _tab_to(page, SUBMIT)
+        tab_to(page, SUBMIT)
         page.keyboard.press("Enter")
         sandbox_sign_in_and_allow(Journey(e2e_portal, run_axe=False), page, axe=False)
         page.wait_for_selector("#fix-edit-app a")
-        _tab_to(page, "#fix-edit-app a")
+        tab_to(page, "#fix-edit-app a")
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(r".*/app/\?edit=1#edit-app$"))
         assert page.locator("details#edit-app[open] input[type=password]").is_visible()

@@ -3,8 +3,8 @@ provider (django-oauth-toolkit, same live server) issues real tokens.
 
 A finished setup loses its grant at the provider (its token rows deleted), HDP's check says
 "needs reconnect", the admin presses Reconnect, consents again, and HDP's one profile (same id) holds
-the new refresh token; HDP's test of the data source passes afterwards. Self-contained: only the
-pytest-playwright ``page`` and pytest-django's ``live_server`` come from outside.
+the new refresh token; HDP's test of the data source passes afterwards. The walk to a finished
+setup is tests/helpers/e2e.py's ``finished_setup``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from portal.connections.models import ConnectionCheck
 from portal.connections.status import State
 from portal.hdp.client import HdpClient
 from portal.onboarding.models import Run
-from portal.sandbox.provider.seed import ACCOUNT_PASSWORD, ACCOUNT_USERNAME, seed_provider
-from tests.e2e.conftest import HDP_ADMIN
+from tests.helpers.e2e import HDP_ADMIN, at_provider, finish_after_consent, finished_setup
 from tests.helpers.sandbox import PASSWORDS
 from tests.helpers.wizard import choose_store
 
@@ -32,61 +31,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TIMEOUT_MS = 15_000
 
 
-@pytest.fixture
-def portal_url(e2e_portal: str) -> str:
-    """The live portal reaching the emulator over real HTTP (tests/e2e/conftest.py)."""
-    return e2e_portal
-
-
 def _step(page: Page, step: str) -> None:
     page.wait_for_url(re.compile(rf".*/setup/[0-9a-f-]+/{step}/(\?[a-z=0-9&]*)?$"))
     page.wait_for_selector("#step-heading")
-
-
-def _at_provider(page: Page) -> None:
-    """Sign in at the sandbox provider if it asks, then Allow."""
-    page.wait_for_selector("input[name=username], main [name=allow]")
-    if page.locator("input[name=username]").count():
-        page.fill("input[name=username]", ACCOUNT_USERNAME)
-        page.fill("input[name=password]", ACCOUNT_PASSWORD)
-        page.click("main button[type=submit]")
-        page.wait_for_selector("main [name=allow]")
-    page.click("main [name=allow]")
-
-
-def _finished_setup(page: Page, base: str) -> Run:
-    page.goto(base + reverse("accounts:login"))
-    page.fill("#id_username", "acme_admin")
-    page.fill("#id_password", PASSWORDS["acme_admin"])
-    page.click("main button[type=submit]")
-    page.wait_for_url(base + reverse("onboarding:runs"))
-    page.click("main a:has-text('Start a new setup')")
-    choose_store(page, "54:sandbox")
-    _step(page, "app")
-    redirect_uri = page.inner_text("#redirect-uri")
-    seed_provider([redirect_uri])  # registered at the provider, as an admin would at its console
-    console = page.context.new_page()
-    console.goto(base + reverse("sandbox_provider:console"))
-    secret = console.locator("dt:has-text('Client secret') + dd code").inner_text()
-    console.close()
-    page.fill("#id_client_secret", secret)
-    page.click("main button:has-text('Register in HDP and continue')")
-    _step(page, "authorize")
-    page.click("main button:has-text('Connect to')")
-    _at_provider(page)
-    return _finish_after_consent(page)
-
-
-def _finish_after_consent(page) -> Run:
-    """Steps d-f after the consent: save the profile, create the data source, check it works."""
-    _step(page, "profile")
-    page.click("main button:has-text('Save in HDP and continue')")
-    _step(page, "datasource")
-    page.fill("#id_opt_DefaultView", "123456789")
-    page.click("main button:has-text('Create in HDP and continue')")
-    _step(page, "verify")  # HDP's check runs by itself
-    assert "Connection works" in page.wait_for_selector("main .outcome").inner_text()
-    return Run.objects.get(status=Run.Status.COMPLETED)
 
 
 def _profile(run: Run) -> tuple[list[int], str]:
@@ -102,7 +49,7 @@ def _profile(run: Run) -> tuple[list[int], str]:
 
 def test_a_revoked_grant_is_reconnected_into_the_same_profile(page: Page, portal_url: str):
     page.set_default_timeout(TIMEOUT_MS)
-    run = _finished_setup(page, portal_url)
+    run = finished_setup(page, portal_url)
     ids_before, refresh_before = _profile(run)
     assert len(ids_before) == 1 and refresh_before
 
@@ -115,7 +62,7 @@ def test_a_revoked_grant_is_reconnected_into_the_same_profile(page: Page, portal
 
     page.goto(portal_url + reverse("onboarding:step-verify", args=[run.pk]))
     page.click("main .reconnect button:has-text('Reconnect')")
-    _at_provider(page)
+    at_provider(page)
     page.wait_for_url(portal_url + reverse("connections:reconnect-finish", args=[run.pk]))
     main = page.inner_text("main")
     assert "HDP holds the new sign-in in the same OAuth profile." in main, main
@@ -172,7 +119,7 @@ def test_a_reconnect_as_another_oidc_account_is_refused_and_hdp_keeps_its_token(
         _step(page, "authorize")
         page.click("main button:has-text('Connect to')")
         _idp_login(page, idp.issuer, "alice")
-        run = _finish_after_consent(page)
+        run = finish_after_consent(page)
         assert (run.provider_subject, run.provider_issuer) == ("alice", idp.issuer)  # from the id_token
         ids_before, refresh_before = _profile(run)
 
@@ -207,13 +154,13 @@ def test_a_lost_answer_to_the_profile_put_is_explained_and_try_again_works(page:
     from portal.sandbox.hdp import faults
 
     page.set_default_timeout(TIMEOUT_MS)
-    run = _finished_setup(page, portal_url)
+    run = finished_setup(page, portal_url)
     ids_before, refresh_before = _profile(run)
     # HDP saves the new tokens, then its answer is lost (a 502 after the commit, over real HTTP).
     faults.arm("PUT", r"^/api/mgmt/oauthprofiles/\d+$", "commit_then_drop")
     page.goto(portal_url + reverse("onboarding:step-verify", args=[run.pk]))
     page.click("main .reconnect button:has-text('Reconnect')")
-    _at_provider(page)
+    at_provider(page)
     page.wait_for_url(portal_url + reverse("connections:reconnect-finish", args=[run.pk]))
     main = page.inner_text("main")
     assert "does not know whether it saved the new sign-in" in main, main

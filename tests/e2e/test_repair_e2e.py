@@ -15,9 +15,8 @@ from playwright.sync_api import Page
 
 from portal.connections.status import State
 from portal.hdp.client import HdpClient
-from tests.e2e.conftest import HDP_ADMIN
-from tests.e2e.test_reconnect_e2e import _at_provider, _finished_setup
 from tests.helpers.axe import assert_no_serious_axe_violations
+from tests.helpers.e2e import HDP_ADMIN, at_provider, finished_setup
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +25,7 @@ TIMEOUT_MS = 15_000
 
 def test_a_deleted_profile_is_repaired_with_the_data_source_repointed(page: Page, e2e_portal: str):
     page.set_default_timeout(TIMEOUT_MS)
-    run = _finished_setup(page, e2e_portal)
+    run = finished_setup(page, e2e_portal)
     app_id, old_profile, ds_id = (run.remote_id(k) for k in ("app", "profile", "datasource"))
     with HdpClient.service(on_behalf_of="acme_admin") as client:
         client.delete_oauth_profile(old_profile)  # outside the portal, as someone in HDP would
@@ -41,7 +40,7 @@ def test_a_deleted_profile_is_repaired_with_the_data_source_repointed(page: Page
     page.wait_for_url(e2e_portal + reverse("connections:repair", args=[run.pk]))
     assert_no_serious_axe_violations(page, "main")
     page.click("main button:has-text('Repair and sign in at the provider')")
-    _at_provider(page)
+    at_provider(page)
     page.wait_for_url(e2e_portal + reverse("connections:repair-finish", args=[run.pk]))
     main = page.inner_text("main")
     assert "The repair is done." in main, main

@@ -7,7 +7,6 @@ application holds it: no consent page is visited, the profile keeps its refresh 
 passes.
 """
 
-# ruff: noqa: F811 (the portal_url fixture of test_reconnect_e2e, imported, is an argument)
 from __future__ import annotations
 
 import pytest
@@ -18,11 +17,12 @@ from playwright.sync_api import Page
 from portal.connections.status import Cause, State
 from portal.hdp.client import HdpClient
 from portal.oauth.models import OAuthFlow
-from tests.e2e.conftest import HDP_ADMIN
-from tests.e2e.test_reconnect_e2e import TIMEOUT_MS, _finished_setup, portal_url  # noqa: F401 (fixture)
 from tests.helpers.axe import assert_no_serious_axe_violations
+from tests.helpers.e2e import HDP_ADMIN, finished_setup
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TIMEOUT_MS = 15_000
 
 
 def _app_and_refresh_token(run) -> tuple[str, str]:
@@ -36,7 +36,7 @@ def _app_and_refresh_token(run) -> tuple[str, str]:
 
 def test_a_rotated_secret_is_entered_on_the_setup_page_without_consent(page: Page, portal_url: str):
     page.set_default_timeout(TIMEOUT_MS)
-    run = _finished_setup(page, portal_url)
+    run = finished_setup(page, portal_url)
     old_secret, refresh_before = _app_and_refresh_token(run)
     flows_before = OAuthFlow.objects.count()
 

@@ -6,7 +6,7 @@
 4. Keyboard only on steps a and b: focus goes to the new step's heading or the first error.
 5. A consent without offline_access: refused in plain words, nothing saved in HDP.
 
-Each journey ends by reading HDP back over HTTP (conftest.hdp_state).
+Each journey ends by reading HDP back over HTTP (tests/helpers/e2e.py, ``hdp_state``).
 """
 
 from __future__ import annotations
@@ -18,75 +18,30 @@ from django.urls import reverse
 from playwright.sync_api import Browser, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.e2e.conftest import (
+from tests.helpers.axe import assert_no_serious_axe_violations
+from tests.helpers.e2e import (
     ACME_ADMIN,
     ACME_TENANT_ID,
+    CHANGE_FILLED,
+    CONNECT,
+    GOOGLE_ANALYTICS_CUSTOM,
+    GOOGLE_ANALYTICS_SANDBOX,
+    REGISTER,
     Journey,
     assert_one_working_chain,
+    focused,
     hdp_state,
+    profile_datasource_check,
     register_at_console,
     sandbox_sign_in_and_allow,
     sign_in,
+    start_setup,
+    tab_to,
     wait_for_step,
 )
-from tests.helpers.axe import assert_no_serious_axe_violations
 from tests.helpers.oidc import start_oidc_provider
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-GOOGLE_ANALYTICS_SANDBOX = "54:sandbox"
-GOOGLE_ANALYTICS_CUSTOM = "54:custom"
-CONTINUE = "main button:has-text('Continue')"
-REGISTER = "main button:has-text('Register in HDP and continue')"
-CONNECT = "main button:has-text('Connect to')"
-SAVE_PROFILE = "main button:has-text('Save in HDP and continue')"
-CREATE_DS = "main button:has-text('Create in HDP and continue')"
-CHECK = "main button:has-text('Check the connection')"
-CHANGE_FILLED = "main summary:has-text('Change these settings')"
-
-
-def _start_setup(journey: Journey, page: Page, choice: str, *, axe: bool = False) -> None:
-    """My setups -> step a -> choose -> step b."""
-    journey.click(page, "main a:has-text('Start a new setup')")
-    page.wait_for_selector("input[name=datastore]")
-    if axe:
-        journey.axe(page, "a: data store")
-    store, _sep, provider = choice.partition(":")
-    journey.click(page, f"label[for='store-{store}']")
-    journey.click(page, CONTINUE)
-    page.wait_for_selector(f"#provider-{provider}")
-    assert page.locator("#chosen-store").is_visible()  # the chosen store stays on screen
-    if axe:
-        journey.axe(page, "a: provider")
-    journey.click(page, f"label[for='provider-{provider}']")
-    journey.click(page, CONTINUE)
-    wait_for_step(page, "app")
-    page.wait_for_selector("#id_client_secret")
-
-
-def _profile_datasource_check(journey: Journey, page: Page, *, axe: bool) -> None:
-    """Steps d, e, f: save the profile, create the data source; HDP's check runs by itself."""
-    wait_for_step(page, "profile")
-    if axe:
-        journey.axe(page, "d: profile")
-    journey.click(page, SAVE_PROFILE)
-    wait_for_step(page, "datasource")
-    page.wait_for_selector("#id_opt_DefaultView")
-    if axe:
-        journey.axe(page, "e: data source")
-    journey.fill(page, "#id_opt_DefaultView", "123456789")  # GA has no required option; fill one
-    journey.click(page, CREATE_DS)
-    wait_for_step(page, "verify")
-    outcome = page.wait_for_selector("main .outcome")  # no extra click: the check ran by itself
-    assert "outcome-ok" in (outcome.get_attribute("class") or ""), outcome.inner_text()
-    assert "Connection works: HDP connected to the data store." in outcome.inner_text()
-    assert page.inner_text("#step-heading") == "Setup complete"
-    assert page.title().startswith("Setup complete")
-    assert "(you are here)" not in page.inner_text("nav.stepper-nav")
-    assert page.locator("#setup-complete a:has-text('Back to my setups')").count() == 1
-    assert page.query_selector(CHECK) is None
-    if axe:
-        journey.axe(page, "f: setup complete")
 
 
 def test_full_wizard_with_the_sandbox_provider(page: Page, e2e_portal: str):
@@ -96,7 +51,7 @@ def test_full_wizard_with_the_sandbox_provider(page: Page, e2e_portal: str):
 
     sign_in(page, e2e_portal, *ACME_ADMIN, journey)
     journey.axe(page, "My setups (empty)")
-    _start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX, axe=True)
+    start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX, axe=True)
     journey.axe(page, "b: application")
     assert page.input_value("#id_client_id")  # the sandbox preset fills the fixed client id
     assert "read your sandbox data" in page.inner_text("#preset-facts")  # facts, not blank inputs
@@ -111,7 +66,7 @@ def test_full_wizard_with_the_sandbox_provider(page: Page, e2e_portal: str):
     journey.axe(page, "c: connect")
     journey.click(page, CONNECT)
     sandbox_sign_in_and_allow(journey, page)
-    _profile_datasource_check(journey, page, axe=True)
+    profile_datasource_check(journey, page, axe=True)
     happy = journey.report("Happy path, sandbox provider")
     print("\n" + happy)
 
@@ -123,7 +78,7 @@ def test_full_wizard_with_the_sandbox_provider(page: Page, e2e_portal: str):
     journey.click(page, "main a:has-text('Back to my setups')")
     page.wait_for_url(e2e_portal + reverse("onboarding:runs"))
     journey.axe(page, "My setups (one completed)")
-    _start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX)
+    start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX)
     journey.click(page, "main a:has-text('Cancel this setup')")
     page.wait_for_selector("main button:has-text('Yes, cancel and delete')")
     journey.axe(page, "cancel confirmation")
@@ -139,7 +94,7 @@ def test_full_wizard_with_oidc_provider_via_custom_preset(page: Page, e2e_portal
     journey.watch(page)
     before = hdp_state(ACME_TENANT_ID)
     sign_in(page, e2e_portal, *ACME_ADMIN)
-    _start_setup(journey, page, GOOGLE_ANALYTICS_CUSTOM)
+    start_setup(journey, page, GOOGLE_ANALYTICS_CUSTOM)
     # What the custom preset fills in: nothing but prompt=consent.
     assert page.input_value("#id_client_id") == ""
     assert page.input_value("#id_authorize_uri") == ""
@@ -168,7 +123,7 @@ def test_full_wizard_with_oidc_provider_via_custom_preset(page: Page, e2e_portal
         journey.fill(page, "input[name=password]", "any-password")
         journey.click(page, "button[type=submit]")
         journey.click(page, "button:has-text('Continue')")  # oidc-provider's consent
-        _profile_datasource_check(journey, page, axe=False)
+        profile_datasource_check(journey, page, axe=False)
         print("\n" + journey.report("Happy path, oidc-provider via the custom preset"))
 
         after = hdp_state(ACME_TENANT_ID, test=True)  # HDP refreshes at oidc-provider's token endpoint
@@ -186,7 +141,7 @@ def test_wizard_works_with_javascript_off(browser: Browser, e2e_portal: str):
         journey.watch(page)
         before = hdp_state(ACME_TENANT_ID)
         sign_in(page, e2e_portal, *ACME_ADMIN, journey)
-        _start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX)
+        start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX)
         redirect_uri = page.inner_text("#redirect-uri")  # rendered by the server, no inline check
         secret = register_at_console(journey, page, redirect_uri)
         journey.fill(page, "#id_client_secret", secret)
@@ -194,7 +149,7 @@ def test_wizard_works_with_javascript_off(browser: Browser, e2e_portal: str):
         wait_for_step(page, "authorize")
         journey.click(page, CONNECT)
         sandbox_sign_in_and_allow(journey, page, axe=False)
-        _profile_datasource_check(journey, page, axe=False)
+        profile_datasource_check(journey, page, axe=False)
         print("\n" + journey.report("Happy path, JavaScript off"))
         assert journey.counts["htmx requests"] == 0  # every step was a real form post or link
         assert journey.counts["page loads"] >= 10
@@ -204,53 +159,25 @@ def test_wizard_works_with_javascript_off(browser: Browser, e2e_portal: str):
 
 
 # --- keyboard only ---------------------------------------------------------------------------------
-_FOCUS_VISIBLE_JS = """() => {
-  const el = document.activeElement;
-  if (!el || el === document.body) return null;
-  const s = getComputedStyle(el);
-  const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0;
-  const shadow = s.boxShadow && s.boxShadow !== 'none';
-  return {id: el.id, tag: el.tagName, text: (el.textContent || '').trim().slice(0, 60),
-          visible: outline || !!shadow, outline: s.outline, shadow: s.boxShadow};
-}"""
-
-
 def _focus_lands_on(page: Page, element_id: str) -> dict:
     """Focus moves after htmx settles (a few ms after the swap): wait for it, then describe it."""
     with contextlib.suppress(PlaywrightTimeoutError):  # the caller's assertion says where focus went
         page.wait_for_function(
             "id => document.activeElement && document.activeElement.id === id", arg=element_id, timeout=3_000
         )
-    return _focused(page)
-
-
-def _focused(page: Page) -> dict:
-    info = page.evaluate(_FOCUS_VISIBLE_JS)
-    assert info is not None, "nothing has focus"
-    return info
-
-
-def _tab_to(page: Page, selector: str, *, back: bool = False, limit: int = 40) -> dict:
-    """Press Tab (or Shift+Tab) until the focused element matches ``selector``; its focus must show."""
-    for _ in range(limit):
-        page.keyboard.press("Shift+Tab" if back else "Tab")
-        if page.locator(selector).first.evaluate("el => el === document.activeElement"):
-            info = _focused(page)
-            assert info["visible"], f"focus on {selector} is not visible: {info}"
-            return info
-    raise AssertionError(f"{limit} presses of Tab never reached {selector}")
+    return focused(page)
 
 
 def test_keyboard_only_step(page: Page, e2e_portal: str):
     page.set_default_timeout(10_000)
     sign_in(page, e2e_portal, *ACME_ADMIN)
-    _tab_to(page, "main a[href$='/setup/new/']")
+    tab_to(page, "main a[href$='/setup/new/']")
     page.keyboard.press("Enter")
     page.wait_for_selector("input[name=datastore]")
 
     # Step a: submit with nothing chosen (Space on the button) -> focus on the invalid choice.
     first = page.get_attribute("input[name=datastore] >> nth=0", "id")
-    _tab_to(page, "main form button[type=submit]")
+    tab_to(page, "main form button[type=submit]")
     page.keyboard.press("Space")
     page.wait_for_selector("#id_datastore-error")
     focused = _focus_lands_on(page, first)
@@ -262,16 +189,16 @@ def test_keyboard_only_step(page: Page, e2e_portal: str):
             break
         page.keyboard.press("ArrowDown")
     assert page.is_checked("#store-54")
-    _tab_to(page, "main form button[type=submit]")
+    tab_to(page, "main form button[type=submit]")
     page.keyboard.press("Enter")
     page.wait_for_selector("#provider-sandbox")
-    _tab_to(page, "input[name=provider]")
+    tab_to(page, "input[name=provider]")
     for _ in range(10):
         if page.is_checked("#provider-sandbox"):
             break
         page.keyboard.press("ArrowDown")
     assert page.is_checked("#provider-sandbox")
-    _tab_to(page, "main form button[type=submit]")
+    tab_to(page, "main form button[type=submit]")
     page.keyboard.press("Enter")
     wait_for_step(page, "app")
     page.wait_for_selector("#id_client_secret")
@@ -280,8 +207,8 @@ def test_keyboard_only_step(page: Page, e2e_portal: str):
     assert heading["visible"], heading  # h1:focus drops the outline; the focus ring's shadow stays
 
     # Step b: back and forth with Tab / Shift+Tab, submit without the secret -> focus on it.
-    _tab_to(page, REGISTER)
-    _tab_to(page, "#id_name", back=True)
+    tab_to(page, REGISTER)
+    tab_to(page, "#id_name", back=True)
     page.keyboard.press("Enter")  # implicit submission from a text field
     page.wait_for_selector("#id_client_secret-error")
     focused = _focus_lands_on(page, "id_client_secret")
@@ -289,7 +216,7 @@ def test_keyboard_only_step(page: Page, e2e_portal: str):
     assert focused["visible"], focused
     assert_no_serious_axe_violations(page)
     page.keyboard.type("sandbox-portal-secret")
-    _tab_to(page, REGISTER)
+    tab_to(page, REGISTER)
     page.keyboard.press("Enter")
     wait_for_step(page, "authorize")
     assert len(hdp_state(ACME_TENANT_ID).apps) == 1
@@ -299,7 +226,7 @@ def test_missing_refresh_token_is_refused_in_the_browser(page: Page, e2e_portal:
     journey = Journey(e2e_portal)
     journey.watch(page)
     sign_in(page, e2e_portal, *ACME_ADMIN)
-    _start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX)
+    start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX)
     assert page.input_value("#id_scope") == "read offline_access"
     secret = register_at_console(journey, page, page.inner_text("#redirect-uri"))
     journey.fill(page, "#id_client_secret", secret)

@@ -7,11 +7,7 @@ import pytest
 import respx
 
 from portal.hdp.client import HdpClient
-
-BASE = "https://hdp.example.com:8443/hdp"
-HOST = "hdp.example.com"
-SVC_USER = "portal_svc"
-SVC_PASSWORD = "PW-SENTINEL-7c41e9"
+from tests.helpers.hdp import BASE, SVC_PASSWORD, SVC_USER
 
 
 @pytest.fixture
@@ -36,9 +32,6 @@ def make_client(router):
 
 
 @pytest.fixture
-def client(make_client) -> HdpClient:
+def hdp_client(make_client) -> HdpClient:
+    """The HdpClient under test (the service user), its requests answered by ``router``."""
     return make_client()
-
-
-def hdp_error(code: int | str, text: str = "oops") -> dict:
-    return {"error": {"code": code, "message": {"lang": "en-US", "value": text}}}

@@ -20,7 +20,7 @@ from portal.hdp.schemas import (
     OAuthAppSummary,
     OAuthProfileCreate,
 )
-from tests.hdp.conftest import BASE, SVC_PASSWORD, SVC_USER, hdp_error
+from tests.helpers.hdp import BASE, SVC_PASSWORD, SVC_USER, hdp_error
 
 APP = {"id": 17, "name": "acme_sf", "dataStore": 1, "tenantId": 71}
 DS = {
@@ -39,8 +39,8 @@ def _calls_to(route) -> list[httpx.Request]:
 # --- configuration --------------------------------------------------------------------------------
 
 
-def test_one_configured_httpx_client(client, settings):
-    http = client._http
+def test_one_configured_httpx_client(hdp_client, settings):
+    http = hdp_client._http
     assert http.follow_redirects is False
     assert http.timeout.connect == settings.HDP_CONNECT_TIMEOUT
     assert http.timeout.read == settings.HDP_READ_TIMEOUT
@@ -48,9 +48,9 @@ def test_one_configured_httpx_client(client, settings):
     assert str(http.base_url) == BASE + "/"
 
 
-def test_basic_auth_and_base_path_prefix(router, client):
+def test_basic_auth_and_base_path_prefix(router, hdp_client):
     route = router.get("/api/mgmt/user").respond(200, json={"userId": 4, "permissions": [11, "12"]})
-    me = client.get_me()
+    me = hdp_client.get_me()
     request = route.calls.last.request
     assert request.url.path == "/hdp/api/mgmt/user"
     expected = base64.b64encode(f"{SVC_USER}:{SVC_PASSWORD}".encode()).decode()
@@ -109,9 +109,9 @@ def test_context_manager_closes(make_client):
     assert hdp._http.is_closed
 
 
-def test_repr_has_no_password(client):
-    assert SVC_PASSWORD not in repr(client)
-    assert SVC_USER in repr(client)
+def test_repr_has_no_password(hdp_client):
+    assert SVC_PASSWORD not in repr(hdp_client)
+    assert SVC_USER in repr(hdp_client)
 
 
 # --- ?user= -----------------------------------------------------------------------------------------
@@ -150,8 +150,8 @@ def test_on_behalf_of_sets_user_on_every_request(every_kind_routes, make_client)
     assert requests[5].url.params["details"] == "true"
 
 
-def test_without_on_behalf_of_no_user_param(every_kind_routes, client):
-    _exercise_every_kind(client)
+def test_without_on_behalf_of_no_user_param(every_kind_routes, hdp_client):
+    _exercise_every_kind(hdp_client)
     assert every_kind_routes.calls.call_count == 7
     for call in every_kind_routes.calls:
         assert "user" not in call.request.url.params
@@ -203,29 +203,29 @@ def test_callers_cannot_override_user(router, make_client):
 
 
 @pytest.mark.parametrize("status", [502, 503, 504])
-def test_get_is_retried_once_on_gateway_errors(router, client, status):
+def test_get_is_retried_once_on_gateway_errors(router, hdp_client, status):
     route = router.get("/api/mgmt/datasources/9").mock(
         side_effect=[httpx.Response(status), httpx.Response(200, json=DS)]
     )
-    assert client.get_datasource(9).name == "sales"
+    assert hdp_client.get_datasource(9).name == "sales"
     assert route.call_count == 2
 
 
-def test_get_retry_gives_up_after_one_extra_try(router, client):
+def test_get_retry_gives_up_after_one_extra_try(router, hdp_client):
     route = router.get("/api/mgmt/datasources").respond(503)
     with pytest.raises(errors.HdpUnavailable) as info:
-        client.list_datasources()
+        hdp_client.list_datasources()
     assert route.call_count == 2
     assert info.value.status == 503
 
 
-def test_get_is_not_retried_on_read_timeout(router, client):
+def test_get_is_not_retried_on_read_timeout(router, hdp_client):
     """A hung HDP is answered within the configured read timeout, not twice it (issue 10)."""
     route = router.get("/api/mgmt/oauthprofiles").mock(
         side_effect=[httpx.ReadTimeout("slow"), httpx.Response(200, json={"profiles": []})]
     )
     with pytest.raises(errors.HdpUnavailable):
-        client.list_oauth_profiles()
+        hdp_client.list_oauth_profiles()
     assert route.call_count == 1
 
 
@@ -250,30 +250,30 @@ def test_clients_share_one_transport_per_process(settings):
     assert third._http._transport is shared
 
 
-def test_get_is_not_retried_on_500(router, client):
+def test_get_is_not_retried_on_500(router, hdp_client):
     route = router.get("/api/mgmt/datastores").respond(500)
     with pytest.raises(errors.HdpUnavailable):
-        client.list_datastores()
+        hdp_client.list_datastores()
     assert route.call_count == 1
 
 
 @pytest.mark.parametrize("failure", [httpx.Response(503), httpx.Response(502), httpx.ReadTimeout("slow")])
-def test_post_is_never_retried(router, client, failure):
+def test_post_is_never_retried(router, hdp_client, failure):
     route = router.post("/api/mgmt/oauthapps").mock(side_effect=[failure, httpx.Response(201, json=APP)])
     with pytest.raises(errors.HdpUnavailable) as info:
-        client.create_oauth_app(OAuthAppCreate(name="acme_sf", data_store=1))
+        hdp_client.create_oauth_app(OAuthAppCreate(name="acme_sf", data_store=1))
     assert route.call_count == 1
     assert info.value.delivery == "unknown"
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE"])
-def test_put_and_delete_are_not_retried(router, client, method):
+def test_put_and_delete_are_not_retried(router, hdp_client, method):
     route = router.request(method, "/api/mgmt/datasources/9").respond(503)
     with pytest.raises(errors.HdpUnavailable):
         if method == "PUT":
-            client.update_datasource(9, DataSourceCreate(name="sales", data_store=54))
+            hdp_client.update_datasource(9, DataSourceCreate(name="sales", data_store=54))
         else:
-            client.delete_datasource(9)
+            hdp_client.delete_datasource(9)
     assert route.call_count == 1
 
 
@@ -307,24 +307,24 @@ def test_transport_retries_connection_failures_only():
         ("delete_datasource", "/api/mgmt/datasources/5"),
     ],
 )
-def test_deletes_accept_200_or_204_with_or_without_body(router, client, response, method, path):
+def test_deletes_accept_200_or_204_with_or_without_body(router, hdp_client, response, method, path):
     route = router.delete(path).mock(return_value=response)
-    assert getattr(client, method)(5) is None
+    assert getattr(hdp_client, method)(5) is None
     assert route.call_count == 1
 
 
-def test_delete_of_missing_object_is_not_found(router, client):
+def test_delete_of_missing_object_is_not_found(router, hdp_client):
     router.delete("/api/mgmt/oauthapps/5").respond(
         400, json=hdp_error("222207711", "Invalid OAuthApplicationId: 5")
     )
     with pytest.raises(errors.HdpNotFound):
-        client.delete_oauth_app(5)
+        hdp_client.delete_oauth_app(5)
 
 
 # --- bodies and quirks ------------------------------------------------------------------------------
 
 
-def test_create_oauth_app_sends_hdp_names_and_the_secret(router, client):
+def test_create_oauth_app_sends_hdp_names_and_the_secret(router, hdp_client):
     route = router.post("/api/mgmt/oauthapps").respond(201, json={**APP, "clientSecret": "CS-1"})
     body = OAuthAppCreate(
         name="acme_sf",
@@ -336,7 +336,7 @@ def test_create_oauth_app_sends_hdp_names_and_the_secret(router, client):
         token_uri="https://login.example/token",
         scope="full offline_access",
     )
-    app = client.create_oauth_app(body)
+    app = hdp_client.create_oauth_app(body)
     sent = json.loads(route.calls.last.request.content)
     assert sent == {
         "name": "acme_sf",
@@ -352,23 +352,23 @@ def test_create_oauth_app_sends_hdp_names_and_the_secret(router, client):
     assert app.client_secret.get_secret_value() == "CS-1"
 
 
-def test_create_datasource_sends_option_values_as_strings(router, client):
+def test_create_datasource_sends_option_values_as_strings(router, hdp_client):
     route = router.post("/api/mgmt/datasources").respond(200, json={**DS, "id": "9", "dataStore": "54"})
     body = DataSourceCreate(
         name="sales", data_store=54, options={"OAuthProfileId": 3, "UseX": True, "ODataVersion": "4"}
     )
-    ds = client.create_datasource(body)
+    ds = hdp_client.create_datasource(body)
     sent = json.loads(route.calls.last.request.content)
     assert sent["options"] == {"OAuthProfileId": "3", "UseX": "true", "ODataVersion": "4"}
     assert sent["connectionType"] == "Cloud" and sent["dataStore"] == 54
     assert (ds.id, ds.data_store) == (9, 54)
 
 
-def test_create_profile_sends_tokens(router, client):
+def test_create_profile_sends_tokens(router, hdp_client):
     route = router.post("/api/mgmt/oauthprofiles").respond(
         201, json={"id": "33", "name": "p1", "oauthAppId": "17", "refreshToken": "RT"}
     )
-    profile = client.create_oauth_profile(
+    profile = hdp_client.create_oauth_profile(
         OAuthProfileCreate(
             name="p1", oauth_app_id=17, access_token=SecretStr("AT"), refresh_token=SecretStr("RT")
         )
@@ -378,7 +378,7 @@ def test_create_profile_sends_tokens(router, client):
     assert (profile.id, profile.oauth_app_id) == (33, 17)
 
 
-def test_lists_coerce_string_ids_and_datastore(router, client):
+def test_lists_coerce_string_ids_and_datastore(router, hdp_client):
     router.get("/api/mgmt/oauthapps").respond(
         200, json={"applications": [{"id": "17", "name": "a", "dataStore": "76", "tenantId": "1", "new": 1}]}
     )
@@ -386,24 +386,24 @@ def test_lists_coerce_string_ids_and_datastore(router, client):
     router.get("/api/admin/users/4/tenantsadministered").respond(
         200, json={"tenantsAdministered": ["71", 72]}
     )
-    [app] = client.list_oauth_apps()
+    [app] = hdp_client.list_oauth_apps()
     assert (app.id, app.data_store, app.tenant_id) == (17, 76, 1)
-    assert client.list_oauth_profiles()[0].id == 33
-    assert client.get_tenants_administered(4) == [71, 72]
+    assert hdp_client.list_oauth_profiles()[0].id == 33
+    assert hdp_client.get_tenants_administered(4) == [71, 72]
 
 
-def test_update_without_body_reads_the_object_back(router, client):
+def test_update_without_body_reads_the_object_back(router, hdp_client):
     put = router.put("/api/mgmt/oauthapps/17").respond(204)
     get = router.get("/api/mgmt/oauthapps/17").respond(200, json=APP)
-    app = client.update_oauth_app(17, OAuthAppCreate(name="acme_sf", data_store=1))
+    app = hdp_client.update_oauth_app(17, OAuthAppCreate(name="acme_sf", data_store=1))
     assert app.name == "acme_sf"
     assert put.call_count == 1 and get.call_count == 1
 
 
-def test_update_with_body_does_not_read_back(router, client):
+def test_update_with_body_does_not_read_back(router, hdp_client):
     router.put("/api/mgmt/oauthprofiles/33").respond(200, json={"id": 33, "name": "p", "oauthAppId": 17})
     get = router.get("/api/mgmt/oauthprofiles/33").respond(200, json={})
-    profile = client.update_oauth_profile(
+    profile = hdp_client.update_oauth_profile(
         33, OAuthProfileCreate(name="p", oauth_app_id=17, refresh_token="RT")
     )
     assert profile.id == 33 and get.call_count == 0
@@ -412,18 +412,18 @@ def test_update_with_body_does_not_read_back(router, client):
 # --- test connection --------------------------------------------------------------------------------
 
 
-def test_test_datasource_success(router, client):
+def test_test_datasource_success(router, hdp_client):
     route = router.post("/api/mgmt/datasources/9/test").respond(200, json={"success": True})
-    result = client.test_datasource(9)
+    result = hdp_client.test_datasource(9)
     assert result.success is True
     assert json.loads(route.calls.last.request.content) == {}
 
 
-def test_test_datasource_failure_is_a_result(router, client):
+def test_test_datasource_failure_is_a_result(router, hdp_client):
     router.post("/api/mgmt/datasources/9/test").respond(
         400, json=hdp_error(222207003, "problem connecting to the DataSource sales: invalid_grant")
     )
-    result = client.test_datasource(9, user="scott", password="tiger-pw")
+    result = hdp_client.test_datasource(9, user="scott", password="tiger-pw")
     assert result.success is False
     assert "could not connect" in result.message
     assert "invalid_grant" not in result.message
@@ -431,22 +431,22 @@ def test_test_datasource_failure_is_a_result(router, client):
     assert "invalid_grant" not in repr(result)
 
 
-def test_test_datasource_sends_backend_credentials(router, client):
+def test_test_datasource_sends_backend_credentials(router, hdp_client):
     route = router.post("/api/mgmt/datasources/9/test").respond(200, json={"success": True})
-    client.test_datasource(9, user="scott", password="tiger-pw")
+    hdp_client.test_datasource(9, user="scott", password="tiger-pw")
     assert json.loads(route.calls.last.request.content) == {"user": "scott", "password": "tiger-pw"}
 
 
-def test_test_datasource_other_rejection_still_raises(router, client):
+def test_test_datasource_other_rejection_still_raises(router, hdp_client):
     router.post("/api/mgmt/datasources/9/test").respond(400, json=hdp_error(222207028, "Missing 'userId'"))
     with pytest.raises(errors.HdpRejected) as info:
-        client.test_datasource(9)
+        hdp_client.test_datasource(9)
     assert info.value.code == "222207028"
 
 
-def test_test_datasource_success_false_gets_plain_message(router, client):
+def test_test_datasource_success_false_gets_plain_message(router, hdp_client):
     router.post("/api/mgmt/datasources/9/test").respond(200, json={"success": False})
-    result = client.test_datasource(9)
+    result = hdp_client.test_datasource(9)
     assert result.success is False and result.message
 
 
@@ -463,7 +463,7 @@ def test_find_by_name_is_exact_and_returns_all_matches():
     assert find_by_name(items, "acme") == []
 
 
-def test_find_by_name_over_the_client_lists(router, client):
+def test_find_by_name_over_the_client_lists(router, hdp_client):
     """How callers reconcile: list through the client, then pick with find_by_name."""
     apps = router.get("/api/mgmt/oauthapps").respond(
         200, json={"applications": [APP, {**APP, "id": 18, "name": "other"}]}
@@ -472,11 +472,11 @@ def test_find_by_name_over_the_client_lists(router, client):
         200, json={"profiles": [{"id": 1, "name": "p"}, {"id": 2, "name": "p"}]}
     )
     router.get("/api/mgmt/datasources").respond(200, json={"dataSources": [DS]})
-    assert [a.id for a in find_by_name(client.list_oauth_apps(71), "acme_sf")] == [17]
+    assert [a.id for a in find_by_name(hdp_client.list_oauth_apps(71), "acme_sf")] == [17]
     assert apps.calls.last.request.url.params["tenantId"] == "71"
-    assert [p.id for p in find_by_name(client.list_oauth_profiles(), "p")] == [1, 2]
-    assert find_by_name(client.list_datasources(), "Sales") == []
-    assert [d.id for d in find_by_name(client.list_datasources(), "sales")] == [9]
+    assert [p.id for p in find_by_name(hdp_client.list_oauth_profiles(), "p")] == [1, 2]
+    assert find_by_name(hdp_client.list_datasources(), "Sales") == []
+    assert [d.id for d in find_by_name(hdp_client.list_datasources(), "sales")] == [9]
 
 
 # --- logging ----------------------------------------------------------------------------------------
@@ -559,7 +559,7 @@ def test_logs_never_carry_secrets(router, make_client, raw_logs):
 
 
 @pytest.mark.parametrize("linked_id", ["503", 503], ids=["string-id", "int-id"])
-def test_profile_stats_accepts_string_or_int_ids(router, client, linked_id):
+def test_profile_stats_accepts_string_or_int_ids(router, hdp_client, linked_id):
     """HDP "Get statistics for an OAuth profile": the sample's data source id is a string ("503")."""
     router.get("/api/mgmt/oauthprofiles/7/stats").respond(
         200,
@@ -569,6 +569,6 @@ def test_profile_stats_accepts_string_or_int_ids(router, client, linked_id):
             "dataSources": [{"id": linked_id, "name": "ga_sales", "description": ""}],
         },
     )
-    stats = client.get_oauth_profile_stats(7)
+    stats = hdp_client.get_oauth_profile_stats(7)
     assert (stats.data_sources_linked, stats.data_store_id) == (1, 54)
     assert [d.id for d in stats.data_sources] == [503]

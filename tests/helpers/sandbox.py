@@ -1,6 +1,6 @@
 """The sandbox's sign-in passwords, read from the seeds: tests import them from here, never spell them out.
 
-docs/architecture.md ("Sandbox facts") documents them; tests/emulator/test_seed.py checks the two agree.
+docs/architecture.md ("Sandbox facts") documents them; tests/sandbox/hdp/test_seed.py checks the two agree.
 """
 
 from __future__ import annotations

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 TOKEN_PATH = "/sandbox/oauth/token/"
 
+#: The redirect URI the provider tests register (the portal's callback for the sandbox app in development).
+REDIRECT_URI = "http://127.0.0.1:8000/oauth/callback/Sandbox_app/"
+
 
 def authorize_url(
     redirect_uri: str,

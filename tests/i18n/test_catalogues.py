@@ -16,8 +16,7 @@ from types import ModuleType
 import polib
 import pytest
 
-from tests.i18n.conftest import ROOT
-
+ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = ("de", "fr")
 Key = tuple[str, str, str]  # (msgctxt, msgid, msgid_plural)
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from tests.helpers.wizard import acme, hdp_log, start_run  # noqa: F401
+from tests.helpers.wizard import start_run
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +108,7 @@ def test_the_sandbox_provider_follows_the_chosen_language(client) -> None:
     assert "Se connecter au fournisseur sandbox" in _html(client.get(provider_login))
 
 
-def test_my_setups_in_german_shows_german_dates_with_utc(acme) -> None:  # noqa: F811
+def test_my_setups_in_german_shows_german_dates_with_utc(acme) -> None:
     run = start_run(acme)
     type(run).objects.filter(pk=run.pk).update(updated_at=datetime(2026, 3, 5, 14, 7, tzinfo=UTC))
     page = _html(acme.get(reverse("onboarding:runs")))

@@ -4,20 +4,18 @@ provider hosts, a mocked token endpoint and the security-event log."""
 from __future__ import annotations
 
 import logging
-import socket
 
 import pytest
 import responses
 
 from portal.accounts.models import User
-from portal.oauth import safe_http
 from portal.onboarding.models import Run
-from tests.oauth.helpers import CONFIG_X, PUBLIC_IP
+from tests.helpers.oauth import CONFIG_X
 
 
 @pytest.fixture(autouse=True)
 def _oauth_settings(settings):
-    settings.ROOT_URLCONF = "tests.oauth.urls"
+    settings.ROOT_URLCONF = "tests.helpers.oauth_urls"
     settings.OAUTH_ALLOWED_CUSTOM_HOSTS = ["*.example.com", "*.other.org"]
     settings.PORTAL_BASE_URL = "https://portal.test"
     settings.OAUTH_TOKEN_TIMEOUT = 2.0
@@ -25,16 +23,8 @@ def _oauth_settings(settings):
 
 
 @pytest.fixture(autouse=True)
-def public_dns(monkeypatch):
-    """Every host resolves to one public address (no real DNS in tests)."""
-    calls: list[str] = []
-
-    def fake(host, port, *args, **kwargs):
-        calls.append(host)
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_IP, port))]
-
-    monkeypatch.setattr(safe_http.socket, "getaddrinfo", fake)
-    return calls
+def _public_dns(public_dns):
+    """Every OAuth test resolves hosts with ``public_dns`` (tests/helpers/oauth.py)."""
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from portal.lib import crypto
 from portal.oauth import flows
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import Run
-from tests.oauth.helpers import (
+from tests.helpers.oauth import (
     ACCESS,
     CONFIG_X,
     CONFIG_Y,

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from portal.oauth.models import OAuthFlow
-from tests.oauth.helpers import CONFIG_X, SECRET, start_flow, token_json
+from tests.helpers.oauth import CONFIG_X, SECRET, start_flow, token_json
 
 pytestmark = pytest.mark.django_db
 CODE = "sentinel-auth-code-signed-out"

@@ -15,7 +15,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from tests.oauth.helpers import SECRET, start_flow
+from tests.helpers.oauth import SECRET, start_flow
 
 CODE = "sentinel-crash-code-4411"
 ROOT = Path(__file__).resolve().parents[2]

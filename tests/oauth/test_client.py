@@ -14,7 +14,7 @@ import responses
 
 from portal.oauth import client, errors
 from portal.oauth.snapshot import FlowSnapshot
-from tests.oauth.helpers import ACCESS, REFRESH, SECRET, token_json
+from tests.helpers.oauth import ACCESS, REFRESH, SECRET, token_json
 
 TOKEN_URI = "https://token.example.com/oauth/token"
 SNAPSHOT = FlowSnapshot.from_json(

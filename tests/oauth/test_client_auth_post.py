@@ -20,8 +20,8 @@ from portal.oauth import client, flows, safe_http
 from portal.oauth.models import OAuthFlow
 from portal.oauth.snapshot import FlowSnapshot
 from portal.sandbox.hdp import refresh
+from tests.helpers.oauth import start_flow
 from tests.helpers.oidc import OidcServerError, complete_dev_interactions, start_oidc_provider
-from tests.oauth.helpers import start_flow
 
 REAL_GETADDRINFO = socket.getaddrinfo
 APP = "Post_app"

@@ -11,7 +11,7 @@ from django.http import QueryDict
 from portal.oauth import callback, flows
 from portal.oauth.models import OAuthFlow
 from portal.oauth.snapshot import FlowSnapshot
-from tests.oauth.helpers import CONFIG_X, request_for, start_flow
+from tests.helpers.oauth import CONFIG_X, request_for, start_flow
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from portal.oauth import flows
 from portal.oauth.identity import Identity, from_token_response
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import RemoteObject, Run
-from tests.oauth.helpers import CONFIG_X, request_for, start_flow
+from tests.helpers.oauth import CONFIG_X, request_for, start_flow
 
 
 def _jwt(claims: dict[str, str]) -> str:

@@ -16,8 +16,8 @@ import requests
 
 from portal.oauth import flows, safe_http
 from portal.oauth.models import OAuthFlow
+from tests.helpers.oauth import start_flow
 from tests.helpers.oidc import OidcServerError, complete_dev_interactions, start_oidc_provider
-from tests.oauth.helpers import start_flow
 
 REAL_GETADDRINFO = socket.getaddrinfo
 APP = "Test_app"

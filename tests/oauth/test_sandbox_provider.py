@@ -17,8 +17,8 @@ from portal.oauth import flows, presets, safe_http
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import Run
 from portal.sandbox.provider.seed import seed_provider
+from tests.helpers.oauth import start_flow
 from tests.helpers.sandbox_provider import sign_in_and_consent
-from tests.oauth.helpers import start_flow
 
 REAL_GETADDRINFO = socket.getaddrinfo
 APP = "Sandbox_app"

@@ -32,7 +32,8 @@ from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import Run
 from portal.sandbox.hdp import passwords, refresh
 from portal.sandbox.hdp.models import HdpUser, OAuthApp, OAuthProfile
-from tests.security.conftest import RecordingClient
+from tests.helpers.recording import RecordingClient
+from tests.helpers.spans import dump
 
 HDP_PASSWORD = "Sentinel-HdpPassword-7d1e"
 SERVICE_PASSWORD = "Sentinel-ServicePassword-5a90"
@@ -99,7 +100,15 @@ def _forms(value: str) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_whole_wizard_leaks_no_sentinel(hdp_log, settings, caplog, console_at_debug, public_dns, monkeypatch):
+def test_whole_wizard_leaks_no_sentinel(
+    spans,
+    hdp_log,
+    settings,
+    caplog,
+    console_at_debug,
+    public_dns,
+    monkeypatch,
+):
     settings.ADMINS = [("Ops", "ops@example.com")]
     settings.OAUTH_ALLOWED_CUSTOM_HOSTS = ["*.example.com"]
     settings.PORTAL_BASE_URL = "https://portal.test"
@@ -243,6 +252,8 @@ def test_whole_wizard_leaks_no_sentinel(hdp_log, settings, caplog, console_at_de
         ),
         "responses": "\n".join(_response_texts(browser)),
         "database": _database_dump(),
+        # OpenTelemetry (issue 23): every span of the run, as the exporter would receive it.
+        "spans": dump(spans.get_finished_spans()),
     }
     leaks = [
         (what, where)
@@ -252,3 +263,6 @@ def test_whole_wizard_leaks_no_sentinel(hdp_log, settings, caplog, console_at_de
     ]
     assert leaks == []
     assert len(sentinels) == 11
+    # The provider's redirect back carried code and state: no span holds either (nor the state alone).
+    assert "/oauth/callback/" in places["spans"]
+    assert not [state for state in (state_1, state_2) if any(f in places["spans"] for f in _forms(state))]

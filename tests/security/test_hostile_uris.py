@@ -1,5 +1,5 @@
 """SECURITY.md item 11 through the wizard (issue 4, part 2): every hostile provider URI of the
-validator table (tests/oauth/test_uris.py::HOSTILE, 54 payloads) typed into the real "register an
+validator table (tests/helpers/hostile_uris.py, HOSTILE, 54 payloads) typed into the real "register an
 application" form is refused with an error on that field, the rest of the input is kept, the secret
 is not echoed, and HDP never receives it: zero HDP writes, and no HDP request carries the URI. The
 inline check (htmx, on blur) refuses the same payloads with zero HDP calls at all.
@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from portal.oauth import presets, uris
 from portal.onboarding.forms import AppCreateForm
+from tests.helpers.hostile_uris import HOSTILE
 from tests.helpers.wizard import create_app, start_run
-from tests.oauth.test_uris import HOSTILE
 
 GOOD_AUTHORIZE = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOD_TOKEN = "https://oauth2.googleapis.com/token"

@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from portal.onboarding.models import Run
 from portal.sandbox.hdp.models import OAuthApp
+from tests.helpers.hostile_uris import SEPARATOR_HOSTILE
 from tests.helpers.wizard import create_app, start_run
-from tests.oauth.test_uris import SEPARATOR_HOSTILE
 
 GOOD = {"authorize_uri": "https://accounts.google.com/o/oauth2/v2/auth",
         "token_uri": "https://oauth2.googleapis.com/token"}  # fmt: skip

@@ -1,0 +1,126 @@
+"""issue 23: OpenTelemetry in-process (in-memory exporter): spans of a wizard request, redaction,
+a task's link to the request that queued it, tracing off by default. The OTLP receiver and the database
+spans under gunicorn are in test_gunicorn.py; the canary run with tracing on is
+tests/security/test_canary.py."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+from django_tasks import task
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+from opentelemetry import trace
+
+from portal.lib.logging import JsonFormatter, register_secret
+from portal.ops import tracing
+from tests.helpers.spans import dump
+from tests.helpers.wizard import sign_in
+
+
+@task()
+def traced_noop(value: int) -> int:
+    return value + 1
+
+
+def test_off_unless_configured(monkeypatch):
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_TRACES_EXPORTER"):
+        monkeypatch.delenv(name, raising=False)
+    assert not tracing.configured()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    assert tracing.configured()
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    assert not tracing.configured()
+    monkeypatch.delenv("OTEL_SDK_DISABLED")
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
+    assert not tracing.configured()
+    # Without setup, the portal's own spans are the API's no-op ones (no ids in the logs).
+    assert not trace.get_current_span().get_span_context().is_valid
+
+
+@pytest.mark.django_db
+def test_wizard_request_spans_with_hdp_operation(spans, client, hdp_log):
+    assert sign_in(client).status_code == 302
+    spans.clear()
+    response = client.get(reverse("onboarding:new"))
+    assert response.status_code == 200
+    finished = spans.get_finished_spans()
+    servers = [s for s in finished if s.kind == trace.SpanKind.SERVER]
+    assert len(servers) == 1
+    server = servers[0]
+    hdp = [s for s in finished if s.name.startswith("HDP ")]
+    assert hdp, [s.name for s in finished]
+    assert all(s.context.trace_id == server.context.trace_id for s in hdp)
+    assert {s.attributes["hdp.operation"] for s in hdp} <= {"list_datastores", "get_datastore", "get_me"}
+
+
+@pytest.mark.django_db
+def test_callback_query_string_never_in_a_span(spans, client, hdp_log):
+    assert sign_in(client).status_code == 302
+    spans.clear()
+    code, state = "sentinel-span-code-5521", "sentinel-span-state-9d07"
+    client.get("/oauth/callback/Acme_GA_app/", {"code": code, "state": state})
+    text = dump(spans.get_finished_spans())
+    assert spans.get_finished_spans()
+    assert code not in text and state not in text
+    assert "/oauth/callback/Acme_GA_app/" in text
+
+
+def test_registered_secret_redacted_in_attributes_and_events(spans):
+    secret = "sentinel-span-secret-0b3c"
+    register_secret(secret)
+    tracer = trace.get_tracer("test")
+    with pytest.raises(RuntimeError), tracer.start_as_current_span(f"op {secret}") as span:
+        span.set_attribute("detail", f"password={secret}")
+        span.set_attribute("list", [secret, "x"])
+        raise RuntimeError(f"boom {secret}")
+    text = dump(spans.get_finished_spans())
+    assert "RuntimeError" in text
+    assert secret not in text
+
+
+def test_json_log_line_carries_trace_and_span_ids(spans):
+    import logging
+
+    tracer = trace.get_tracer("test")
+    with tracer.start_as_current_span("op") as span:
+        record = logging.LogRecord("portal", logging.INFO, __file__, 1, "hello", None, None)
+        data = json.loads(JsonFormatter().format(record))
+        context = span.get_span_context()
+    assert data["trace_id"] == format(context.trace_id, "032x")
+    assert data["span_id"] == format(context.span_id, "016x")
+
+
+@pytest.mark.django_db
+def test_task_span_links_to_the_request_that_queued_it(spans):
+    tracer = trace.get_tracer("test")
+    with tracer.start_as_current_span("request") as request_span:
+        result = traced_noop.enqueue(41)
+        queued_by = request_span.get_span_context()
+    row = DBTaskResult.objects.get(id=result.id)
+    assert row.args_kwargs["args"] == [41] and row.args_kwargs["kwargs"] == {}  # the task's own arguments
+    assert row.args_kwargs["trace"]["traceparent"].split("-")[1] == format(queued_by.trace_id, "032x")
+    worker = Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=1,
+        worker_id="test",
+        excluded_queue_names=[],
+    )
+    worker.run_task(row)
+    row.refresh_from_db()
+    assert row.return_value == 42
+    task_spans = [s for s in spans.get_finished_spans() if s.name == "task traced_noop"]
+    assert len(task_spans) == 1
+    span = task_spans[0]
+    assert span.kind == trace.SpanKind.CONSUMER
+    assert span.context.trace_id != queued_by.trace_id  # its own trace, linked
+    assert [(link.context.trace_id, link.context.span_id) for link in span.links] == [
+        (queued_by.trace_id, queued_by.span_id)
+    ]
