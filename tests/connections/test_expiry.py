@@ -15,8 +15,8 @@ from portal.connections import expiry, foresight, health, notify
 from portal.connections.models import ConnectionCheck, Notification, WebhookDelivery
 from portal.connections.status import Cause, State
 from portal.onboarding.models import Run
-from tests.connections.helpers import drain
-from tests.connections.receiver import serve
+from tests.helpers.receiver import serve
+from tests.helpers.tasks import drain
 
 DAY = 86400
 SECRET = "webhook-signing-secret-foresight"
@@ -32,7 +32,7 @@ def _settings(settings):
 
 
 @pytest.fixture
-def receiver(settings):
+def hook(settings):
     with serve() as server:
         settings.HEALTH_WEBHOOK_URL = server.url + "/hook"
         settings.HEALTH_WEBHOOK_SECRET = SECRET
@@ -168,10 +168,10 @@ def test_the_scheduler_round_warns(run, settings):
     assert Notification.objects.filter(kind=Notification.Kind.EXPIRING).count() == 1
 
 
-def test_the_webhook_event_is_connection_expiring(run, receiver):
+def test_the_webhook_event_is_connection_expiring(run, hook):
     warn(at(run, timedelta(days=2)))
-    [hook] = receiver.hooks
-    body = json.loads(hook.body)
+    [sent] = hook.hooks
+    body = json.loads(sent.body)
     assert body["event"] == "connection.expiring"
     assert body["setup"]["id"] == str(run.pk)
     assert body["expected_end"] == end_of(run).isoformat()

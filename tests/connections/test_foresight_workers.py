@@ -50,8 +50,8 @@ from portal.sandbox.hdp.models import OAuthProfile
 from portal.sandbox.hdp.seed import seed_demo
 from portal.sandbox.hdp.wsgi import build_server
 from portal.sandbox.provider import lifetimes, seed
-from tests.connections.receiver import Receiver, serve
 from tests.helpers.pkce import make_pkce
+from tests.helpers.receiver import Receiver, serve
 from tests.helpers.sandbox import PASSWORDS
 from tests.helpers.sandbox_provider import authorize_url, callback_params, sign_in_and_consent
 

@@ -13,8 +13,8 @@ from playwright.sync_api import Page
 
 from portal.accounts.models import User
 from portal.onboarding.models import RemoteObject, Run
-from tests.e2e.conftest import ACME_ADMIN, TIMEOUT_MS, sign_in, wait_for_step
 from tests.helpers.axe import assert_no_serious_axe_violations
+from tests.helpers.e2e import ACME_ADMIN, TIMEOUT_MS, sign_in, wait_for_step
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CONTINUE = "main button:has-text('Continue')"

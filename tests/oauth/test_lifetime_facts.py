@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from portal.oauth import client
 from portal.onboarding.models import Run
-from tests.oauth.helpers import ACCESS, CONFIG_X, REFRESH, SECRET, start_flow, token_json
+from tests.helpers.oauth import ACCESS, CONFIG_X, REFRESH, SECRET, start_flow, token_json
 
 CODE = "sentinel-auth-code-22aa"
 DATE = "Tue, 01 Dec 2026 09:00:00 GMT"

@@ -19,23 +19,6 @@ DAY = 86400
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff(client, settings):
-    settings.HDP_TRANSPORT_FACTORY = "portal.sandbox.hdp.emulator.mock_transport"
-    settings.HDP_BASE_URL = "http://hdp.test"
-    settings.PORTAL_BASE_URL = "http://portal.test"
-    seed_demo()
-    response = client.post(
-        reverse("accounts:login"), {"username": "support", "password": PASSWORDS["support"]}
-    )
-    assert response.status_code == 302
-    response = client.post(
-        reverse("support:reason"), {"reason": "SUP-22 lapsing sign-ins", "next": reverse("support:tenants")}
-    )
-    assert response.status_code == 303
-    return client
-
-
 def make(name: str, tenant: int, lifetime: int | None, *, status: str = Run.Status.COMPLETED) -> Run:
     owner, _ = User.objects.get_or_create(username=f"admin{tenant}", defaults={"hdp_tenant_id": tenant})
     now = timezone.now()

@@ -1,7 +1,6 @@
 """Issue 22 items 2, 3, 5: the setup page and My setups show the sign-in's expected end with its basis
 (<details>, no JavaScript needed), and the rule can be changed on the setup page."""
 
-# ruff: noqa: F811 (pytest fixtures imported from tests.helpers.wizard)
 from __future__ import annotations
 
 import pytest
@@ -10,11 +9,11 @@ from django.urls import reverse
 from portal.audit.models import AuditEntry
 from portal.onboarding.models import Run
 from tests.helpers.refreshing_provider import patch_provider
-from tests.helpers.wizard import acme, globex, hdp_log, run_at_verify  # noqa: F401
+from tests.helpers.wizard import run_at_verify
 
 
 @pytest.fixture
-def completed(acme, hdp_log, monkeypatch):
+def signed_in_setup(acme, hdp_log, monkeypatch):
     patch_provider(monkeypatch)
     run = run_at_verify(acme)
     assert run.status == Run.Status.COMPLETED
@@ -38,9 +37,9 @@ def said(run: Run, seconds) -> Run:
     return run
 
 
-def test_the_setup_page_shows_the_end_the_provider_said(acme, completed):
-    said(completed, 600)
-    html = page(acme, completed)
+def test_the_setup_page_shows_the_end_the_provider_said(acme, signed_in_setup):
+    said(signed_in_setup, 600)
+    html = page(acme, signed_in_setup)
     assert '<section id="signin"' in html
     assert "Sign-in valid until" in html and "(1 day)" in html
     assert '<details class="signin-basis">' in html
@@ -48,31 +47,31 @@ def test_the_setup_page_shows_the_end_the_provider_said(acme, completed):
     assert "replaces the refresh token each time it is used" in html  # the sandbox rotates
 
 
-def test_my_setups_shows_the_same_line_and_basis(acme, completed):
-    said(completed, 600)
+def test_my_setups_shows_the_same_line_and_basis(acme, signed_in_setup):
+    said(signed_in_setup, 600)
     html = acme.get(reverse("onboarding:runs")).content.decode()
     assert "Sign-in valid until" in html
     assert "the sandbox provider said 10 minutes" in html
 
 
-def test_no_answer_and_no_rule_is_no_known_end(acme, completed):
-    said(completed, None)
-    assert "No known end" in page(acme, completed)
+def test_no_answer_and_no_rule_is_no_known_end(acme, signed_in_setup):
+    said(signed_in_setup, None)
+    assert "No known end" in page(acme, signed_in_setup)
     assert "No known end" in acme.get(reverse("onboarding:runs")).content.decode()
 
 
-def test_a_bad_answer_is_no_known_end_with_its_note_on_the_page(acme, completed):
-    said(completed, -30)
-    html = page(acme, completed)
+def test_a_bad_answer_is_no_known_end_with_its_note_on_the_page(acme, signed_in_setup):
+    said(signed_in_setup, -30)
+    html = page(acme, signed_in_setup)
     assert "No known end" in html
     assert "refresh_token_expires_in = -30, which is not a lifetime" in html
 
 
 @pytest.fixture
-def google_setup(completed):
-    Run.objects.filter(pk=completed.pk).update(preset="google_analytics")
-    completed.refresh_from_db()
-    return said(completed, None)
+def google_setup(signed_in_setup):
+    Run.objects.filter(pk=signed_in_setup.pk).update(preset="google_analytics")
+    signed_in_setup.refresh_from_db()
+    return said(signed_in_setup, None)
 
 
 def test_the_rule_is_changed_on_the_setup_page(acme, google_setup):
@@ -94,23 +93,27 @@ def test_the_rule_is_changed_on_the_setup_page(acme, google_setup):
     assert entry.run_id == google_setup.pk
 
 
-def test_a_refused_rule_changes_nothing_and_says_why(acme, completed):
-    Run.objects.filter(pk=completed.pk).update(preset="snowflake")
+def test_a_refused_rule_changes_nothing_and_says_why(acme, signed_in_setup):
+    Run.objects.filter(pk=signed_in_setup.pk).update(preset="snowflake")
     response = acme.post(
-        reverse("connections:signin-rule", args=[completed.pk]), {"signin_rule_days": "365"}, follow=True
+        reverse("connections:signin-rule", args=[signed_in_setup.pk]),
+        {"signin_rule_days": "365"},
+        follow=True,
     )
     assert "enter between 1 and 90 days" in response.content.decode()
-    completed.refresh_from_db()
-    assert completed.signin_rule_days is None
+    signed_in_setup.refresh_from_db()
+    assert signed_in_setup.signin_rule_days is None
 
 
-def test_someone_elses_setup_rule_cannot_be_changed(globex, completed):
-    response = globex.post(reverse("connections:signin-rule", args=[completed.pk]), {"signin_rule": "none"})
+def test_someone_elses_setup_rule_cannot_be_changed(globex, signed_in_setup):
+    response = globex.post(
+        reverse("connections:signin-rule", args=[signed_in_setup.pk]), {"signin_rule": "none"}
+    )
     assert response.status_code == 404
-    completed.refresh_from_db()
-    assert completed.signin_rule == ""
+    signed_in_setup.refresh_from_db()
+    assert signed_in_setup.signin_rule == ""
 
 
-def test_the_sandbox_has_no_rule_to_change(acme, completed):
-    response = acme.post(reverse("connections:signin-rule", args=[completed.pk]), {}, follow=True)
+def test_the_sandbox_has_no_rule_to_change(acme, signed_in_setup):
+    response = acme.post(reverse("connections:signin-rule", args=[signed_in_setup.pk]), {}, follow=True)
     assert "There is nothing to choose for this provider." in response.content.decode()

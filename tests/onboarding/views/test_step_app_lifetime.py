@@ -1,12 +1,11 @@
 """Issue 22 item 2: the application step asks only what the portal cannot know about the sign-in's
 lifetime, with the preset's documented default preselected and a one-line source; kept with the setup."""
 
-# ruff: noqa: F811 (pytest fixtures imported from tests.helpers.wizard)
 from __future__ import annotations
 
 from django.urls import reverse
 
-from tests.helpers.wizard import acme, create_app, hdp_log, start_run  # noqa: F401
+from tests.helpers.wizard import create_app, start_run
 
 GOOGLE = {
     "client_id": "1234.apps.googleusercontent.com",
