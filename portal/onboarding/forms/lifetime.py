@@ -62,7 +62,9 @@ def clean(form: forms.Form, preset: presets.Preset, data: dict[str, Any]) -> Non
     if not rule.asks_days or "signin_rule_days" in form.errors:
         return
     if days is None:
-        form.add_error("signin_rule_days", _("Enter the number of days this rule counts."))
+        # Not sent at all (a form without the question, a script): the rule's documented default.
+        if form.add_prefix("signin_rule_days") in form.data:
+            form.add_error("signin_rule_days", _("Enter the number of days this rule counts."))
     elif not rule.min_days <= days <= rule.max_days:
         form.add_error(
             "signin_rule_days",
