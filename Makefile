@@ -51,6 +51,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/bench_health.py
 	$(BIN)/python scripts/bench_ops.py
+	$(BIN)/python scripts/bench_api.py
 
 # ruff (check + format), djade (templates) and typos through pre-commit (.pre-commit-config.yaml,
 # no network needed), then mypy (strict) on the whole package, then import-linter (the layer rules and

@@ -72,11 +72,14 @@ INSTALLED_APPS = [
     "portal.connections",
     "portal.support",
     "portal.ops",
+    "portal.api",
     "portal.sandbox.hdp",
     "portal.sandbox.provider",
     "oauth2_provider",
     "django_tasks",
     "django_tasks_db",
+    # Only for its templates and Swagger UI's static files (the API docs page: no CDN).
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -89,6 +92,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Compresses HTML before anything else sees the body (BREACH: SECURITY.md item 26).
     "django.middleware.gzip.GZipMiddleware",
+    # /api/v1/: any error answer not already problem+json (405, 404 of unknown paths) becomes one.
+    "portal.api.middleware.ApiProblemMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -279,7 +284,7 @@ HEALTH_CHECK_CAP_DELAY = env_int("HEALTH_CHECK_CAP_DELAY_SECONDS", 15)
 # HDP down (5xx, timeouts): wait base * 2^(n-1) seconds after the n-th failure, at most max.
 HEALTH_HDP_BACKOFF_BASE = env_int("HEALTH_HDP_BACKOFF_BASE_SECONDS", 60)
 HEALTH_HDP_BACKOFF_MAX = env_int("HEALTH_HDP_BACKOFF_MAX_SECONDS", 3600)
-# Optional webhook told of every change of status; signed with HMAC-SHA256 (docs/deploy.md).
+# Optional webhook told of every change of status, in the Standard Webhooks format (docs/deploy.md).
 HEALTH_WEBHOOK_URL = env_str("HEALTH_WEBHOOK_URL", "") or ""
 HEALTH_WEBHOOK_SECRET = env_secret("HEALTH_WEBHOOK_SECRET") or ""
 HEALTH_WEBHOOK_TIMEOUT = float(env_int("HEALTH_WEBHOOK_TIMEOUT_MS", 5000)) / 1000
@@ -341,6 +346,12 @@ PORTAL_BENCH_VIEWS = env_bool("PORTAL_BENCH_VIEWS", default=False)
 # --- Rate limits (per person, per minute) ------------------------------------------------------------
 RATELIMIT_OAUTH_START_PER_MINUTE = env_int("RATELIMIT_OAUTH_START_PER_MINUTE", 10)
 RATELIMIT_TEST_PER_MINUTE = env_int("RATELIMIT_TEST_PER_MINUTE", 10)
+
+# --- Automation API (portal/api, docs/api.md) -------------------------------------------------------
+# Requests per token per minute (database counters); over it: 429 with Retry-After. 0 switches it off.
+API_RATELIMIT_PER_MINUTE = env_int("API_RATELIMIT_PER_MINUTE", 120)
+# The key of the tokens' HMAC-SHA256; empty: derived from SECRET_KEY. Changing it invalidates every token.
+API_TOKEN_HASH_KEY = env_secret("API_TOKEN_HASH_KEY") or ""
 
 # --- Sign-in throttle (SECURITY.md item 34; docs/deploy.md) -----------------------------------------
 # Failed sign-ins within the window: from this many on, sign-in is paused (0 switches a counter off)

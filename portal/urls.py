@@ -13,6 +13,7 @@ urlpatterns = [
     path("oauth/", include("portal.oauth.urls")),
     path("support/", include("portal.support.urls")),
     path("connections/", include("portal.connections.urls")),
+    path("api/", include("portal.api.urls")),
     # Django's own view (it validates `next`); the language choice works signed out too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
 ]

@@ -68,6 +68,15 @@ def _check(user: User, stamp: str) -> str | None:
     return why_ended(account, user, stamp)
 
 
+def account_problem(user: User) -> str | None:
+    """Why HDP no longer lets this person in (removed, renamed, disabled or locked), else None.
+
+    The API tokens' re-check (portal/api/auth.py): like a session's, except that a changed password
+    does not end a token. Raises ``HdpError`` when HDP cannot answer.
+    """
+    return _check(user, "")
+
+
 class HdpRecheckMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -146,7 +146,12 @@ def verdict_for(run: Run, client: HdpClient) -> Verdict:
 
 def run_check(run: Run, client: HdpClient, *, trigger: str, requested_by: str = "") -> ConnectionCheck:
     """One real check, recorded from start to end. Raises :class:`CheckBusy` if one is running."""
-    check = begin(run, trigger, requested_by)
+    return complete(begin(run, trigger, requested_by), client)
+
+
+def complete(check: ConnectionCheck, client: HdpClient) -> ConnectionCheck:
+    """Run the HDP part of a begun check and record its verdict (:func:`run_check`, a queued check)."""
+    run = check.run
     try:
         verdict = verdict_for(run, client)
     except BaseException:

@@ -165,6 +165,16 @@ def claim_now(run_ids: list[str], now: datetime | None = None) -> list[tuple[str
     return [(str(run_id), claim) for run_id in won]
 
 
+def queue_check(run: Run, *, trigger: str, requested_by: str = "") -> ConnectionCheck:
+    """Start a check of ``run`` now and queue its HDP part (:func:`run_queued_check`); the API's
+    ``POST /setups/{id}/checks``. The row exists at once (the setup shows "checking", a second
+    request gets :class:`checks.CheckBusy`), so the caller can answer with its id; a worker that never
+    picks it up leaves it abandoned after ``CONNECTION_CHECK_TIMEOUT``, as any unfinished check."""
+    check = checks.begin(run, trigger, requested_by)
+    transaction.on_commit(lambda: run_queued_check.enqueue(check.pk))
+    return check
+
+
 # --- one scheduled check ---------------------------------------------------------------------------
 
 
@@ -265,3 +275,19 @@ def check_setup(run_id: str, claim: str, trigger: str = "scheduled", requested_b
         check_setup.using(run_after=outcome.retry_at).enqueue(run_id, claim, trigger, requested_by)
     logger.info("health check of %s: %s %s", run_id, outcome.action, outcome.reason)
     return f"{outcome.action}: {outcome.reason}"
+
+
+@task()
+def run_queued_check(check_id: int) -> str:
+    """The HDP part of a check begun by :func:`queue_check`, with the setup owner's HDP identity."""
+    check = (
+        ConnectionCheck.objects.select_related("run__owner")
+        .filter(pk=check_id, finished_at__isnull=True)
+        .first()
+    )
+    if check is None:
+        return "skipped: the check was abandoned or is gone"
+    with HdpClient.for_user(check.run.owner) as client:
+        done = checks.complete(check, client)
+    _record_hdp(done.state, done.finished_at or timezone.now())
+    return f"ran: {done.state}"

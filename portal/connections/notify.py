@@ -8,18 +8,19 @@ the setup's owner and the deployment's webhook are sent by their own tasks (:fun
 :func:`deliver_webhook`, declared here), so a slow mail server or a webhook that times out never holds up
 a check.
 
-The webhook body is JSON, signed with HMAC-SHA256 over ``timestamp + "." + body`` (docs/deploy.md
-"Health-check webhook" has the receiver's recipe). The secret and the full webhook URL are never
+The webhook follows the Standard Webhooks specification (https://www.standardwebhooks.com/): a JSON
+body ``{"type", "timestamp", "data"}`` with the headers ``webhook-id`` (the same for every retry of one
+delivery), ``webhook-timestamp`` and ``webhook-signature`` (``v1,`` + base64 HMAC-SHA256 over
+``id.timestamp.body``), signed by the ``standardwebhooks`` package, so a receiver verifies it with an
+off-the-shelf library (docs/api.md "Webhooks"; docs/deploy.md says what changed for receivers of the
+old ``X-Portal-Signature``). The secret and the full webhook URL are never
 logged or stored (a URL's path may carry a token): a delivery records the host only.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
-import time
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +34,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
+from standardwebhooks.webhooks import Webhook
 
 from portal.connections import foresight
 from portal.connections.models import (
@@ -48,9 +50,12 @@ from portal.onboarding.models import Run
 logger = logging.getLogger(__name__)
 
 PROBLEMS = (State.NEEDS_RECONNECT, State.BROKEN)
-SIGNATURE_HEADER = "X-Portal-Signature"
-TIMESTAMP_HEADER = "X-Portal-Timestamp"
-DELIVERY_HEADER = "X-Portal-Delivery"
+#: Standard Webhooks headers.
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
+#: Event types (the ``type`` of a body): a connection stopped working, or works again.
+EVENT_TYPES = ("connection.broke", "connection.recovered", "connection.expiring")
 
 
 def previous_state(check: ConnectionCheck) -> str | None:
@@ -235,7 +240,8 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def payload(note: Notification) -> dict[str, Any]:
+def event_data(note: Notification) -> dict[str, Any]:
+    """The ``data`` of a connection event (schema: portal/api/webhooks.py, docs/api.md)."""
     run = note.run
     body = _payload(note)
     if note.kind == Notification.Kind.EXPIRING:
@@ -272,9 +278,30 @@ def _payload(note: Notification) -> dict[str, Any]:
     }
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
+def payload(note: Notification) -> dict[str, Any]:
+    """A Standard Webhooks body: the event's type, when it happened, and its data."""
+    return {"type": f"connection.{note.kind}", "timestamp": _iso(note.created_at), "data": event_data(note)}
+
+
+def signer(secret: str) -> Webhook:
+    """``whsec_<base64>`` is the Standard Webhooks form; an older raw secret (no prefix) is used as the
+    key itself (its UTF-8 bytes), so receivers that have it keep verifying (docs/deploy.md)."""
+    if secret.startswith("whsec_"):
+        return Webhook(secret)
+    return Webhook(secret.encode())
+
+
+def message_id(delivery: WebhookDelivery) -> str:
+    """The ``webhook-id``: one per delivery, the same for its retries (receivers drop duplicates)."""
+    return f"msg_{delivery.pk}_{delivery.notification_id}"
+
+
+def signed_headers(secret: str, msg_id: str, when: datetime, body: bytes) -> dict[str, str]:
+    return {
+        ID_HEADER: msg_id,
+        TIMESTAMP_HEADER: str(int(when.timestamp())),
+        SIGNATURE_HEADER: signer(secret).sign(msg_id, when, body),
+    }
 
 
 def _session() -> requests.Session:
@@ -299,13 +326,10 @@ def deliver(delivery_id: int) -> tuple[str, datetime | None]:
         return delivery.status, None
     now = timezone.now()
     body = json.dumps(payload(delivery.notification), separators=(",", ":"), sort_keys=True).encode()
-    timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "hdp-onboarding-portal",
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: sign(settings.HEALTH_WEBHOOK_SECRET, timestamp, body),
-        DELIVERY_HEADER: str(delivery.pk),
+        **signed_headers(settings.HEALTH_WEBHOOK_SECRET, message_id(delivery), now, body),
     }
     code: int | None = None
     error = ""

@@ -6,7 +6,7 @@ Two layers:
   verifier) calls :func:`register_secret`; for the rest of that request any log record or error
   report containing the value has it replaced by ``[redacted]``.
 * Patterns that look like credentials (``Authorization`` headers, ``*_token=``, ``client_secret``,
-  ``password``, ``code=``) are masked regardless.
+  ``password``, ``code=``, the portal's API tokens ``hdpp_...``) are masked regardless.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ _PATTERNS = [
         r"(?i)((?:access_token|refresh_token|id_token|client_secret|code_verifier|password|code|state|"
         r"accessToken|refreshToken|clientSecret)[\"']?\s*[:=]\s*[\"']?)([^\s&'\",}]+)"
     ),
+    # The portal's own API tokens (portal/api/tokens.py), wherever they appear.
+    re.compile(r"hdpp_[A-Za-z0-9_-]{8,}"),
 ]
 
 
@@ -85,6 +87,8 @@ def redact(text: str) -> str:
         text = _PATTERNS[0].sub(lambda m: m.group(1) + m.group(2) + " " + REDACTED, text)
     if lower is None or any(stem in lower for stem in _STEMS):
         text = _PATTERNS[1].sub(lambda m: m.group(1) + REDACTED, text)
+    if lower is None or "hdpp_" in lower:
+        text = _PATTERNS[2].sub("hdpp_" + REDACTED, text)
     return redact_registered(text)
 
 

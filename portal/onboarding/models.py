@@ -108,6 +108,9 @@ class Run(ChoiceDisplayMixin, models.Model):
 
     class Meta:
         ordering = ["-updated_at"]
+        # The API's setup list walks a person's runs newest first (portal/api/setups.py, keyset on
+        # (created_at, id)): this index lets it stop after one page instead of sorting every run.
+        indexes = [models.Index(fields=["owner", "-created_at", "-id"], name="onboarding_run_owner_created")]
         constraints = [
             # Two admins of one tenant cannot both be creating the same data source name.
             models.UniqueConstraint(

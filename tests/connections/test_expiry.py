@@ -171,7 +171,10 @@ def test_the_scheduler_round_warns(run, settings):
 def test_the_webhook_event_is_connection_expiring(run, hook):
     warn(at(run, timedelta(days=2)))
     [sent] = hook.hooks
-    body = json.loads(sent.body)
+    event = json.loads(sent.body)
+    assert event["type"] == "connection.expiring"
+    notify.signer(SECRET).verify(sent.body, sent.headers)  # Standard Webhooks; raises if it does not verify
+    body = event["data"]
     assert body["event"] == "connection.expiring"
     assert body["setup"]["id"] == str(run.pk)
     assert body["expected_end"] == end_of(run).isoformat()
@@ -270,7 +273,9 @@ def test_the_broken_email_after_the_end_says_it_was_foreseen(run):
     [email] = mail.outbox
     assert "This was foreseen: the sign-in was expected to lapse at" in email.body
     assert "Snowflake said 30 days" in email.body
-    assert notify.payload(Notification.objects.get(kind="broke"))["foreseen_lapse_at"] == end.isoformat()
+    assert (
+        notify.payload(Notification.objects.get(kind="broke"))["data"]["foreseen_lapse_at"] == end.isoformat()
+    )
 
 
 def test_a_break_before_the_end_is_not_called_foreseen(run):
@@ -296,4 +301,4 @@ def test_a_break_before_the_end_is_not_called_foreseen(run):
     notify.on_check(run, broke)
     drain()
     assert "foreseen" not in mail.outbox[0].body
-    assert "foreseen_lapse_at" not in notify.payload(Notification.objects.get())
+    assert "foreseen_lapse_at" not in notify.payload(Notification.objects.get())["data"]
