@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("onboarding", "0007_cache_table"),
+        ("onboarding", "0008_run_owner_created_index"),
     ]
 
     operations = [
