@@ -106,6 +106,12 @@ FIELDS = (
     "granted_scope",
     "provider_subject",
     "provider_display_name",
+    # The sign-in's expected end (issue 22: portal/connections/foresight.py).
+    "preset",
+    "consented_at",
+    "signin_facts",
+    "signin_rule",
+    "signin_rule_days",
 )
 
 
