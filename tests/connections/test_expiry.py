@@ -174,7 +174,9 @@ def test_the_webhook_event_is_connection_expiring(run, hook):
     event = json.loads(sent.body)
     assert event["type"] == "connection.expiring"
     with freeze_time(at(run, timedelta(days=2))):  # signed at the round's (frozen) time
-        notify.signer(SECRET).verify(sent.body, sent.headers)  # Standard Webhooks; raises if it does not verify
+        notify.signer(SECRET).verify(
+            sent.body, sent.headers
+        )  # Standard Webhooks; raises if it does not verify
     body = event["data"]
     assert body["event"] == "connection.expiring"
     assert body["setup"]["id"] == str(run.pk)
