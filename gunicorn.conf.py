@@ -60,6 +60,7 @@ def on_exit(server: Any) -> None:
     if _OWN_METRICS_DIR:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
+
 class RedactingLogger(glogging.Logger):
     """gunicorn's logger with every access-log line passed through portal.lib.logging.redact: a
     handoff link's path (/oauth/h/<token>/, issue 19) or a callback's code never reaches the log."""

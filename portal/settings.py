@@ -297,6 +297,13 @@ if IS_PROD and HEALTH_WEBHOOK_ALLOW_PRIVATE:
 if HEALTH_WEBHOOK_URL and not HEALTH_WEBHOOK_SECRET:
     raise ImproperlyConfigured("HEALTH_WEBHOOK_SECRET must be set when HEALTH_WEBHOOK_URL is.")
 HEALTH_EMAIL_FROM = env_str("HEALTH_EMAIL_FROM", "") or ""
+# Warn a setup's owner (e-mail) and the webhook (event connection.expiring) this many seconds before
+# its sign-in's expected end, once each (portal/connections/expiry.py, run by the health scheduler
+# round). Default 14, 3 and 1 days; comma-separated seconds.
+FORESIGHT_WARN_BEFORE = sorted(
+    {int(v) for v in env_list("FORESIGHT_WARN_BEFORE_SECONDS", ["1209600", "259200", "86400"]) if int(v) > 0},
+    reverse=True,
+)
 
 # --- OAuth -----------------------------------------------------------------------------------------
 OAUTH_FLOW_TTL_SECONDS = env_int("OAUTH_FLOW_TTL_SECONDS", 600)

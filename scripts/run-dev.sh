@@ -9,6 +9,9 @@ PORT=${PORT:-8000}
 export HEALTH_CHECK_INTERVAL_SECONDS=${HEALTH_CHECK_INTERVAL_SECONDS:-120}
 export HEALTH_CHECK_JITTER_SECONDS=${HEALTH_CHECK_JITTER_SECONDS:-10}
 export SCHEDULE_EVERY=${SCHEDULE_EVERY:-30}
+# Sandbox: warn of a lapsing sign-in 5 and 2 minutes ahead too, so a 10-minute refresh token shows the walk
+# (README "See a lapse coming"; production: 14, 3 and 1 days).
+export FORESIGHT_WARN_BEFORE_SECONDS=${FORESIGHT_WARN_BEFORE_SECONDS:-1209600,259200,86400,300,120}
 
 pids=()
 stop() {

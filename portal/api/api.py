@@ -33,7 +33,7 @@ from portal.api.auth import TokenAuth, require_scope
 from portal.api.models import ApiToken
 from portal.api.problems import Problem
 from portal.audit.models import AuditEntry
-from portal.connections import checks, health
+from portal.connections import checks, foresight, health
 from portal.connections.models import ConnectionCheck
 from portal.onboarding.models import Run
 from portal.onboarding.views import common
@@ -205,8 +205,17 @@ def list_setups(request: HttpRequest, filters: Query[SetupFilters]) -> HttpRespo
         limit=filters.limit,
     )
     link, words = setups.page_link(), dict[Any, tuple[str, str | None]]()
+    forecasts = foresight.for_runs(rows)  # one query for the page, not one per setup
     items = [
-        setups.setup_out(r, statuses[r.pk], person.username, ids.get(r.pk, {}), link=link, words=words)
+        setups.setup_out(
+            r,
+            statuses[r.pk],
+            person.username,
+            ids.get(r.pk, {}),
+            link=link,
+            words=words,
+            forecast=forecasts[r.pk],
+        )
         for r in rows
     ]
     body = {

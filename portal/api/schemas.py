@@ -50,6 +50,14 @@ class SetupLinks(Schema):
     page: str = Field(description="The setup's page in the portal (sign-in needed).")
 
 
+class SetupSignin(Schema):
+    expected_end: datetime | None = Field(
+        description="When the sign-in at the provider is expected to lapse; null: no known end."
+    )
+    line: str = Field(description="The same in words, as My setups shows it.")
+    basis: list[str] = Field(description="Why that date (or no known end), in the setup page's sentences.")
+
+
 class Setup(Schema):
     id: str
     status: SetupStatus
@@ -62,6 +70,7 @@ class Setup(Schema):
         None, description="The provider account the sign-in was made with (display name or subject)."
     )
     granted_scopes: list[str]
+    signin: SetupSignin
     owner: str = Field(description="The HDP user name of the person who made the setup.")
     created_at: datetime
     completed_at: datetime | None

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from portal.accounts.models import User
 from portal.api.problems import Problem
-from portal.connections import checks
+from portal.connections import checks, foresight
 from portal.connections.models import ConnectionCheck
 from portal.connections.status import State, Status
 from portal.onboarding.models import RemoteObject, Run
@@ -106,6 +106,12 @@ FIELDS = (
     "granted_scope",
     "provider_subject",
     "provider_display_name",
+    # The sign-in's expected end (issue 22: portal/connections/foresight.py).
+    "preset",
+    "consented_at",
+    "signin_facts",
+    "signin_rule",
+    "signin_rule_days",
 )
 
 
@@ -183,8 +189,10 @@ def setup_out(
     *,
     link: str | None = None,
     words: dict[Any, tuple[str, str | None]] | None = None,
+    forecast: foresight.Forecast | None = None,
 ) -> dict[str, Any]:
     pk = str(run.pk)
+    signin = forecast or foresight.for_run(run, status)
     return {
         "id": pk,
         "status": status_out(status, words),
@@ -195,6 +203,8 @@ def setup_out(
         "oauth_application": {"name": run.app_name, "hdp_id": ids.get(RemoteObject.Kind.APP)},
         "provider_account": run.provider_display_name or run.provider_subject or None,
         "granted_scopes": run.granted_scope.split(),
+        # The sign-in's expected end and its basis (issue 22; portal/connections/foresight.py).
+        "signin": {"expected_end": signin.end, "line": signin.line(), "basis": list(signin.basis)},
         "owner": owner,
         "created_at": run.created_at,
         "completed_at": run.completed_at,

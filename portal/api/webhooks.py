@@ -28,22 +28,35 @@ class WebhookSetup(BaseModel):
     url: str = Field(description="The portal page where the owner fixes the setup.")
 
 
+EventType = Literal["connection.broke", "connection.recovered", "connection.expiring"]
+
+
 class ConnectionEventData(BaseModel):
-    event: Literal["connection.broke", "connection.recovered"] = Field(description="The same as `type`.")
+    event: EventType = Field(description="The same as `type`.")
     tenant: WebhookTenant
     setup: WebhookSetup
     status: str = Field(description="The new status (needs_reconnect, broken or working).")
     previous_status: str | None
     cause: str | None
     cause_text: str | None
-    checked_at: str | None = Field(description="ISO 8601: when the check that found it finished.")
+    checked_at: str | None = Field(
+        description="ISO 8601: when the check that found it finished (null for connection.expiring)."
+    )
     notified_at: str | None
+    expected_end: str | None = Field(
+        None, description="connection.expiring: ISO 8601, when the sign-in is expected to lapse."
+    )
+    basis: list[str] | None = Field(None, description="connection.expiring: why that date, in sentences.")
+    reconnect_url: str | None = Field(None, description="connection.expiring: the link that reconnects.")
+    foreseen_lapse_at: str | None = Field(
+        None, description="connection.broke after a foreseen lapse: ISO 8601, the expected end that passed."
+    )
 
 
 class ConnectionEvent(BaseModel):
     """A Standard Webhooks body."""
 
-    type: Literal["connection.broke", "connection.recovered"]
+    type: EventType
     timestamp: str | None = Field(description="ISO 8601: when the change was recorded.")
     data: ConnectionEventData
 
@@ -54,6 +67,7 @@ _REF = "#/components/schemas/{model}"
 _DESCRIPTIONS = {
     "connection.broke": "A setup's connection stopped working (needs a reconnect, or broken).",
     "connection.recovered": "A setup's connection works again.",
+    "connection.expiring": "A setup's sign-in at the provider is expected to lapse soon (issue 22).",
 }
 
 _HEADERS = [

@@ -16,3 +16,4 @@ class ConnectionsConfig(AppConfig):
         signals.run_verified.connect(receivers.record_wizard_check, dispatch_uid="connections.wizard_check")
         signals.setups_listed.connect(receivers.statuses_for_list, dispatch_uid="connections.statuses")
         handoff_finished.connect(handoff.on_finished, dispatch_uid="connections.handoff")
+        signals.setups_foreseen.connect(receivers.foresight_for_list, dispatch_uid="connections.foresight")

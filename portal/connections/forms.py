@@ -4,11 +4,15 @@ and a repair's confirmation. The secret and the scopes use the wizard's own fiel
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portal.connections.models import NotificationPreference
 from portal.connections.rotate import SCOPE_MAX
+from portal.oauth.presets import Preset
+from portal.onboarding.forms import lifetime
 from portal.onboarding.forms.fields import ClientSecretField, ScopeField
 
 
@@ -55,3 +59,20 @@ class RepairForm(forms.Form):
         """The ids of the other data sources ticked (anything not a number is ignored)."""
         getlist = getattr(self.data, "getlist", None)
         return [int(v) for v in (getlist("also") if getlist else []) if str(v).isdigit()]
+
+
+class SigninRuleForm(forms.Form):
+    """The sign-in lifetime rule on the setup page (issue 22 item 2): the application step's question."""
+
+    def __init__(self, data: Any = None, *, preset: Preset, rule: str = "", days: int | None = None) -> None:
+        super().__init__(data, auto_id="signin_%s")
+        self.preset = preset
+        lifetime.add_fields(self, preset, rule, days)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        lifetime.clean(self, self.preset, data)
+        return data
+
+    def chosen(self) -> tuple[str, int | None]:
+        return lifetime.chosen(self, self.preset)

@@ -29,7 +29,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django_tasks import task
 
-from portal.connections import checks
+from portal.connections import checks, expiry
 from portal.connections.models import ConnectionCheck, HdpOutage, HealthSchedule
 from portal.connections.status import State
 from portal.hdp.client import HdpClient
@@ -104,6 +104,8 @@ def schedule_round(now: datetime | None = None) -> int:
     """One scheduler round: sync rows, claim every due one, enqueue its check. Returns tasks enqueued."""
     enqueued = enqueue(now=now)
     logger.info("health scheduler enqueued %d checks", enqueued)
+    # The same round warns of sign-ins about to lapse (issue 22): no loop or thread of its own.
+    expiry.warn_due(now)
     return enqueued
 
 

@@ -114,11 +114,14 @@ class NotificationPreference(models.Model):
 
 
 class Notification(models.Model):
-    """One change of a setup's status (broke or recovered), found by one check, told once."""
+    """One change of a setup's status (broke or recovered), found by one check, told once; or one
+    warning that its sign-in will lapse (``expiring``, issue 22: portal/connections/foresight.py),
+    found by a scheduler round and told once per ``key`` (setup, expected end and offset)."""
 
     class Kind(models.TextChoices):
         BROKE = "broke", "Stopped working"
         RECOVERED = "recovered", "Working again"
+        EXPIRING = "expiring", "Sign-in will lapse"
 
     class Email(models.TextChoices):
         PENDING = "pending", "To send"
@@ -127,9 +130,20 @@ class Notification(models.Model):
         FAILED = "failed", "Could not be sent"
         OPTED_OUT = "opted_out", "Not sent: the owner turned e-mails off"
         NO_ADDRESS = "no_address", "Not sent: the owner has no e-mail address"
+        CLOSED = "closed", "Not sent: reconnected, cancelled or deleted before it went out"
 
     run = models.ForeignKey("onboarding.Run", on_delete=models.CASCADE, related_name="notifications")
-    found_by = models.OneToOneField(ConnectionCheck, on_delete=models.CASCADE, related_name="notification")
+    #: The check that found a change; None for an ``expiring`` warning (a scheduler round found it).
+    found_by = models.OneToOneField(
+        ConnectionCheck, on_delete=models.CASCADE, related_name="notification", null=True, blank=True
+    )
+    #: An ``expiring`` warning's once-only key ("expiring:<run>:<end>:<offset seconds>"): recorded
+    #: before anything is sent, so two schedulers or a repeated round never tell it twice.
+    key = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    #: The sign-in's expected end the warning is about.
+    expected_end = models.DateTimeField(null=True, blank=True)
+    #: When a reconnect (a new expected end) made the warning moot.
+    closed_at = models.DateTimeField(null=True, blank=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     previous_state = models.CharField(max_length=24, choices=State.choices, blank=True)
     state = models.CharField(max_length=24, choices=State.choices)

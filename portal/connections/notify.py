@@ -36,6 +36,7 @@ from django.utils import timezone
 from django_tasks import task
 from standardwebhooks.webhooks import Webhook
 
+from portal.connections import foresight
 from portal.connections.models import (
     ConnectionCheck,
     Notification,
@@ -54,7 +55,7 @@ ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"
 SIGNATURE_HEADER = "webhook-signature"
 #: Event types (the ``type`` of a body): a connection stopped working, or works again.
-EVENT_TYPES = ("connection.broke", "connection.recovered")
+EVENT_TYPES = ("connection.broke", "connection.recovered", "connection.expiring")
 
 
 def previous_state(check: ConnectionCheck) -> str | None:
@@ -135,18 +136,54 @@ def fix_url(run: Run) -> str:
     return settings.PORTAL_BASE_URL + reverse("onboarding:resume", args=[run.pk])
 
 
+def reconnect_url(run: Run) -> str:
+    """The one link that reconnects the setup (the setup page's Reconnect, signed in as its owner)."""
+    return settings.PORTAL_BASE_URL + reverse("connections:reconnect", args=[run.pk])
+
+
+def foreseen(note: Notification) -> foresight.Forecast | None:
+    """For a "broke" found after the sign-in's expected end: the forecast that foresaw it (issue 22)."""
+    if note.kind != Notification.Kind.BROKE or note.found_by is None or note.found_by.finished_at is None:
+        return None
+    forecast = foresight.for_run(note.run)
+    if forecast.end is None or forecast.end > note.found_by.finished_at:
+        return None
+    return forecast
+
+
 def email_context(note: Notification) -> dict[str, Any]:
     run = note.run
-    return {
+    checked_at = note.found_by.finished_at if note.found_by is not None else None
+    context: dict[str, Any] = {
         "note": note,
         "run": run,
         "broke": note.kind == Notification.Kind.BROKE,
         "state_label": State(note.state).label,
         "cause_label": Cause(note.cause).label if note.cause else "",
-        "checked_at": note.found_by.finished_at,
+        "checked_at": checked_at,
         "fix_url": fix_url(run),
+        "reconnect_url": reconnect_url(run),
         "preferences_url": settings.PORTAL_BASE_URL + reverse("connections:notifications"),
+        "foreseen": foreseen(note),
     }
+    if note.kind == Notification.Kind.EXPIRING and note.expected_end is not None:
+        forecast = foresight.for_run(run)
+        context.update(
+            end=foresight.when(note.expected_end),
+            left=foresight.time_left(note.expected_end - note.created_at),
+            basis=forecast.basis,
+        )
+    return context
+
+
+def _closed(note: Notification) -> bool:
+    """An expiring warning that must not go out any more: the setup was cancelled, or a reconnect
+    moved its expected end (issue 22)."""
+    if note.kind != Notification.Kind.EXPIRING:
+        return False
+    if note.closed_at is not None or note.run.status != Run.Status.COMPLETED:
+        return True
+    return foresight.for_run(note.run).end != note.expected_end
 
 
 def send_email(note_id: int) -> str:
@@ -157,13 +194,17 @@ def send_email(note_id: int) -> str:
     if not claimed:
         return "already handled"
     note = Notification.objects.select_related("run__owner", "found_by").get(pk=note_id)
+    if _closed(note):
+        Notification.objects.filter(pk=note_id).update(email_status=Notification.Email.CLOSED)
+        return "closed"
     address, why_not = email_address(note.run)
     if why_not:
         Notification.objects.filter(pk=note_id).update(email_status=why_not)
         return why_not
     context = email_context(note)
-    subject = " ".join(render_to_string("connections/email/change_subject.txt", context).split())
-    body = render_to_string("connections/email/change_body.txt", context)
+    name = "expiring" if note.kind == Notification.Kind.EXPIRING else "change"
+    subject = " ".join(render_to_string(f"connections/email/{name}_subject.txt", context).split())
+    body = render_to_string(f"connections/email/{name}_body.txt", context)
     try:
         send_mail(subject, body, settings.HEALTH_EMAIL_FROM or None, [address])
     except Exception as exc:
@@ -202,6 +243,21 @@ def _iso(value: datetime | None) -> str | None:
 def event_data(note: Notification) -> dict[str, Any]:
     """The ``data`` of a connection event (schema: portal/api/webhooks.py, docs/api.md)."""
     run = note.run
+    body = _payload(note)
+    if note.kind == Notification.Kind.EXPIRING:
+        forecast = foresight.for_run(run)
+        body.update(
+            expected_end=_iso(note.expected_end),
+            basis=list(forecast.basis),
+            reconnect_url=reconnect_url(run),
+        )
+    elif (seen := foreseen(note)) is not None:
+        body["foreseen_lapse_at"] = _iso(seen.end)
+    return body
+
+
+def _payload(note: Notification) -> dict[str, Any]:
+    run = note.run
     return {
         "event": f"connection.{note.kind}",
         "tenant": {"id": run.tenant_id, "name": run.tenant_name},
@@ -217,7 +273,7 @@ def event_data(note: Notification) -> dict[str, Any]:
         "previous_status": note.previous_state or None,
         "cause": note.cause or None,
         "cause_text": str(Cause(note.cause).label) if note.cause else None,
-        "checked_at": _iso(note.found_by.finished_at),
+        "checked_at": _iso(note.found_by.finished_at) if note.found_by is not None else None,
         "notified_at": _iso(note.created_at),
     }
 

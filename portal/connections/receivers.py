@@ -9,7 +9,7 @@ import logging
 from typing import Any
 from uuid import UUID
 
-from portal.connections import checks
+from portal.connections import checks, foresight
 from portal.connections.models import ConnectionCheck
 from portal.connections.status import Status, datasource_test_verdict
 from portal.onboarding.models import Run
@@ -36,3 +36,8 @@ def record_wizard_check(
 def statuses_for_list(sender: object, *, run_ids: list[UUID], **kwargs: Any) -> dict[UUID, Status]:
     """My setups asks for the status of its completed setups (stored checks only, 3 queries)."""
     return checks.statuses_for(run_ids)
+
+
+def foresight_for_list(sender: object, *, runs: list[Run], **kwargs: Any) -> dict[UUID, foresight.Listed]:
+    """My setups asks for the sign-in's expected end of its completed setups (issue 22; one query)."""
+    return {pk: foresight.Listed.of(f) for pk, f in foresight.for_runs(runs).items()}

@@ -23,7 +23,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from portal.audit.models import AuditEntry
-from portal.connections import checks
+from portal.connections import checks, foresight
 from portal.connections.models import ConnectionCheck
 from portal.connections.status import Cause, Status
 from portal.hdp.client import HdpClient
@@ -211,6 +211,7 @@ def finish(run: Run, client: HdpClient) -> Outcome:
         account=run.provider_display_name or run.provider_subject or None,
         scope=run.granted_scope[:500],
     )
+    foresight.close_warnings(run)  # a new sign-in, a new expected end (issue 22)
     try:
         check = checks.run_check(
             run, client, trigger=ConnectionCheck.Trigger.RECONNECT, requested_by=run.owner.get_username()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal.connections.views import handoff, notifications, reconnect, repair, rotate, setup
+from portal.connections.views import handoff, notifications, reconnect, repair, rotate, setup, signin
 
 app_name = "connections"
 urlpatterns = [
@@ -37,3 +37,6 @@ urlpatterns += [
     path("setups/<uuid:run_id>/handoff/revoke/", handoff.handoff_revoke, name="handoff-revoke"),
     path("setups/<uuid:run_id>/handoff/<slug:purpose>/", handoff.handoff_create, name="handoff-create"),
 ]
+
+# The sign-in's lifetime rule (issue 22; views/signin.py).
+urlpatterns += [path("setups/<uuid:run_id>/signin-rule/", signin.change_rule, name="signin-rule")]

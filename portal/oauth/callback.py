@@ -425,6 +425,7 @@ def accept(flow: OAuthFlow, result: client.TokenResult) -> ConsentTarget:
         expires_at=result.expires_at,
         purpose=snapshot.purpose,
         identity=result.identity,
+        lifetime=result.lifetime,
     )
     finish(flow, OAuthFlow.Outcome.SUCCEEDED)
     if snapshot.purpose == "replace" and recorded is not None and other:

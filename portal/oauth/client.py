@@ -73,6 +73,9 @@ class TokenResult:
     token_type: str
     #: The provider account, when the token response names it (portal.oauth.identity); not a secret.
     identity: Identity | None = None
+    #: What the answer said of the tokens' lifetimes, as sent (never a token; issue 22):
+    #: ``refresh_token_expires_in``, ``expires_in`` (None when absent) and ``date`` (the HTTP Date header).
+    lifetime: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> str:
         return json.dumps(
@@ -121,6 +124,7 @@ class _Capture:
 
     def __init__(self) -> None:
         self.body: dict[str, Any] | None = None
+        self.date = ""
 
     @staticmethod
     def no_redirects(url: str, headers: dict[str, str], request_kwargs: dict[str, Any]) -> Any:
@@ -143,6 +147,7 @@ class _Capture:
             )
             raise errors.explain(code)
         self.body = body
+        self.date = str(response.headers.get("Date", ""))[:64]
         return response
 
 
@@ -225,7 +230,27 @@ def _send(snapshot: FlowSnapshot, send: Any) -> dict[str, Any]:
     return dict(token)
 
 
-def _result(token: dict[str, Any], raw: dict[str, Any] | None, requested_scope: str) -> TokenResult:
+def _as_sent(value: Any) -> Any:
+    """A lifetime as the provider sent it (number or short text), kept for the basis; None when absent."""
+    if value is None or isinstance(value, bool):
+        return None if value is None else str(value)
+    if isinstance(value, int | float):
+        return value
+    return str(value)[:40]
+
+
+def lifetime_facts(raw: dict[str, Any], date: str) -> dict[str, Any]:
+    """The token answer's words on lifetimes (issue 22): never a token, only numbers and the Date header."""
+    return {
+        "refresh_token_expires_in": _as_sent(raw.get("refresh_token_expires_in")),
+        "expires_in": _as_sent(raw.get("expires_in")),
+        "date": date,
+    }
+
+
+def _result(
+    token: dict[str, Any], raw: dict[str, Any] | None, requested_scope: str, date: str = ""
+) -> TokenResult:
     raw = raw or {}
     access = raw.get("access_token") or token.get("access_token")
     if not isinstance(access, str) or not access:
@@ -252,6 +277,7 @@ def _result(token: dict[str, Any], raw: dict[str, Any] | None, requested_scope: 
         scope=scope,
         token_type=str(raw.get("token_type") or token.get("token_type") or "Bearer"),
         identity=from_token_response(raw),
+        lifetime=lifetime_facts(raw, date),
     )
 
 
@@ -289,7 +315,7 @@ def exchange_code(snapshot: FlowSnapshot, client_secret: str, code: str, code_ve
 
     with session:
         token = _call(snapshot, send, "authorization_code")
-    result = _result(token, capture.body, snapshot.scope)
+    result = _result(token, capture.body, snapshot.scope, capture.date)
     if result.refresh_token is None:
         preset = presets.get_preset(snapshot.preset) or presets.PRESETS["custom"]
         raise errors.MissingRefreshToken(
@@ -341,4 +367,4 @@ def refresh(snapshot: FlowSnapshot, client_secret: str, refresh_token: str) -> T
         if exc.code == "invalid_grant":
             raise errors.explain_refresh_failure("invalid_grant", snapshot.preset) from None
         raise
-    return _result(token, capture.body, snapshot.scope)
+    return _result(token, capture.body, snapshot.scope, capture.date)

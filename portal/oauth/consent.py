@@ -55,8 +55,10 @@ class ConsentTarget(Protocol):
         expires_at: datetime | None,
         purpose: str = "consent",
         identity: Identity | None = None,
+        lifetime: dict[str, Any] | None = None,
     ) -> None:
-        """Keep a fresh exchange's tokens (encrypted) and the account, scopes and expiry."""
+        """Keep a fresh exchange's tokens (encrypted) and the account, scopes and expiry, and what the
+        token answer said of the lifetimes (``TokenResult.lifetime``, never a token; issue 22)."""
         ...
 
     def consent_done_url(self, purpose: str = "consent") -> str:

@@ -47,6 +47,57 @@ if TYPE_CHECKING:
 
 TokenAuth = Literal["basic", "post"]
 
+
+@dataclass(frozen=True)
+class LifetimeRule:
+    """How long a provider's refresh token lives, as the admin can state it at the application step
+    (issue 22; docs/decisions.md "Sign-in lifetimes"). ``days`` None = no known end; ``sliding``: the
+    time counts from the last use the portal saw (a passing HDP test), else from the consent.
+    ``asks_days``: the admin types the number (``days`` is then the preselected value)."""
+
+    key: str
+    label: str | StrPromise
+    days: int | None = None
+    sliding: bool = False
+    asks_days: bool = False
+    #: The longest and shortest number the admin may type (the provider's documented range).
+    min_days: int = 1
+    max_days: int = 3650
+
+
+#: Every rule a preset may offer, by key (kept on the run as ``Run.signin_rule``).
+LIFETIME_RULES: dict[str, LifetimeRule] = {
+    r.key: r
+    for r in (
+        LifetimeRule(
+            "google_published", _l("Published (In production): ends after six months without use"), 183, True
+        ),
+        LifetimeRule("google_testing", _l("Still in Testing: ends 7 days after each sign-in"), 7),
+        LifetimeRule("sf_until_revoked", _l("Refresh token is valid until revoked")),
+        LifetimeRule(
+            "sf_expire_after", _l("Expire refresh token after a number of days"), 90, asks_days=True
+        ),
+        LifetimeRule(
+            "sf_unused_for",
+            _l("Expire refresh token if not used for a number of days"),
+            30,
+            True,
+            asks_days=True,
+        ),
+        LifetimeRule(
+            "snowflake_validity",
+            _l("OAUTH_REFRESH_TOKEN_VALIDITY of the security integration, in days"),
+            90,
+            asks_days=True,
+            max_days=90,
+        ),
+        LifetimeRule("entra_90", _l("90 days after each sign-in (Microsoft's fixed lifetime)"), 90),
+        LifetimeRule("none", _l("No known end")),
+        LifetimeRule("fixed_days", _l("A number of days after each sign-in"), 90, asks_days=True),
+        LifetimeRule("sliding_days", _l("A number of days without use"), 90, True, asks_days=True),
+    )
+}
+
 # A placeholder value ends up inside a host name or a path segment: letters, digits, dots and
 # hyphens only (no "/", "@", ":", "?", "#"), so filling it can never change the URI's structure.
 _PLACEHOLDER_VALUE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,98}[A-Za-z0-9])?$")
@@ -97,6 +148,13 @@ class Preset:
     summary: str | StrPromise = ""
     # What each scope lets HDP do, in plain words (scope -> sentence); unknown scopes show as typed.
     scope_descriptions: Mapping[str, str | StrPromise] = field(default_factory=dict)
+    # The refresh token lifetime rules the application step offers (keys of LIFETIME_RULES), the
+    # documented default first; one rule = nothing to ask. ``lifetime_source``: one line naming where
+    # the default comes from (docs/decisions.md "Sign-in lifetimes").
+    lifetime_rules: tuple[str, ...] = ("none", "fixed_days", "sliding_days")
+    lifetime_source: str | StrPromise = ""
+    #: The question the application step asks about it ("" = nothing to ask: one rule, no days).
+    lifetime_question: str | StrPromise = _l("How long do your provider's refresh tokens last?")
 
     @property
     def name_in_text(self) -> str:
@@ -164,6 +222,14 @@ def _google(key: str, label: StrPromise, datastore: str, scope: str) -> Preset:
         expected_issuer="https://accounts.google.com",
         token_auth="post",
         refresh_token_hint=_GOOGLE_HINT,
+        lifetime_rules=("google_published", "google_testing"),
+        lifetime_question=_l(
+            "Is the app published, or still in Testing? (Google Cloud console, OAuth consent screen)"
+        ),
+        lifetime_source=_l(
+            "Google: an app whose consent screen is in Testing gets refresh tokens that end after 7 days; a "
+            "published app's refresh tokens end only when revoked or unused for six months."
+        ),
         docs_url="https://developers.google.com/identity/protocols/oauth2/web-server",
         short_name=_l("Google"),
         summary=_l("Sign in with a Google account; the addresses are filled in for you."),
@@ -193,6 +259,13 @@ def _salesforce(key: str, label: StrPromise, login_host: str) -> Preset:
             "Salesforce returns a refresh token only when the connected app's selected OAuth scopes include "
             "'Perform requests at any time (refresh_token, offline_access)' and the sign-in asks for the "
             "refresh_token scope."
+        ),
+        lifetime_rules=("sf_until_revoked", "sf_expire_after", "sf_unused_for"),
+        lifetime_question=_l(
+            "The connected app's refresh token policy (Manage Connected Apps, OAuth policies)"
+        ),
+        lifetime_source=_l(
+            "Salesforce: the connected app's refresh token policy (OAuth policies); its default is valid until revoked."
         ),
         docs_url="https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm",
         short_name=_l("Salesforce"),
@@ -243,6 +316,11 @@ PRESETS: dict[str, Preset] = {
                 "Microsoft returns a refresh token only when the sign-in asks for the offline_access scope "
                 "(the preset does); check that your app registration allows it."
             ),
+            lifetime_rules=("entra_90",),
+            lifetime_question="",
+            lifetime_source=_l(
+                "Microsoft: refresh tokens last 90 days and cannot be configured; each use returns a new one."
+            ),
             docs_url="https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow",
             short_name=_l("Microsoft"),
             summary=_l("Sign in with a Microsoft work account; you enter your tenant and organisation."),
@@ -261,6 +339,12 @@ PRESETS: dict[str, Preset] = {
             refresh_token_hint=_l(
                 "Snowflake returns a refresh token only when the sign-in asks for the refresh_token scope and "
                 "the security integration has OAUTH_ISSUE_REFRESH_TOKENS = TRUE."
+            ),
+            lifetime_rules=("snowflake_validity",),
+            lifetime_question=_l("The security integration's refresh token validity, if not the default"),
+            lifetime_source=_l(
+                "Snowflake: OAUTH_REFRESH_TOKEN_VALIDITY, 1 to 90 days, 90 by default; Snowflake also says it "
+                "at each sign-in."
             ),
             docs_url="https://docs.snowflake.com/en/user-guide/oauth-custom",
             short_name=_l("Snowflake"),
@@ -287,6 +371,7 @@ PRESETS: dict[str, Preset] = {
                 "parameters."
             ),
             short_name=_l("your provider"),
+            lifetime_source=_l("Your provider's documentation says how long its refresh tokens last."),
             summary=_l("Any other OAuth provider: you enter its addresses yourself."),
             scope_descriptions={"offline_access": _l("stay connected when you're away")},
         ),
@@ -332,6 +417,9 @@ def sandbox_preset() -> Preset | None:
             "scope (with prompt=consent)."
         ),
         docs_url="",
+        lifetime_rules=("none",),
+        lifetime_question="",
+        lifetime_source=_l("The sandbox provider says its lifetime at each sign-in (its console setting)."),
         client_id=settings.SANDBOX_PROVIDER_CLIENT_ID,
         short_name=_l("the sandbox provider"),
         summary=_l("Practise with the portal's own provider: nothing to register elsewhere, no real data."),

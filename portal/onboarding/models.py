@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -80,6 +81,15 @@ class Run(ChoiceDisplayMixin, models.Model):
     provider_issuer = models.CharField(max_length=500, blank=True)
     provider_display_name = models.CharField(max_length=200, blank=True)
 
+    # The sign-in's lifetime (issue 22; portal/connections/foresight.py). ``signin_facts``: what the
+    # token answer of the last consent or reconnect said (refresh_token_expires_in, expires_in, its
+    # Date header), when it came and whether it replaced a refresh token HDP held; never a token.
+    signin_facts = models.JSONField(default=dict, blank=True)
+    # The admin's rule for it (a key of portal.oauth.presets.LIFETIME_RULES; "" = the preset's default)
+    # and the number of days the rule asks for, when it asks.
+    signin_rule = models.CharField(max_length=24, blank=True)
+    signin_rule_days = models.IntegerField(null=True, blank=True)
+
     # Step d: profile.
     profile_name = models.CharField(max_length=128, blank=True)
     profile_description = models.CharField(max_length=500, blank=True)
@@ -142,6 +152,7 @@ class Run(ChoiceDisplayMixin, models.Model):
         "provider_subject",
         "provider_issuer",
         "provider_display_name",
+        "signin_facts",
         "updated_at",
     )
 
@@ -153,6 +164,7 @@ class Run(ChoiceDisplayMixin, models.Model):
         expires_at: datetime | None,
         purpose: str = "consent",
         identity: Identity | None = None,
+        lifetime: dict[str, Any] | None = None,
     ) -> None:
         """Keep a fresh exchange's tokens encrypted on the run until HDP holds them, with the account,
         scopes, expiry and time (a reconnect updates them; ``purpose`` was checked by the callback).
@@ -160,6 +172,13 @@ class Run(ChoiceDisplayMixin, models.Model):
         self.seal("tokens", tokens_json)
         self.app_secret_enc = ""
         self.consented_at = timezone.now()
+        self.signin_facts = {
+            **(lifetime or {}),
+            "at": self.consented_at.isoformat(),
+            "purpose": purpose,
+            # A reconnect (or a repair's new consent) gives HDP a new refresh token for the old one.
+            "replaced": purpose != "consent",
+        }
         self.granted_scope = scope[:2000]
         self.token_expires_at = expires_at
         if identity is not None or purpose == "consent":
@@ -177,6 +196,7 @@ class Run(ChoiceDisplayMixin, models.Model):
         self.consented_at = None
         self.granted_scope = ""
         self.token_expires_at = None
+        self.signin_facts = {}
         self.save(update_fields=list(self._CONSENT_FIELDS))
 
     # --- portal.oauth's ConsentTarget (portal/oauth/consent.py) -----------------------------------

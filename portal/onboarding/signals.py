@@ -22,6 +22,21 @@ run_verified = Signal()
 setups_listed = Signal()
 
 
+#: Sent by My setups with ``runs`` (the completed Run objects it lists). A receiver answers a dict of
+#: run id -> :class:`SetupForesight`, the sign-in's expected end (issue 22), in a fixed number of queries.
+setups_foreseen = Signal()
+
+
+class SetupForesight(Protocol):
+    """What My setups shows of a completed setup's sign-in (``portal.connections.foresight.Listed``)."""
+
+    @property
+    def line(self) -> str: ...
+
+    @property
+    def basis(self) -> tuple[str, ...]: ...
+
+
 class SetupStatus(Protocol):
     """What My setups shows of a completed setup's connection (``portal.connections.status.Status``)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,7 +14,7 @@ from django.db.models import Count, Max, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from portal.connections import checks
+from portal.connections import checks, foresight
 from portal.connections.status import Status, worst
 from portal.onboarding.models import Run
 from portal.support.chain import Finding, HdpFacts, RecordedObject, RunFacts
@@ -158,3 +159,43 @@ def pager(facts: HdpFacts, url: str) -> Pager | None:
         previous_url=link(facts.page - 1) if facts.page > 1 else "",
         next_url=link(facts.page + 1) if facts.page < facts.pages else "",
     )
+
+
+@dataclass(frozen=True)
+class LapsingRow:
+    """A completed setup whose sign-in lapses soon (issue 22 item 5), with the link to send its owner."""
+
+    run: Run
+    end: datetime
+    line: str
+    basis: tuple[str, ...]
+    #: The exact absolute Reconnect link for the tenant admin (support never reconnects with their own account).
+    reconnect_url: str
+    setup_url: str
+
+
+#: The support console lists the setups whose sign-in lapses within this many days.
+LAPSING_WITHIN = timedelta(days=14)
+
+
+def lapsing_rows(base: str, now: datetime, within: timedelta = LAPSING_WITHIN) -> list[LapsingRow]:
+    """Across tenants, the completed setups whose sign-in's expected end is within ``within`` (or just
+    past, not yet reconnected), soonest first; two queries whatever their number."""
+    runs = list(Run.objects.filter(status=Run.Status.COMPLETED).select_related("owner"))
+    rows = []
+    forecasts = foresight.for_runs(runs)
+    for run in runs:
+        forecast = forecasts[run.pk]
+        if forecast.end is None or forecast.end - now > within:
+            continue
+        rows.append(
+            LapsingRow(
+                run=run,
+                end=forecast.end,
+                line=forecast.line(now),
+                basis=forecast.basis,
+                reconnect_url=base + reverse("connections:reconnect", args=[run.pk]),
+                setup_url=base + reverse("connections:setup", args=[run.pk]),
+            )
+        )
+    return sorted(rows, key=lambda r: (r.end, str(r.run.pk)))

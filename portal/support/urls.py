@@ -8,6 +8,7 @@ app_name = "support"
 urlpatterns = [
     path("", views.tenants, name="tenants"),
     path("reason/", views.reason, name="reason"),
+    path("lapsing/", views.lapsing, name="lapsing"),
     path("tenants/<int:tenant_id>/", views.tenant, name="tenant"),
     path("tenants/<int:tenant_id>/check/", views.check_tenant, name="check-tenant"),
     path(

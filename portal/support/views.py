@@ -22,6 +22,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve, reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -163,6 +164,16 @@ def tenants(request: HttpRequest) -> HttpResponse:
     _audit(request, "support.view_tenants", hdp_ok=not banner)
     context = _context(request, rows=rows, banner=banner, hdp_read=not banner)
     return render(request, "support/tenants.html", context, status=status)
+
+
+@require_GET
+@staff_only
+@reason_required
+def lapsing(request: HttpRequest) -> HttpResponse:
+    """Across tenants, the setups whose sign-in lapses within 14 days, soonest first (issue 22)."""
+    rows = support_rows.lapsing_rows(_portal_base(request), timezone.now())
+    _audit(request, "support.view_lapsing", setups=len(rows))
+    return render(request, "support/lapsing.html", _context(request, rows=rows))
 
 
 @require_GET

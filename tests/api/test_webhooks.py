@@ -45,7 +45,7 @@ def test_a_body_verifies_with_the_library_and_matches_the_published_schema(clien
     verified = Webhook(WHSEC).verify(body, headers)
     assert verified["type"] == "connection.broke" and verified["data"]["status"] == "needs_reconnect"
     schema = client.get("/api/v1/openapi.json").json()
-    assert set(schema["webhooks"]) == {"connection.broke", "connection.recovered"}
+    assert set(schema["webhooks"]) == {"connection.broke", "connection.recovered", "connection.expiring"}
     ref = schema["webhooks"]["connection.broke"]["post"]["requestBody"]["content"]["application/json"][
         "schema"
     ]
@@ -76,3 +76,38 @@ def test_a_retry_keeps_its_webhook_id_and_a_stale_timestamp_is_refused(acme):
     old = notify.signed_headers(WHSEC, notify.message_id(delivery), timezone.now() - timedelta(hours=1), body)
     with pytest.raises(WebhookVerificationError):
         Webhook(WHSEC).verify(body, old)
+
+
+def test_an_expiring_warning_validates_against_the_published_schema(db, django_user_model):
+    """Issue 22: the connection.expiring body (no check found it) fits the same schema."""
+    from django.utils import timezone
+
+    from portal.api.webhooks import ConnectionEvent
+    from portal.connections import notify
+    from portal.connections.models import Notification
+    from portal.onboarding.models import Run
+
+    owner = django_user_model.objects.create(username="acme_admin", hdp_tenant_id=71)
+    now = timezone.now()
+    run = Run.objects.create(
+        owner=owner,
+        tenant_id=71,
+        tenant_name="Acme",
+        preset="snowflake",
+        status=Run.Status.COMPLETED,
+        completed_at=now,
+        consented_at=now,
+        signin_facts={"refresh_token_expires_in": 86400, "at": now.isoformat()},
+    )
+    note = Notification.objects.create(
+        run=run,
+        kind="expiring",
+        key="k",
+        expected_end=now,
+        state="working",
+        created_at=now,
+        email_status="sent",
+    )
+    event = ConnectionEvent.model_validate(notify.payload(note))
+    assert event.type == "connection.expiring" and event.data.checked_at is None
+    assert event.data.basis and event.data.reconnect_url

@@ -158,7 +158,10 @@ def test_a_reconnect_link_puts_the_owners_sign_in_into_the_same_profile(
 
     # One webhook event (queued through the health webhook's delivery) and one e-mail task.
     delivery = WebhookDelivery.objects.get()
-    assert delivery.event["type"] == "handoff.completed" and delivery.event["data"]["account"] == "Sandbox Person"
+    assert (
+        delivery.event["type"] == "handoff.completed"
+        and delivery.event["data"]["account"] == "Sandbox Person"
+    )
     assert url.rsplit("/", 2)[-2] not in json.dumps(delivery.event)
     assert connections_handoff.email_admin(str(link.pk), "used") == "sent"
     assert mail.outbox[-1].to == ["admin@acme.example"] and "Used by Sandbox Person" in mail.outbox[-1].body

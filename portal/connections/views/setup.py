@@ -25,12 +25,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from portal.audit.models import AuditEntry
-from portal.connections import checks, reconnect, repair, rotate
+from portal.connections import checks, foresight, reconnect, repair, rotate
+from portal.connections.forms import SigninRuleForm
 from portal.connections.models import ConnectionCheck
+from portal.connections.status import Status
 from portal.connections.views import common, handoff
 from portal.hdp.client import HdpClient
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
 from portal.lib.timewords import every
+from portal.oauth import presets
 from portal.onboarding.models import RemoteObject, Run
 from portal.onboarding.views import share
 from portal.onboarding.views.common import objects
@@ -93,7 +96,16 @@ def _context(run: Run, banner: str = "") -> dict[str, Any]:
         "rotate_refusal": rotate.refusal(run),  # templates/connections/_rotate.html
         # "Ask the account owner" and the newest link's state (issue 19; views/handoff.py).
         **handoff.state_context(run),
+        **_signin(run, status),  # templates/connections/_signin.html
     }
+
+
+def _signin(run: Run, status: Status) -> dict[str, Any]:
+    """The sign-in's expected end, its basis and the rule's form (issue 22)."""
+    preset = presets.get_preset(run.preset) or presets.PRESETS["custom"]
+    form = SigninRuleForm(preset=preset, rule=run.signin_rule, days=run.signin_rule_days)
+    forecast = foresight.for_run(run, status)
+    return {"signin": forecast, "signin_line": forecast.line(), "signin_form": form if form.fields else None}
 
 
 def _page(request: HtmxRequest, run: Run, banner: str = "", status: int = 200) -> HttpResponse:

@@ -4,6 +4,7 @@ Split by step: names.py (HDP name rules), store.py, app.py, datasource.py (profi
 
 from __future__ import annotations
 
+from portal.onboarding.forms import lifetime
 from portal.onboarding.forms.app import AppCreateForm, AppEditForm, AppReuseForm
 from portal.onboarding.forms.datasource import DataSourceForm, ProfileForm
 from portal.onboarding.forms.names import (
@@ -32,5 +33,6 @@ __all__ = [
     "ValidateUrl",
     "check_ds_name",
     "check_hdp_name",
+    "lifetime",
     "suggest_name",
 ]

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _l
 
 from portal.accounts.forms import AccessibleForm
 from portal.oauth import presets, uris
+from portal.onboarding.forms import lifetime
 from portal.onboarding.forms.fields import ClientSecretField, ScopeField, scope_tokens
 from portal.onboarding.forms.names import (
     NAME_MAX,
@@ -23,9 +24,27 @@ from portal.onboarding.forms.names import (
 class AppReuseForm(AccessibleForm):
     app_id = forms.TypedChoiceField(label=_l("Existing application"), coerce=int, widget=forms.RadioSelect)
 
-    def __init__(self, data: Any = None, *, apps: list[tuple[int, str]]) -> None:
-        super().__init__(data)
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        apps: list[tuple[int, str]],
+        preset: presets.Preset | None = None,
+        rule: str = "",
+        days: int | None = None,
+    ) -> None:
+        # Its own ids: the page shows the lifetime question in this form and in the create form.
+        super().__init__(data, auto_id="reuse_%s")
         self.fields["app_id"].choices = apps  # type: ignore[attr-defined]
+        self.preset = preset
+        if preset is not None:  # the sign-in lifetime question (issue 22), as on the create form
+            lifetime.add_fields(self, preset, rule, days)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.preset is not None:
+            lifetime.clean(self, self.preset, data)
+        return data
 
 
 class AppCreateForm(AccessibleForm):
@@ -74,6 +93,10 @@ class AppCreateForm(AccessibleForm):
     ) -> None:
         self.preset = preset
         super().__init__(data, initial=initial)
+        # The sign-in lifetime question (issue 22): only what the portal cannot know.
+        lifetime.add_fields(
+            self, preset, (initial or {}).get("signin_rule", ""), (initial or {}).get("signin_rule_days")
+        )
         for name in preset.placeholders:
             label = presets.PLACEHOLDER_LABELS.get(name, name)
             self.fields[f"ph_{name}"] = forms.CharField(
@@ -109,6 +132,7 @@ class AppCreateForm(AccessibleForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         preset = self.preset
+        lifetime.clean(self, preset, data)
         if preset.placeholders:
             values = {n: (data.get(f"ph_{n}") or "").strip() for n in preset.placeholders}
             if all(values.values()):

@@ -54,7 +54,29 @@ def _app_initial(run: Run, preset: presets.Preset, taken: set[str]) -> dict[str,
         ),
         "description": run.app_description,
         "token_auth": run.app_token_auth or preset.token_auth,
+        "signin_rule": run.signin_rule,
+        "signin_rule_days": run.signin_rule_days,
     }
+
+
+def _keep_lifetime(run: Run, form: forms.AppCreateForm | forms.AppReuseForm, preset: presets.Preset) -> bool:
+    """Keep the sign-in lifetime rule the admin chose with the setup (issue 22); True if it changed."""
+    rule, days = forms.lifetime.chosen(form, preset)
+    if (rule, days) == (run.signin_rule, run.signin_rule_days):
+        return False
+    run.signin_rule, run.signin_rule_days = rule, days
+    run.save(update_fields=["signin_rule", "signin_rule_days", "updated_at"])
+    return True
+
+
+def _reuse_form(data: Any, run: Run, preset: presets.Preset, listed: _Listed) -> forms.AppReuseForm:
+    return forms.AppReuseForm(
+        data,
+        apps=[(a.id, a.name) for a in listed.apps],
+        preset=preset,
+        rule=run.signin_rule,
+        days=run.signin_rule_days,
+    )
 
 
 def _settings(run: Run, preset: presets.Preset, form: forms.AppCreateForm) -> engine.AppSettings:
@@ -170,7 +192,7 @@ def _choose_page(
     """Step b before the application exists: reuse one of HDP's, or register a new one."""
     if not banner:
         banner, status = listed.banner, listed.status
-    reuse_form = reuse_form or forms.AppReuseForm(None, apps=[(a.id, a.name) for a in listed.apps])
+    reuse_form = reuse_form or _reuse_form(None, run, preset, listed)
     create_form = create_form or _create_form(request, run, preset, listed.taken, bound=False)
     context = {
         "apps": listed.apps,
@@ -215,9 +237,10 @@ def _post_reuse(
 ) -> HttpResponse:
     """ "Use this application": one HDP already has for the run's store."""
     listed = _listed_apps(request, run)
-    reuse_form = forms.AppReuseForm(request.POST, apps=[(a.id, a.name) for a in listed.apps])
+    reuse_form = _reuse_form(request.POST, run, preset, listed)
     banner, status = listed.banner, listed.status
     if not banner and reuse_form.is_valid():
+        _keep_lifetime(run, reuse_form, preset)
         chosen = next(a for a in listed.apps if a.id == reuse_form.cleaned_data["app_id"])
         answer = _ensure(request, run, _reused(chosen, preset), None)
         if isinstance(answer, HttpResponse):
@@ -245,6 +268,7 @@ def _post_create(
     create_form = _create_form(request, run, preset, set(), bound=True)
     banner, status = "", 200
     if create_form.is_valid():
+        _keep_lifetime(run, create_form, preset)
         answer = _ensure(request, run, _settings(run, preset, create_form), create_form)
         if isinstance(answer, HttpResponse):
             return answer
@@ -325,8 +349,12 @@ def _post_edit(
     if edit_form.is_valid():
         secret = edit_form.cleaned_data.get("client_secret") or ""
         wanted = _settings(run, preset, edit_form)
+        rule_changed = _keep_lifetime(run, edit_form, preset)
         if not (changed := _changed(run, wanted)) and not secret:
-            messages.info(request, _("Nothing was changed."))
+            if rule_changed:
+                messages.success(request, _("The sign-in lifetime was saved."))
+            else:
+                messages.info(request, _("Nothing was changed."))
             return common.advance(request, run, "authorize")
         try:
             with common.client(request) as client:

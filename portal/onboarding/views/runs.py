@@ -40,7 +40,9 @@ def runs(request: HtmxRequest) -> HttpResponse:
     mine = Run.objects.filter(owner=user, tenant_id__in=tenant_ids).order_by("-updated_at", "pk")
     page = Paginator(mine.prefetch_related("objects_made"), RUNS_PER_PAGE).get_page(request.GET.get("page"))
     runs = list(page.object_list)
-    connection = _connection_statuses([r.pk for r in runs if r.status == Run.Status.COMPLETED])
+    completed = [r for r in runs if r.status == Run.Status.COMPLETED]
+    connection = _connection_statuses([r.pk for r in completed])
+    foreseen = _foreseen(completed)
     # "Waiting for {owner} to sign in (link valid until ...)" for a first consent asked of someone else.
     waiting = handoff.waiting_lines(user)
     for run in runs:
@@ -52,6 +54,7 @@ def runs(request: HtmxRequest) -> HttpResponse:
                 "step_title": wizard.SHORT[step],
                 "connection": connection.get(run.pk),
                 "handoff": waiting.get(run.pk, ""),
+                "signin": foreseen.get(run.pk),
             }
         )
     return render(
@@ -69,6 +72,15 @@ def _connection_statuses(run_ids: list[UUID]) -> dict[UUID, signals.SetupStatus]
         for _receiver, answer in signals.setups_listed.send(sender=Run, run_ids=run_ids):
             statuses.update(cast("dict[UUID, signals.SetupStatus]", answer or {}))
     return statuses
+
+
+def _foreseen(completed: list[Run]) -> dict[UUID, signals.SetupForesight]:
+    """The sign-in's expected end of each completed setup, from whoever answers ``setups_foreseen``."""
+    answers: dict[UUID, signals.SetupForesight] = {}
+    if completed:
+        for _receiver, answer in signals.setups_foreseen.send(sender=Run, runs=completed):
+            answers.update(cast("dict[UUID, signals.SetupForesight]", answer or {}))
+    return answers
 
 
 # --- step a: tenant, data store, provider ------------------------------------------------------------
