@@ -38,7 +38,7 @@ from portal.sandbox.provider.seed import (
     OWNER_USERNAME,
     seed_provider,
 )
-from tests.e2e.conftest import HDP_ADMIN
+from tests.helpers.e2e import HDP_ADMIN
 from tests.helpers.sandbox import PASSWORDS
 from tests.helpers.wizard import choose_store
 

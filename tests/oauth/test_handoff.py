@@ -23,7 +23,7 @@ from portal.lib.logging import redact
 from portal.oauth import handoff
 from portal.oauth.models import HandoffLink, OAuthFlow
 from portal.onboarding.models import RemoteObject, Run
-from tests.oauth.helpers import CONFIG_X, REFRESH, SECRET, token_json
+from tests.helpers.oauth import CONFIG_X, REFRESH, SECRET, token_json
 
 pytestmark = pytest.mark.django_db
 CODE = "sentinel-auth-code-handoff"

@@ -76,6 +76,12 @@ URLS: dict[str, tuple[frozenset[str], bool]] = {
     "connections:handoff-revoke": (frozenset({"POST"}), True),
     "support:revoke-handoff": (frozenset({"POST"}), False),
     "oauth:handoff-result": (frozenset({"GET"}), False),
+    # Foresight (issue 22): the setup's lifetime rule, the support console's lapsing list.
+    "connections:signin-rule": (frozenset({"POST"}), True),
+    "support:lapsing": (frozenset({"GET"}), False),
+    # The API tokens page (issue 21): a browser page with a session, so CSRF like every other page.
+    "api-tokens": (frozenset({"GET", "POST"}), False),
+    "api-token-revoke": (frozenset({"POST"}), False),
 }
 #: Machine-to-machine endpoints: no browser session, so no CSRF (client authentication instead).
 EXEMPT = {
@@ -86,6 +92,24 @@ EXEMPT = {
     "oauth:handoff": "the account owner's page (no portal session); its POST is checked by Fetch Metadata, the "
     "Origin and a signed form token bound to the link, since no-referrer makes browsers send Origin: null "
     "(tests/oauth/test_handoff.py::test_a_post_not_from_the_links_own_page_starts_nothing)",
+    # The automation API (docs/api.md): a personal token in `Authorization: Bearer`, never a cookie or a session.
+    **{
+        f"api:{name}": "the automation API; a bearer token authenticates, no cookies, no session"
+        for name in (
+            "api-root",
+            "me",
+            "list_setups",
+            "get_setup",
+            "list_checks",
+            "get_check",
+            "queue_check",
+            "list_tenants",
+            "tenant_findings",
+            "openapi-json",
+            "openapi-view",
+        )
+    },  # fmt: skip
+    "<^v1/.*$>": "the API's unknown addresses: one problem+json 404, nothing changes",
 }
 POST_DATA = {"action": "create", "name": "Csrf_name", "client_secret": "s", "datastore": "54", "provider": "sandbox",
              "username": "acme_admin", "password": PASSWORDS["acme_admin"], "redirect_uri": "https://x.example/cb"}  # fmt: skip
@@ -118,6 +142,8 @@ def _url(name: str, run: Run) -> str:
         return reverse(name, kwargs={"tenant_id": 71, "datasource_id": 1})
     if name == "support:revoke-handoff":
         return reverse(name, kwargs={"tenant_id": 71, "link_id": "00000000-0000-0000-0000-000000000000"})
+    if name == "api-token-revoke":
+        return reverse(name, kwargs={"token_id": 1})
     if name == "connections:handoff-create":
         return reverse(name, kwargs={"run_id": run.pk, "purpose": "reconnect"})
     return reverse(name, kwargs={"run_id": run.pk}) if with_run else reverse(name)
