@@ -227,11 +227,11 @@ def test_missing_refresh_token_is_refused_in_the_browser(page: Page, e2e_portal:
     journey.watch(page)
     sign_in(page, e2e_portal, *ACME_ADMIN)
     start_setup(journey, page, GOOGLE_ANALYTICS_SANDBOX)
-    assert page.input_value("#id_scope") == "read offline_access"
+    assert page.input_value("#id_scope") == "openid read offline_access"
     secret = register_at_console(journey, page, page.inner_text("#redirect-uri"))
     journey.fill(page, "#id_client_secret", secret)
     journey.click(page, CHANGE_FILLED)
-    journey.fill(page, "#id_scope", "read")  # no offline_access: no refresh token
+    journey.fill(page, "#id_scope", "openid read")  # no offline_access: no refresh token
     journey.click(page, REGISTER)
     wait_for_step(page, "authorize")
     journey.click(page, CONNECT)

@@ -122,7 +122,7 @@ def register_at_console(journey: Journey, page: Page, redirect_uri: str) -> str:
         registered = console.locator("ul[aria-labelledby=redirect-uris-heading] code").all_inner_texts()
         if redirect_uri not in registered:
             journey.fill(console, "input[name=redirect_uri]", redirect_uri)
-            journey.click(console, "main form button[type=submit]")
+            journey.click(console, "main form:has(input[name=redirect_uri]) button[type=submit]")
             console.wait_for_selector(
                 f"ul[aria-labelledby=redirect-uris-heading] code:text-is('{redirect_uri}')"
             )

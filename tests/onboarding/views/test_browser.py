@@ -92,7 +92,7 @@ def test_consent_round_trip_in_one_browser(page, portal, console_errors):
     console = page.context.new_page()
     console.goto(portal + "/sandbox/provider/")
     console.fill("input[name=redirect_uri]", redirect_uri)
-    console.click("main form button[type=submit]")
+    console.click("main form:has(input[name=redirect_uri]) button[type=submit]")
     # Close only once the registration has landed: closing a tab mid-navigation can hang Chromium.
     console.wait_for_selector(f"ul[aria-labelledby=redirect-uris-heading] code:text-is('{redirect_uri}')")
     console.close()
