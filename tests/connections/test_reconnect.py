@@ -25,16 +25,10 @@ from portal.hdp.client import HdpClient
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import RemoteObject, Run
 from tests.helpers.connections import DROP_AFTER, OLD_REFRESH, sandbox_setup
-from tests.helpers.refreshing_provider import id_token, patch_provider
+from tests.helpers.refreshing_provider import id_token
 
 NEW_REFRESH = "sentinel-new-refresh-42c9"
 NEW_ACCESS = "sentinel-new-access-8f01"
-
-
-@pytest.fixture
-def provider(monkeypatch):
-    """The provider HDP refreshes with (tests/helpers/refreshing_provider.py)."""
-    return patch_provider(monkeypatch)
 
 
 @pytest.fixture

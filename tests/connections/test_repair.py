@@ -31,7 +31,7 @@ from portal.onboarding.models import RemoteObject, Run
 from portal.sandbox.hdp import faults
 from portal.sandbox.hdp.emulator import mock_transport
 from portal.sandbox.hdp.seed import seed_demo
-from tests.helpers.refreshing_provider import ISSUER, id_token, patch_provider
+from tests.helpers.refreshing_provider import ISSUER, id_token
 from tests.helpers.sandbox import PASSWORDS
 
 OLD_REFRESH = "sentinel-old-refresh-5d1a"
@@ -69,21 +69,6 @@ def hdp(settings, db):
         transport=mock_transport(),
     )
     faults.clear()
-
-
-@pytest.fixture
-def admin_client(client, hdp):
-    response = client.post(
-        reverse("accounts:login"), {"username": "acme_admin", "password": PASSWORDS["acme_admin"]}
-    )
-    assert response.status_code == 302
-    return client
-
-
-@pytest.fixture
-def provider(monkeypatch):
-    """The provider HDP refreshes with (tests/helpers/refreshing_provider.py)."""
-    return patch_provider(monkeypatch)
 
 
 @pytest.fixture

@@ -21,16 +21,9 @@ from portal.connections.models import ConnectionCheck
 from portal.connections.status import Cause, State
 from portal.onboarding.models import Run
 from portal.sandbox.hdp.models import OAuthProfile
-from tests.helpers.refreshing_provider import patch_provider
 from tests.helpers.wizard import HTMX, run_at_verify
 
 Trigger = ConnectionCheck.Trigger
-
-
-@pytest.fixture
-def provider(monkeypatch):
-    """The provider HDP refreshes with (tests/helpers/refreshing_provider.py)."""
-    return patch_provider(monkeypatch)
 
 
 @pytest.fixture
