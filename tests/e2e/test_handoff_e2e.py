@@ -272,7 +272,8 @@ def test_a_reconnect_link_refuses_another_account_and_reconnects_the_right_one(
 
     # Without a manual reload, the admin's page shows the link used and the connection working.
     page.wait_for_selector("#handoff-state:has-text('Used by Sandra Person')")
-    assert str(State.WORKING.label) in page.inner_text("#setup-status .outcome")
+    # The status first says "Checking" (the check after the reconnect is queued), then the result.
+    page.wait_for_selector(f"#setup-status .outcome:has-text('{State.WORKING.label}')")
     ids_after, refresh_after = _profile(run)
     assert ids_after == ids_before  # the same profile id, nothing created
     assert refresh_after and refresh_after != refresh_before

@@ -301,8 +301,11 @@ def test_a_post_not_from_the_links_own_page_starts_nothing(run, user):
     assert ok.status_code == 303
 
 
-def test_gunicorns_access_log_line_has_the_link_masked():
+def test_gunicorns_access_log_line_has_the_link_masked(monkeypatch, tmp_path):
     """gunicorn.conf.py's logger_class: the request line, path and referrer of an access-log line."""
+    # Loading gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR when it is unset; set it here so the setting
+    # is undone after the test and this process keeps its in-memory metrics (tests/ops read them).
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     import runpy
     from datetime import timedelta as elapsed
     from pathlib import Path

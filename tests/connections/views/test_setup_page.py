@@ -137,6 +137,24 @@ def test_a_running_check_is_a_plain_message(acme, hdp_log, completed):
     assert "Checking" in page(acme, completed)
 
 
+def test_a_running_check_refreshes_the_status_until_it_has_a_verdict(acme, hdp_log, completed):
+    """A check someone else started (a worker, a reconnect by the account owner) ends without a reload."""
+    poller = f'hx-get="{reverse("connections:setup", args=[completed.pk])}" hx-trigger="load delay:3s"'
+    assert poller not in page(acme, completed)
+    now = timezone.now()
+    running = ConnectionCheck.objects.create(
+        run=completed, trigger=Trigger.SCHEDULED, started_at=now, expires_at=now + timedelta(minutes=5)
+    )
+    assert poller in page(acme, completed)
+    polled = acme.get(reverse("connections:setup", args=[completed.pk]), **HTMX).content.decode()
+    assert "<html" not in polled and poller in polled
+    running.finished_at, running.state, running.cause = timezone.now(), State.WORKING, Cause.TEST_PASSED
+    running.save()
+    polled = acme.get(reverse("connections:setup", args=[completed.pk]), **HTMX).content.decode()
+    assert 'id="setup-status"' in polled and poller not in polled
+    assert hdp_log == []
+
+
 def test_another_owners_setup_is_404_with_an_event_and_no_hdp_call(globex, hdp_log, completed, caplog):
     caplog.set_level(logging.WARNING, logger="portal.security")
     assert globex.get(reverse("connections:setup", args=[completed.pk])).status_code == 404
