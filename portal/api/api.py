@@ -342,7 +342,7 @@ REPLAY_NOTE = (
 
 @setups_router.post(
     "/{uuid:setup_id}/handoff-links",
-    response={201: schemas.HandoffLinkCreated, **_errors(404, 409)},
+    response={201: schemas.HandoffLinkCreated, **_errors(400, 404, 409)},
     summary="Send the setup's account owner a link to sign in (like Ask the account owner)",
     description=(
         "Makes a handoff link for a reconnect or a repair, under the same rules as the setup page's "

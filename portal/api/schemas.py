@@ -160,6 +160,12 @@ class Findings(Schema):
     items: list[Finding]
 
 
+#: An address Django's e-mail validator (the page's EmailField) accepts: dot-atom local part, a domain
+#: of DNS labels and a top-level label of 2 to 63 letters (or hyphens inside).
+EMAIL_PATTERN = (
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z-]{0,61}[A-Za-z]$"
+)
 HandoffPurpose = Literal["reconnect", "repair"]
 HandoffState = Literal["waiting", "used", "refused", "expired", "revoked"]
 
@@ -173,6 +179,7 @@ class HandoffLinkCreate(Strict):
     )
     email: str | None = Field(
         None,
+        pattern=EMAIL_PATTERN,
         max_length=254,
         description="The account owner's e-mail address: the portal e-mails the link there.",
     )
