@@ -21,6 +21,7 @@ from uuid import UUID
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Router
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -34,7 +35,10 @@ from portal.api.models import ApiToken
 from portal.api.problems import Problem
 from portal.audit.models import AuditEntry
 from portal.connections import checks, foresight, health
+from portal.connections import handoff as connections_handoff
 from portal.connections.models import ConnectionCheck
+from portal.oauth import handoff
+from portal.oauth.models import HandoffLink
 from portal.onboarding.models import Run
 from portal.onboarding.views import common
 from portal.ratelimit import limiter as ratelimit
@@ -43,12 +47,13 @@ from portal.support.access import is_support_staff
 logger = logging.getLogger(__name__)
 
 DESCRIPTION = """The HDP Onboarding Portal's automation API: list setups and their connection status,
-queue checks, and (support staff) see every tenant's worst status and findings.
+queue checks, send a setup's account owner a link to sign in (handoff links), and (support staff)
+see every tenant's worst status and findings.
 
 Authenticate with a personal API token (`Authorization: Bearer hdpp_...`), made on the portal's
 "API tokens" page or with `manage.py api_token create`. Scopes: `setups:read`, `setups:check`,
-`support:read` (support staff only) and `handoff:write` (reserved for the handoff-link endpoints,
-which are not available yet). Errors are RFC 9457 problem details (`application/problem+json`).
+`support:read` (support staff only) and `handoff:write` (make and revoke handoff links).
+Errors are RFC 9457 problem details (`application/problem+json`).
 Writes honour an `Idempotency-Key` header (24 hours). The portal's webhooks follow the Standard
 Webhooks specification; their events are listed under `webhooks`. See docs/api.md."""
 
@@ -85,6 +90,15 @@ COMMON_ERRORS = {401, 403, 422, 429}
 
 def _errors(*extra: int) -> dict[int, Any]:
     return dict.fromkeys(sorted(COMMON_ERRORS | set(extra)), problems.ProblemDetails)
+
+
+_IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": idempotency.KEY_PATTERN},
+    "description": "The same key and request within 24 hours returns the first answer.",
+}
 
 
 # --- errors: all problem+json -------------------------------------------------------------------
@@ -284,17 +298,7 @@ def get_check(request: HttpRequest, setup_id: UUID, check_id: int) -> dict[str, 
         "Queues one real check, under the same rate limit as the setup page's Check now. Answers 202 "
         "with the check's id and a Location to poll. Send an Idempotency-Key header to make a retry safe."
     ),
-    openapi_extra={
-        "parameters": [
-            {
-                "name": "Idempotency-Key",
-                "in": "header",
-                "required": False,
-                "schema": {"type": "string", "pattern": idempotency.KEY_PATTERN},
-                "description": "The same key and request within 24 hours returns the first answer.",
-            }
-        ]
-    },
+    openapi_extra={"parameters": [_IDEMPOTENCY_HEADER]},
 )
 def queue_check(request: HttpRequest, setup_id: UUID) -> HttpResponse:
     require_scope(request, "setups:check")
@@ -329,7 +333,111 @@ def _queue(request: HttpRequest, person: User, setup_id: UUID) -> HttpResponse:
     )
 
 
+#: Why a replayed creation answer has no link (docs/api.md "Idempotency").
+REPLAY_NOTE = (
+    "This is a replay of the first answer to this Idempotency-Key. The link is only in the first "
+    "answer (the portal keeps only its hash). If it was lost, revoke this link and make a new one."
+)
+
+
+@setups_router.post(
+    "/{uuid:setup_id}/handoff-links",
+    response={201: schemas.HandoffLinkCreated, **_errors(400, 404, 409)},
+    summary="Send the setup's account owner a link to sign in (like Ask the account owner)",
+    description=(
+        "Makes a handoff link for a reconnect or a repair, under the same rules as the setup page's "
+        "Ask the account owner (one open link per setup and purpose: a newer one revokes the older; the "
+        "setup's provider account must be recorded). The link is in this answer only; with `email` the "
+        "portal also e-mails it. A replay of the same Idempotency-Key answers the same without the link."
+    ),
+    openapi_extra={"parameters": [_IDEMPOTENCY_HEADER]},
+)
+def create_handoff_link(
+    request: HttpRequest, setup_id: UUID, payload: schemas.HandoffLinkCreate
+) -> HttpResponse:
+    require_scope(request, "handoff:write")
+    person = _person(request)
+    return idempotency.run_once(
+        request, person.pk, lambda: _ask_owner(request, person, setup_id, payload), redact=_without_link
+    )
+
+
+def _ask_owner(
+    request: HttpRequest, person: User, setup_id: UUID, payload: schemas.HandoffLinkCreate
+) -> HttpResponse:
+    run = _setup(request, setup_id)
+    try:
+        with common.client(request) as client:  # type: ignore[arg-type]
+            made = connections_handoff.ask_owner(
+                run,
+                payload.purpose,
+                person,
+                client,
+                hours=payload.hours,
+                email=payload.email or "",
+                note=" ".join(payload.note.split()),
+                language=get_language() or "",
+            )
+    except handoff.LinkRefused as exc:
+        raise Problem(409, "handoff_refused", str(exc)) from None
+    link = made.link
+    body = {
+        "id": str(link.pk),
+        "setup_id": str(run.pk),
+        "purpose": link.purpose,
+        "state": link.state,
+        "expires_at": link.expires_at.isoformat(),
+        "email": link.email or None,
+        "mail_problem": made.mail_problem or None,
+        "link": handoff.url_for(made.token),
+        "replay_note": None,
+    }
+    return HttpResponse(json.dumps(body), status=201, content_type="application/json")
+
+
+def _without_link(body: str) -> str:
+    kept = json.loads(body)
+    kept["link"] = None
+    kept["replay_note"] = REPLAY_NOTE
+    return json.dumps(kept)
+
+
 api.add_router("/setups", setups_router)
+
+
+# --- handoff links ----------------------------------------------------------------------------------
+handoff_router = Router(tags=["handoff links"])
+
+
+@handoff_router.delete(
+    "/{uuid:link_id}",
+    response={204: None, **_errors(404, 409)},
+    summary="Revoke a handoff link (it no longer works)",
+    description=(
+        "Revokes a waiting link, as the setup page's Revoke does; a link already revoked answers 204 "
+        "again. A link that was used, refused or expired cannot be revoked (409, with its state in words)."
+    ),
+)
+def revoke_handoff_link(request: HttpRequest, link_id: UUID) -> HttpResponse:
+    require_scope(request, "handoff:write")
+    person = _person(request)
+    link = HandoffLink.objects.filter(pk=link_id).select_related("run").first()
+    if link is None:
+        raise Problem(404, "not_found", _("There is no such link, or it is not yours."))
+    try:
+        common.get_run(request, link.run_id)  # type: ignore[arg-type]  # the pages' gate: owner and tenant
+    except Http404:
+        raise Problem(404, "not_found", _("There is no such link, or it is not yours.")) from None
+    handoff.expire(link)
+    if link.state == HandoffLink.State.WAITING:
+        handoff.revoke(link, by=person.username, reason="revoked by the admin")
+        link.refresh_from_db()
+    if link.state != HandoffLink.State.REVOKED:
+        raise Problem(409, "handoff_ended", handoff.state_line(link))
+    return HttpResponse(status=204)
+
+
+api.add_router("/handoff-links", handoff_router)
 
 
 # --- support staff ----------------------------------------------------------------------------------

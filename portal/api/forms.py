@@ -10,6 +10,7 @@ from portal.api import tokens
 SCOPE_HELP = {
     "setups:read": _("Read your setups, their status and check history"),
     "setups:check": _("Queue checks of your setups"),
+    "handoff:write": _("Send your setups' account owners a link to sign in, and revoke it"),
     "support:read": _("Support staff: every tenant's worst status and findings"),
 }
 
@@ -31,7 +32,7 @@ class TokenForm(forms.Form):
 
     def __init__(self, *args: Any, support: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        offered = [s for s in tokens.SCOPES if s not in tokens.RESERVED_SCOPES]
+        offered = list(tokens.SCOPES)
         if not support:
             offered = [s for s in offered if s not in tokens.SUPPORT_SCOPES]
         self.fields["scopes"].choices = [(s, f"{s}: {SCOPE_HELP[s]}") for s in offered]  # type: ignore[attr-defined]

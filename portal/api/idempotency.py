@@ -5,6 +5,10 @@ that person: a retry with the same key and fingerprint gets the stored answer (s
 ``Location``) and nothing is done twice; the same key with another request is refused (422). While
 the first request is still being answered, a retry gets 409. The rows are in the database (several
 instances share them) and older ones are swept as new keys arrive.
+
+An answer that carries a secret shown once (a handoff link) is stored through ``redact``: the kept
+body has the secret left out, so a replay never shows it again (only the link's hash is stored
+anywhere; docs/api.md "Idempotency").
 """
 
 from __future__ import annotations
@@ -47,8 +51,14 @@ def _replay(row: IdempotentRequest) -> HttpResponse:
     return answer
 
 
-def run_once(request: HttpRequest, user_id: int, answer: Callable[[], HttpResponse]) -> HttpResponse:
-    """``answer()`` once per key; without the header, every request is answered anew."""
+def run_once(
+    request: HttpRequest,
+    user_id: int,
+    answer: Callable[[], HttpResponse],
+    redact: Callable[[str], str] | None = None,
+) -> HttpResponse:
+    """``answer()`` once per key; without the header, every request is answered anew. ``redact`` turns
+    a successful answer's body into the body kept for replays (what must not be shown twice left out)."""
     key = request.headers.get(HEADER)
     if key is None:
         return answer()
@@ -94,9 +104,12 @@ def run_once(request: HttpRequest, user_id: int, answer: Callable[[], HttpRespon
     if response.status_code >= 500:
         IdempotentRequest.objects.filter(pk=row.pk).delete()  # a fault: let the retry try again
         return response
+    kept = response.content.decode()
+    if redact is not None and response.status_code < 400:
+        kept = redact(kept)
     IdempotentRequest.objects.filter(pk=row.pk).update(
         status_code=response.status_code,
-        body=response.content.decode(),
+        body=kept,
         location=str(response.get("Location", ""))[:500],
     )
     return response

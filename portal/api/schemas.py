@@ -1,6 +1,7 @@
 """What the API answers, as pydantic models (they are the OpenAPI document's schemas).
 
-No model has a field for a client secret, an access or refresh token, a password or a link.
+No model has a field for a client secret, an access or refresh token or a password; a handoff link only in
+the answer that creates it (:class:`HandoffLinkCreated`).
 """
 
 from __future__ import annotations
@@ -8,8 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 StateName = Literal[
     "working", "needs_reconnect", "broken", "hdp_unavailable", "stale", "checking", "unchecked"
@@ -155,3 +158,63 @@ class Findings(Schema):
     complete: bool = Field(description="False when HDP could not be read in full (see problem).")
     problem: str | None = Field(None, description="Why HDP could not be read, in the console's words.")
     items: list[Finding]
+
+
+#: An address Django's e-mail validator (the page's EmailField) accepts: dot-atom local part, a domain
+#: of DNS labels and a top-level label of 2 to 63 letters (or hyphens inside).
+EMAIL_PATTERN = (
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z-]{0,61}[A-Za-z]$"
+)
+HandoffPurpose = Literal["reconnect", "repair"]
+HandoffState = Literal["waiting", "used", "refused", "expired", "revoked"]
+
+
+class HandoffLinkCreate(Strict):
+    purpose: HandoffPurpose = Field(
+        description=(
+            "reconnect (the setup's sign-in lapsed) or repair (its OAuth profile is gone), as the setup "
+            "page offers them; a first consent is asked from the wizard."
+        )
+    )
+    email: str | None = Field(
+        None,
+        pattern=EMAIL_PATTERN,
+        max_length=254,
+        description="The account owner's e-mail address: the portal e-mails the link there.",
+    )
+    note: str = Field("", max_length=500, pattern=r"^[^\x00]*$", description="A short note for the owner.")
+    hours: int = Field(72, ge=1, le=168, description="How long the link works: 1 to 168 hours (7 days).")
+
+    @field_validator("email")
+    @classmethod
+    def _an_address(cls, value: str | None) -> str | None:
+        """The page's own check (the form's EmailField)."""
+        if value:
+            try:
+                validate_email(value)
+            except DjangoValidationError:
+                raise ValueError("not a valid e-mail address") from None
+        return value or None
+
+
+class HandoffLinkCreated(Schema):
+    id: str
+    setup_id: str
+    purpose: HandoffPurpose
+    state: HandoffState
+    expires_at: datetime
+    email: str | None = Field(None, description="Where the portal e-mailed the link, if anywhere.")
+    mail_problem: str | None = Field(
+        None, description="Why the e-mail could not be sent, in the page's words."
+    )
+    link: str | None = Field(
+        None,
+        description=(
+            "The link for the account owner. Only in the first answer: a replay of the same "
+            "Idempotency-Key leaves it out (the portal keeps only its hash) and says so in replay_note."
+        ),
+    )
+    replay_note: str | None = Field(
+        None, description="On a replayed answer: why the link is not in it, and what to do instead."
+    )

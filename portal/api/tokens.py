@@ -26,8 +26,6 @@ PREFIX = "hdpp_"
 #: What a token looks like; portal/lib/logging.py masks this pattern in every log line.
 PATTERN = re.compile(r"hdpp_[A-Za-z0-9_-]{43}")
 SCOPES = ("setups:read", "setups:check", "handoff:write", "support:read")
-#: Declared for the handoff-link endpoints, which come with the handoff issue; no endpoint uses it yet.
-RESERVED_SCOPES = ("handoff:write",)
 SUPPORT_SCOPES = ("support:read",)
 MAX_DAYS = 365
 

@@ -1,6 +1,7 @@
 """The webhook events in the OpenAPI document's ``webhooks`` section (OpenAPI 3.1).
 
-The bodies are made by :func:`portal.connections.notify.payload` and signed per Standard Webhooks
+The bodies are made by :func:`portal.connections.notify.payload` (connection events) and
+:func:`portal.connections.handoff.payload` (handoff events) and signed per Standard Webhooks
 (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``); these models describe them.
 tests/api/test_webhooks.py checks that a delivered body validates against this schema.
 """
@@ -11,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from portal.connections.handoff import EVENTS as HANDOFF_EVENTS
 from portal.connections.notify import EVENT_TYPES
 
 
@@ -61,13 +63,53 @@ class ConnectionEvent(BaseModel):
     data: ConnectionEventData
 
 
-_MODELS = (WebhookTenant, WebhookSetup, ConnectionEventData, ConnectionEvent)
+HandoffEventType = Literal["handoff.completed", "handoff.refused"]
+
+
+class HandoffSetup(BaseModel):
+    id: str
+    data_source: str | None
+    data_store: str
+    oauth_application: str
+    url: str = Field(description="The portal page of the setup.")
+
+
+class HandoffEventData(BaseModel):
+    tenant: WebhookTenant
+    setup: HandoffSetup
+    purpose: str = Field(description="What the link asked for: consent, reconnect or repair.")
+    created_by: str = Field(description="The HDP user name of the admin who made the link.")
+    account: str | None = Field(description="handoff.completed: the provider account that signed in.")
+    reason: str | None = Field(description="handoff.refused: why, in words (nothing was changed).")
+    at: str = Field(description="ISO 8601: when the owner used or refused the link.")
+
+
+class HandoffEvent(BaseModel):
+    """A Standard Webhooks body (never the link, a token or a client id)."""
+
+    type: HandoffEventType
+    timestamp: str = Field(description="ISO 8601: the same as data.at.")
+    data: HandoffEventData
+
+
+_MODELS = (
+    WebhookTenant,
+    WebhookSetup,
+    ConnectionEventData,
+    ConnectionEvent,
+    HandoffSetup,
+    HandoffEventData,
+    HandoffEvent,
+)
 _REF = "#/components/schemas/{model}"
 
 _DESCRIPTIONS = {
     "connection.broke": "A setup's connection stopped working (needs a reconnect, or broken).",
     "connection.recovered": "A setup's connection works again.",
     "connection.expiring": "A setup's sign-in at the provider is expected to lapse soon (issue 22).",
+    "handoff.completed": "The account owner signed in through a handoff link (issue 19).",
+    "handoff.refused": "A handoff link ended without a sign-in: the owner said no, the provider answered "
+    "an error, or another provider account signed in (issue 19).",
 }
 
 _HEADERS = [
@@ -89,6 +131,10 @@ def component_schemas() -> dict[str, Any]:
     return schemas
 
 
+def _body(event: str) -> str:
+    return "HandoffEvent" if event in HANDOFF_EVENTS.values() else "ConnectionEvent"
+
+
 def openapi_webhooks() -> dict[str, Any]:
     return {
         event: {
@@ -99,12 +145,10 @@ def openapi_webhooks() -> dict[str, Any]:
                 "parameters": _HEADERS,
                 "requestBody": {
                     "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": _REF.format(model="ConnectionEvent")}}
-                    },
+                    "content": {"application/json": {"schema": {"$ref": _REF.format(model=_body(event))}}},
                 },
                 "responses": {"2XX": {"description": "Received; any other answer is retried."}},
             }
         }
-        for event in EVENT_TYPES
+        for event in (*EVENT_TYPES, *HANDOFF_EVENTS.values())
     }

@@ -17,7 +17,10 @@ A first consent needs nothing more: the wizard continues at the profile step whe
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -25,13 +28,15 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django_tasks import task
 
-from portal.connections import reconnect, repair
+from portal.accounts.models import User
+from portal.connections import checks, reconnect, repair
 from portal.connections.models import WebhookDelivery
 from portal.connections.notify import deliver_webhook, webhook_host
 from portal.hdp.client import HdpClient
-from portal.oauth import handoff
+from portal.oauth import handoff, presets
 from portal.oauth.models import HandoffLink
 from portal.onboarding import engine
 from portal.onboarding.models import Run
@@ -39,6 +44,80 @@ from portal.onboarding.models import Run
 logger = logging.getLogger(__name__)
 
 EVENTS = {"used": "handoff.completed", "refused": "handoff.refused"}
+#: The purposes a completed setup's link can have (a first consent is asked from the wizard).
+SETUP_PURPOSES = ("reconnect", "repair")
+
+
+@dataclass(frozen=True)
+class Made:
+    """A new link: the row, its token (shown once, never stored) and why its e-mail failed ("" if not)."""
+
+    link: HandoffLink
+    token: str
+    mail_problem: str
+
+
+def _provider(run: Run, preset: presets.Preset) -> str:
+    if preset.is_custom:
+        return urlsplit(run.app_authorize_uri).hostname or _("the provider")
+    return re.sub(r"\s*\(.*\)$", "", str(preset.label))
+
+
+def ask_owner(
+    run: Run,
+    purpose: str,
+    person: User,
+    client: HdpClient,
+    *,
+    hours: int,
+    email: str = "",
+    note: str = "",
+    language: str = "",
+) -> Made:
+    """ "Ask the account owner" for a completed setup of ``person`` (the setup page and the API alike):
+    the link for ``purpose``, made under the same rules, e-mailed to ``email`` if one is given.
+
+    Raises :class:`portal.oauth.handoff.LinkRefused` with the page's words when no link can be made."""
+    if (
+        purpose not in SETUP_PURPOSES
+        or run.consent_purpose() != purpose
+        or (purpose == "reconnect" and reconnect.refusal(run, checks.status_for(run)))
+    ):
+        raise handoff.LinkRefused(_("This setup cannot take that sign-in now, so no link was made."))
+    if run.consent_identity() is None:
+        # A reconnect or repair link is bound to the account of the first consent; without one
+        # recorded, it could not refuse another account.
+        raise handoff.LinkRefused(
+            _(
+                "The provider did not say which account this setup was connected with, so a link could not "
+                "make sure the same account signs in. Sign in yourself instead."
+            )
+        )
+    try:
+        params = reconnect.flow_params(run, client)
+    except reconnect.ReconnectRefused as exc:
+        raise handoff.LinkRefused(str(exc)) from None
+    preset = presets.get_preset(run.preset) or presets.PRESETS["custom"]
+    shown = handoff.Shown(
+        admin=person.get_full_name() or person.username,
+        tenant=run.tenant_name,
+        store=run.datastore_name,
+        provider=_provider(run, preset),
+        preset=preset.key,
+        scope=params.scope,
+    )
+    link, token = handoff.create(
+        run,
+        purpose=purpose,
+        created_by=person,
+        start=params,
+        shown=shown,
+        hours=hours,
+        email=email,
+        note=note,
+        language=language,
+    )
+    return Made(link, token, handoff.send_link_email(link, token))
 
 
 def on_finished(sender: object, *, link: HandoffLink, outcome: str, **kwargs: Any) -> None:

@@ -25,7 +25,7 @@ def test_no_operation_fails_or_strays_from_its_schema(api_live, settings):
     acme = sign_in("acme_admin")
     make_setup(acme, state=State.NEEDS_RECONNECT)
     make_setup(acme, name="acme_ok")
-    headers = {"Authorization": "Bearer " + make_token(acme, "setups:read", "setups:check")}
+    headers = {"Authorization": "Bearer " + make_token(acme, "setups:read", "setups:check", "handoff:write")}
     schema = schemathesis.openapi.from_url(api_live + "/api/v1/openapi.json")
     tried = []
     for result in schema.get_all_operations():

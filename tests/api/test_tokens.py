@@ -45,7 +45,7 @@ def test_the_page_shows_a_new_token_once_and_lists_it_without_it(client, acme):
     [
         ({"name": "x", "scopes": ["setups:read"], "days": "366"}, "days"),
         ({"name": "x", "scopes": ["support:read"], "days": "30"}, "scopes"),
-        ({"name": "x", "scopes": ["handoff:write"], "days": "30"}, "scopes"),
+        ({"name": "x", "scopes": ["handoff:admin"], "days": "30"}, "scopes"),
         ({"name": "", "scopes": ["setups:read"], "days": "30"}, "name"),
     ],
 )
@@ -54,6 +54,13 @@ def test_the_page_refuses_bad_input_with_the_field_named(client, acme, data, fie
     answer = client.post("/api/tokens/", data)
     assert answer.status_code == 400 and field in answer.context["form"].errors
     assert not ApiToken.objects.exists()
+
+
+def test_the_page_offers_handoff_write_now_that_its_endpoints_exist(client, acme):
+    client.force_login(acme)
+    assert 'value="handoff:write"' in client.get("/api/tokens/").content.decode()
+    made = client.post("/api/tokens/", {"name": "links", "scopes": ["handoff:write"], "days": "30"})
+    assert made.status_code == 200 and ApiToken.objects.get().scopes == ["handoff:write"]
 
 
 def test_support_read_is_for_support_staff_only(api_hdp):

@@ -45,7 +45,13 @@ def test_a_body_verifies_with_the_library_and_matches_the_published_schema(clien
     verified = Webhook(WHSEC).verify(body, headers)
     assert verified["type"] == "connection.broke" and verified["data"]["status"] == "needs_reconnect"
     schema = client.get("/api/v1/openapi.json").json()
-    assert set(schema["webhooks"]) == {"connection.broke", "connection.recovered", "connection.expiring"}
+    assert set(schema["webhooks"]) == {
+        "connection.broke",
+        "connection.recovered",
+        "connection.expiring",
+        "handoff.completed",
+        "handoff.refused",
+    }
     ref = schema["webhooks"]["connection.broke"]["post"]["requestBody"]["content"]["application/json"][
         "schema"
     ]
@@ -111,3 +117,39 @@ def test_an_expiring_warning_validates_against_the_published_schema(db, django_u
     event = ConnectionEvent.model_validate(notify.payload(note))
     assert event.type == "connection.expiring" and event.data.checked_at is None
     assert event.data.basis and event.data.reconnect_url
+
+
+@pytest.mark.parametrize("outcome", ["used", "refused"])
+def test_a_handoff_event_verifies_and_matches_the_published_schema(client, acme, outcome):
+    """Issue 19's events (portal/connections/handoff.py ``payload``), listed like the connection events."""
+    from portal.connections import handoff as connections_handoff
+    from portal.oauth.models import HandoffLink
+
+    run = make_setup(acme)
+    link = HandoffLink.objects.create(
+        token_hash="0" * 64,
+        run=run,
+        tenant_id=run.tenant_id,
+        purpose="reconnect",
+        created_by=acme,
+        expires_at=timezone.now() + timedelta(hours=1),
+        state=outcome,
+        ended_at=timezone.now(),
+        end_reason="denied at the provider" if outcome == "refused" else "",
+        used_by="Ada Lovelace" if outcome == "used" else "",
+        start={},
+        shown={},
+    )
+    event = connections_handoff.payload(link, outcome)
+    body = json.dumps(event).encode()
+    headers = notify.signed_headers(WHSEC, "msg_handoff", timezone.now(), body)
+    verified = Webhook(WHSEC).verify(body, headers)
+    schema = client.get("/api/v1/openapi.json").json()
+    name = connections_handoff.EVENTS[outcome]
+    assert verified["type"] == name
+    ref = schema["webhooks"][name]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert ref == {"$ref": "#/components/schemas/HandoffEvent"}
+    validator = jsonschema.Draft202012Validator({**ref, "components": schema["components"]})
+    validator.validate(verified)
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({**verified, "type": "connection.broke"})
