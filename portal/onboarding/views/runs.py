@@ -7,11 +7,13 @@ from typing import cast
 from uuid import UUID
 
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import IntegrityError, transaction
+from django.db.models import Count, QuerySet, Window
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
@@ -27,6 +29,8 @@ from portal.onboarding.views import common
 
 # --- My setups -------------------------------------------------------------------------------------
 RUNS_PER_PAGE = 25
+#: A run id no run has, for reversing a row's URL once per page (:func:`runs`).
+_SLOT = UUID(int=0)
 
 
 @require_GET
@@ -38,19 +42,63 @@ def runs(request: HtmxRequest) -> HttpResponse:
     tenant_ids = [int(str(t["id"])) for t in user.onboarding_tenants()]
     rows = []
     mine = Run.objects.filter(owner=user, tenant_id__in=tenant_ids).order_by("-updated_at", "pk")
-    page = Paginator(mine.prefetch_related("objects_made"), RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    page = _page(mine.prefetch_related("objects_made"), request.GET.get("page"))
     runs = list(page.object_list)
     connection = _connection_statuses([r.pk for r in runs if r.status == Run.Status.COMPLETED])
+    # Each row's links: reversed once for the page with a placeholder id, then the run's id put in.
+    slot = str(_SLOT)
+    resume, cancel, setup = (
+        reverse(name, args=[_SLOT])
+        for name in ("onboarding:resume", "onboarding:cancel", "connections:setup")
+    )
     for run in runs:
         step = wizard.Progress.of(run).current
+        run_id = str(run.pk)
         rows.append(
-            {"run": run, "step": step, "step_title": wizard.SHORT[step], "connection": connection.get(run.pk)}
+            {
+                "run": run,
+                "step": step,
+                "step_title": wizard.SHORT[step],
+                "connection": connection.get(run.pk),
+                "resume_url": resume.replace(slot, run_id),
+                "cancel_url": cancel.replace(slot, run_id),
+                "setup_url": setup.replace(slot, run_id),
+            }
         )
     return render(
         request,
         "onboarding/runs.html",
         {"rows": rows, "page": page, "missing": user.missing_onboarding_permissions()},
     )
+
+
+class _CountedPaginator(Paginator):
+    """A paginator whose total was counted by the page's own query."""
+
+    def __init__(self, object_list: QuerySet[Run], per_page: int, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._counted = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._counted
+
+
+def _page(mine: QuerySet[Run], number: str | None) -> Page:
+    """``Paginator(mine, RUNS_PER_PAGE).get_page(number)`` in one query instead of two: the page's rows
+    carry the total (``COUNT(*) OVER ()``), so no separate COUNT. A number past the last page (or
+    below 1) shows the last page, as ``get_page`` does (with its COUNT); one that is not a number, the first."""
+    try:
+        wanted = int(number) if number is not None else 1
+    except ValueError:
+        wanted = 1
+    if wanted >= 1:
+        start = (wanted - 1) * RUNS_PER_PAGE
+        rows = list(mine.annotate(setups_total=Window(Count("pk")))[start : start + RUNS_PER_PAGE])
+        if rows or wanted == 1:
+            total = rows[0].setups_total if rows else 0
+            return Page(rows, wanted, _CountedPaginator(mine, RUNS_PER_PAGE, total))
+    return Paginator(mine, RUNS_PER_PAGE).get_page(number)
 
 
 def _connection_statuses(run_ids: list[UUID]) -> dict[UUID, signals.SetupStatus]:
