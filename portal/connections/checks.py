@@ -189,12 +189,12 @@ def statuses_for(run_ids: Iterable[UUID]) -> dict[UUID, Status]:
         return {}
     now = timezone.now()
     newest = _finished().filter(run=OuterRef("pk")).values("pk")[:1]
-    last_of_each = ConnectionCheck.objects.filter(
-        pk__in=Run.objects.filter(pk__in=ids).annotate(last=Subquery(newest)).values("last")
-    )
+    # Each run's newest verdict, selected by its id straight from the runs' subquery (not through a
+    # second ConnectionCheck subquery around it: the same rows, a third less work building the SQL).
+    last_of_each = Q(pk__in=Run.objects.filter(pk__in=ids).values(last=Subquery(newest)))
     last: dict[UUID, ConnectionCheck] = {}
     running: set[UUID] = set()
-    for check in _newest_and_running(now, last_of_each, Q(run_id__in=ids)):
+    for check in ConnectionCheck.objects.filter(last_of_each | (Q(run_id__in=ids) & _running_q(now))):
         if check.finished_at is None:
             running.add(check.run_id)
         else:
