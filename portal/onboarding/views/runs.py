@@ -37,7 +37,7 @@ _SLOT = UUID(int=0)
 @vary_on_headers("HX-Request")
 def runs(request: HtmxRequest) -> HttpResponse:
     """The person's setups, most recent first, ``RUNS_PER_PAGE`` a page: the same few SQL queries
-    whatever the number of runs (a count, the page, its records, the statuses of its setups)."""
+    whatever the number of runs (the page with the total count, its records, the statuses of its setups)."""
     user = common.user(request)
     tenant_ids = [int(str(t["id"])) for t in user.onboarding_tenants()]
     rows = []
@@ -45,24 +45,26 @@ def runs(request: HtmxRequest) -> HttpResponse:
     page = _page(mine.prefetch_related("objects_made"), request.GET.get("page"))
     runs = list(page.object_list)
     connection = _connection_statuses([r.pk for r in runs if r.status == Run.Status.COMPLETED])
-    # Each row's links: reversed once for the page with a placeholder id, then the run's id put in.
-    slot = str(_SLOT)
-    resume, cancel, setup = (
-        reverse(name, args=[_SLOT])
-        for name in ("onboarding:resume", "onboarding:cancel", "connections:setup")
-    )
+    # Each row's links: each URL reversed once for the page with a placeholder id, then the run's id put in.
+    slot, reversed_once = str(_SLOT), dict[str, str]()
+
+    def link(name: str, run: Run) -> str:
+        if name not in reversed_once:
+            reversed_once[name] = reverse(name, args=[_SLOT])
+        return reversed_once[name].replace(slot, str(run.pk))
+
     for run in runs:
         step = wizard.Progress.of(run).current
-        run_id = str(run.pk)
+        active = run.status == Run.Status.ACTIVE
         rows.append(
             {
                 "run": run,
                 "step": step,
                 "step_title": wizard.SHORT[step],
                 "connection": connection.get(run.pk),
-                "resume_url": resume.replace(slot, run_id),
-                "cancel_url": cancel.replace(slot, run_id),
-                "setup_url": setup.replace(slot, run_id),
+                "resume_url": link("onboarding:resume", run) if active else "",
+                "cancel_url": link("onboarding:cancel", run) if active else "",
+                "setup_url": link("connections:setup", run) if run.status == Run.Status.COMPLETED else "",
             }
         )
     return render(
