@@ -74,7 +74,7 @@ def runs(request: HtmxRequest) -> HttpResponse:
     )
 
 
-class _CountedPaginator(Paginator):
+class _CountedPaginator(Paginator[Run]):
     """A paginator whose total was counted by the page's own query."""
 
     def __init__(self, object_list: QuerySet[Run], per_page: int, count: int) -> None:
@@ -86,7 +86,7 @@ class _CountedPaginator(Paginator):
         return self._counted
 
 
-def _page(mine: QuerySet[Run], number: str | None) -> Page:
+def _page(mine: QuerySet[Run], number: str | None) -> Page[Run]:
     """``Paginator(mine, RUNS_PER_PAGE).get_page(number)`` in one query instead of two: the page's rows
     carry the total (``COUNT(*) OVER ()``), so no separate COUNT. A number past the last page (or
     below 1) shows the last page, as ``get_page`` does (with its COUNT); one that is not a number, the first."""
