@@ -126,8 +126,9 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "portal.lib.context.portal",
             ],
-            # {% field_row %} of templates/partials/field.html (portal/lib is not an app).
-            "libraries": {"portal_fields": "portal.lib.fields"},
+            # {% field_row %} of templates/partials/field.html (portal/lib is not an app), and
+            # {% load i18n %}: Django's library with a quoted {% translate %} rendered directly (portal/lib/i18n.py).
+            "libraries": {"portal_fields": "portal.lib.fields", "i18n": "portal.lib.i18n"},
         },
     }
 ]

@@ -194,12 +194,12 @@ def statuses_for(run_ids: Iterable[UUID]) -> dict[UUID, Status]:
         return {}
     now = timezone.now()
     newest = _finished().filter(run=OuterRef("pk")).values("pk")[:1]
-    last_of_each = ConnectionCheck.objects.filter(
-        pk__in=Run.objects.filter(pk__in=ids).annotate(last=Subquery(newest)).values("last")
-    )
+    # Each run's newest verdict, selected by its id straight from the runs' subquery (not through a
+    # second ConnectionCheck subquery around it: the same rows, a third less work building the SQL).
+    last_of_each = Q(pk__in=Run.objects.filter(pk__in=ids).values(last=Subquery(newest)))
     last: dict[UUID, ConnectionCheck] = {}
     running: set[UUID] = set()
-    for check in _newest_and_running(now, last_of_each, Q(run_id__in=ids)):
+    for check in ConnectionCheck.objects.filter(last_of_each | (Q(run_id__in=ids) & _running_q(now))):
         if check.finished_at is None:
             running.add(check.run_id)
         else:
@@ -229,3 +229,25 @@ def status_for(run: Run) -> Status:
 def history(run: Run, limit: int = 10) -> list[ConnectionCheck]:
     """The newest checks of a setup, finished or not, for its page."""
     return list(ConnectionCheck.objects.filter(run=run)[:limit])
+
+
+def status_and_history(run: Run, limit: int = 10) -> tuple[Status, list[ConnectionCheck]]:
+    """:func:`status_for` and :func:`history` of the setup page, from the history's one query.
+
+    Two checks of one setup never run at once (``connections_one_running_check``; a newer one
+    begins only once the older finished or expired), so a running check is the newest one and
+    verdicts finish in the order they started: the newest verdict among the newest checks is the
+    setup's newest verdict. Only when none of ``limit`` checks gave a verdict (all abandoned or
+    running) is :func:`status_for` asked, for an older one.
+    """
+    recent = history(run, limit)
+    verdicts = [check for check in recent if check.counts]
+    if not verdicts and len(recent) == limit:
+        return status_for(run), recent
+    now = timezone.now()
+    last = max(verdicts, key=lambda c: (c.finished_at, c.pk), default=None)
+    checking = any(c.finished_at is None and c.expires_at >= now for c in recent)
+    status = status_of(
+        last.as_last() if last else None, now=now, stale_after=_stale_after(), checking=checking
+    )
+    return status, recent

@@ -132,10 +132,14 @@ def last_repair(run: Run) -> Repair | None:
 
 
 def offer(run: Run, status: Status) -> dict[str, Any]:
-    """The setup page's repair section: an open repair to continue, else the fix the last check calls for."""
-    current = open_repair(run)
-    if current is not None:
-        return {"open": current, "explanation": FIXES.get(Cause(current.cause), "")}
+    """The setup page's repair section: an open repair to continue, else the fix the last check calls for.
+
+    Only the open repair's cause is read (one column, no model row): the page needs nothing else."""
+    cause_of_open = (
+        Repair.objects.filter(run=run, finished_at__isnull=True).values_list("cause", flat=True).first()
+    )
+    if cause_of_open is not None:
+        return {"open": True, "explanation": FIXES.get(Cause(cause_of_open), "")}
     cause = status.cause if status.is_problem else None
     if cause in FIXES:
         return {"cause": cause, "explanation": FIXES[cause]}

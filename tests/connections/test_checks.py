@@ -150,3 +150,36 @@ def test_one_setups_status_is_the_one_statuses_for_gives_in_one_query(
     assert same() == State.WORKING
     ConnectionCheck.objects.update(finished_at=timezone.now() - timedelta(days=3))
     assert same() == State.STALE
+
+
+def test_the_setup_pages_status_from_its_history_is_status_for_in_one_query(
+    setup, hdp_client, provider, django_assert_num_queries
+):
+    """status_and_history (the setup page) takes the status from the history's rows: the same status
+    as status_for in every case, also when the newest checks gave no verdict (then asked again)."""
+
+    def same(limit: int = 10) -> State:
+        with django_assert_num_queries(1):
+            status, recent = checks.status_and_history(setup, limit)
+        assert status == checks.status_for(setup)
+        assert recent == checks.history(setup, limit)
+        return status.state
+
+    assert same() == State.UNCHECKED
+    running = checks.begin(setup, Trigger.MANUAL)
+    assert same() == State.CHECKING
+    checks.finish(running, checks.datasource_test_verdict(True, ""))
+    assert same() == State.WORKING
+    provider.refuse = "invalid_grant"
+    older = checks.run_check(setup, hdp_client, trigger=Trigger.MANUAL)
+    assert same() == State.NEEDS_RECONNECT
+    ConnectionCheck.objects.filter(pk=older.pk).update(abandoned=True)  # the newest finished check counts
+    assert same() == State.WORKING
+    ConnectionCheck.objects.update(finished_at=timezone.now() - timedelta(days=3))
+    assert same() == State.STALE
+    # The newest check (limit 1) was abandoned: the verdict before it is read with a second query.
+    ConnectionCheck.objects.filter(pk=older.pk).update(finished_at=timezone.now())
+    with django_assert_num_queries(2):
+        status, recent = checks.status_and_history(setup, 1)
+    assert recent == [ConnectionCheck.objects.get(pk=older.pk)]
+    assert status == checks.status_for(setup) and status.state == State.STALE

@@ -7,11 +7,13 @@ from typing import cast
 from uuid import UUID
 
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import IntegrityError, transaction
+from django.db.models import Count, QuerySet, Window
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
@@ -27,26 +29,37 @@ from portal.onboarding.views import common
 
 # --- My setups -------------------------------------------------------------------------------------
 RUNS_PER_PAGE = 25
+#: A run id no run has, for reversing a row's URL once per page (:func:`runs`).
+_SLOT = UUID(int=0)
 
 
 @require_GET
 @vary_on_headers("HX-Request")
 def runs(request: HtmxRequest) -> HttpResponse:
     """The person's setups, most recent first, ``RUNS_PER_PAGE`` a page: the same few SQL queries
-    whatever the number of runs (a count, the page, its records, the statuses of its setups)."""
+    whatever the number of runs (the page with the total count, its records, the statuses of its setups)."""
     user = common.user(request)
     tenant_ids = [int(str(t["id"])) for t in user.onboarding_tenants()]
     rows = []
     mine = Run.objects.filter(owner=user, tenant_id__in=tenant_ids).order_by("-updated_at", "pk")
-    page = Paginator(mine.prefetch_related("objects_made"), RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    page = _page(mine.prefetch_related("objects_made"), request.GET.get("page"))
     runs = list(page.object_list)
     completed = [r for r in runs if r.status == Run.Status.COMPLETED]
     connection = _connection_statuses([r.pk for r in completed])
     foreseen = _foreseen(completed)
     # "Waiting for {owner} to sign in (link valid until ...)" for a first consent asked of someone else.
     waiting = handoff.waiting_lines(user)
+    # Each row's links: each URL reversed once for the page with a placeholder id, then the run's id put in.
+    slot, reversed_once = str(_SLOT), dict[str, str]()
+
+    def link(name: str, run: Run) -> str:
+        if name not in reversed_once:
+            reversed_once[name] = reverse(name, args=[_SLOT])
+        return reversed_once[name].replace(slot, str(run.pk))
+
     for run in runs:
         step = wizard.Progress.of(run).current
+        active = run.status == Run.Status.ACTIVE
         rows.append(
             {
                 "run": run,
@@ -55,6 +68,9 @@ def runs(request: HtmxRequest) -> HttpResponse:
                 "connection": connection.get(run.pk),
                 "handoff": waiting.get(run.pk, ""),
                 "signin": foreseen.get(run.pk),
+                "resume_url": link("onboarding:resume", run) if active else "",
+                "cancel_url": link("onboarding:cancel", run) if active else "",
+                "setup_url": link("connections:setup", run) if run.status == Run.Status.COMPLETED else "",
             }
         )
     return render(
@@ -62,6 +78,35 @@ def runs(request: HtmxRequest) -> HttpResponse:
         "onboarding/runs.html",
         {"rows": rows, "page": page, "missing": user.missing_onboarding_permissions()},
     )
+
+
+class _CountedPaginator(Paginator[Run]):
+    """A paginator whose total was counted by the page's own query."""
+
+    def __init__(self, object_list: QuerySet[Run], per_page: int, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._counted = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._counted
+
+
+def _page(mine: QuerySet[Run], number: str | None) -> Page[Run]:
+    """``Paginator(mine, RUNS_PER_PAGE).get_page(number)`` in one query instead of two: the page's rows
+    carry the total (``COUNT(*) OVER ()``), so no separate COUNT. A number past the last page (or
+    below 1) shows the last page, as ``get_page`` does (with its COUNT); one that is not a number, the first."""
+    try:
+        wanted = int(number) if number is not None else 1
+    except ValueError:
+        wanted = 1
+    if wanted >= 1:
+        start = (wanted - 1) * RUNS_PER_PAGE
+        rows = list(mine.annotate(setups_total=Window(Count("pk")))[start : start + RUNS_PER_PAGE])
+        if rows or wanted == 1:
+            total = rows[0].setups_total if rows else 0
+            return Page(rows, wanted, _CountedPaginator(mine, RUNS_PER_PAGE, total))
+    return Paginator(mine, RUNS_PER_PAGE).get_page(number)
 
 
 def _connection_statuses(run_ids: list[UUID]) -> dict[UUID, signals.SetupStatus]:

@@ -186,12 +186,15 @@ def test_what_hdp_holds_is_named_in_the_reader_s_language(acme, completed):
 
 def test_the_page_reads_the_setups_hdp_records_once(acme, completed, django_assert_max_num_queries):
     """Session, user, run, the run's records (once: held objects and the rotate section share them;
-    they were read three times, 11 queries), the status (2: a running check, the last finished one;
-    it was 3), the history, the open repair, and the newest handoff link's state (issue 19: one query)."""
-    with django_assert_max_num_queries(9) as captured:
+    they were read three times, 11 queries), the checks (once: the status comes from the history's
+    rows; it was a query of its own, 2 before that), the open repair, and the newest handoff link's
+    state (issue 19: one query)."""
+    with django_assert_max_num_queries(7) as captured:
         html = page(acme, completed)
     records = [q["sql"] for q in captured.captured_queries if '"onboarding_remoteobject"' in q["sql"]]
     assert len(records) == 1, records
+    checks_read = [q["sql"] for q in captured.captured_queries if '"connections_connectioncheck"' in q["sql"]]
+    assert len(checks_read) == 1, checks_read
     for name in ("Acme_GA_app", "Acme_GA_profile", "AcmeGA"):
         assert name in html
     assert reverse("connections:rotate-secret", args=[completed.pk]) in html  # the rotate section still shows
