@@ -18,26 +18,31 @@ sees as a counter reset.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, Min, OuterRef, Q, Subquery, When
+from django.db.models import Case, Count, F, Max, Min, OuterRef, Q, Subquery, When
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult, get_date_max
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from portal.connections import foresight
 from portal.connections.models import ConnectionCheck, Notification, WebhookDelivery
+from portal.connections.status import State
 from portal.onboarding.models import Run
 
 #: The setup statuses of ``hdp_portal_setups``: the stored verdict of the last check, or not_checked.
 SETUP_STATUSES = ("working", "needs_reconnect", "broken", "hdp_unavailable", "not_checked")
 #: How many queries computing the numbers makes (setups, checks, notifications, webhook deliveries,
-#: tasks; on PostgreSQL one more, ``SET LOCAL jit = off``); a scrape within the cache time makes one.
-QUERIES = 5
+#: tasks, the setups' sign-in facts and their last passing checks; on PostgreSQL one more, ``SET LOCAL
+#: jit = off``); a scrape within the cache time makes one.
+QUERIES = 7
+#: ``hdp_portal_signins_lapsing{within_days}``: the windows counted (issue 23), each from now.
+LAPSING_WITHIN_DAYS = (1, 3, 14)
 
 
 def _last_state() -> Subquery:
@@ -77,7 +82,7 @@ class DomainCollector(Collector):
                 # setups; compiling it took longer (about 100 ms) than running it. This scrape only.
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL jit = off")
-            return [self._setups(), self._checks(), *self._notifications(), *self._tasks()]
+            return [self._setups(), self._checks(), *self._notifications(), *self._tasks(), *self._lapsing()]
 
     def _setups(self) -> GaugeMetricFamily:
         labels = ["tenant", "status"] if self.per_tenant else ["status"]
@@ -173,3 +178,63 @@ class DomainCollector(Collector):
             "How long the oldest due task has waited for a worker (0 when none waits).",
             value=age,
         )
+
+    def _lapsing(self) -> Iterator[GaugeMetricFamily]:
+        """Completed setups whose sign-in is expected to lapse within 1, 3 and 14 days, and those whose
+        expected end has passed (portal.connections.foresight: the provider's stated lifetime, else the
+        setup's rule). Two queries: the setups' facts, their last passing checks."""
+        runs = list(
+            Run.objects.filter(status=Run.Status.COMPLETED).only(
+                "pk", "tenant_id", "preset", "signin_rule", "signin_rule_days", "signin_facts",
+                "consented_at", "completed_at",
+            )
+        )  # fmt: skip
+        used = dict(
+            ConnectionCheck.objects.filter(
+                run__status=Run.Status.COMPLETED,
+                state=State.WORKING,
+                abandoned=False,
+                finished_at__isnull=False,
+            )
+            .values("run_id")
+            .annotate(last=Max("finished_at"))
+            .values_list("run_id", "last")
+            .order_by()
+        )
+        labels = ["tenant", "within_days"] if self.per_tenant else ["within_days"]
+        lapsing = GaugeMetricFamily(
+            "hdp_portal_signins_lapsing",
+            "Completed setups whose sign-in is expected to lapse within the next N days (from the provider's "
+            "stated lifetime or the setup's lifetime rule; already lapsed ones not included).",
+            labels=labels,
+        )
+        lapsed = GaugeMetricFamily(
+            "hdp_portal_signins_lapsed",
+            "Completed setups whose sign-in's expected end has passed (a reconnect is due, or overdue).",
+            labels=["tenant"] if self.per_tenant else [],
+        )
+        windows = [(days, self.now + timedelta(days=days)) for days in LAPSING_WITHIN_DAYS]
+        counts: dict[tuple[str, ...], int] = {}
+        gone: dict[tuple[str, ...], int] = {}
+        for run in runs:
+            end = foresight.end_of(run, used.get(run.pk))
+            tenant: tuple[str, ...] = (str(run.tenant_id),) if self.per_tenant else ()
+            if end is None:
+                continue
+            if end <= self.now:
+                gone[tenant] = gone.get(tenant, 0) + 1
+                continue
+            for days, limit in windows:
+                if end <= limit:
+                    key = (*tenant, str(days))
+                    counts[key] = counts.get(key, 0) + 1
+        if not self.per_tenant:
+            for days in LAPSING_WITHIN_DAYS:
+                counts.setdefault((str(days),), 0)
+            gone.setdefault((), 0)
+        for key, n in sorted(counts.items()):
+            lapsing.add_metric(list(key), n)
+        for key, n in sorted(gone.items()):
+            lapsed.add_metric(list(key), n)
+        yield lapsing
+        yield lapsed

@@ -263,3 +263,30 @@ def test_the_line_and_basis_are_translated(language, valid, said):
 )
 def test_time_left_in_words(left, words):
     assert foresight.time_left(left) == words
+
+
+def test_expected_end_is_the_forecasts_end_for_every_kind_of_input():
+    """/metrics counts ends with expected_end (no words); it must agree with the forecast the pages show."""
+    signed = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    facts_cases = [
+        {},
+        {"refresh_token_expires_in": 7_776_000, "at": "2026-03-02T10:00:00+00:00"},
+        {"refresh_token_expires_in": "600"},
+        {"refresh_token_expires_in": -5},
+        {"refresh_token_expires_in": "soon", "at": "not a time"},
+        {"at": "2026-03-03T00:00:00+00:00"},
+    ]
+    compared = 0
+    for preset in (*presets.PRESETS.values(), None):
+        offered = (preset or presets.PRESETS["custom"]).lifetime_rules or ("none",)
+        for rule_key in ("", *offered, "unknown"):
+            for rule_days in (None, 30, 100_000):
+                for facts in facts_cases:
+                    for signed_in_at in (signed, None):
+                        for used in (None, signed + timedelta(days=3), signed - timedelta(days=3)):
+                            args = {"rule_key": rule_key, "rule_days": rule_days, "facts": facts,
+                                    "signed_in_at": signed_in_at, "last_used_at": used}  # fmt: skip
+                            expected = foresight.forecast(preset, **args).end
+                            assert foresight.expected_end(preset, **args) == expected, (preset, args)
+                            compared += expected is not None
+    assert compared > 100  # the grid reaches ends, not only "no known end"

@@ -38,6 +38,7 @@ def test_alert_rules_structure():
     assert [r["alert"] for r in rules] == [
         "HdpPortalTenantSetupsBroken",
         "HdpPortalTaskQueueStuck",
+        "HdpPortalSignInsLapsingSoon",
         "HdpPortalHdpLatencyHigh",
     ]
     for rule in rules:
@@ -53,7 +54,7 @@ def test_alert_rules_structure():
 def test_alert_rules_pass_promtool():
     result = subprocess.run(["promtool", "check", "rules", str(RULES)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 3 rules found" in result.stdout
+    assert "SUCCESS: 4 rules found" in result.stdout
 
 
 def test_deploy_md_shows_the_same_rules():

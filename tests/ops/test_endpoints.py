@@ -228,6 +228,63 @@ def test_domain_numbers_from_the_database(settings):
 
 
 @pytest.mark.django_db
+def test_sign_ins_lapsing_within_1_3_and_14_days(settings):
+    """issue 23 over issue 22: the same expected end the setup page shows, counted per window."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal.accounts.models import User
+    from portal.connections import foresight
+    from portal.connections.models import ConnectionCheck
+    from portal.onboarding.models import Run
+    from portal.ops.collector import DomainCollector
+
+    settings.PORTAL_METRICS_CACHE_SECONDS = 0
+    owner = User.objects.create(username="ops_owner")
+    now = timezone.now()
+
+    def setup(tenant: int, *, said_days: float | None = None, rule: str = "", days: int | None = None,
+              signed_days_ago: float = 0, preset: str = "custom") -> Run:  # fmt: skip
+        at = now - timedelta(days=signed_days_ago)
+        facts = {"at": at.isoformat()}
+        if said_days is not None:
+            facts["refresh_token_expires_in"] = int(said_days * 86400)
+        return Run.objects.create(
+            owner=owner, tenant_id=tenant, status=Run.Status.COMPLETED, completed_at=at, consented_at=at,
+            preset=preset, signin_facts=facts, signin_rule=rule, signin_rule_days=days,
+        )  # fmt: skip
+
+    setup(71, said_days=0.5)  # the provider said 12 hours: within 1, 3 and 14 days
+    setup(71, said_days=90, signed_days_ago=88)  # 2 days left: within 3 and 14
+    setup(72, rule="fixed_days", days=30, signed_days_ago=20)  # 10 days left: within 14
+    setup(72, said_days=7, signed_days_ago=8)  # lapsed a day ago
+    sliding = setup(72, rule="sliding_days", days=10, signed_days_ago=9.5)  # used 5 days ago: 5 days left
+    ConnectionCheck.objects.create(
+        run=sliding, trigger="scheduled", started_at=now - timedelta(days=5), expires_at=now,
+        finished_at=now - timedelta(days=5), state="working", cause="test_passed",
+    )  # fmt: skip
+    setup(72)  # custom, no rule: no known end
+    Run.objects.create(
+        owner=owner, tenant_id=72, signin_facts={"refresh_token_expires_in": 60}
+    )  # not completed
+    ends = {r.pk: foresight.for_run(r).end for r in Run.objects.filter(status=Run.Status.COMPLETED)}
+    assert sum(e is not None and now < e <= now + timedelta(days=14) for e in ends.values()) == 4
+
+    families = {f.name: f for f in DomainCollector(per_tenant=False, now=now).collect()}
+    lapsing = {s.labels["within_days"]: s.value for s in families["hdp_portal_signins_lapsing"].samples}
+    assert lapsing == {"1": 1, "3": 2, "14": 4}
+    assert families["hdp_portal_signins_lapsed"].samples[0].value == 1
+
+    per_tenant = {f.name: f for f in DomainCollector(per_tenant=True, now=now).collect()}
+    by_tenant = {
+        (s.labels["tenant"], s.labels["within_days"]): s.value
+        for s in per_tenant["hdp_portal_signins_lapsing"].samples
+    }
+    assert by_tenant == {("71", "1"): 1, ("71", "3"): 2, ("71", "14"): 2, ("72", "14"): 2}
+
+
+@pytest.mark.django_db
 def test_a_scrape_within_the_cache_time_reads_one_row(settings, django_assert_num_queries):
     from portal.ops.collector import DomainCollector
 
