@@ -41,7 +41,7 @@ SETUP_STATUSES = ("working", "needs_reconnect", "broken", "hdp_unavailable", "no
 #: tasks, the setups' sign-in facts and their last passing checks; on PostgreSQL one more, ``SET LOCAL
 #: jit = off``); a scrape within the cache time makes one.
 QUERIES = 7
-#: ``hdp_portal_signins_lapsing{within_days}``: the windows counted (issue 23), each from now.
+#: ``hdp_portal_setups_lapsing{within_days}``: the windows counted (issue 23), each from now.
 LAPSING_WITHIN_DAYS = (1, 3, 14)
 
 
@@ -203,13 +203,13 @@ class DomainCollector(Collector):
         )
         labels = ["tenant", "within_days"] if self.per_tenant else ["within_days"]
         lapsing = GaugeMetricFamily(
-            "hdp_portal_signins_lapsing",
+            "hdp_portal_setups_lapsing",
             "Completed setups whose sign-in is expected to lapse within the next N days (from the provider's "
             "stated lifetime or the setup's lifetime rule; already lapsed ones not included).",
             labels=labels,
         )
         lapsed = GaugeMetricFamily(
-            "hdp_portal_signins_lapsed",
+            "hdp_portal_setups_lapsed",
             "Completed setups whose sign-in's expected end has passed (a reconnect is due, or overdue).",
             labels=["tenant"] if self.per_tenant else [],
         )

@@ -272,14 +272,14 @@ def test_sign_ins_lapsing_within_1_3_and_14_days(settings):
     assert sum(e is not None and now < e <= now + timedelta(days=14) for e in ends.values()) == 4
 
     families = {f.name: f for f in DomainCollector(per_tenant=False, now=now).collect()}
-    lapsing = {s.labels["within_days"]: s.value for s in families["hdp_portal_signins_lapsing"].samples}
+    lapsing = {s.labels["within_days"]: s.value for s in families["hdp_portal_setups_lapsing"].samples}
     assert lapsing == {"1": 1, "3": 2, "14": 4}
-    assert families["hdp_portal_signins_lapsed"].samples[0].value == 1
+    assert families["hdp_portal_setups_lapsed"].samples[0].value == 1
 
     per_tenant = {f.name: f for f in DomainCollector(per_tenant=True, now=now).collect()}
     by_tenant = {
         (s.labels["tenant"], s.labels["within_days"]): s.value
-        for s in per_tenant["hdp_portal_signins_lapsing"].samples
+        for s in per_tenant["hdp_portal_setups_lapsing"].samples
     }
     assert by_tenant == {("71", "1"): 1, ("71", "3"): 2, ("71", "14"): 2, ("72", "14"): 2}
 
