@@ -133,6 +133,11 @@ TEMPLATES = [
     }
 ]
 
+# templates.W003 ("'i18n' is used for multiple template tag modules") is the override above, on purpose.
+# tests/lib/test_i18n.py holds that i18n is the only library name registered twice, so no other
+# duplicate can hide behind this.
+SILENCED_SYSTEM_CHECKS = ["templates.W003"]
+
 # Django's widget markup, with the single-element widgets written in Python rather than through the
 # widget templates (portal/lib/widgets.py: the same bytes, a fraction of the CPU).
 FORM_RENDERER = "portal.lib.widgets.PortalFormRenderer"
@@ -199,7 +204,7 @@ if IS_PROD:
     if not SECURE_HSTS_PRELOAD:
         # Preload-list submission is a per-domain decision that is slow to undo; HSTS itself
         # (1 year, subdomains) is on. Opt in with SECURE_HSTS_PRELOAD=1.
-        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+        SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "security.W021"]
     # Only when the reverse proxy overwrites X-Forwarded-Proto (docs/deploy.md).
     if env_bool("TRUST_X_FORWARDED_PROTO", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

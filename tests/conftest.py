@@ -45,6 +45,34 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_crypto_for_the_suite():
+    """Two costs that say nothing about the code under test, paid once per test before:
+
+    * Django's default password hash (PBKDF2, 1,000,000 iterations, about 0.3 s of CPU) for each person a
+      test creates: tests hash with MD5 first (PBKDF2 stays listed, so the sandbox's hashes still verify);
+    * a new RSA key for the sandbox provider's id_tokens in every test that seeds it (the table is emptied
+      between tests): one key per test process, stored by the same code (portal/sandbox/provider/keys.py).
+
+    Production settings and the code paths are unchanged; tests/sandbox checks the production hashing."""
+    from django.test import override_settings
+
+    from portal.sandbox.provider import keys
+
+    hashing = override_settings(
+        PASSWORD_HASHERS=[
+            "django.contrib.auth.hashers.MD5PasswordHasher",
+            "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        ]
+    )
+    hashing.enable()
+    generate, pem = keys._generate_pem, keys._generate_pem()
+    keys._generate_pem = lambda: pem
+    yield
+    keys._generate_pem = generate
+    hashing.disable()
+
+
 @pytest.fixture(autouse=True)
 def _default_language_after_each_test():
     """A request through LocaleMiddleware leaves its language active in the thread (the test client

@@ -71,3 +71,19 @@ def test_the_portals_templates_load_it(settings):
     from django.template import engines
 
     assert engines["django"].engine.template_libraries["i18n"] is i18n.register
+
+
+def test_i18n_is_the_only_template_library_name_registered_twice():
+    """settings.SILENCED_SYSTEM_CHECKS silences templates.W003 for the i18n override only."""
+    from collections import Counter
+
+    from django.conf import settings
+    from django.core.checks import run_checks
+    from django.template.backends.django import get_template_tag_modules
+
+    names = Counter(name for name, _module in get_template_tag_modules())
+    for engine in settings.TEMPLATES:
+        names.update(list(engine.get("OPTIONS", {}).get("libraries", {})))
+    assert [name for name, n in names.items() if n > 1] == ["i18n"]
+    assert "templates.W003" in settings.SILENCED_SYSTEM_CHECKS
+    assert not [m for m in run_checks(tags=["templates"]) if m.id != "templates.W003" and m.is_serious()]

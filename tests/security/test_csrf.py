@@ -103,6 +103,8 @@ EXEMPT = {
             "list_checks",
             "get_check",
             "queue_check",
+            "create_handoff_link",
+            "revoke_handoff_link",
             "list_tenants",
             "tenant_findings",
             "openapi-json",
