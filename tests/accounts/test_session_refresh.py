@@ -32,13 +32,29 @@ def test_a_request_after_the_window_pushes_the_idle_expiry_forward(client, hdp_l
     assert settings.SESSION_COOKIE_AGE == 30 * 60
 
 
-def test_sandbox_client_secret_is_hashed_at_the_sandbox_cost(db):
+def test_sandbox_client_secret_is_hashed_at_the_sandbox_cost(db, settings):
     from django.contrib.auth import hashers
 
+    from portal.accounts.models import User
     from portal.sandbox.hdp import passwords
-    from portal.sandbox.provider.seed import seed_provider
+    from portal.sandbox.provider import seed
 
-    app = seed_provider([])
+    # Django's default hashers, as in production (the suite hashes with MD5: tests/conftest.py).
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    app = seed.seed_provider([])
     decoded = hashers.identify_hasher(app.client_secret).decode(app.client_secret)
     assert decoded["iterations"] == passwords.SANDBOX_ITERATIONS
     assert hashers.check_password("sandbox-portal-secret", app.client_secret)
+    # The sandbox provider's people (published demo passwords) too, and a second seed keeps the hash.
+    for spec in seed.ACCOUNTS:
+        account = User.objects.get(username=spec.username)
+        assert hashers.identify_hasher(account.password).decode(account.password)["iterations"] == (
+            passwords.SANDBOX_ITERATIONS
+        )
+        assert hashers.check_password(spec.password, account.password)
+    before = list(User.objects.filter(is_sandbox_provider_account=True).values_list("password", flat=True))
+    seed.seed_provider([])
+    assert list(User.objects.filter(is_sandbox_provider_account=True).values_list("password", flat=True)) == before
