@@ -39,6 +39,24 @@ CHROMIUM_ARGS = [
 ]
 
 
+#: Fixtures through which a test reaches the database (pytest-django's; ``live_server`` flushes it).
+_DATABASE_FIXTURES = frozenset(
+    {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark what each test needs, for scripts/test.sh's two passes (docs/testing.md "Two databases"):
+    ``browser``: it drives Chromium (the ``browser`` fixture, also behind ``page``); ``database``: it may
+    use the database (pytest-django blocks every other test's database access, so the rest cannot)."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if "browser" in names and not item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.browser)
+        if item.get_closest_marker("django_db") or names & _DATABASE_FIXTURES:
+            item.add_marker(pytest.mark.database)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Debian's Chromium, never a Playwright browser download."""

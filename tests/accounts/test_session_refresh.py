@@ -57,4 +57,7 @@ def test_sandbox_client_secret_is_hashed_at_the_sandbox_cost(db, settings):
         assert hashers.check_password(spec.password, account.password)
     before = list(User.objects.filter(is_sandbox_provider_account=True).values_list("password", flat=True))
     seed.seed_provider([])
-    assert list(User.objects.filter(is_sandbox_provider_account=True).values_list("password", flat=True)) == before
+    assert (
+        list(User.objects.filter(is_sandbox_provider_account=True).values_list("password", flat=True))
+        == before
+    )

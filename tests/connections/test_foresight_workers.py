@@ -110,10 +110,6 @@ def stack(shared_db: str, tmp_path: Path, settings: Any) -> Iterator[Any]:
     settings.HEALTH_CHECK_INTERVAL = 1
     settings.HEALTH_CHECK_LEASE = 3
     settings.FORESIGHT_WARN_BEFORE = [15, 8]
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    ]
     mail_dir = tmp_path / "mail"
     procs: list[subprocess.Popen[bytes]] = []
     with serve() as receiver:

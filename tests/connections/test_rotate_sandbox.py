@@ -13,7 +13,6 @@ from portal.sandbox.provider import seed
 
 @pytest.fixture
 def provider_app(db, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # test speed
     return seed.seed_provider(["http://127.0.0.1:8000/oauth/callback/Sandbox_app/"])
 
 

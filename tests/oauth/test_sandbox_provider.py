@@ -29,7 +29,6 @@ def sandbox(live_server, settings, monkeypatch):
     settings.SANDBOX_ENABLED = True
     settings.OAUTH_ALLOW_LOOPBACK = True
     settings.PORTAL_BASE_URL = live_server.url
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     monkeypatch.setattr(safe_http.socket, "getaddrinfo", REAL_GETADDRINFO)
     seed_provider([flows.redirect_uri_for(APP)])
     return presets.get_preset("sandbox")

@@ -34,11 +34,6 @@ DS_CONNECT_FAILED = 222207003
 def sandbox(live_server, settings):
     settings.SANDBOX_ENABLED = True
     settings.PORTAL_BASE_URL = live_server.url
-    # Fast for the provider's accounts; the emulator's users keep their (sandbox-cost) PBKDF2 hashes.
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    ]
     seed_demo()
     seed.seed_provider([REDIRECT_URI])
     return live_server.url

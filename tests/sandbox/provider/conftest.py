@@ -6,12 +6,6 @@ from portal.sandbox.provider.seed import seed_provider
 from tests.helpers.sandbox_provider import REDIRECT_URI
 
 
-@pytest.fixture(autouse=True)
-def fast_hashers(settings):
-    """Password and client-secret hashing at test speed (DOT hashes with the default hasher)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def provider_app(db):
     return seed_provider([REDIRECT_URI])

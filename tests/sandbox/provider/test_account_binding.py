@@ -32,7 +32,6 @@ def sandbox(live_server, settings, monkeypatch):
     settings.OAUTH_ALLOW_LOOPBACK = True
     settings.PORTAL_BASE_URL = live_server.url
     settings.RATELIMIT_OAUTH_START_PER_MINUTE = 50
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     monkeypatch.setattr(safe_http.socket, "getaddrinfo", socket.getaddrinfo)
     seed.seed_provider([flows.redirect_uri_for(APP)])
     preset = presets.get_preset("sandbox")

@@ -31,11 +31,6 @@ REDIRECT_URI = "http://127.0.0.1:8000/oauth/callback/Sandbox_app/"
 SCOPE = "openid read offline_access"
 
 
-@pytest.fixture(autouse=True)
-def fast_hashers(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def provider(db):
     return seed.seed_provider([REDIRECT_URI])
