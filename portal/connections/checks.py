@@ -16,13 +16,16 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from portal.connections import notify
 from portal.connections.models import ConnectionCheck
 from portal.connections.status import (
+    Cause,
     ChainRead,
+    LastCheck,
+    State,
     Status,
     Verdict,
     chain_verdict,
@@ -187,31 +190,63 @@ def _newest_and_running(now: datetime, finished: QuerySet[ConnectionCheck], runs
     return list(ConnectionCheck.objects.filter(Q(pk__in=finished.values("pk")) | (runs & _running_q(now))))
 
 
+#: The columns :func:`with_status` adds to a query of runs (named apart from Run's own fields).
+LAST_STATE, LAST_CAUSE, LAST_AT, CHECKING = (
+    "shown_last_state",
+    "shown_last_cause",
+    "shown_last_at",
+    "shown_checking",
+)
+
+
+def with_status(runs: QuerySet[Run], now: datetime) -> QuerySet[Run]:
+    """``runs`` with what each one's shown status needs, as columns of the same query: its newest
+    verdict (state, cause, time) and whether a check is running (:func:`status_from` reads them).
+
+    Each column is a subquery per run that reads one entry of an index (``connections_run_finished``,
+    ``connections_one_running_check``): a page of runs and its statuses are one query, and the cost
+    follows the page's size, not the number of setups or of checks."""
+    newest = _finished().filter(run=OuterRef("pk"))
+    return runs.annotate(
+        **{
+            LAST_STATE: Subquery(newest.values("state")[:1]),
+            LAST_CAUSE: Subquery(newest.values("cause")[:1]),
+            LAST_AT: Subquery(newest.values("finished_at")[:1]),
+            CHECKING: Exists(ConnectionCheck.objects.filter(_running_q(now), run=OuterRef("pk"))),
+        }
+    )
+
+
+def status_from(
+    state: str | None,
+    cause: str,
+    at: datetime | None,
+    checking: bool,
+    *,
+    now: datetime,
+    stale_after: timedelta,
+) -> Status:
+    """The shown status from :func:`with_status`'s columns (as :func:`status_for` gives it)."""
+    last = LastCheck(State(state), Cause(cause), at) if state and at is not None else None
+    return status_of(last, now=now, stale_after=stale_after, checking=bool(checking))
+
+
 def statuses_for(run_ids: Iterable[UUID]) -> dict[UUID, Status]:
     """The shown status of each run, in one query whatever the number of runs or checks."""
     ids = list(run_ids)
     if not ids:
         return {}
     now = timezone.now()
-    newest = _finished().filter(run=OuterRef("pk")).values("pk")[:1]
-    # Each run's newest verdict, selected by its id straight from the runs' subquery (not through a
-    # second ConnectionCheck subquery around it: the same rows, a third less work building the SQL).
-    last_of_each = Q(pk__in=Run.objects.filter(pk__in=ids).values(last=Subquery(newest)))
-    last: dict[UUID, ConnectionCheck] = {}
-    running: set[UUID] = set()
-    for check in ConnectionCheck.objects.filter(last_of_each | (Q(run_id__in=ids) & _running_q(now))):
-        if check.finished_at is None:
-            running.add(check.run_id)
-        else:
-            last[check.run_id] = check
     stale_after = _stale_after()
-    statuses: dict[UUID, Status] = {}
-    for run_id in ids:
-        found = last.get(run_id)
-        statuses[run_id] = status_of(
-            found.as_last() if found else None, now=now, stale_after=stale_after, checking=run_id in running
+    rows = with_status(Run.objects.filter(pk__in=ids), now).order_by()
+    found = {
+        pk: status_from(state, cause, at, checking, now=now, stale_after=stale_after)
+        for pk, state, cause, at, checking in rows.values_list(
+            "pk", LAST_STATE, LAST_CAUSE, LAST_AT, CHECKING
         )
-    return statuses
+    }
+    unchecked = status_of(None, now=now, stale_after=stale_after)
+    return {run_id: found.get(run_id, unchecked) for run_id in ids}
 
 
 def status_for(run: Run) -> Status:
