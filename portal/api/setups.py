@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import DateTimeField, IntegerField, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -125,17 +125,23 @@ _LAST_USED = "last_passing_check_at"
 
 def _page_columns(queryset: QuerySet[Run]) -> QuerySet[Run]:
     """The HDP ids and the last passing check of each setup, as columns of the page's own query: one
-    index entry each (``onboarding_one_object_per_kind``, ``connections_run_finished``) per row."""
-    held = RemoteObject.objects.filter(run=OuterRef("pk"), outcome__in=_HELD, remote_id__isnull=False)
-    passing = ConnectionCheck.objects.filter(
-        run=OuterRef("pk"), state=State.WORKING, abandoned=False, finished_at__isnull=False
-    ).order_by("-finished_at")  # the newest first = foresight's Max(finished_at) of the passing checks
+    index entry each (``onboarding_one_object_per_kind``, ``connections_run_finished``) per row. The
+    same records as :func:`hdp_ids` and ``foresight``'s last use (the newest passing check = the
+    greatest ``finished_at`` of those), in SQL (``checks.run_column``: cheaper to build than the ORM's)."""
+    held = (
+        "SELECT o.remote_id FROM {objects} o WHERE o.run_id = {run} AND o.kind = %s "
+        "AND o.outcome IN (%s, %s) AND o.remote_id IS NOT NULL"
+    )
+    passing = (
+        "SELECT c.finished_at FROM {checks} c WHERE c.run_id = {run} AND c.state = %s AND NOT c.abandoned "
+        "AND c.finished_at IS NOT NULL ORDER BY c.finished_at DESC LIMIT 1"
+    )
     return queryset.annotate(
         **{
-            column: Subquery(held.filter(kind=kind).values("remote_id")[:1])
+            column: checks.run_column(queryset, held, (kind, *_HELD), IntegerField())
             for kind, column in _HDP_ID_COLUMNS.items()
         },
-        **{_LAST_USED: Subquery(passing.values("finished_at")[:1])},
+        **{_LAST_USED: checks.run_column(queryset, passing, (State.WORKING,), DateTimeField())},
     )
 
 
