@@ -216,7 +216,7 @@ def run_column(
     text = sql.format(
         checks=quote(ConnectionCheck._meta.db_table),
         objects=quote(RemoteObject._meta.db_table),
-        run=f"{quote(Run._meta.db_table)}.{quote(Run._meta.pk.column)}",
+        run=f"{quote(Run._meta.db_table)}.{quote(Run._meta.pk.attname)}",
         column=column,
     )
     return RawSQL(text, params, output_field=field)  # noqa: S611 - fixed text; values are parameters
