@@ -34,7 +34,7 @@ from portal.api.auth import TokenAuth, require_scope
 from portal.api.models import ApiToken
 from portal.api.problems import Problem
 from portal.audit.models import AuditEntry
-from portal.connections import checks, foresight, health
+from portal.connections import checks, health
 from portal.connections import handoff as connections_handoff
 from portal.connections.models import ConnectionCheck
 from portal.oauth import handoff
@@ -210,7 +210,7 @@ def list_setups(request: HttpRequest, filters: Query[SetupFilters]) -> HttpRespo
     require_scope(request, "setups:read")
     _known_params(request, SetupFilters)
     person = _person(request)
-    rows, statuses, ids, next_cursor = setups.page(
+    rows, statuses, ids, forecasts, next_cursor = setups.page(
         person,
         state=filters.status,
         tenant=filters.tenant,
@@ -219,7 +219,6 @@ def list_setups(request: HttpRequest, filters: Query[SetupFilters]) -> HttpRespo
         limit=filters.limit,
     )
     link, words = setups.page_link(), dict[Any, tuple[str, str | None]]()
-    forecasts = foresight.for_runs(rows)  # one query for the page, not one per setup
     items = [
         setups.setup_out(
             r,

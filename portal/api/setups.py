@@ -1,10 +1,11 @@
 """Setups as the API shows them: the person's completed setups, with the status My setups shows.
 
-The status comes from :func:`portal.connections.checks.statuses_for` / ``status_for`` (stored checks,
-no HDP call), so the API and the pages never disagree. A list is one page of at most 100 setups in a
-fixed number of queries (the page, its HDP records, three for the statuses), whatever the number of
-setups; pages are keyset-paginated on (created, id), newest first, so a setup made while a client
-pages through the list never shifts the pages after it.
+The status comes from :mod:`portal.connections.checks` (``with_status`` / ``status_from``,
+``status_for``: stored checks, no HDP call, classified by ``status_of``), so the API and the pages never
+disagree. A list is one page of at most 100 setups in one query whatever the number of setups: the
+rows carry their status, HDP ids and last passing check as columns (one index entry each per row).
+Pages are keyset-paginated on (created, id), newest first, on the index ``onboarding_run_owner_created``,
+so a setup made while a client pages through the list never shifts the pages after it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import DateTimeField, IntegerField, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -60,33 +61,20 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         ) from None
 
 
-def _with_state(queryset: QuerySet[Run], state: str) -> QuerySet[Run]:
-    """Only setups whose shown status is ``state`` (the SQL form of ``status.status_of``)."""
-    now = timezone.now()
-    last = (
-        ConnectionCheck.objects.filter(run=OuterRef("pk"), finished_at__isnull=False, abandoned=False)
-        .exclude(state="")
-        .order_by("-finished_at", "-pk")
-    )
-    running = ConnectionCheck.objects.filter(
-        run=OuterRef("pk"), finished_at__isnull=True, expires_at__gte=now
-    )
-    queryset = queryset.annotate(
-        last_state=Subquery(last.values("state")[:1]),
-        last_at=Subquery(last.values("finished_at")[:1]),
-        running=Exists(running),
-    )
+def _with_state(queryset: QuerySet[Run], state: str, now: datetime) -> QuerySet[Run]:
+    """Only setups whose shown status is ``state`` (the SQL form of ``status.status_of``), on the
+    columns of :func:`portal.connections.checks.with_status`."""
     if state == State.CHECKING:
-        return queryset.filter(running=True)
-    queryset = queryset.filter(running=False)
+        return queryset.filter(**{checks.CHECKING: True})
+    queryset = queryset.filter(**{checks.CHECKING: False})
     if state == State.UNCHECKED:
-        return queryset.filter(last_state__isnull=True)
+        return queryset.filter(**{f"{checks.LAST_STATE}__isnull": True})
     fresh = now - timedelta(seconds=settings.CONNECTION_STALE_AFTER)
     if state == State.STALE:
-        return queryset.filter(last_state=State.WORKING, last_at__lt=fresh)
+        return queryset.filter(**{checks.LAST_STATE: State.WORKING, f"{checks.LAST_AT}__lt": fresh})
     if state == State.WORKING:
-        return queryset.filter(last_state=State.WORKING, last_at__gte=fresh)
-    return queryset.filter(last_state=state)
+        return queryset.filter(**{checks.LAST_STATE: State.WORKING, f"{checks.LAST_AT}__gte": fresh})
+    return queryset.filter(**{checks.LAST_STATE: state})
 
 
 #: The columns a setup's answer uses (a run also holds large JSON columns no answer needs).
@@ -125,6 +113,38 @@ def hdp_ids(run_ids: list[UUID]) -> dict[UUID, dict[str, int]]:
     return ids
 
 
+#: The columns :func:`page` adds for the HDP ids a setup holds (as :func:`hdp_ids` reads them).
+_HDP_ID_COLUMNS = {
+    RemoteObject.Kind.APP: "held_app_id",
+    RemoteObject.Kind.PROFILE: "held_profile_id",
+    RemoteObject.Kind.DATASOURCE: "held_datasource_id",
+}
+#: The column :func:`page` adds for the setup's last passing check (``foresight``'s last use).
+_LAST_USED = "last_passing_check_at"
+
+
+def _page_columns(queryset: QuerySet[Run]) -> QuerySet[Run]:
+    """The HDP ids and the last passing check of each setup, as columns of the page's own query: one
+    index entry each (``onboarding_one_object_per_kind``, ``connections_run_finished``) per row. The
+    same records as :func:`hdp_ids` and ``foresight``'s last use (the newest passing check = the
+    greatest ``finished_at`` of those), in SQL (``checks.run_column``: cheaper to build than the ORM's)."""
+    held = (
+        "SELECT o.remote_id FROM {objects} o WHERE o.run_id = {run} AND o.kind = %s "
+        "AND o.outcome IN (%s, %s) AND o.remote_id IS NOT NULL"
+    )
+    passing = (
+        "SELECT c.finished_at FROM {checks} c WHERE c.run_id = {run} AND c.state = %s AND NOT c.abandoned "
+        "AND c.finished_at IS NOT NULL ORDER BY c.finished_at DESC LIMIT 1"
+    )
+    return queryset.annotate(
+        **{
+            column: checks.run_column(queryset, held, (kind, *_HELD), IntegerField())
+            for kind, column in _HDP_ID_COLUMNS.items()
+        },
+        **{_LAST_USED: checks.run_column(queryset, passing, (State.WORKING,), DateTimeField())},
+    )
+
+
 def page(
     person: User,
     *,
@@ -133,26 +153,47 @@ def page(
     store: str | None,
     cursor: str | None,
     limit: int,
-) -> tuple[list[Run], dict[UUID, Status], dict[UUID, dict[str, int]], str | None]:
-    queryset = visible(person)
+) -> tuple[
+    list[Run], dict[UUID, Status], dict[UUID, dict[str, int]], dict[UUID, foresight.Forecast], str | None
+]:
+    """One page of setups with their statuses, HDP ids and sign-in forecasts, in one query: the status,
+    the ids and the last passing check are columns of the page's rows (subqueries on indexes), so
+    they are read at the same moment as the rows and cost one round trip whatever the page's size."""
+    now = timezone.now()
+    queryset = checks.with_status(visible(person), now)
     if tenant is not None:
         queryset = queryset.filter(tenant_id=tenant)
     if store:
         by_name = Q(datastore_name__iexact=store)
         queryset = queryset.filter(by_name | Q(datastore_id=int(store)) if store.isdigit() else by_name)
     if state:
-        queryset = _with_state(queryset, state)
+        queryset = _with_state(queryset, state, now)
     if cursor:
         created, pk = decode_cursor(cursor)
-        queryset = queryset.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=pk))
-    rows = list(queryset.order_by("-created_at", "-pk").only(*FIELDS)[: limit + 1])
+        # The first condition bounds the index scan (owner, created desc, id desc) to the rows after
+        # the cursor; the second leaves out those of the cursor's own time already given.
+        queryset = queryset.filter(Q(created_at__lte=created), Q(created_at__lt=created) | Q(pk__lt=pk))
+    rows = list(_page_columns(queryset.order_by("-created_at", "-pk").only(*FIELDS))[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    statuses = checks.statuses_for([r.pk for r in rows])
-    if state:  # a check that finished between the two reads: show only what the filter asked for
-        rows = [r for r in rows if statuses[r.pk].state == state] if rows else rows
+    stale_after = timedelta(seconds=settings.CONNECTION_STALE_AFTER)
+    statuses: dict[UUID, Status] = {}
+    ids: dict[UUID, dict[str, int]] = {}
+    forecasts: dict[UUID, foresight.Forecast] = {}
+    for run in rows:
+        statuses[run.pk] = checks.status_from(
+            getattr(run, checks.LAST_STATE),
+            getattr(run, checks.LAST_CAUSE),
+            getattr(run, checks.LAST_AT),
+            getattr(run, checks.CHECKING),
+            now=now,
+            stale_after=stale_after,
+        )
+        held = {kind: getattr(run, column) for kind, column in _HDP_ID_COLUMNS.items()}
+        ids[run.pk] = {kind: int(remote_id) for kind, remote_id in held.items() if remote_id is not None}
+        forecasts[run.pk] = foresight.of(run, getattr(run, _LAST_USED))
     next_cursor = encode_cursor(rows[-1]) if more and rows else None
-    return rows, statuses, hdp_ids([r.pk for r in rows]), next_cursor
+    return rows, statuses, ids, forecasts, next_cursor
 
 
 def status_out(status: Status, words: dict[Any, tuple[str, str | None]] | None = None) -> dict[str, Any]:
