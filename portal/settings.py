@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -154,7 +156,20 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The sandbox emulator answers inside the same process as the portal: wait for locks, and
     # take the write lock at BEGIN so two threads never deadlock upgrading read locks.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            # Readers never wait for the writer (the portal, the emulator and db_worker share the file).
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
+    # Tests: a file per test process, as `make run` has, not Django's shared-cache in-memory database,
+    # whose table locks fail at once ("database table is locked") when the live server's threads (the
+    # portal and the emulator it calls over HTTP) write at the same time; a file waits for the lock.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"hdp-portal-test-{os.getpid()}.sqlite3")
+    }
 if IS_PROD and DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     raise ImproperlyConfigured("Set DATABASE_URL to a PostgreSQL database in production.")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
