@@ -32,7 +32,7 @@ SCOPE = "openid read offline_access"
 
 
 @pytest.fixture
-def provider(db):
+def seeded_app(db):
     return seed.seed_provider([REDIRECT_URI])
 
 
@@ -65,7 +65,7 @@ def _verified_claims(id_token: str, key_set: jwk.JWKSet) -> dict[str, object]:
     return claims
 
 
-def test_each_person_gets_an_rs256_id_token_naming_them_that_the_jwks_verifies(client, provider):
+def test_each_person_gets_an_rs256_id_token_naming_them_that_the_jwks_verifies(client, seeded_app):
     metadata, key_set = _jwks_from_discovery(client)
     assert metadata["issuer"] == oauth2_settings.OIDC_ISS_ENDPOINT == settings.PORTAL_BASE_URL + "/sandbox"
     assert metadata["id_token_signing_alg_values_supported"] == ["RS256"]
@@ -89,7 +89,7 @@ def test_each_person_gets_an_rs256_id_token_naming_them_that_the_jwks_verifies(c
     assert person[2] != owner[2]  # and by their display names
 
 
-def test_the_header_names_the_published_key(client, provider):
+def test_the_header_names_the_published_key(client, seeded_app):
     _, key_set = _jwks_from_discovery(client)
     tokens = _tokens(seed.ACCOUNTS[0])
     signed = jwt.JWT(jwt=tokens["id_token"], key=key_set, algs=["RS256"])
@@ -99,7 +99,7 @@ def test_the_header_names_the_published_key(client, provider):
     assert [k["kid"] for k in json.loads(key_set.export(private_keys=False))["keys"]] == [header["kid"]]
 
 
-def test_a_refresh_also_names_the_same_account(client, provider):
+def test_a_refresh_also_names_the_same_account(client, seeded_app):
     first = _tokens(seed.ACCOUNTS[1])
     again = refresh(Client(), first["refresh_token"])
     assert again.status_code == 200, again.content
@@ -109,12 +109,12 @@ def test_a_refresh_also_names_the_same_account(client, provider):
     assert (after["sub"], after["iss"]) == (before["sub"], before["iss"])
 
 
-def test_without_openid_there_is_no_id_token(provider):
+def test_without_openid_there_is_no_id_token(seeded_app):
     tokens = _tokens(seed.ACCOUNTS[0], scope="read offline_access")
     assert "id_token" not in tokens and tokens["refresh_token"]
 
 
-def test_the_key_is_generated_into_the_database_sealed_and_kept_across_seeds(client, provider):
+def test_the_key_is_generated_into_the_database_sealed_and_kept_across_seeds(client, seeded_app):
     assert "OIDC_RSA_PRIVATE_KEY" not in settings.OAUTH2_PROVIDER  # never in settings
     assert not oauth2_settings.OIDC_RSA_PRIVATE_KEY
     row = SigningKey.objects.get()
@@ -135,7 +135,7 @@ def test_a_key_is_made_on_first_use_when_the_seed_did_not(db, client):
     assert len(keys_published) == 1 and SigningKey.objects.count() == 1
 
 
-def test_the_second_person_signs_in_at_the_provider_with_their_own_password(provider):
+def test_the_second_person_signs_in_at_the_provider_with_their_own_password(seeded_app):
     owner = seed.ACCOUNTS[1]
     assert owner.username == "sandbox_owner" and owner.display_name != seed.ACCOUNTS[0].display_name
     browser = Client()
@@ -147,7 +147,7 @@ def test_the_second_person_signs_in_at_the_provider_with_their_own_password(prov
         assert account.username in page and account.password in page and account.display_name in page
 
 
-def test_userinfo_answers_for_the_access_token_with_the_same_subject(client, provider):
+def test_userinfo_answers_for_the_access_token_with_the_same_subject(client, seeded_app):
     tokens = _tokens(seed.ACCOUNTS[1])
     metadata, key_set = _jwks_from_discovery(client)
     path = urlsplit(metadata["userinfo_endpoint"]).path

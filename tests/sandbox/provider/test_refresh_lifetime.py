@@ -28,7 +28,7 @@ CLIENT_ID = settings.SANDBOX_PROVIDER_CLIENT_ID
 
 
 @pytest.fixture
-def provider(db):
+def seeded_app(db):
     return seed.seed_provider([REDIRECT_URI])
 
 
@@ -43,7 +43,7 @@ def _consent(scope: str = "openid read offline_access") -> dict[str, object]:
     return tokens
 
 
-def test_by_default_refresh_tokens_never_expire(provider):
+def test_by_default_refresh_tokens_never_expire(seeded_app):
     tokens = _consent()
     assert "refresh_token_expires_in" not in tokens
     with freeze_time(timezone.now() + timedelta(days=400)):
@@ -51,7 +51,7 @@ def test_by_default_refresh_tokens_never_expire(provider):
     assert again.status_code == 200 and "refresh_token_expires_in" not in again.json()
 
 
-def test_ten_minutes_counted_from_the_consent_for_every_rotated_token(provider):
+def test_ten_minutes_counted_from_the_consent_for_every_rotated_token(seeded_app):
     lifetimes.set_lifetime(CLIENT_ID, 600)
     start = timezone.now()
     with freeze_time(start):
@@ -75,7 +75,7 @@ def test_ten_minutes_counted_from_the_consent_for_every_rotated_token(provider):
     assert lapsed.json()["error"] == "invalid_grant"
 
 
-def test_a_new_consent_starts_a_new_clock_and_a_changed_setting_applies_to_new_consents_only(provider):
+def test_a_new_consent_starts_a_new_clock_and_a_changed_setting_applies_to_new_consents_only(seeded_app):
     lifetimes.set_lifetime(CLIENT_ID, 600)
     start = timezone.now()
     with freeze_time(start):
@@ -96,14 +96,14 @@ def test_a_new_consent_starts_a_new_clock_and_a_changed_setting_applies_to_new_c
     assert fresh.status_code == 200 and fresh.json()["refresh_token_expires_in"] == 1680
 
 
-def test_a_consent_without_offline_access_gets_no_refresh_token_and_no_lifetime(provider):
+def test_a_consent_without_offline_access_gets_no_refresh_token_and_no_lifetime(seeded_app):
     lifetimes.set_lifetime(CLIENT_ID, 600)
     tokens = _consent(scope="openid read")
     assert "refresh_token" not in tokens and "refresh_token_expires_in" not in tokens
 
 
 # --- the console setting --------------------------------------------------------------------------
-def test_the_console_sets_ten_minutes_a_number_or_never(client, provider):
+def test_the_console_sets_ten_minutes_a_number_or_never(client, seeded_app):
     page = client.get(reverse("sandbox_provider:console")).content.decode()
     assert "Refresh tokens expire after" in page
     assert 'value="never" id="id_expire_0" required checked' in page  # the setting as it stands
@@ -134,7 +134,7 @@ def test_the_console_sets_ten_minutes_a_number_or_never(client, provider):
         ({"expire": "forever"}, "Select a valid choice."),
     ],
 )
-def test_a_bad_lifetime_is_explained_on_the_console_and_nothing_changes(client, provider, data, error):
+def test_a_bad_lifetime_is_explained_on_the_console_and_nothing_changes(client, seeded_app, data, error):
     lifetimes.set_lifetime(CLIENT_ID, 600)
     answer = client.post(reverse("sandbox_provider:refresh-lifetime"), data)
     assert answer.status_code == 400
