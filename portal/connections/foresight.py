@@ -358,18 +358,36 @@ def of(run: Run, last_used_at: datetime | None) -> Forecast:
     )
 
 
-def end_of(run: Run, last_used_at: datetime | None) -> datetime | None:
-    """``of(run, last_used_at).end`` without its words."""
-    signed_in = run.consented_at or run.completed_at
+def end_from(
+    preset: presets.Preset | None,
+    rule_key: str,
+    rule_days: int | None,
+    facts: Mapping[str, Any] | None,
+    consented_at: datetime | None,
+    completed_at: datetime | None,
+    last_used_at: datetime | None,
+) -> datetime | None:
+    """``of(run, last_used_at).end`` without its words, from the run's columns (``/metrics`` reads them as
+    tuples, ``facts`` with only the keys :func:`expected_end` reads; the preset already looked up:
+    ``presets.get_preset`` builds the sandbox's preset on each call)."""
+    signed_in = consented_at or completed_at
     used = last_used_at if last_used_at and signed_in and last_used_at >= signed_in else None
     return expected_end(
-        presets.get_preset(run.preset),
-        rule_key=run.signin_rule,
-        rule_days=run.signin_rule_days,
-        facts=run.signin_facts or {},
+        preset,
+        rule_key=rule_key,
+        rule_days=rule_days,
+        facts=facts or {},
         signed_in_at=signed_in,
         last_used_at=used,
     )
+
+
+def end_of(run: Run, last_used_at: datetime | None) -> datetime | None:
+    """``of(run, last_used_at).end`` without its words."""
+    return end_from(
+        presets.get_preset(run.preset), run.signin_rule, run.signin_rule_days, run.signin_facts, run.consented_at, run.completed_at,
+        last_used_at,
+    )  # fmt: skip
 
 
 def for_run(run: Run, status: Status | None = None) -> Forecast:
