@@ -201,6 +201,16 @@ def _days(rule: presets.LifetimeRule, stated: int | None) -> tuple[int | None, s
     return days, ""
 
 
+def _sign_in_time(facts: Mapping[str, Any], signed_in_at: datetime | None) -> datetime | None:
+    """When the recorded token answer was received (``facts["at"]``), else ``signed_in_at``."""
+    if facts.get("at"):
+        try:
+            return datetime.fromisoformat(str(facts["at"]))
+        except ValueError:
+            pass
+    return signed_in_at
+
+
 def forecast(
     preset: presets.Preset | None,
     *,
@@ -221,12 +231,7 @@ def forecast(
     rotation = rotation_words(preset)
     name = (preset or presets.PRESETS["custom"]).name_in_text
     notes = [n for n in (_skew_note(facts),) if n]
-    at = signed_in_at
-    if facts.get("at"):
-        try:
-            at = datetime.fromisoformat(str(facts["at"]))
-        except ValueError:
-            at = signed_in_at
+    at = _sign_in_time(facts, signed_in_at)
     seconds, bad = said_lifetime(facts.get("refresh_token_expires_in"))
     if bad:
         notes.insert(0, bad)
@@ -288,12 +293,7 @@ def expected_end(
     ``/metrics`` counts for thousands of setups per scrape (tests/connections/test_foresight.py holds
     the two equal)."""
     facts = facts or {}
-    at = signed_in_at
-    if facts.get("at"):
-        try:
-            at = datetime.fromisoformat(str(facts["at"]))
-        except ValueError:
-            at = signed_in_at
+    at = _sign_in_time(facts, signed_in_at)
     if at is None:
         return None
     said = facts.get("refresh_token_expires_in")

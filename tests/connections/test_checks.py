@@ -126,18 +126,10 @@ def test_the_history_holds_no_secret(setup, hdp_client, provider):
     assert "rt-1" not in repr(row) and "their-secret" not in repr(row)
 
 
-def test_one_setups_status_is_the_one_statuses_for_gives_in_one_query(
-    setup, hdp_client, provider, django_assert_num_queries
-):
-    """status_for (the setup page) reads one run without statuses_for's per-run subquery; it must
-    show the same thing in every case: unchecked, running, finished, stale, an abandoned newer check."""
-
-    def same() -> State:
-        with django_assert_num_queries(1):
-            one = checks.status_for(setup)
-        assert one == checks.statuses_for([setup.pk])[setup.pk]
-        return one.state
-
+def _through_every_status(setup, hdp_client, provider, same) -> ConnectionCheck:
+    """Takes ``setup`` through unchecked, checking, working, needs reconnect, an abandoned newer check
+    and stale; ``same()`` returns the state the reader under test shows (and compares it). Returns the
+    check that was abandoned."""
     assert same() == State.UNCHECKED
     running = checks.begin(setup, Trigger.MANUAL)
     assert same() == State.CHECKING
@@ -150,6 +142,22 @@ def test_one_setups_status_is_the_one_statuses_for_gives_in_one_query(
     assert same() == State.WORKING
     ConnectionCheck.objects.update(finished_at=timezone.now() - timedelta(days=3))
     assert same() == State.STALE
+    return older
+
+
+def test_one_setups_status_is_the_one_statuses_for_gives_in_one_query(
+    setup, hdp_client, provider, django_assert_num_queries
+):
+    """status_for (the setup page) reads one run without statuses_for's per-run subquery; it must
+    show the same thing in every case: unchecked, running, finished, stale, an abandoned newer check."""
+
+    def same() -> State:
+        with django_assert_num_queries(1):
+            one = checks.status_for(setup)
+        assert one == checks.statuses_for([setup.pk])[setup.pk]
+        return one.state
+
+    _through_every_status(setup, hdp_client, provider, same)
 
 
 def test_the_setup_pages_status_from_its_history_is_status_for_in_one_query(
@@ -165,18 +173,7 @@ def test_the_setup_pages_status_from_its_history_is_status_for_in_one_query(
         assert recent == checks.history(setup, limit)
         return status.state
 
-    assert same() == State.UNCHECKED
-    running = checks.begin(setup, Trigger.MANUAL)
-    assert same() == State.CHECKING
-    checks.finish(running, checks.datasource_test_verdict(True, ""))
-    assert same() == State.WORKING
-    provider.refuse = "invalid_grant"
-    older = checks.run_check(setup, hdp_client, trigger=Trigger.MANUAL)
-    assert same() == State.NEEDS_RECONNECT
-    ConnectionCheck.objects.filter(pk=older.pk).update(abandoned=True)  # the newest finished check counts
-    assert same() == State.WORKING
-    ConnectionCheck.objects.update(finished_at=timezone.now() - timedelta(days=3))
-    assert same() == State.STALE
+    older = _through_every_status(setup, hdp_client, provider, same)
     # The newest check (limit 1) was abandoned: the verdict before it is read with a second query.
     ConnectionCheck.objects.filter(pk=older.pk).update(finished_at=timezone.now())
     with django_assert_num_queries(2):
