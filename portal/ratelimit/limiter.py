@@ -17,10 +17,17 @@ from django.utils import timezone
 from portal.ratelimit.models import RateCounter
 
 
+def window_of(now: datetime, window_seconds: int) -> int:
+    """The fixed window ``now`` falls in: the count starts again at each multiple of ``window_seconds``.
+    (The suite pins it to one window per test, tests/conftest.py: a test that makes eleven requests must
+    not straddle a minute's end.)"""
+    return int(now.timestamp()) // window_seconds
+
+
 def hit(scope: str, who: str, limit: int, window_seconds: int = 60) -> bool:
     """Count one request; return False when ``who`` is over ``limit`` in the current window."""
     now = timezone.now()
-    window = int(now.timestamp()) // window_seconds
+    window = window_of(now, window_seconds)
     key = f"{scope}:{who}:{window}"
     ends = now + timedelta(seconds=window_seconds)
     count = _increment(key)
