@@ -8,6 +8,7 @@ in that area's conftest.py. No test module imports another test module or a conf
 
 from __future__ import annotations
 
+import functools
 import os
 
 import pytest
@@ -70,11 +71,15 @@ def _cheap_crypto_for_the_suite():
     * Django's default password hash (PBKDF2, 1,000,000 iterations, about 0.3 s of CPU) for each person a
       test creates: tests hash with MD5 first (PBKDF2 stays listed, so the sandbox's hashes still verify);
     * a new RSA key for the sandbox provider's id_tokens in every test that seeds it (the table is emptied
-      between tests): one key per test process, stored by the same code (portal/sandbox/provider/keys.py).
+      between tests): one key per test process, stored by the same code (portal/sandbox/provider/keys.py);
+    * the sandbox's own PBKDF2 hash (10,000 iterations, about 6 ms) of each seeded HDP and provider password,
+      six of them per test that seeds both: each password is hashed once per test process (same salt
+      thereafter), by the same code (portal/sandbox/hdp/passwords.py).
 
     Production settings and the code paths are unchanged; tests/sandbox checks the production hashing."""
     from django.test import override_settings
 
+    from portal.sandbox.hdp import passwords as sandbox_passwords
     from portal.sandbox.provider import keys
 
     hashing = override_settings(
@@ -86,7 +91,10 @@ def _cheap_crypto_for_the_suite():
     hashing.enable()
     generate, pem = keys._generate_pem, keys._generate_pem()
     keys._generate_pem = lambda: pem
+    make = sandbox_passwords.make
+    sandbox_passwords.make = functools.cache(make)
     yield
+    sandbox_passwords.make = make
     keys._generate_pem = generate
     hashing.disable()
 

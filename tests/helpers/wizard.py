@@ -26,11 +26,18 @@ def counting_transport() -> httpx.BaseTransport:
     return httpx.MockTransport(handler)
 
 
+#: The settings that send the portal's HDP client to the in-process emulator through counting_transport.
+EMULATOR_SETTINGS = {
+    "HDP_TRANSPORT_FACTORY": "tests.helpers.wizard.counting_transport",
+    "HDP_BASE_URL": "http://hdp.test",
+}
+
+
 @pytest.fixture
 def hdp_log(settings, db):
     """The emulator, seeded; yields the list of requests the portal sends to it."""
-    settings.HDP_TRANSPORT_FACTORY = "tests.helpers.wizard.counting_transport"
-    settings.HDP_BASE_URL = "http://hdp.test"
+    for name, value in EMULATOR_SETTINGS.items():
+        setattr(settings, name, value)
     seed_demo()
     HDP_REQUESTS.clear()
     yield HDP_REQUESTS

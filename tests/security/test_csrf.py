@@ -12,16 +12,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from portal.accounts.models import User
 from portal.audit.models import AuditEntry
 from portal.oauth.models import OAuthFlow
 from portal.onboarding.models import RemoteObject, Run
+from portal.sandbox.hdp.seed import seed_demo
 from portal.sandbox.provider.seed import seed_provider
+from tests.helpers.db import kept_for_the_class
 from tests.helpers.sandbox import PASSWORDS
-from tests.helpers.wizard import run_at_profile, run_at_verify
+from tests.helpers.wizard import EMULATOR_SETTINGS, run_at_profile, run_at_verify, sign_in
 
 # name -> (methods it accepts, needs run_id). "POST" in methods = state-changing.
 URLS: dict[str, tuple[frozenset[str], bool]] = {
@@ -160,69 +162,83 @@ def _state() -> list[object]:
     ]
 
 
+@pytest.fixture(scope="class")
+def _one_victim(django_db_setup, django_db_blocker):
+    """A signed-in admin whose browser enforces CSRF like a real one; a run at the last step. Built once
+    for the class of tests that use it (tests/helpers/db.py)."""
+    with (
+        kept_for_the_class(django_db_blocker),
+        override_settings(**EMULATOR_SETTINGS),
+    ):
+        with django_db_blocker.unblock():
+            seed_demo()
+            seed_provider(["http://127.0.0.1:8000/oauth/callback/Acme_GA_app/"])
+            admin = Client()
+            assert sign_in(admin).status_code == 302
+            run = run_at_verify(admin)
+            browser = Client(enforce_csrf_checks=True)
+            browser.force_login(User.objects.get(username="acme_admin"))
+            page = browser.get(reverse("onboarding:runs"))
+            token = re.search(r'"X-CSRFToken": "([A-Za-z0-9]{64})"', page.content.decode())
+            assert token is not None
+        yield browser, run, token.group(1)
+
+
 @pytest.fixture
-def victim(acme, hdp_log):
-    """A signed-in admin whose browser enforces CSRF like a real one; a run at the last step."""
-    seed_provider(["http://127.0.0.1:8000/oauth/callback/Acme_GA_app/"])
-    run = run_at_verify(acme)
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(User.objects.get(username="acme_admin"))
-    page = browser.get(reverse("onboarding:runs"))
-    token = re.search(r'"X-CSRFToken": "([A-Za-z0-9]{64})"', page.content.decode())
-    assert token is not None
+def victim(_one_victim, hdp_log):
     hdp_log.clear()
-    return browser, run, token.group(1)
+    return _one_victim
 
 
 POSTABLE = sorted(name for name, (methods, _) in URLS.items() if "POST" in methods)
 
 
-@pytest.mark.parametrize("name", POSTABLE)
-def test_post_without_a_token_is_403_and_nothing_happens(victim, hdp_log, name):
-    browser, run, _ = victim
-    before = _state()
-    response = browser.post(_url(name, run), POST_DATA)
-    assert response.status_code == 403, name
-    assert hdp_log == []
-    assert _state() == before
+class TestOneVictimForTheClass:
+    """Every test here only reads the victim's state or is refused: one victim for all (tests/helpers/db.py)."""
 
+    @pytest.mark.parametrize("name", POSTABLE)
+    def test_post_without_a_token_is_403_and_nothing_happens(self, victim, hdp_log, name):
+        browser, run, _ = victim
+        before = _state()
+        response = browser.post(_url(name, run), POST_DATA)
+        assert response.status_code == 403, name
+        assert hdp_log == []
+        assert _state() == before
 
-@pytest.mark.parametrize("name", POSTABLE)
-def test_post_with_another_sessions_token_is_403(victim, hdp_log, name):
-    browser, run, _ = victim
-    attacker = Client(enforce_csrf_checks=True)
-    attacker.get(reverse("accounts:login"))
-    their_token = attacker.cookies["csrftoken"].value
-    before = _state()
-    response = browser.post(_url(name, run), POST_DATA, HTTP_X_CSRFTOKEN=their_token)
-    assert response.status_code == 403, name
-    response = browser.post(_url(name, run), {**POST_DATA, "csrfmiddlewaretoken": their_token})
-    assert response.status_code == 403, name
-    assert hdp_log == []
-    assert _state() == before
+    @pytest.mark.parametrize("name", POSTABLE)
+    def test_post_with_another_sessions_token_is_403(self, victim, hdp_log, name):
+        browser, run, _ = victim
+        attacker = Client(enforce_csrf_checks=True)
+        attacker.get(reverse("accounts:login"))
+        their_token = attacker.cookies["csrftoken"].value
+        before = _state()
+        response = browser.post(_url(name, run), POST_DATA, HTTP_X_CSRFTOKEN=their_token)
+        assert response.status_code == 403, name
+        response = browser.post(_url(name, run), {**POST_DATA, "csrfmiddlewaretoken": their_token})
+        assert response.status_code == 403, name
+        assert hdp_log == []
+        assert _state() == before
 
+    def test_the_hx_headers_token_is_accepted(self, victim, hdp_log):
+        """Positive control: htmx's header (from <body hx-headers>) passes the CSRF check."""
+        browser, run, token = victim
+        response = browser.post(
+            reverse("onboarding:validate", kwargs={"run_id": run.pk, "field": "app_name"}),
+            {"name": "Good_name"},
+            HTTP_X_CSRFTOKEN=token,
+            HTTP_HX_REQUEST="true",
+        )
+        assert response.status_code == 200
+        response = browser.post(reverse("onboarding:step-verify", args=[run.pk]), HTTP_X_CSRFTOKEN=token)
+        assert response.status_code == 200
+        assert [r.method for r in hdp_log] == ["POST"]  # the one data-source test HDP was asked for
 
-def test_the_hx_headers_token_is_accepted(victim, hdp_log):
-    """Positive control: htmx's header (from <body hx-headers>) passes the CSRF check."""
-    browser, run, token = victim
-    response = browser.post(
-        reverse("onboarding:validate", kwargs={"run_id": run.pk, "field": "app_name"}),
-        {"name": "Good_name"},
-        HTTP_X_CSRFTOKEN=token,
-        HTTP_HX_REQUEST="true",
-    )
-    assert response.status_code == 200
-    response = browser.post(reverse("onboarding:step-verify", args=[run.pk]), HTTP_X_CSRFTOKEN=token)
-    assert response.status_code == 200
-    assert [r.method for r in hdp_log] == ["POST"]  # the one data-source test HDP was asked for
-
-
-@pytest.mark.parametrize("name", sorted(n for n, (m, _) in URLS.items() if m == frozenset({"POST"})))
-def test_post_only_urls_answer_get_with_405(victim, hdp_log, name):
-    browser, run, _ = victim
-    before = _state()
-    assert browser.get(_url(name, run)).status_code == 405
-    assert hdp_log == [] and _state() == before
+    @pytest.mark.parametrize("name", sorted(n for n, (m, _) in URLS.items() if m == frozenset({"POST"})))
+    def test_post_only_urls_answer_get_with_405(self, victim, hdp_log, name):
+        browser, run, _ = victim
+        before = _state()
+        assert browser.get(_url(name, run)).status_code == 405
+        assert hdp_log == [] and _state() == before
 
 
 @pytest.mark.parametrize(

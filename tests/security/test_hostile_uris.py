@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils.html import escape
 from hypothesis import HealthCheck, given
@@ -22,8 +23,10 @@ from hypothesis import strategies as st
 
 from portal.oauth import presets, uris
 from portal.onboarding.forms import AppCreateForm
+from portal.sandbox.hdp.seed import seed_demo
+from tests.helpers.db import kept_for_the_class
 from tests.helpers.hostile_uris import HOSTILE
-from tests.helpers.wizard import create_app, start_run
+from tests.helpers.wizard import EMULATOR_SETTINGS, create_app, sign_in, start_run
 
 GOOD_AUTHORIZE = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOD_TOKEN = "https://oauth2.googleapis.com/token"
@@ -31,13 +34,27 @@ SECRET = "sentinel-hostile-uri-secret-61f0"
 IDS = [f"{i}-{code}" for i, (_, code) in enumerate(HOSTILE)]
 
 
+@pytest.fixture(scope="class")
+def _admin_at_a_google_run(django_db_setup, django_db_blocker):
+    """A signed-in admin at step b of a Google Analytics run, under production's URI rules; built once for
+    the class of tests that use it (tests/helpers/db.py): each of them is refused, nothing is kept."""
+    production_uri_rules = {"OAUTH_ALLOW_LOOPBACK": False, "OAUTH_ALLOWED_CUSTOM_HOSTS": []}
+    with (
+        kept_for_the_class(django_db_blocker),
+        override_settings(**EMULATOR_SETTINGS, **production_uri_rules),
+    ):
+        with django_db_blocker.unblock():
+            seed_demo()
+            admin = Client()
+            assert sign_in(admin).status_code == 302
+            run = start_run(admin, "54:google_analytics")
+        yield admin, run
+
+
 @pytest.fixture
-def google_run(acme, hdp_log, settings):
-    settings.OAUTH_ALLOW_LOOPBACK = False  # production's value
-    settings.OAUTH_ALLOWED_CUSTOM_HOSTS = []
-    run = start_run(acme, "54:google_analytics")
+def google_run(_admin_at_a_google_run, hdp_log):
     hdp_log.clear()
-    return run
+    return _admin_at_a_google_run
 
 
 def _carries(requests, uri: str) -> bool:
@@ -62,10 +79,10 @@ def _message(uri: str, field: str, code: str, *, form: bool) -> str:
     return escape(excinfo.value.messages[0])
 
 
-def _refused(acme, hdp_log, run, field: str, uri: str, code: str) -> None:
+def _refused(admin, run, hdp_log, field: str, uri: str, code: str) -> None:
     message = _message(uri, field, code, form=True)
     data = {"authorize_uri": GOOD_AUTHORIZE, "token_uri": GOOD_TOKEN, field: uri}
-    response = create_app(acme, run, client_id="kept-client-id", client_secret=SECRET, **data)
+    response = create_app(admin, run, client_id="kept-client-id", client_secret=SECRET, **data)
     html = response.content.decode()
     assert response.status_code == 200, response.status_code
     assert f'id="id_{field}-error"' in html, (field, uri)
@@ -77,11 +94,6 @@ def _refused(acme, hdp_log, run, field: str, uri: str, code: str) -> None:
     assert not _carries(hdp_log, uri)
 
 
-@pytest.mark.parametrize(("uri", "code"), HOSTILE, ids=IDS)
-def test_hostile_authorize_uri_is_a_field_error_and_never_reaches_hdp(acme, hdp_log, google_run, uri, code):
-    _refused(acme, hdp_log, google_run, "authorize_uri", uri, code)
-
-
 TOKEN_HOSTILE = [(u, c) for u, c in HOSTILE if c != "reserved_param"] + [
     ("https://oauth2.googleapis.com/token?redirect_uri=https://evil.example/", "reserved_param"),
     ("https://oauth2.googleapis.com/token?code=fixed", "reserved_param"),
@@ -89,25 +101,34 @@ TOKEN_HOSTILE = [(u, c) for u, c in HOSTILE if c != "reserved_param"] + [
 ]
 
 
-@pytest.mark.parametrize(
-    ("uri", "code"), TOKEN_HOSTILE, ids=[f"{i}-{c}" for i, (_, c) in enumerate(TOKEN_HOSTILE)]
-)
-def test_hostile_token_uri_is_a_field_error_and_never_reaches_hdp(acme, hdp_log, google_run, uri, code):
-    _refused(acme, hdp_log, google_run, "token_uri", uri, code)
+class TestRefusedOnOneRun:
+    """Every test here is refused and keeps nothing: one run for all (tests/helpers/db.py)."""
 
+    @pytest.mark.parametrize(("uri", "code"), HOSTILE, ids=IDS)
+    def test_hostile_authorize_uri_is_a_field_error_and_never_reaches_hdp(
+        self, google_run, hdp_log, uri, code
+    ):
+        _refused(*google_run, hdp_log, "authorize_uri", uri, code)
 
-@pytest.mark.parametrize(("uri", "code"), HOSTILE, ids=IDS)
-def test_inline_check_refuses_with_zero_hdp_calls(acme, hdp_log, google_run, uri, code):
-    for field in ("authorize_uri", "token_uri"):
-        url = reverse("onboarding:validate", kwargs={"run_id": google_run.pk, "field": field})
-        response = acme.post(url, {field: uri}, HTTP_HX_REQUEST="true")
-        if code == "reserved_param" and field == "token_uri" and "redirect_uri" not in uri:
-            continue  # authorize-only parameters (state, nonce...) mean nothing on a token URI
-        assert response.status_code == 200
-        html = response.content.decode()
-        assert f'id="id_{field}-error"' in html, (field, uri)
-        assert _message(uri, field, code, form=False) in html, (field, uri)
-    assert hdp_log == []
+    @pytest.mark.parametrize(
+        ("uri", "code"), TOKEN_HOSTILE, ids=[f"{i}-{c}" for i, (_, c) in enumerate(TOKEN_HOSTILE)]
+    )
+    def test_hostile_token_uri_is_a_field_error_and_never_reaches_hdp(self, google_run, hdp_log, uri, code):
+        _refused(*google_run, hdp_log, "token_uri", uri, code)
+
+    @pytest.mark.parametrize(("uri", "code"), HOSTILE, ids=IDS)
+    def test_inline_check_refuses_with_zero_hdp_calls(self, google_run, hdp_log, uri, code):
+        admin, run = google_run
+        for field in ("authorize_uri", "token_uri"):
+            url = reverse("onboarding:validate", kwargs={"run_id": run.pk, "field": field})
+            response = admin.post(url, {field: uri}, HTTP_HX_REQUEST="true")
+            if code == "reserved_param" and field == "token_uri" and "redirect_uri" not in uri:
+                continue  # authorize-only parameters (state, nonce...) mean nothing on a token URI
+            assert response.status_code == 200
+            html = response.content.decode()
+            assert f'id="id_{field}-error"' in html, (field, uri)
+            assert _message(uri, field, code, form=False) in html, (field, uri)
+        assert hdp_log == []
 
 
 def test_counts():
