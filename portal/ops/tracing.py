@@ -89,16 +89,29 @@ def _clean_all(attributes: Any) -> dict[str, AttributeValue]:
 
 
 def redacted(span: ReadableSpan) -> ReadableSpan:
-    """A copy of ``span`` with every string run through the log redaction."""
+    """``span`` with every string run through the log redaction: a copy where that changed anything,
+    else the span itself (most spans: a copy costs about as much as making the span)."""
+    name = redact(span.name)
+    attributes = _clean_all(span.attributes)
+    events = [
+        Event(redact(event.name), _clean_all(event.attributes), event.timestamp) for event in span.events
+    ]
+    if (
+        name == span.name
+        and attributes == dict(span.attributes or {})
+        and all(
+            new.name == old.name and new.attributes == dict(old.attributes or {})
+            for new, old in zip(events, span.events, strict=True)
+        )
+    ):
+        return span
     return ReadableSpan(
-        name=redact(span.name),
+        name=name,
         context=span.context,
         parent=span.parent,
         resource=span.resource,
-        attributes=_clean_all(span.attributes),
-        events=[
-            Event(redact(event.name), _clean_all(event.attributes), event.timestamp) for event in span.events
-        ],
+        attributes=attributes,
+        events=events,
         links=span.links,
         kind=span.kind,
         status=span.status,
