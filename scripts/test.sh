@@ -2,10 +2,12 @@
 # The suite as CI runs it (`make test` runs `make lint` first): migrations and production settings are
 # checked, then pytest runs on SQLite and on a throwaway PostgreSQL cluster (docs/testing.md "Two
 # databases"), both passes at the same time, each with pytest-xdist workers. Every test runs once:
-#   - on PostgreSQL (production's database): every test that may use the database, except browser tests;
-#   - on SQLite (`make run`'s database): the browser tests (the journeys a person makes on `make run`) and the
-#     tests that cannot touch a database at all (the same result on either).
-# tests/conftest.py marks each test `browser` and/or `database` at collection. TEST_PASSES=full runs the
+#   - on PostgreSQL (production's database): every test that may use the database, except browser tests and
+#     the sandbox's own tests;
+#   - on SQLite (`make run`'s database): the browser tests (the journeys a person makes on `make run`), the tests
+#     of the sandbox (tests/sandbox/: the HDP emulator and the provider `make run` serves) and the tests that
+#     cannot touch a database at all (the same result on either).
+# tests/conftest.py marks each test `browser`, `database` and/or `sandbox` at collection. TEST_PASSES=full runs the
 # whole suite on both databases (twice the time). Each pass writes its output to a file, printed after both
 # ended. Exits non-zero when either pass fails, and when a pass collects no test at all (pytest's exit code 5).
 #
@@ -84,7 +86,7 @@ XDIST=()
 if [ "${TEST_PASSES:-parallel}" = full ]; then
   SQLITE_SELECT=() PG_SELECT=()
 else
-  SQLITE_SELECT=(-m "browser or not database") PG_SELECT=(-m "database and not browser")
+  SQLITE_SELECT=(-m "browser or sandbox or not database") PG_SELECT=(-m "database and not browser and not sandbox")
 fi
 
 run_pass() {  # name, DATABASE_URL (empty for SQLite): output to $OUT/<name>.log, exit code to .rc

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 
 import pytest
 
@@ -49,13 +50,18 @@ _DATABASE_FIXTURES = frozenset(
 def pytest_collection_modifyitems(config, items):
     """Mark what each test needs, for scripts/test.sh's two passes (docs/testing.md "Two databases"):
     ``browser``: it drives Chromium (the ``browser`` fixture, also behind ``page``); ``database``: it may
-    use the database (pytest-django blocks every other test's database access, so the rest cannot)."""
+    use the database (pytest-django blocks every other test's database access, so the rest cannot);
+    ``sandbox``: a test of tests/sandbox/ (the HDP emulator and the sandbox provider, which exist for
+    ``make run`` on SQLite), unless it needs PostgreSQL."""
+    sandbox = Path(__file__).resolve().parent / "sandbox"
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         if "browser" in names and not item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.browser)
         if item.get_closest_marker("django_db") or names & _DATABASE_FIXTURES:
             item.add_marker(pytest.mark.database)
+        if item.path.is_relative_to(sandbox) and not item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.sandbox)
 
 
 @pytest.fixture(scope="session")
