@@ -35,6 +35,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.trace import Status
 from opentelemetry.util.types import AttributeValue
 
 from portal.lib.logging import redact, redact_registered
@@ -96,8 +97,13 @@ def redacted(span: ReadableSpan) -> ReadableSpan:
     events = [
         Event(redact(event.name), _clean_all(event.attributes), event.timestamp) for event in span.events
     ]
+    # An error's status carries the exception's message (the instrumentations write "Type: message").
+    status = span.status
+    if status.description:
+        status = Status(status.status_code, redact(status.description))
     if (
         name == span.name
+        and status.description == span.status.description
         and attributes == dict(span.attributes or {})
         and all(
             new.name == old.name and new.attributes == dict(old.attributes or {})
@@ -114,7 +120,7 @@ def redacted(span: ReadableSpan) -> ReadableSpan:
         events=events,
         links=span.links,
         kind=span.kind,
-        status=span.status,
+        status=status,
         start_time=span.start_time,
         end_time=span.end_time,
         instrumentation_scope=span.instrumentation_scope,

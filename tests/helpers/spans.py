@@ -24,10 +24,12 @@ def spans() -> Iterator[InMemorySpanExporter]:
 
 
 def dump(finished: tuple[ReadableSpan, ...] | list[ReadableSpan]) -> str:
-    """Everything a span exports: name, attributes, events and their attributes, links' attributes."""
+    """Everything a span exports: name, status description, attributes, events and their attributes, links'
+    attributes."""
     parts = []
     for span in finished:
         parts.append(span.name)
+        parts.append(span.status.description or "")
         parts.append(json.dumps(dict(span.attributes or {}), default=str))
         for event in span.events:
             parts.append(event.name + json.dumps(dict(event.attributes or {}), default=str))

@@ -77,9 +77,12 @@ def test_registered_secret_redacted_in_attributes_and_events(spans):
         span.set_attribute("detail", f"password={secret}")
         span.set_attribute("list", [secret, "x"])
         raise RuntimeError(f"boom {secret}")
-    text = dump(spans.get_finished_spans())
+    finished = spans.get_finished_spans()
+    text = dump(finished)
     assert "RuntimeError" in text
     assert secret not in text
+    # The error's status description is the exception's message, redacted like the rest.
+    assert finished[0].status.description == "RuntimeError: boom [redacted]"
 
 
 def test_json_log_line_carries_trace_and_span_ids(spans):
