@@ -23,6 +23,15 @@ start=$(date +%s)
 WORKERS=${PYTEST_WORKERS:-2}
 read -r -a EXTRA <<<"${PYTEST_ARGS:-}"
 
+# Bytecode is cached (__pycache__, ignored by git) even where the environment says PYTHONDONTWRITEBYTECODE
+# (this machine's does): without it, each of the four pytest workers compiles and assertion-rewrites every
+# test module again (about 7 s of CPU each), and each server or worker process a test starts compiles the
+# portal again (about 0.5 s each). One collection in the background, while the checks below and the
+# PostgreSQL start keep one core busy, writes the cache the workers then read (docs/testing.md).
+unset PYTHONDONTWRITEBYTECODE
+$BIN/python -m pytest -q --collect-only -p no:cacheprovider >/dev/null 2>&1 &
+warm_pid=$!
+
 echo "== migrations are up to date"
 $BIN/python manage.py makemigrations --check --dry-run >/dev/null
 
@@ -78,6 +87,8 @@ if ! start_pg 1; then
 fi
 echo "PostgreSQL $(basename "$(dirname "$PGBIN")") on 127.0.0.1:$PG_PORT"
 PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+
+wait "$warm_pid" || true  # a collection error shows again, with its message, in the passes
 
 # --- the two pytest passes ---------------------------------------------------------------------------
 XDIST=()
