@@ -3,16 +3,22 @@
 Why: a portal developer can point ``HDP_BASE_URL`` at a separate process (closer to a real HDP: another
 port, its own failures) and ``curl -u d2cadmin:... http://127.0.0.1:N/api/mgmt/oauthapps`` works at the root.
 A threaded wsgiref server is enough for a sandbox and adds no dependency.
+
+Its request threads are reused (a pool that grows only when every thread is busy, up to
+``MAX_THREADS``), and each keeps its database connection as Django's own request cycle does
+(``CONN_MAX_AGE``, health checks): a fresh thread per request opened a new database connection per
+HDP call, which with PostgreSQL cost more than the emulator's own work (about 10-15 ms a call).
 """
 
 from __future__ import annotations
 
-import socketserver
+import concurrent.futures
+import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from django.db import connections
+from django.db import close_old_connections
 
 from portal.sandbox.hdp import emulator
 from portal.sandbox.hdp.views import to_httpx, wire_body
@@ -23,6 +29,9 @@ _HEADERS = {"HTTP_AUTHORIZATION": "Authorization", "CONTENT_TYPE": "Content-Type
 
 
 def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    # Before and after each request, as Django's handlers do: a connection past CONN_MAX_AGE (0: every
+    # request) or left unusable is closed; otherwise this thread keeps it for its next request.
+    close_old_connections()
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length > 0 else b""
@@ -36,8 +45,7 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
         )
         response = emulator.handle(request)
     finally:
-        # Each server thread has its own Django connections; close them rather than leak one per thread.
-        connections.close_all()
+        close_old_connections()
     reason = {200: "OK", 201: "Created", 204: "No Content"}.get(response.status_code, response.reason_phrase)
     out_headers = [
         (k, v)
@@ -53,9 +61,35 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
     return [body]
 
 
-class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
+#: At most this many requests are handled at once (the rest wait in the pool's queue): more than
+#: the portal's gunicorn threads (3 workers x 32) plus the bench's 50 hung calls.
+MAX_THREADS = 160
+
+
+class ThreadingWSGIServer(WSGIServer):
+    """Each request on a thread of a pool (idle threads are reused, so their database connections
+    are too); ``server_close`` stops the pool without waiting for requests still running."""
+
     allow_reuse_address = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pool = concurrent.futures.ThreadPoolExecutor(MAX_THREADS, thread_name_prefix="hdp-emulator")
+
+    def process_request(self, request: socket.socket, client_address: Any) -> None:  # type: ignore[override]
+        self._pool.submit(self._handle, request, client_address)
+
+    def _handle(self, request: socket.socket, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class QuietHandler(WSGIRequestHandler):
