@@ -18,7 +18,7 @@ from portal.sandbox.hdp.api.common import (
     administered_ids,
     is_admin,
 )
-from portal.sandbox.hdp.api.datasources import ds_json
+from portal.sandbox.hdp.api.datasources import ds_json, with_share_flags
 from portal.sandbox.hdp.api.mgmt import password_expiration
 from portal.sandbox.hdp.errors import json_response, not_found
 from portal.sandbox.hdp.models import HdpUser, Tenant
@@ -122,7 +122,7 @@ def user_datasources(ctx: Ctx, raw_id: str) -> httpx.Response:
     items = [
         # sharedWithAnotherUser (only when true) as "Get data sources for a user account" shows it (§12).
         {k: v for k, v in ds_json(ds, details=True).items() if k not in ("options", "connectionType")}
-        for ds in found.data_sources.select_related("owner").order_by("id")
+        for ds in with_share_flags(found.data_sources.select_related("owner").order_by("id"))
     ]
     return json_response(200, {"dataSources": items})
 

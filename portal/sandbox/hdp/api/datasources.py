@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from portal.sandbox.hdp import datastores, errors, refresh
 from portal.sandbox.hdp.api.common import (
@@ -30,7 +30,23 @@ from portal.sandbox.hdp.api.common import (
 from portal.sandbox.hdp.api.oauthprofiles import visible_profiles
 from portal.sandbox.hdp.datastores import OAUTH_PROFILE_OPTION, DataStore
 from portal.sandbox.hdp.errors import HdpApiError, bad_request, json_response, not_found
-from portal.sandbox.hdp.models import DataSource, HdpUser, OAuthApp, OAuthProfile
+from portal.sandbox.hdp.models import DataSource, HdpUser, OAuthApp, OAuthProfile, TenantShare, UserShare
+
+
+def with_share_flags(sources: QuerySet[DataSource]) -> QuerySet[DataSource]:
+    """``sources`` each carrying ``shared_out`` (shared with a user or a tenant), read in the same query:
+    a list's ``sharedWithAnotherUser`` flags cost two queries per data source without it."""
+    return sources.annotate(
+        shared_out=Exists(UserShare.objects.filter(data_source=OuterRef("pk")))
+        | Exists(TenantShare.objects.filter(data_source=OuterRef("pk")))
+    )
+
+
+def _shared_out(ds: DataSource) -> bool:
+    flag = getattr(ds, "shared_out", None)  # with_share_flags()
+    if flag is None:
+        return ds.user_shares.exists() or ds.tenant_shares.exists()
+    return bool(flag)
 
 
 def ds_permissions(owner: HdpUser) -> list[int]:
@@ -59,7 +75,7 @@ def ds_json(ds: DataSource, viewer: HdpUser | None = None, *, details: bool = Fa
         del body["options"]
     if details and received is not None:
         body["sharedByAnotherUser"] = True
-    if details and received is None and (ds.user_shares.exists() or ds.tenant_shares.exists()):
+    if details and received is None and _shared_out(ds):
         body["sharedWithAnotherUser"] = True
     return body
 
@@ -191,7 +207,7 @@ def apply_ds_body(ds: DataSource, body: dict[str, Any]) -> None:
 def list_ds(ctx: Ctx, _: str) -> httpx.Response:
     """The effective user's own data sources, then those shared with them (§12)."""
     ctx.require(MGMT_API, VIEW_DS)
-    own = DataSource.objects.select_related("owner").filter(owner=ctx.user).order_by("id")
+    own = with_share_flags(DataSource.objects.select_related("owner").filter(owner=ctx.user).order_by("id"))
     sources = [*own, *shared_with(ctx.user)]
     kind = ctx.query.get("type", "all")
     if kind == "group":
