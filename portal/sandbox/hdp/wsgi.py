@@ -71,6 +71,9 @@ class ThreadingWSGIServer(WSGIServer):
     are too); ``server_close`` stops the pool without waiting for requests still running."""
 
     allow_reuse_address = True
+    # socketserver's default backlog of 5 overflowed when the support chain sent its 8 reads at once
+    # (each call is its own connection): the kernel dropped the SYN and the client's retry came 1 s later.
+    request_queue_size = 128
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
