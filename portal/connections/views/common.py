@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -22,10 +23,10 @@ from portal.onboarding.views.common import client, get_run, user
 __all__ = ["client", "completed", "get_run", "setup_url", "user", "with_provider_form_action"]
 
 
-def completed(request: HtmxRequest, run_id: UUID) -> Run | HttpResponse:
+def completed(request: HtmxRequest, run_id: UUID, runs: QuerySet[Run] | None = None) -> Run | HttpResponse:
     """The person's own completed setup; an unfinished one goes back to the wizard (302 after a
-    GET, 303 after a POST)."""
-    run = get_run(request, run_id)
+    GET, 303 after a POST). ``runs``: as :func:`get_run`'s."""
+    run = get_run(request, run_id, runs)
     if run.status == Run.Status.COMPLETED:
         return run
     if request.method == "GET":

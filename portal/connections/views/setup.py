@@ -34,6 +34,7 @@ from portal.connections.views import common, handoff
 from portal.hdp.client import HdpClient
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
 from portal.lib.timewords import every
+from portal.oauth import handoff as oauth_handoff
 from portal.oauth import presets
 from portal.onboarding.models import RemoteObject, Run
 from portal.onboarding.views import share
@@ -128,7 +129,10 @@ def _page(request: HtmxRequest, run: Run, banner: str = "", status: int = 200) -
 @require_GET
 @vary_on_headers("HX-Request")
 def setup(request: HtmxRequest, run_id: UUID) -> HttpResponse:
-    found = common.completed(request, run_id)
+    # With the run, in its query: the open repair's cause (repair.offer) and whether it has any
+    # "ask the account owner" link (handoff.state_context reads the newest only if so).
+    runs = repair.with_open_cause(oauth_handoff.with_link_flag(Run.objects.all(), handoff.PURPOSES))
+    found = common.completed(request, run_id, runs)
     if isinstance(found, HttpResponse):
         return found
     return _page(request, found)

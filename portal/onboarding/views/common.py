@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import resolve, reverse
@@ -39,10 +40,11 @@ def user(request: HtmxRequest) -> User:
     return user
 
 
-def get_run(request: HtmxRequest, run_id: UUID) -> Run:
-    """The person's own run in a tenant they may use, else 404 (no HDP call is made before this)."""
+def get_run(request: HtmxRequest, run_id: UUID, runs: QuerySet[Run] | None = None) -> Run:
+    """The person's own run in a tenant they may use, else 404 (no HDP call is made before this).
+    ``runs``: the query to look in (a page may add columns it needs); all runs by default."""
     person = user(request)
-    run = Run.objects.filter(pk=run_id, owner=person).first()
+    run = (Run.objects.all() if runs is None else runs).filter(pk=run_id, owner=person).first()
     if run is None or not person.may_use_tenant(run.tenant_id):
         # Someone else's run, or a tenant this person no longer administers (SECURITY.md 19, 20).
         exists = run is not None or Run.objects.filter(pk=run_id).exists()

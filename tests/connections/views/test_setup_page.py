@@ -198,3 +198,21 @@ def test_the_page_reads_the_setups_hdp_records_once(acme, completed, django_asse
     for name in ("Acme_GA_app", "Acme_GA_profile", "AcmeGA"):
         assert name in html
     assert reverse("connections:rotate-secret", args=[completed.pk]) in html  # the rotate section still shows
+
+
+def test_the_open_repair_and_any_handoff_link_are_read_with_the_run(
+    acme, completed, django_assert_max_num_queries
+):
+    """Session, user, the run (with its open repair's cause and whether a handoff link exists, as columns
+    of its query), its records and its checks: 5 queries; no query of the repairs or the links of its own
+    while the setup has no link."""
+    with django_assert_max_num_queries(5) as captured:
+        html = page(acme, completed)
+    own = [
+        q["sql"]
+        for q in captured.captured_queries
+        if ('"connections_repair"' in q["sql"] or '"portal_oauth_handofflink"' in q["sql"])
+        and '"onboarding_run"' not in q["sql"]
+    ]
+    assert own == []
+    assert 'id="repair"' in html
