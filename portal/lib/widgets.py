@@ -5,7 +5,8 @@ includes ``attrs.html`` and loops over the attributes in the template language):
 for one text input with the portal's dozen attributes (htmx, aria), more than the rest of the field.
 A wizard step shows five to twelve of them. :class:`PortalFormRenderer` writes the same markup in
 Python for the widgets that are a single ``<input>`` (text, password, email, url, number, hidden,
-checkbox, ...), a ``<textarea>`` or a ``<select>``: byte for byte what the templates give, escaping
+checkbox, ...), a ``<textarea>``, a ``<select>`` or one choice of a radio or checkbox list shown by itself
+(``{{ radio.tag }}``, as the lifetime and token-auth questions show theirs): byte for byte what the templates give, escaping
 included (tests/lib/test_widgets.py compares both for every widget and every form of the portal). A
 value the template language would treat specially (a callable, a label that is not a string) and
 everything else (radio lists, forms, formsets) still goes through Django's templates.
@@ -106,6 +107,14 @@ def _select(widget: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _option(widget: dict[str, Any]) -> str:
+    """``radio_option.html`` / ``checkbox_option.html`` (``input_option.html``) without the label around
+    it, as ``BoundWidget.tag()`` renders a choice: then exactly ``input.html``. With the label: the templates."""
+    if widget.get("wrap_label"):
+        raise _Unusual
+    return _input(widget)
+
+
 #: The widget templates that are exactly ``{% include "django/forms/widgets/input.html" %}``.
 _FAST: dict[str, Callable[[dict[str, Any]], str]] = {
     _WIDGETS + name: _input
@@ -127,6 +136,8 @@ _FAST: dict[str, Callable[[dict[str, Any]], str]] = {
         "file.html",
     )
 }
+_FAST[_WIDGETS + "radio_option.html"] = _option
+_FAST[_WIDGETS + "checkbox_option.html"] = _option
 _FAST[_WIDGETS + "textarea.html"] = _textarea
 _FAST[_WIDGETS + "select.html"] = _select
 

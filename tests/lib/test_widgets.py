@@ -3,6 +3,7 @@ of Django's widget templates (settings.FORM_RENDERER)."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -93,6 +94,60 @@ def test_other_widgets_still_go_through_the_templates():
     checkboxes = forms.CheckboxSelectMultiple(choices=[("a", "A"), ("b", "B")])
     for widget in (radios, checkboxes):
         assert widget.render("f", "a", renderer=FAST) == widget.render("f", "a", renderer=TEMPLATES)
+
+
+@pytest.mark.parametrize(
+    "widget",
+    [
+        forms.RadioSelect(choices=[("a", "A"), ("b", 'B "q" <b>'), (3, gettext_lazy("Description"))]),
+        forms.CheckboxSelectMultiple(choices=[("a", "A"), ("b", mark_safe("<b>B</b>")), (None, "none")]),
+    ],
+    ids=lambda w: type(w).__name__,
+)
+def test_each_choice_shown_by_itself_is_what_the_templates_give(widget):
+    """``{{ radio.tag }}`` (the label beside it, not around it) and ``{{ radio }}`` (the label around it)."""
+    for value in ["a", ["a", "b"], 3, None, ""]:
+        for attrs in ATTRS:
+            shown = copy.deepcopy(widget)
+            shown.attrs.update(attrs or {})
+            field = forms.Field(widget=shown, required=False)
+            form = forms.Form(initial={"f": value})
+            form.fields["f"] = field
+            form.renderer = TEMPLATES
+            expected = [(choice.tag(), str(choice)) for choice in form["f"]]
+            form.renderer = FAST
+            assert [(choice.tag(), str(choice)) for choice in form["f"]] == expected, (value, attrs)
+
+
+def test_a_choice_shown_by_itself_is_written_without_the_templates(monkeypatch):
+    def no_templates(*args, **kwargs):
+        raise AssertionError("went through the widget templates")
+
+    form = forms.Form()
+    form.fields["f"] = forms.ChoiceField(widget=forms.RadioSelect, choices=[("a", "A"), ("b", "B")])
+    form.renderer = FAST
+    monkeypatch.setattr(DjangoTemplates, "render", no_templates)
+    assert [choice.tag() for choice in form["f"]] == [
+        '<input type="radio" name="f" value="a" id="id_f_0" required>',
+        '<input type="radio" name="f" value="b" id="id_f_1" required>',
+    ]
+
+
+def test_every_choice_of_the_portal_forms_renders_the_same():
+    shown = 0
+    for form in portal_forms():
+        for name, field in form.fields.items():
+            if not isinstance(field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
+                continue
+            form.renderer = TEMPLATES
+            expected = [(choice.tag(), str(choice)) for choice in form[name]]
+            form.renderer = FAST
+            assert [(choice.tag(), str(choice)) for choice in form[name]] == expected, (
+                type(form).__name__,
+                name,
+            )
+            shown += len(expected)
+    assert shown  # the lifetime and token-auth questions are among the portal's forms
 
 
 def test_the_portal_renders_its_forms_with_it():
