@@ -96,6 +96,16 @@ def test_other_widgets_still_go_through_the_templates():
         assert widget.render("f", "a", renderer=FAST) == widget.render("f", "a", renderer=TEMPLATES)
 
 
+def _choices(form: forms.Form, name: str, renderer: Any) -> list[tuple[str, str]]:
+    """Each choice of ``form[name]`` by itself and with its label, through ``renderer`` (a new bound
+    field: a form keeps its bound fields, and their choices, with the renderer they were made with)."""
+    form.renderer = renderer
+    bound = forms.BoundField(form, form.fields[name], name)
+    choices = list(bound)
+    assert all(choice.renderer is renderer for choice in choices)
+    return [(choice.tag(), str(choice)) for choice in choices]
+
+
 @pytest.mark.parametrize(
     "widget",
     [
@@ -113,10 +123,8 @@ def test_each_choice_shown_by_itself_is_what_the_templates_give(widget):
             field = forms.Field(widget=shown, required=False)
             form = forms.Form(initial={"f": value})
             form.fields["f"] = field
-            form.renderer = TEMPLATES
-            expected = [(choice.tag(), str(choice)) for choice in form["f"]]
-            form.renderer = FAST
-            assert [(choice.tag(), str(choice)) for choice in form["f"]] == expected, (value, attrs)
+            expected = _choices(form, "f", TEMPLATES)
+            assert _choices(form, "f", FAST) == expected, (value, attrs)
 
 
 def test_a_choice_shown_by_itself_is_written_without_the_templates(monkeypatch):
@@ -139,13 +147,8 @@ def test_every_choice_of_the_portal_forms_renders_the_same():
         for name, field in form.fields.items():
             if not isinstance(field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
                 continue
-            form.renderer = TEMPLATES
-            expected = [(choice.tag(), str(choice)) for choice in form[name]]
-            form.renderer = FAST
-            assert [(choice.tag(), str(choice)) for choice in form[name]] == expected, (
-                type(form).__name__,
-                name,
-            )
+            expected = _choices(form, name, TEMPLATES)
+            assert _choices(form, name, FAST) == expected, (type(form).__name__, name)
             shown += len(expected)
     assert shown  # the lifetime and token-auth questions are among the portal's forms
 
