@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import html
 import importlib
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -87,10 +88,10 @@ def _exists(relative: str) -> bool:
 
 @cache
 def _all_file_names() -> frozenset[str]:
-    names = set()
-    for path in ROOT.rglob("*"):
-        if path.is_file() and _is_repo_file(path):
-            names.add(path.name)
+    names: set[str] = set()
+    for _folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [d for d in subfolders if d not in NOT_REPO]  # not into .venv, node_modules, ...
+        names.update(f for f in files if not f.endswith(".pyc"))
     return frozenset(names)
 
 
