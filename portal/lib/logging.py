@@ -109,6 +109,16 @@ def redact(text: str) -> str:
     return redact_registered(text)
 
 
+def may_redact(text: str, *, patterns: bool = True) -> bool:
+    """Whether :func:`redact` (``patterns=False``: :func:`redact_registered`) could change ``text``; False
+    means it returns ``text`` as is. One scan in C, for callers with many strings that mostly hold nothing
+    (tracing joins a span's strings with newlines and asks once: no needle or secret spans a newline
+    that is not in one of them)."""
+    if patterns and not (text.isascii() and _NEEDLES.search(text.lower()) is None):
+        return True
+    return any(secret in text for secret in _SECRETS.get())
+
+
 def redact_registered(text: str) -> str:
     """Only the values registered with :func:`register_secret` (for text where the patterns cannot
     apply: a parametrised SQL statement holds ``%s`` where a value would be)."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,11 +35,16 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
 from opentelemetry.trace import Status
 from opentelemetry.util.types import AttributeValue
 
-from portal.lib.logging import redact, redact_registered
+from portal.lib.logging import may_redact, redact, redact_registered
 
 logger = logging.getLogger("portal.ops")
 
@@ -49,6 +55,8 @@ _URL_KEYS = ("http.url", "url.full", "http.target", "url.query", "http.route", "
 _SQL_KEYS = ("db.statement", "db.query.text")
 #: The operations endpoints are not traced (a probe every few seconds would flood the collector).
 EXCLUDED_URLS = "/healthz,/readyz,/metrics"
+#: After a failed export, the batches of this many seconds are dropped without being encoded.
+EXPORT_PAUSE_SECONDS = 30.0
 
 _provider: TracerProvider | None = None
 _lock = threading.Lock()
@@ -89,9 +97,33 @@ def _clean_all(attributes: Any) -> dict[str, AttributeValue]:
     return {key: _clean(key, value) for key, value in (attributes or {}).items()}
 
 
+def _untouched(span: ReadableSpan) -> bool:
+    """True when :func:`redacted` would change nothing: no URL with a query string, and neither the
+    patterns (SQL: the registered secrets only) nor a registered secret find anything in one look at all
+    the span's strings. Most spans (database queries, HDP calls) take this path and no per-string call."""
+    texts = [span.name, span.status.description or ""]
+    sql: list[str] = []
+    events = span.events
+    for attributes in (span.attributes, *(event.attributes for event in events)):
+        for key, value in (attributes or {}).items():
+            if isinstance(value, str):
+                if key in _SQL_KEYS:
+                    sql.append(value)
+                elif key in _URL_KEYS and ("?" in value or (key == "url.query" and value)):
+                    return False
+                else:
+                    texts.append(value)
+            elif isinstance(value, Sequence) and not isinstance(value, bytes):
+                texts.extend(v for v in value if isinstance(v, str))
+    texts.extend(event.name for event in events)
+    return not may_redact("\n".join(texts)) and not (sql and may_redact("\n".join(sql), patterns=False))
+
+
 def redacted(span: ReadableSpan) -> ReadableSpan:
     """``span`` with every string run through the log redaction: a copy where that changed anything,
     else the span itself (most spans: a copy costs about as much as making the span)."""
+    if _untouched(span):
+        return span
     name = redact(span.name)
     attributes = _clean_all(span.attributes)
     events = [
@@ -146,6 +178,36 @@ class RedactingSpanProcessor(SpanProcessor):
         return self.inner.force_flush(timeout_millis)
 
 
+class PausingExporter(SpanExporter):
+    """Passes batches to ``inner``; after a failed export (the collector down or refusing), drops the
+    batches of the next ``pause`` seconds as they come, unencoded, then tries again.
+
+    The OTLP exporter encodes every batch (about 50 us of Python a span, as much as recording it) before
+    it finds the collector unreachable, then retries it with backoff for up to
+    ``OTEL_EXPORTER_OTLP_TIMEOUT``: with the collector down, every span was encoded only to be dropped,
+    in a thread that holds the GIL against the requests'.
+    """
+
+    def __init__(self, inner: SpanExporter, pause: float) -> None:
+        self.inner = inner
+        self.pause = pause
+        self._resume_at = 0.0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if time.monotonic() < self._resume_at:
+            return SpanExportResult.FAILURE
+        result = self.inner.export(spans)
+        if result is not SpanExportResult.SUCCESS:
+            self._resume_at = time.monotonic() + self.pause
+        return result
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
 def _exporter() -> SpanExporter:
     if os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "console":
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
@@ -153,7 +215,8 @@ def _exporter() -> SpanExporter:
         return ConsoleSpanExporter()
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    return OTLPSpanExporter()  # endpoint, headers, timeout, compression: OTEL_EXPORTER_OTLP_*
+    # endpoint, headers, timeout, compression: OTEL_EXPORTER_OTLP_*
+    return PausingExporter(OTLPSpanExporter(), pause=EXPORT_PAUSE_SECONDS)
 
 
 def setup(exporter: SpanExporter | None = None, *, batch: bool = True) -> TracerProvider:
