@@ -13,8 +13,9 @@ from django_tasks import task
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from portal.lib.logging import JsonFormatter, register_secret
+from portal.lib.logging import JsonFormatter, clear_secrets, register_secret
 from portal.ops import tracing
 from tests.helpers.spans import dump
 from tests.helpers.wizard import sign_in
@@ -127,3 +128,91 @@ def test_task_span_links_to_the_request_that_queued_it(spans):
     assert [(link.context.trace_id, link.context.span_id) for link in span.links] == [
         (queued_by.trace_id, queued_by.span_id)
     ]
+
+
+class _Exporter(SpanExporter):
+    def __init__(self, result: SpanExportResult) -> None:
+        self.result = result
+        self.batches: list[int] = []
+
+    def export(self, spans):
+        self.batches.append(len(spans))
+        return self.result
+
+
+def test_pausing_exporter_drops_unencoded_batches_after_a_failure(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(tracing.time, "monotonic", lambda: now[0])
+    inner = _Exporter(SpanExportResult.FAILURE)
+    exporter = tracing.PausingExporter(inner, pause=30)
+    assert exporter.export([object()] * 3) is SpanExportResult.FAILURE  # tried: the collector is down
+    now[0] += 29
+    assert exporter.export([object()] * 5) is SpanExportResult.FAILURE  # within the pause: not passed on
+    assert inner.batches == [3]
+    now[0] += 2
+    inner.result = SpanExportResult.SUCCESS
+    assert exporter.export([object()] * 7) is SpanExportResult.SUCCESS  # after it: tried again, and up
+    assert exporter.export([object()] * 2) is SpanExportResult.SUCCESS
+    assert inner.batches == [3, 7, 2]
+
+
+def test_the_otlp_exporter_is_wrapped_in_the_pause(monkeypatch):
+    monkeypatch.delenv("OTEL_TRACES_EXPORTER", raising=False)
+    exporter = tracing._exporter()
+    assert isinstance(exporter, tracing.PausingExporter)
+    assert exporter.pause == tracing.EXPORT_PAUSE_SECONDS
+
+
+def _span(name="SELECT", attributes=None, events=(), description=None):
+    from opentelemetry.sdk.trace import Event, ReadableSpan
+    from opentelemetry.trace import Status, StatusCode
+
+    status = Status(StatusCode.ERROR, description) if description else Status(StatusCode.UNSET)
+    return ReadableSpan(name=name, attributes=attributes or {}, events=[Event(*e) for e in events], status=status)
+
+
+@pytest.mark.parametrize(
+    ("span", "secret_or_query"),
+    [
+        (_span("op password=hunter2-xyz"), "hunter2-xyz"),
+        (_span(attributes={"db.statement": "SELECT 1 WHERE x = 'sentinel-sql-9f1e'"}), "sentinel-sql-9f1e"),
+        (_span(attributes={"http.url": "https://h.example/cb?code=abc123"}), "abc123"),
+        (_span(attributes={"url.full": "https://h.example/cb?x=sentinel-q-77"}), "sentinel-q-77"),
+        (_span(attributes={"url.query": "x=sentinel-query-5"}), "sentinel-query-5"),
+        (_span(attributes={"detail": "Ünïcode client_secret=sentinel-u-3"}), "sentinel-u-3"),
+        (_span(attributes={"list": ["a", "Bearer-less sentinel-reg-41"]}), "sentinel-reg-41"),
+        (_span(events=[("exception", {"exception.message": "boom sentinel-reg-41"})]), "sentinel-reg-41"),
+        (_span(events=[("sentinel-reg-41 happened", {})]), "sentinel-reg-41"),
+        (_span(description="RuntimeError: sentinel-reg-41"), "sentinel-reg-41"),
+    ],
+)
+def test_a_span_with_something_to_redact_is_never_passed_on_as_is(span, secret_or_query):
+    register_secret("sentinel-reg-41")
+    register_secret("sentinel-sql-9f1e")
+    try:
+        out = tracing.redacted(span)
+        assert out is not span
+        assert secret_or_query not in dump([out])
+        assert secret_or_query in dump([span])
+    finally:
+        clear_secrets()
+
+
+def test_a_span_with_nothing_to_redact_is_passed_on_as_is():
+    register_secret("sentinel-reg-41")
+    try:
+        plain = _span(
+            "SELECT",
+            attributes={
+                # SQL is only searched for registered secrets: a column named password is not one.
+                "db.statement": 'SELECT "password", "code" FROM "accounts_user" WHERE "id" = %s',
+                "db.system": "postgresql",
+                "net.peer.port": 5432,
+                "http.url": "https://hdp.example/api/mgmt/datastores",
+                "url.query": "",
+                "tags": ["a", "b"],
+            },
+        )
+        assert tracing.redacted(plain) is plain
+    finally:
+        clear_secrets()
