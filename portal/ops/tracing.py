@@ -104,7 +104,9 @@ def _untouched(span: ReadableSpan) -> bool:
     texts = [span.name, span.status.description or ""]
     sql: list[str] = []
     events = span.events
-    for attributes in (span.attributes, *(event.attributes for event in events)):
+    for attributes in (
+        (span.attributes, *(event.attributes for event in events)) if events else (span.attributes,)
+    ):
         for key, value in (attributes or {}).items():
             if isinstance(value, str):
                 if key in _SQL_KEYS:
@@ -113,8 +115,10 @@ def _untouched(span: ReadableSpan) -> bool:
                     return False
                 else:
                     texts.append(value)
-            elif isinstance(value, Sequence) and not isinstance(value, bytes):
+            elif isinstance(value, tuple | list):
                 texts.extend(v for v in value if isinstance(v, str))
+            elif not isinstance(value, int | float):  # bool is an int; anything else: the full path
+                return False
     texts.extend(event.name for event in events)
     return not may_redact("\n".join(texts)) and not (sql and may_redact("\n".join(sql), patterns=False))
 
