@@ -168,7 +168,9 @@ def _span(name="SELECT", attributes=None, events=(), description=None):
     from opentelemetry.trace import Status, StatusCode
 
     status = Status(StatusCode.ERROR, description) if description else Status(StatusCode.UNSET)
-    return ReadableSpan(name=name, attributes=attributes or {}, events=[Event(*e) for e in events], status=status)
+    return ReadableSpan(
+        name=name, attributes=attributes or {}, events=[Event(*e) for e in events], status=status
+    )
 
 
 @pytest.mark.parametrize(
