@@ -9,7 +9,8 @@ The other standard variables (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES`
 * Requests (Django), HDP calls (httpx, plus one ``HDP <operation>`` span per call from
   :mod:`portal.lib.tracing`), provider calls (requests), database queries (psycopg or sqlite3) and
   background tasks produce spans. Export is a ``BatchSpanProcessor`` with a bounded queue in a
-  background thread: a collector that is down or slow drops spans, it never slows a request.
+  background thread: a collector that is down or slow drops spans, it never slows a request. After a
+  failed export the batches of the next ``EXPORT_PAUSE_SECONDS`` are dropped unencoded (:class:`PausingExporter`).
 * No span holds a secret: :class:`RedactingSpanProcessor` copies every span as it ends (in the
   request's own thread, where the secrets registered with ``portal.lib.logging.register_secret`` are
   known), drops the query string of every URL (the OAuth callback's ``code`` and ``state``, the
