@@ -35,15 +35,17 @@ from django.conf import settings
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, TracerProvider, sampling
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     SimpleSpanProcessor,
     SpanExporter,
     SpanExportResult,
 )
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Status
-from opentelemetry.util.types import AttributeValue
+from opentelemetry.trace.span import TraceState
+from opentelemetry.util.types import Attributes, AttributeValue
 
 from portal.lib.logging import may_redact, redact, redact_registered
 
@@ -198,8 +200,11 @@ class PausingExporter(SpanExporter):
         self.pause = pause
         self._resume_at = 0.0
 
+    def paused(self) -> bool:
+        return time.monotonic() < self._resume_at
+
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        if time.monotonic() < self._resume_at:
+        if self.paused():
             return SpanExportResult.FAILURE
         result = self.inner.export(spans)
         if result is not SpanExportResult.SUCCESS:
@@ -211,6 +216,38 @@ class PausingExporter(SpanExporter):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self.inner.force_flush(timeout_millis)
+
+
+class PausedSampler(Sampler):
+    """``inner``'s decision, except while ``exporter`` pauses: then no span is recorded.
+
+    Spans of that time would be dropped unexported anyway; recording them (attributes, redaction) was
+    most of what tracing cost a request with the collector down. The instrumentations still run and
+    still propagate trace ids (log lines, a task's link keep them); the spans are non-recording. When
+    the pause ends, spans are recorded again and the next export tries the collector.
+    """
+
+    def __init__(self, inner: Sampler, exporter: PausingExporter) -> None:
+        self.inner = inner
+        self.exporter = exporter
+
+    def should_sample(
+        self,
+        parent_context: otel_context.Context | None,
+        trace_id: int,
+        name: str,
+        kind: trace.SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[trace.Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        if self.exporter.paused():
+            parent = trace.get_current_span(parent_context).get_span_context()
+            return SamplingResult(Decision.DROP, None, parent.trace_state if parent.is_valid else None)
+        return self.inner.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def get_description(self) -> str:
+        return f"PausedSampler{{{self.inner.get_description()}}}"
 
 
 def _exporter() -> SpanExporter:
@@ -231,8 +268,12 @@ def setup(exporter: SpanExporter | None = None, *, batch: bool = True) -> Tracer
         if _provider is not None:
             return _provider
         os.environ.setdefault("OTEL_SERVICE_NAME", "hdp-portal")
-        provider = TracerProvider(resource=Resource.create())
         chosen = exporter or _exporter()
+        # The sampler OTEL_TRACES_SAMPLER names (the SDK's own reading of it), paused with the exporter.
+        sampler = sampling._get_from_env_or_default()
+        if isinstance(chosen, PausingExporter):
+            sampler = PausedSampler(sampler, chosen)
+        provider = TracerProvider(resource=Resource.create(), sampler=sampler)
         inner: SpanProcessor = BatchSpanProcessor(chosen) if batch else SimpleSpanProcessor(chosen)
         provider.add_span_processor(RedactingSpanProcessor(inner))
         trace.set_tracer_provider(provider)

@@ -218,3 +218,31 @@ def test_a_span_with_nothing_to_redact_is_passed_on_as_is():
         assert tracing.redacted(plain) is plain
     finally:
         clear_secrets()
+
+
+def test_nothing_is_recorded_while_the_exporter_pauses(monkeypatch):
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    now = [1000.0]
+    monkeypatch.setattr(tracing.time, "monotonic", lambda: now[0])
+    memory = InMemorySpanExporter()
+    exporter = tracing.PausingExporter(memory, pause=30)
+    tracing.setup(exporter, batch=False)
+    try:
+        tracer = trace.get_tracer("test")
+        with tracer.start_as_current_span("up") as span:
+            assert span.is_recording()
+        assert [s.name for s in memory.get_finished_spans()] == ["up"]
+        memory.shutdown()  # the collector goes away: the next export fails, the pause starts
+        with tracer.start_as_current_span("failed"):
+            pass
+        with tracer.start_as_current_span("paused") as span, tracer.start_as_current_span("child") as child:
+            assert not span.is_recording() and not child.is_recording()
+            # Still a trace to correlate log lines with, the parent's trace id propagated.
+            assert span.get_span_context().is_valid
+            assert child.get_span_context().trace_id == span.get_span_context().trace_id
+        now[0] += 31
+        with tracer.start_as_current_span("resumed") as span:
+            assert span.is_recording()
+    finally:
+        tracing.teardown()
