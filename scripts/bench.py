@@ -705,12 +705,15 @@ def main() -> int:
         for page in [*steps, *others]:
             over50, over99 = page.over50, page.over99
             stick = yardstick(page, bare)
-            ok = over50 <= 15 and over99 <= 60 and over50 <= 3 * stick
+            # Two targets, each on its own line: the ratio (issue 18: every page within 3x a bare signed-in
+            # view, measured alongside) and the absolute budget over the page's HDP round trips (issue 10).
             print(
-                f"{page.name}: adds <= 15 ms p50 / 60 ms p99 over its HDP round trips and is within 3x a bare view "
-                f"(adds {over50:.1f}/{over99:.1f} ms; {over50 / stick:.2f}x the bare signed-in view's "
-                f"{stick:.1f} ms): "
-                f"{verdict(ok)}"
+                f"{page.name}: within 3x a bare view ({over50 / stick:.2f}x the bare signed-in view's "
+                f"{stick:.1f} ms): {verdict(over50 <= 3 * stick)}"
+            )
+            print(
+                f"{page.name}: adds <= 15 ms p50 / 60 ms p99 over its HDP round trips "
+                f"(adds {over50:.1f}/{over99:.1f} ms): {verdict(over50 <= 15 and over99 <= 60)}"
             )
         print(f"one onboarding makes at most 8 HDP calls ({total_calls}): {verdict(total_calls <= 8)}")
         print(
