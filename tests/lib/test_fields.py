@@ -67,3 +67,32 @@ def test_each_field_is_what_the_template_wrote(language):
                     )
                     checked += 1
     assert checked > 50
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_field_tag_writes_what_including_the_partial_writes(language):
+    """``{% field f %}`` stands for ``{% include "partials/field.html" with field=f %}`` in the pages."""
+    include = '{% include "partials/field.html" with field=field %}'
+    tag = "{% load portal_fields %}{% field field %}"
+    checked = 0
+    with override(language):
+        for form in _forms():
+            for name in form.fields:
+                for autoescape in (True, False):
+                    expected = _render(include, form, name, autoescape=autoescape)
+                    assert _render(tag, form, name, autoescape=autoescape) == expected, (
+                        type(form).__name__,
+                        name,
+                    )
+                    checked += 1
+    assert checked > 50
+
+
+def test_no_page_includes_the_field_partial_any_more():
+    """Every page writes its fields with ``{% field %}`` (an include cost more than the field)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates"
+    including = [p.name for p in root.rglob("*.html") if 'include "partials/field.html"' in p.read_text()]
+    assert including == []
