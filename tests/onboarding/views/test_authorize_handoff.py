@@ -88,3 +88,25 @@ def test_editing_the_app_or_cancelling_the_setup_ends_the_link(acme, hdp_log):
     assert acme.post(reverse("onboarding:cancel", args=[run.pk])).status_code == 303
     newest = HandoffLink.objects.latest("created_at")
     assert (newest.state, newest.end_reason) == ("revoked", "the setup was cancelled")
+
+
+def test_my_setups_shows_a_waiting_line_only_for_an_unexpired_waiting_link_of_its_own(acme, hdp_log):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    run = _ready(acme)
+    _ask(acme, run, email="owner@acme.example")
+    link = HandoffLink.objects.get(run=run)
+    waiting = "Waiting for owner@acme.example to sign in"
+    assert waiting in acme.get(reverse("onboarding:runs")).content.decode()
+    HandoffLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert waiting not in acme.get(reverse("onboarding:runs")).content.decode()  # its time is up
+    HandoffLink.objects.filter(pk=link.pk).update(
+        expires_at=timezone.now() + timedelta(hours=1), state="revoked"
+    )
+    assert waiting not in acme.get(reverse("onboarding:runs")).content.decode()
+    HandoffLink.objects.filter(pk=link.pk).update(state="waiting", purpose="reconnect")
+    assert waiting not in acme.get(reverse("onboarding:runs")).content.decode()  # not a first consent
+    HandoffLink.objects.filter(pk=link.pk).update(purpose="consent")
+    assert waiting in acme.get(reverse("onboarding:runs")).content.decode()
