@@ -54,6 +54,12 @@ def register_secret(value: str | None) -> None:
         _SECRETS.set((*_SECRETS.get(), value))
 
 
+def secrets_in(context: contextvars.Context) -> tuple[str, ...]:
+    """The values registered in ``context``: a copy of a request's context that another thread ran
+    in (its registrations stay in the copy; the request registers them again, portal/support/reads.py)."""
+    return context.get(_SECRETS, ())
+
+
 def clear_secrets() -> None:
     _SECRETS.set(())
 

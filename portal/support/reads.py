@@ -13,6 +13,7 @@ are registered for log redaction and dropped with the response.
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -22,7 +23,7 @@ from django.conf import settings
 from portal.hdp import client as hdp
 from portal.hdp import errors
 from portal.hdp.schemas import DataSource, OAuthAppSummary, OAuthProfile, OAuthProfileSummary
-from portal.lib.logging import register_secret
+from portal.lib.logging import register_secret, secrets_in
 from portal.onboarding import sharing
 from portal.onboarding.sharing import Shares
 from portal.support.chain import AppFact, DataSourceFact, HdpFacts, ProfileFact
@@ -62,17 +63,30 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+def _run_in(context: contextvars.Context, read: Callable[[T], R], item: T) -> R:
+    return context.run(read, item)
+
+
 def each(items: Sequence[T], read: Callable[[T], R]) -> list[R]:
     """``read`` of every item, in order, at most ``READ_WORKERS`` at once; the first ``HdpError``
     is raised (the others finish or fail on their own timeouts). No database access in ``read``.
 
-    One at a time over a transport from ``HDP_TRANSPORT_FACTORY`` (tests: the in-process emulator
-    answers from the test's own database transaction, which other threads cannot see)."""
+    Each read runs in a copy of the caller's context: its log lines and spans carry the request's id
+    and redact what the request registered, and what it registers is registered in the caller's
+    context once every read has ended. One at a time over a transport from ``HDP_TRANSPORT_FACTORY``
+    (tests: the in-process emulator answers from the test's own database transaction, which other
+    threads cannot see)."""
     workers = 1 if getattr(settings, "HDP_TRANSPORT_FACTORY", None) else min(READ_WORKERS, len(items))
     if workers <= 1:
         return [read(item) for item in items]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(read, items))
+    contexts = [contextvars.copy_context() for _item in items]
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(_run_in, contexts, [read] * len(items), items))
+    finally:  # after the pool's shutdown: every read has ended
+        for context in contexts:
+            for value in secrets_in(context):
+                register_secret(value)
 
 
 def _service_read(call: Callable[[hdp.HdpClient], R]) -> R:

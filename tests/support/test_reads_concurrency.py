@@ -1,5 +1,7 @@
 """The support chain's per-object HDP reads run a few at a time (``reads.each``), in order, with
-the first HDP failure raised; never more than ``READ_WORKERS`` at once."""
+the first HDP failure raised; never more than ``READ_WORKERS`` at once. Each read runs in a copy of the
+request's context (its log lines carry the request's id and redactions) and hands back what it
+registered for redaction."""
 
 from __future__ import annotations
 
@@ -9,7 +11,17 @@ import time
 import pytest
 
 from portal.hdp import errors
+from portal.lib import logging as portal_logging
+from portal.lib.logging import REDACTED, redact, register_secret, request_context, set_request_context
 from portal.support import reads
+
+
+@pytest.fixture(autouse=True)
+def _fresh_log_context():
+    """No secret or request id of one test stays registered for the next (as at a request's start)."""
+    portal_logging._clear_on_request_started()
+    yield
+    portal_logging._clear_on_request_started()
 
 
 def test_reads_run_at_most_read_workers_at_once_and_keep_their_order(settings):
@@ -46,3 +58,23 @@ def test_an_in_process_transport_is_read_one_at_a_time(settings):
     threads = set()
     reads.each(list(range(5)), lambda n: threads.add(threading.get_ident()))
     assert threads == {threading.get_ident()}
+
+
+def test_concurrent_reads_run_in_the_requests_context_and_hand_back_their_secrets(settings):
+    settings.HDP_TRANSPORT_FACTORY = None
+    set_request_context(request_id="req-each")
+    register_secret("registered-by-the-request")
+    seen = []
+
+    def read(n: int) -> int:
+        seen.append(
+            (request_context().get("request_id"), redact("registered-by-the-request"), threading.get_ident())
+        )
+        register_secret(f"secret-number-{n}")
+        return n
+
+    assert reads.each(list(range(4)), read) == [0, 1, 2, 3]
+    assert {thread for *_, thread in seen} - {threading.get_ident()}  # the pool's threads did read
+    # Before: a pool thread had an empty context, so its log lines had no request id and no redactions.
+    assert [(rid, text) for rid, text, _ in seen] == [("req-each", REDACTED)] * 4
+    assert redact("secret-number-0 secret-number-3") == f"{REDACTED} {REDACTED}"
