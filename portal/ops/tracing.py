@@ -60,6 +60,11 @@ _SQL_KEYS = ("db.statement", "db.query.text")
 EXCLUDED_URLS = "/healthz,/readyz,/metrics"
 #: After a failed export, the batches of this many seconds are dropped without being encoded.
 EXPORT_PAUSE_SECONDS = 30.0
+#: The exporter's deadline for one batch, its retries included, unless ``OTEL_EXPORTER_OTLP_TIMEOUT`` or
+#: ``OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`` says otherwise. With the SDK's 10 s, a collector that refuses
+#: connections was retried for about 7 s (1, 2 and 4 s apart) before the pause began, while every request
+#: went on recording spans that were then dropped; and so again after every pause.
+EXPORT_TIMEOUT_SECONDS = 3.0
 
 _provider: TracerProvider | None = None
 _lock = threading.Lock()
@@ -257,8 +262,12 @@ def _exporter() -> SpanExporter:
         return ConsoleSpanExporter()
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    # endpoint, headers, timeout, compression: OTEL_EXPORTER_OTLP_*
-    return PausingExporter(OTLPSpanExporter(), pause=EXPORT_PAUSE_SECONDS)
+    # endpoint, headers, timeout, compression: OTEL_EXPORTER_OTLP_*; the timeout defaults to ours.
+    configured_timeout = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_TIMEOUT"
+    )
+    timeout = None if configured_timeout else EXPORT_TIMEOUT_SECONDS
+    return PausingExporter(OTLPSpanExporter(timeout=timeout), pause=EXPORT_PAUSE_SECONDS)
 
 
 def setup(exporter: SpanExporter | None = None, *, batch: bool = True) -> TracerProvider:

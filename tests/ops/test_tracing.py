@@ -163,6 +163,40 @@ def test_the_otlp_exporter_is_wrapped_in_the_pause(monkeypatch):
     assert exporter.pause == tracing.EXPORT_PAUSE_SECONDS
 
 
+def test_a_refused_connection_ends_the_export_within_the_portals_timeout(monkeypatch):
+    """With the SDK's 10 s the exporter retried a refused connection for about 7 s before the pause began."""
+    import socket
+    import time
+
+    monkeypatch.delenv("OTEL_TRACES_EXPORTER", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TIMEOUT", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", raising=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/v1/traces"  # nothing listens once it is closed
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", closed)
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.trace import SpanContext, TraceFlags
+
+    context = SpanContext(trace_id=1, span_id=2, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    span = ReadableSpan(
+        name="GET /", context=context, start_time=1, end_time=2
+    )  # one the exporter can encode
+    exporter = tracing._exporter()
+    started = time.monotonic()
+    assert exporter.export([span]) is SpanExportResult.FAILURE
+    assert time.monotonic() - started < tracing.EXPORT_TIMEOUT_SECONDS + 1
+    assert exporter.paused()
+
+
+def test_a_configured_otlp_timeout_wins(monkeypatch):
+    monkeypatch.delenv("OTEL_TRACES_EXPORTER", raising=False)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "7")
+    assert tracing._exporter().inner._client._timeout == 7.0  # the SDK reads it (seconds in Python's SDK)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TIMEOUT")
+    assert tracing._exporter().inner._client._timeout == tracing.EXPORT_TIMEOUT_SECONDS
+
+
 def _span(name="SELECT", attributes=None, events=(), description=None):
     from opentelemetry.sdk.trace import Event, ReadableSpan
     from opentelemetry.trace import Status, StatusCode
