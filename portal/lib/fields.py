@@ -1,12 +1,13 @@
 """``{% field_row field optional %}``: the markup of ``templates/partials/field.html``, built in Python.
 
-Every form field of the portal is shown through ``partials/field.html`` (label, "(optional)", the
+Every form field of the portal is shown as ``partials/field.html`` shows it (label, "(optional)", the
 widget, help text, the error slot that htmx fills). As template code it cost about 0.15 ms of CPU
 per field beyond the widget itself (a ``{% with %}``, a dozen variable lookups and ifs), and a wizard
 step shows up to twelve fields. The partial now calls this tag: the same bytes (each value rendered
 as the template language renders it, escaping and localisation included;
 tests/lib/test_fields.py compares it with the former template for every field of the portal's forms).
-Registered as the ``portal_fields`` template library (settings.TEMPLATES ``libraries``).
+The pages write ``{% field form.x %}``, which gives what including the partial gives without an
+include's cost. Registered as the ``portal_fields`` template library (settings.TEMPLATES ``libraries``).
 """
 
 from __future__ import annotations
