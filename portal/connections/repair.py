@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connections, transaction
-from django.db.models import CharField, QuerySet
-from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -133,7 +131,7 @@ def last_repair(run: Run) -> Repair | None:
     return Repair.objects.filter(run=run).first()
 
 
-#: The column :func:`with_open_cause` adds to a query of runs.
+#: The column :func:`open_cause_sql` gives a query of runs.
 OPEN_CAUSE = "open_repair_cause"
 _OPEN_CAUSE_SQL = (
     "SELECT r.cause FROM {repairs} r WHERE r.run_id = {run} AND r.finished_at IS NULL "
@@ -141,23 +139,20 @@ _OPEN_CAUSE_SQL = (
 )
 
 
-def with_open_cause(runs: QuerySet[Run]) -> QuerySet[Run]:
-    """``runs`` with the cause of each one's open repair (or NULL) as a column of the same query, the
-    one thing :func:`offer` reads about repairs: the setup page fetches it with its run. Plain SQL, as
-    :func:`portal.connections.checks.run_column` and for its reason (an ORM subquery costs more to build
-    than the query it saves); ``runs`` must be a top-level query of runs."""
-    quote = connections[runs.db].ops.quote_name
-    sql = _OPEN_CAUSE_SQL.format(
-        repairs=quote(Repair._meta.db_table), run=f"{quote(Run._meta.db_table)}.{quote(Run._meta.pk.attname)}"
+def open_cause_sql(run_id_column: str, db: str) -> str:
+    """A scalar subquery (no parameters) for the cause of the open repair of the run whose id is
+    ``run_id_column`` (quoted ``table.column``), or NULL: the one thing :func:`offer` reads about
+    repairs, a column :data:`OPEN_CAUSE` of the setup page's one run query."""
+    return _OPEN_CAUSE_SQL.format(
+        repairs=connections[db].ops.quote_name(Repair._meta.db_table), run=run_id_column
     )
-    return runs.annotate(**{OPEN_CAUSE: RawSQL(sql, (), output_field=CharField())})  # noqa: S611 - fixed text
 
 
 def offer(run: Run, status: Status) -> dict[str, Any]:
     """The setup page's repair section: an open repair to continue, else the fix the last check calls for.
 
     Only the open repair's cause is read (one column, no model row): the page needs nothing else. A run
-    fetched through :func:`with_open_cause` carries it; otherwise it is read here."""
+    fetched with the :data:`OPEN_CAUSE` column carries it; otherwise it is read here."""
     if hasattr(run, OPEN_CAUSE):
         cause_of_open = getattr(run, OPEN_CAUSE)
     else:

@@ -30,8 +30,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connections, transaction
-from django.db.models import BooleanField, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import Q
 from django.dispatch import Signal
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -375,25 +374,28 @@ def _has_link_column(purposes: tuple[str, ...]) -> str:
     return "has_handoff_link_" + "_".join(purposes)
 
 
-def with_link_flag(runs: QuerySet[Any], purposes: tuple[str, ...] = PURPOSES) -> QuerySet[Any]:
-    """``runs`` with whether each has any link for ``purposes``, a column of the same query: :func:`latest`
-    of a run fetched so, and without a link (most setups), reads nothing more. Plain SQL (an ORM
-    ``Exists`` costs more to build than the query it saves); ``runs`` must be a top-level query of runs."""
-    quote = connections[runs.db].ops.quote_name
-    meta = runs.model._meta
+def link_flag_sql(
+    run_id_column: str, db: str, purposes: tuple[str, ...] = PURPOSES
+) -> tuple[str, str, tuple[str, ...]]:
+    """``(column name, SQL, parameters)`` of whether the run whose id is ``run_id_column`` (quoted
+    ``table.column``) has any link for ``purposes``: a column of a query of runs. :func:`latest` of a run
+    that carries it as a bool (:func:`set_link_flag`), and without a link (most setups), reads nothing more."""
     sql = _HAS_LINK_SQL.format(
-        links=quote(HandoffLink._meta.db_table),
-        run=f"{quote(meta.db_table)}.{quote(meta.pk.attname)}",
+        links=connections[db].ops.quote_name(HandoffLink._meta.db_table),
+        run=run_id_column,
         purposes=", ".join(["%s"] * len(purposes)),
     )
-    flag = RawSQL(sql, tuple(purposes), output_field=BooleanField())  # noqa: S611 - fixed text; values are parameters
-    flagged: QuerySet[Any] = runs.annotate(**{_has_link_column(purposes): flag})
-    return flagged
+    return _has_link_column(purposes), sql, tuple(purposes)
+
+
+def set_link_flag(run: Any, purposes: tuple[str, ...], value: object) -> None:
+    """The :func:`link_flag_sql` column as a bool (SQLite gives 0 or 1)."""
+    setattr(run, _has_link_column(purposes), bool(value))
 
 
 def latest(target: Any, purposes: tuple[str, ...] = PURPOSES) -> HandoffLink | None:
     """The setup's newest link for ``purposes`` (expired first if its time is up), for the state display."""
-    if getattr(target, _has_link_column(purposes), None) is False:  # with_link_flag(): none at all
+    if getattr(target, _has_link_column(purposes), None) is False:  # link_flag_sql(): none at all
         return None
     link = HandoffLink.objects.filter(run_id=target.pk, purpose__in=purposes).order_by("-created_at").first()
     if link is not None:

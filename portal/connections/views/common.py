@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -18,15 +17,15 @@ from portal.lib import csp
 from portal.lib.htmx import HtmxRequest, HttpResponseSeeOther
 from portal.oauth import flows
 from portal.onboarding.models import Run
-from portal.onboarding.views.common import client, get_run, user
+from portal.onboarding.views.common import RunFetch, client, get_run, user
 
 __all__ = ["client", "completed", "get_run", "setup_url", "user", "with_provider_form_action"]
 
 
-def completed(request: HtmxRequest, run_id: UUID, runs: QuerySet[Run] | None = None) -> Run | HttpResponse:
+def completed(request: HtmxRequest, run_id: UUID, fetch: RunFetch | None = None) -> Run | HttpResponse:
     """The person's own completed setup; an unfinished one goes back to the wizard (302 after a
-    GET, 303 after a POST). ``runs``: as :func:`get_run`'s."""
-    run = get_run(request, run_id, runs)
+    GET, 303 after a POST). ``fetch``: as :func:`get_run`'s."""
+    run = get_run(request, run_id, fetch=fetch)
     if run.status == Run.Status.COMPLETED:
         return run
     if request.method == "GET":

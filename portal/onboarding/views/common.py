@@ -15,7 +15,6 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import resolve, reverse
@@ -40,11 +39,16 @@ def user(request: HtmxRequest) -> User:
     return user
 
 
-def get_run(request: HtmxRequest, run_id: UUID, runs: QuerySet[Run] | None = None) -> Run:
+#: A page's own lookup of ``(run id, person)``: their run (with any columns the page needs), or None.
+RunFetch = Callable[[UUID, User], Run | None]
+
+
+def get_run(request: HtmxRequest, run_id: UUID, *, fetch: RunFetch | None = None) -> Run:
     """The person's own run in a tenant they may use, else 404 (no HDP call is made before this).
-    ``runs``: the query to look in (a page may add columns it needs); all runs by default."""
+    ``fetch``: how a page reads the person's run (columns it needs in the same query); by default the
+    run alone. The tenant check below applies whatever the lookup."""
     person = user(request)
-    run = (Run.objects.all() if runs is None else runs).filter(pk=run_id, owner=person).first()
+    run = Run.objects.filter(pk=run_id, owner=person).first() if fetch is None else fetch(run_id, person)
     if run is None or not person.may_use_tenant(run.tenant_id):
         # Someone else's run, or a tenant this person no longer administers (SECURITY.md 19, 20).
         exists = run is not None or Run.objects.filter(pk=run_id).exists()

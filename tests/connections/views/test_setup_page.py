@@ -216,3 +216,39 @@ def test_the_open_repair_and_any_handoff_link_are_read_with_the_run(
     ]
     assert own == []
     assert 'id="repair"' in html
+
+
+@pytest.mark.parametrize("with_link", [False, True])
+@pytest.mark.parametrize("with_repair", [False, True])
+def test_the_setup_pages_run_query_reads_what_the_orm_reads(hdp_log, with_link, with_repair):
+    """``_setup_run`` writes its one query in plain SQL: every field of the run, the open repair's
+    cause and the link flag must be what the ORM reads, and another person's run is not found."""
+    from portal.connections.models import Repair
+    from portal.connections.views.setup import _setup_run
+    from portal.oauth.handoff import latest
+    from portal.oauth.models import HandoffLink
+    from tests.helpers.api import make_setup, sign_in
+
+    acme, globex = sign_in("acme_admin"), sign_in("globex_admin")
+    run = make_setup(acme)
+    if with_repair:
+        now = timezone.now()
+        Repair.objects.create(
+            run=run, cause=Cause.PROFILE_MISSING, started_at=now - timedelta(minutes=2), finished_at=now
+        )
+        Repair.objects.create(run=run, cause=Cause.APP_MISSING, started_at=now)  # the open one
+    if with_link:
+        HandoffLink.objects.create(
+            token_hash="1" * 64, run=run, tenant_id=run.tenant_id, purpose="repair", created_by=acme,
+            expires_at=timezone.now() + timedelta(hours=1), start={}, shown={},
+        )  # fmt: skip
+    fetched = _setup_run(run.pk, acme)
+    assert fetched is not None
+    orm = Run.objects.get(pk=run.pk)
+    assert {f.attname: getattr(fetched, f.attname) for f in Run._meta.concrete_fields} == {
+        f.attname: getattr(orm, f.attname) for f in Run._meta.concrete_fields
+    }
+    assert fetched.open_repair_cause == (Cause.APP_MISSING.value if with_repair else None)
+    assert fetched.has_handoff_link_reconnect_repair is with_link
+    assert (latest(fetched) is not None) is with_link
+    assert _setup_run(run.pk, globex) is None
