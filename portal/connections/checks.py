@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import BooleanField, CharField, DateTimeField, Field, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -319,9 +319,18 @@ def status_for(run: Run) -> Status:
     return status_of(last.as_last() if last else None, now=now, stale_after=_stale_after(), checking=checking)
 
 
+#: :func:`history`'s query in plain SQL, in the model's order (``-started_at, -pk``): built through the ORM
+#: it cost about 0.75 ms of CPU with the status, as SQL about half (the setup page and the API read it).
+_HISTORY_SQL = "SELECT * FROM {checks} c WHERE c.run_id = %s ORDER BY c.started_at DESC, c.id DESC LIMIT %s"
+
+
 def history(run: Run, limit: int = 10) -> list[ConnectionCheck]:
     """The newest checks of a setup, finished or not, for its page."""
-    return list(ConnectionCheck.objects.filter(run=run)[:limit])
+    db = router.db_for_read(ConnectionCheck)
+    connection = connections[db]
+    sql = _HISTORY_SQL.format(checks=connection.ops.quote_name(ConnectionCheck._meta.db_table))
+    run_id = ConnectionCheck._meta.get_field("run").get_db_prep_value(run.pk, connection)
+    return list(ConnectionCheck.objects.using(db).raw(sql, (run_id, limit)))
 
 
 def status_and_history(run: Run, limit: int = 10) -> tuple[Status, list[ConnectionCheck]]:

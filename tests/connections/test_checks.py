@@ -180,3 +180,30 @@ def test_the_setup_pages_status_from_its_history_is_status_for_in_one_query(
         status, recent = checks.status_and_history(setup, 1)
     assert recent == [ConnectionCheck.objects.get(pk=older.pk)]
     assert status == checks.status_for(setup) and status.state == State.STALE
+
+
+def test_the_history_in_plain_sql_is_the_orms_newest_checks_in_the_models_order(setup):
+    """checks.history reads in plain SQL: the same rows, fields and order (``-started_at, -pk``, ties
+    included) as the ORM's query, only the setup's own, at most ``limit``."""
+    at = timezone.now()
+    made = [
+        ConnectionCheck.objects.create(
+            run=setup, started_at=at - timedelta(minutes=m), expires_at=at, finished_at=at
+        )
+        for m in (3, 1, 1, 2, 1)
+    ]
+    other = Run.objects.create(owner=setup.owner, tenant_id=setup.tenant_id, status=Run.Status.COMPLETED)
+    ConnectionCheck.objects.create(run=other, started_at=at, expires_at=at)
+    for limit in (1, 3, 10):
+        expected = list(ConnectionCheck.objects.filter(run=setup)[:limit])
+        got = checks.history(setup, limit)
+        assert [c.pk for c in got] == [c.pk for c in expected]
+        assert [
+            {f.attname: getattr(c, f.attname) for f in ConnectionCheck._meta.concrete_fields} for c in got
+        ] == [
+            {f.attname: getattr(c, f.attname) for f in ConnectionCheck._meta.concrete_fields}
+            for c in expected
+        ]
+    own = ConnectionCheck.objects.filter(run=setup).count()
+    assert own >= len(made) and len(checks.history(setup, 10)) == min(10, own)
+    assert all(c.run_id == setup.pk for c in checks.history(setup, 100))
