@@ -8,8 +8,8 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
-from django.db import IntegrityError, transaction
-from django.db.models import Count, QuerySet, Window
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import QuerySet, prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
+from portal.accounts.models import User
 from portal.audit.models import AuditEntry
 from portal.hdp import errors
 from portal.hdp.schemas import DataStore, DataStoreDetail
@@ -41,8 +42,7 @@ def runs(request: HtmxRequest) -> HttpResponse:
     user = common.user(request)
     tenant_ids = [int(str(t["id"])) for t in user.onboarding_tenants()]
     rows = []
-    mine = Run.objects.filter(owner=user, tenant_id__in=tenant_ids).order_by("-updated_at", "pk")
-    page = _page(mine.prefetch_related("objects_made"), request.GET.get("page"))
+    page = _page(user, tenant_ids, request.GET.get("page"))
     runs = list(page.object_list)
     completed = [r for r in runs if r.status == Run.Status.COMPLETED]
     connection = _connection_statuses([r.pk for r in completed])
@@ -92,21 +92,39 @@ class _CountedPaginator(Paginator[Run]):
         return self._counted
 
 
-def _page(mine: QuerySet[Run], number: str | None) -> Page[Run]:
-    """``Paginator(mine, RUNS_PER_PAGE).get_page(number)`` in one query instead of two: the page's rows
-    carry the total (``COUNT(*) OVER ()``), so no separate COUNT. A number past the last page (or
+#: One page of :func:`_page` with the total in each row, in plain SQL: built through the ORM (the run's
+#: 45 columns, the window annotation) it cost about 1 ms of CPU more than the query itself.
+_PAGE_SQL = (
+    "SELECT r.*, COUNT(*) OVER () AS setups_total FROM {runs} r WHERE r.owner_id = %s AND r.tenant_id IN ({tenants}) "
+    "ORDER BY r.updated_at DESC, r.id LIMIT %s OFFSET %s"
+)
+
+
+def _page(user: User, tenant_ids: list[int], number: str | None) -> Page[Run]:
+    """The person's runs in ``tenant_ids``, newest first (``-updated_at``, then ``pk``), with their
+    records: ``Paginator(mine, RUNS_PER_PAGE).get_page(number)`` in one query instead of two, the page's
+    rows carrying the total (``COUNT(*) OVER ()``), so no separate COUNT. A number past the last page (or
     below 1) shows the last page, as ``get_page`` does (with its COUNT); one that is not a number, the first."""
+    mine = Run.objects.filter(owner=user, tenant_id__in=tenant_ids).order_by("-updated_at", "pk")
     try:
         wanted = int(number) if number is not None else 1
     except ValueError:
         wanted = 1
     if wanted >= 1:
-        start = (wanted - 1) * RUNS_PER_PAGE
-        rows = list(mine.annotate(setups_total=Window(Count("pk")))[start : start + RUNS_PER_PAGE])
+        rows: list[Run] = []
+        if tenant_ids:
+            db = router.db_for_read(Run)
+            sql = _PAGE_SQL.format(
+                runs=connections[db].ops.quote_name(Run._meta.db_table),
+                tenants=", ".join(["%s"] * len(tenant_ids)),
+            )
+            params = (user.pk, *tenant_ids, RUNS_PER_PAGE, (wanted - 1) * RUNS_PER_PAGE)
+            rows = list(Run.objects.using(db).raw(sql, params))
         if rows or wanted == 1:
-            total = rows[0].setups_total if rows else 0
+            prefetch_related_objects(rows, "objects_made")
+            total = int(getattr(rows[0], "setups_total", 0)) if rows else 0
             return Page(rows, wanted, _CountedPaginator(mine, RUNS_PER_PAGE, total))
-    return Paginator(mine, RUNS_PER_PAGE).get_page(number)
+    return Paginator(mine.prefetch_related("objects_made"), RUNS_PER_PAGE).get_page(number)
 
 
 def _connection_statuses(run_ids: list[UUID]) -> dict[UUID, signals.SetupStatus]:

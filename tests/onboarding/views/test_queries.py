@@ -112,3 +112,35 @@ def test_my_setups_shows_25_runs_a_page_with_links_to_the_others(acme):
     # A page number past the end (or not a number) shows the nearest page, never an error.
     assert acme.get(reverse("onboarding:runs"), {"page": 99}).content.decode().count("<tr>") - 1 == 10
     assert "Page 1 of 3" in acme.get(reverse("onboarding:runs"), {"page": "x"}).content.decode()
+
+
+def test_my_setups_pages_in_plain_sql_are_the_orms_pages(acme):
+    """runs._page reads a page in plain SQL: the same runs, fields and order as the ORM's query
+    (``-updated_at``, then ``pk``, ties included), only the person's own in tenants they may use, and
+    the total."""
+    from django.utils import timezone
+
+    from portal.accounts.models import User
+    from portal.onboarding.models import Run
+    from portal.onboarding.views.runs import RUNS_PER_PAGE, _page
+
+    _add_runs(30)
+    owner = User.objects.get(username="acme_admin")
+    Run.objects.filter(ds_name__in=[f"ds_{n}" for n in range(5, 15)]).update(
+        updated_at=timezone.now()
+    )  # ties
+    Run.objects.filter(ds_name="ds_3").update(tenant_id=999)  # a tenant not passed in
+    fields = [f.attname for f in Run._meta.concrete_fields]
+    mine = Run.objects.filter(owner=owner, tenant_id__in=[71]).order_by("-updated_at", "pk")
+    for number in ("1", "2"):
+        page = _page(owner, [71], number)
+        expected = list(mine[(int(number) - 1) * RUNS_PER_PAGE : int(number) * RUNS_PER_PAGE])
+        assert [[getattr(r, f) for f in fields] for r in page.object_list] == [
+            [getattr(r, f) for f in fields] for r in expected
+        ]
+        assert page.paginator.count == mine.count() == 29
+        assert all(
+            [o.name for o in r.objects_made.all()] == [o.name for o in e.objects_made.all()]
+            for r, e in zip(page.object_list, expected, strict=True)
+        )
+    assert list(_page(owner, [], "1").object_list) == []
