@@ -337,7 +337,7 @@ class RequestTracingMiddleware:
     lines and a task it queues keep a trace id) with the instrumentations suppressed (OpenTelemetry's
     suppress-instrumentation context key, which the httpx, requests and database instrumentations honour):
     no span is started and no ``traceparent`` is sent to HDP or a provider. With the sampler alone those
-    spans were not recorded, but starting them (attributes, URL checks, contexts) still cost about 8% of a
+    spans were not recorded, but starting them (attributes, URL checks, contexts) still cost about 7% of a
     page's CPU for spans nobody could receive.
     """
 
