@@ -12,7 +12,8 @@ The other standard variables (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES`
   background thread: a collector that is down or slow drops spans, it never slows a request. While the
   collector is known down (a failed export or an unanswered attempt; probed at start, and again after each
   pause of ``EXPORT_PAUSE_SECONDS``) batches are dropped unencoded (:class:`PausingExporter`), no span is
-  recorded (:class:`PausedSampler`) and requests are not instrumented (:class:`RequestTracingMiddleware`).
+  recorded (:class:`PausedSampler`) and requests and tasks are not instrumented
+  (:class:`RequestTracingMiddleware`).
 * No span holds a secret: :class:`RedactingSpanProcessor` copies every span as it ends (in the
   request's own thread, where the secrets registered with ``portal.lib.logging.register_secret`` are
   known), drops the query string of every URL (the OAuth callback's ``code`` and ``state``, the
@@ -560,7 +561,10 @@ def _on_started(sender: Any, task_result: Any, **kwargs: Any) -> None:
         links=links,
         attributes={"portal.task": name},
     )
-    token = otel_context.attach(trace.set_span_in_context(span))
+    current = trace.set_span_in_context(span)
+    if collector_down():  # as for a request: the instrumentations start no span in the task
+        current = otel_context.set_value(otel_context._SUPPRESS_INSTRUMENTATION_KEY, True, current)
+    token = otel_context.attach(current)
     _task_spans.current = (span, token)
 
 

@@ -26,6 +26,13 @@ def traced_noop(value: int) -> int:
     return value + 1
 
 
+@task()
+def instrumentation_enabled() -> bool:
+    from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
+    return is_instrumentation_enabled()
+
+
 def test_off_unless_configured(monkeypatch):
     for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_TRACES_EXPORTER"):
         monkeypatch.delenv(name, raising=False)
@@ -441,3 +448,33 @@ def test_while_the_collector_is_down_a_request_starts_no_span_but_keeps_a_trace_
         logging.getLogger("portal.hdp").removeHandler(handler)
         tracing.teardown()
     assert "portal.ops.tracing.RequestTracingMiddleware" not in settings.MIDDLEWARE
+
+
+@pytest.mark.django_db
+def test_while_the_collector_is_down_a_task_is_not_instrumented():
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = tracing.PausingExporter(InMemorySpanExporter(), pause=30)
+    tracing.setup(exporter, batch=False)
+    worker = Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=1,
+        worker_id="test",
+        excluded_queue_names=[],
+    )
+    try:
+        results = []
+        for down in (False, True):
+            if down:
+                exporter.unreachable()
+            row = DBTaskResult.objects.get(id=instrumentation_enabled.enqueue().id)
+            worker.run_task(row)
+            row.refresh_from_db()
+            results.append(row.return_value)
+        assert results == [True, False]
+    finally:
+        tracing.teardown()
