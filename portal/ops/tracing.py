@@ -9,8 +9,11 @@ The other standard variables (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES`
 * Requests (Django), HDP calls (httpx, plus one ``HDP <operation>`` span per call from
   :mod:`portal.lib.tracing`), provider calls (requests), database queries (psycopg or sqlite3) and
   background tasks produce spans. Export is a ``BatchSpanProcessor`` with a bounded queue in a
-  background thread: a collector that is down or slow drops spans, it never slows a request. After a
-  failed export the batches of the next ``EXPORT_PAUSE_SECONDS`` are dropped unencoded (:class:`PausingExporter`).
+  background thread: a collector that is down or slow drops spans, it never slows a request. While the
+  collector is known down (a failed export or an unanswered attempt; probed at start, and again after each
+  pause of ``EXPORT_PAUSE_SECONDS``) batches are dropped unencoded (:class:`PausingExporter`), no span is
+  recorded (:class:`PausedSampler`) and requests and tasks are not instrumented
+  (:class:`RequestTracingMiddleware`).
 * No span holds a secret: :class:`RedactingSpanProcessor` copies every span as it ends (in the
   request's own thread, where the secrets registered with ``portal.lib.logging.register_secret`` are
   known), drops the query string of every URL (the OAuth callback's ``code`` and ``state``, the
@@ -28,9 +31,11 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import requests
 from django.conf import settings
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -42,6 +47,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
     SpanExportResult,
 )
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Status
 from opentelemetry.trace.span import TraceState
@@ -67,6 +73,13 @@ EXPORT_PAUSE_SECONDS = 30.0
 EXPORT_TIMEOUT_SECONDS = 3.0
 
 _provider: TracerProvider | None = None
+#: The exporter whose pause :func:`collector_down` reports (the OTLP one; None in tests with their own).
+_pausing: PausingExporter | None = None
+#: ``request.META`` key of a request :class:`RequestTracingMiddleware` did not trace.
+_SKIPPED = "portal.ops.tracing.skipped"
+#: OpenTelemetry's Django middleware, replaced in ``MIDDLEWARE`` by :class:`RequestTracingMiddleware`.
+_OTEL_MIDDLEWARE = "opentelemetry.instrumentation.django.middleware.otel_middleware._DjangoMiddleware"
+_OUR_MIDDLEWARE = "portal.ops.tracing.RequestTracingMiddleware"
 _lock = threading.Lock()
 
 
@@ -191,29 +204,86 @@ class RedactingSpanProcessor(SpanProcessor):
 
 
 class PausingExporter(SpanExporter):
-    """Passes batches to ``inner``; after a failed export (the collector down or refusing), drops the
-    batches of the next ``pause`` seconds as they come, unencoded, then tries again.
+    """Passes batches to ``inner`` while the collector is up; while it is known down, drops them as they
+    come, unencoded, and says so (:meth:`paused`) to the sampler and the request middleware.
 
-    The OTLP exporter encodes every batch (about 50 us of Python a span, as much as recording it) before
-    it finds the collector unreachable, then retries it with backoff for up to
-    ``OTEL_EXPORTER_OTLP_TIMEOUT``: with the collector down, every span was encoded only to be dropped,
-    in a thread that holds the GIL against the requests'.
+    Known down: an export failed, or the exporter's session could not reach the collector (refused,
+    unreachable, timed out: :meth:`unreachable`, at the first such attempt, not after the exporter's retries).
+    Then for ``pause`` seconds nothing is tried; after them, the first :meth:`paused` starts a probe in a
+    background thread (``reachable``: an empty export, answered or not) and the pause lasts until the probe
+    says the collector is reachable. :meth:`check` probes at once (at start: a worker that starts with the
+    collector down knows it before its first batch). The OTLP exporter encodes every batch (about 50 us of
+    Python a span, as much as recording it) before it finds the collector unreachable, then retries it for
+    up to ``OTEL_EXPORTER_OTLP_TIMEOUT``: with the collector down, every span was encoded only to be
+    dropped, in a thread that holds the GIL against the requests'.
     """
 
-    def __init__(self, inner: SpanExporter, pause: float) -> None:
+    def __init__(
+        self, inner: SpanExporter, pause: float, reachable: Callable[[], bool] | None = None
+    ) -> None:
         self.inner = inner
         self.pause = pause
+        self.reachable = reachable or (lambda: self.inner.export([]) is SpanExportResult.SUCCESS)
         self._resume_at = 0.0
+        self._down = False
+        self._probing = threading.Lock()
+        # A process forked during a probe (gunicorn --preload) has no probe thread: it probes anew.
+        after_fork = weakref.WeakMethod(self._after_fork)
+        os.register_at_fork(after_in_child=lambda: (method := after_fork()) and method())
+
+    def _after_fork(self) -> None:
+        if self._probing.locked():
+            self._probing = threading.Lock()
+            if self._resume_at == float("inf"):
+                self._resume_at = 0.0
 
     def paused(self) -> bool:
-        return time.monotonic() < self._resume_at
+        """True while the collector is known down (and while a probe after a pause has not answered)."""
+        if time.monotonic() < self._resume_at:
+            return True
+        if self._down:
+            self.check()
+            return True
+        return False
+
+    def unreachable(self) -> None:
+        """The collector did not answer an attempt: pause now, whatever the exporter's retries find later."""
+        self._down = True
+        self._resume_at = time.monotonic() + self.pause
+
+    def check(self) -> None:
+        """Probe the collector in a background thread (unless a probe runs); paused until it answers."""
+        if not self._probing.acquire(blocking=False):
+            return
+        if self._down:
+            self._resume_at = float("inf")  # paused() stays cheap while the probe runs
+        threading.Thread(target=self._probe, name="portal-otlp-probe", daemon=True).start()
+
+    def _probe(self) -> None:
+        from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+        try:
+            with suppress_instrumentation():  # the probe's own HTTP request is not traced
+                up = self.reachable()
+        except Exception:  # a probe that breaks counts as down, never as an error
+            up = False
+        finally:
+            self._probing.release()
+        if up:
+            self._down = False
+            self._resume_at = 0.0
+        else:
+            self.unreachable()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self.paused():
             return SpanExportResult.FAILURE
         result = self.inner.export(spans)
-        if result is not SpanExportResult.SUCCESS:
-            self._resume_at = time.monotonic() + self.pause
+        if result is SpanExportResult.SUCCESS:
+            self._down = False
+            self._resume_at = 0.0
+        else:
+            self.unreachable()
         return result
 
     def shutdown(self) -> None:
@@ -255,6 +325,82 @@ class PausedSampler(Sampler):
         return f"PausedSampler{{{self.inner.get_description()}}}"
 
 
+def collector_down() -> bool:
+    """True while the exporter pauses: the collector is known down (see :class:`PausingExporter`)."""
+    return _pausing is not None and _pausing.paused()
+
+
+class RequestTracingMiddleware:
+    """OpenTelemetry's Django middleware (in its place, first in ``MIDDLEWARE``), skipped while the collector
+    is known down (:func:`collector_down`, decided once when the request starts).
+
+    A skipped request runs under one non-recording span that continues an incoming ``traceparent`` (log
+    lines and a task it queues keep a trace id) with the instrumentations suppressed (OpenTelemetry's
+    suppress-instrumentation context key, which the httpx, requests and database instrumentations honour):
+    no span is started and no ``traceparent`` is sent to HDP or a provider. With the sampler alone those
+    spans were not recorded, but starting them (attributes, URL checks, contexts) still cost about 7% of a
+    page's CPU for spans nobody could receive.
+    """
+
+    def __init__(self, get_response: Any) -> None:
+        from opentelemetry.instrumentation.django.middleware.otel_middleware import _DjangoMiddleware
+
+        traced: Any = _DjangoMiddleware  # untyped
+        self.get_response = get_response
+        self.traced = traced(get_response)
+
+    def __call__(self, request: Any) -> Any:
+        if not collector_down():
+            return self.traced(request)
+        from opentelemetry.instrumentation.utils import suppress_instrumentation
+        from opentelemetry.instrumentation.wsgi import wsgi_getter
+
+        request.META[_SKIPPED] = True
+        parent = trace.get_current_span(
+            propagate.extract(request.META, getter=wsgi_getter)
+        ).get_span_context()
+        ids = _provider.id_generator if _provider is not None else RandomIdGenerator()
+        span = trace.NonRecordingSpan(
+            trace.SpanContext(
+                trace_id=parent.trace_id if parent.is_valid else ids.generate_trace_id(),
+                span_id=ids.generate_span_id(),
+                is_remote=False,
+                trace_flags=trace.TraceFlags(trace.TraceFlags.DEFAULT),
+                trace_state=parent.trace_state if parent.is_valid else None,
+            )
+        )
+        with trace.use_span(span), suppress_instrumentation():
+            return self.get_response(request)
+
+    def process_view(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        if _SKIPPED not in request.META:
+            self.traced.process_view(request, *args, **kwargs)
+
+    def process_exception(self, request: Any, exception: Exception) -> None:
+        if _SKIPPED not in request.META:
+            self.traced.process_exception(request, exception)
+
+
+class _WatchedSession(requests.Session):
+    """The OTLP exporter's HTTP session, telling whether the collector answered: any HTTP answer (even an
+    error status) means it is reachable; a refused, unreachable or timed-out attempt calls
+    ``on_unreachable`` at once (the exporter would retry it for up to its timeout first)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answered = False
+        self.on_unreachable: Callable[[], None] = lambda: None
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        try:
+            response = super().request(*args, **kwargs)
+        except (requests.ConnectionError, requests.Timeout):
+            self.on_unreachable()
+            raise
+        self.answered = True
+        return response
+
+
 def _exporter() -> SpanExporter:
     if os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "console":
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
@@ -267,12 +413,25 @@ def _exporter() -> SpanExporter:
         "OTEL_EXPORTER_OTLP_TIMEOUT"
     )
     timeout = None if configured_timeout else EXPORT_TIMEOUT_SECONDS
-    return PausingExporter(OTLPSpanExporter(timeout=timeout), pause=EXPORT_PAUSE_SECONDS)
+    # A credential provider (OTEL_PYTHON_EXPORTER_OTLP_*_CREDENTIAL_PROVIDER) brings its own session: then
+    # only a failed export tells that the collector is down, and a probe must succeed.
+    if any(name.endswith("CREDENTIAL_PROVIDER") for name in os.environ if name.startswith("OTEL_")):
+        return PausingExporter(OTLPSpanExporter(timeout=timeout), pause=EXPORT_PAUSE_SECONDS)
+    session = _WatchedSession()
+    inner = OTLPSpanExporter(timeout=timeout, session=session)
+
+    def reachable() -> bool:
+        session.answered = False
+        return inner.export([]) is SpanExportResult.SUCCESS or session.answered
+
+    exporter = PausingExporter(inner, pause=EXPORT_PAUSE_SECONDS, reachable=reachable)
+    session.on_unreachable = exporter.unreachable
+    return exporter
 
 
 def setup(exporter: SpanExporter | None = None, *, batch: bool = True) -> TracerProvider:
     """Install the SDK and the instrumentations once per process; ``exporter`` for tests."""
-    global _provider
+    global _provider, _pausing
     with _lock:
         if _provider is not None:
             return _provider
@@ -282,6 +441,8 @@ def setup(exporter: SpanExporter | None = None, *, batch: bool = True) -> Tracer
         sampler = sampling._get_from_env_or_default()
         if isinstance(chosen, PausingExporter):
             sampler = PausedSampler(sampler, chosen)
+            _pausing = chosen
+            chosen.check()  # a collector that is down at start is known down before the first batch
         provider = TracerProvider(resource=Resource.create(), sampler=sampler)
         inner: SpanProcessor = BatchSpanProcessor(chosen) if batch else SimpleSpanProcessor(chosen)
         provider.add_span_processor(RedactingSpanProcessor(inner))
@@ -295,10 +456,11 @@ def setup(exporter: SpanExporter | None = None, *, batch: bool = True) -> Tracer
 
 def teardown() -> None:
     """Undo :func:`setup` (tests only: a process that traces keeps tracing until it exits)."""
-    global _provider
+    global _provider, _pausing
     with _lock:
         if _provider is None:
             return
+        _swap_middleware(_OUR_MIDDLEWARE, _OTEL_MIDDLEWARE)  # for the instrumentor to remove
         for instrumentor in _instrumentors():
             if instrumentor.is_instrumented_by_opentelemetry:
                 instrumentor.uninstrument()
@@ -309,6 +471,7 @@ def teardown() -> None:
         task_finished.disconnect(dispatch_uid="portal.ops.tracing.finished")
         _provider.shutdown()
         _provider = None
+        _pausing = None
         from opentelemetry.util._once import Once
 
         # The API lets a process set its provider once; a test that traced gives it back.
@@ -332,12 +495,22 @@ def _instrumentors() -> list[Any]:
     ]
 
 
+def _swap_middleware(old: str, new: str) -> None:
+    """Replace ``old`` in ``MIDDLEWARE`` by ``new``, in the list itself (as the instrumentor adds and removes its
+    own: a test's settings override reads the same list)."""
+    middleware = settings.MIDDLEWARE
+    if old in middleware:
+        middleware[middleware.index(old)] = new
+
+
 def _instrument(provider: TracerProvider) -> None:
     from opentelemetry.instrumentation.django import DjangoInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
 
     DjangoInstrumentor().instrument(tracer_provider=provider, excluded_urls=EXCLUDED_URLS)
+    # Its middleware, wrapped: skipped while the collector is known down (RequestTracingMiddleware).
+    _swap_middleware(_OTEL_MIDDLEWARE, _OUR_MIDDLEWARE)
     HTTPXClientInstrumentor().instrument(tracer_provider=provider)
     RequestsInstrumentor().instrument(tracer_provider=provider)
     engine = settings.DATABASES["default"]["ENGINE"]
@@ -388,7 +561,10 @@ def _on_started(sender: Any, task_result: Any, **kwargs: Any) -> None:
         links=links,
         attributes={"portal.task": name},
     )
-    token = otel_context.attach(trace.set_span_in_context(span))
+    current = trace.set_span_in_context(span)
+    if collector_down():  # as for a request: the instrumentations start no span in the task
+        current = otel_context.set_value(otel_context._SUPPRESS_INSTRUMENTATION_KEY, True, current)
+    token = otel_context.attach(current)
     _task_spans.current = (span, token)
 
 

@@ -26,6 +26,13 @@ def traced_noop(value: int) -> int:
     return value + 1
 
 
+@task()
+def instrumentation_enabled() -> bool:
+    from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
+    return is_instrumentation_enabled()
+
+
 def test_off_unless_configured(monkeypatch):
     for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_TRACES_EXPORTER"):
         monkeypatch.delenv(name, raising=False)
@@ -140,6 +147,15 @@ class _Exporter(SpanExporter):
         return self.result
 
 
+def _eventually(condition, seconds=3.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
 def test_pausing_exporter_drops_unencoded_batches_after_a_failure(monkeypatch):
     now = [1000.0]
     monkeypatch.setattr(tracing.time, "monotonic", lambda: now[0])
@@ -147,13 +163,52 @@ def test_pausing_exporter_drops_unencoded_batches_after_a_failure(monkeypatch):
     exporter = tracing.PausingExporter(inner, pause=30)
     assert exporter.export([object()] * 3) is SpanExportResult.FAILURE  # tried: the collector is down
     now[0] += 29
+    assert exporter.paused()
     assert exporter.export([object()] * 5) is SpanExportResult.FAILURE  # within the pause: not passed on
     assert inner.batches == [3]
     now[0] += 2
-    inner.result = SpanExportResult.SUCCESS
-    assert exporter.export([object()] * 7) is SpanExportResult.SUCCESS  # after it: tried again, and up
+    # After the pause, a probe (an empty export here) asks the collector first; paused until it answers.
+    assert exporter.export([object()] * 4) is SpanExportResult.FAILURE
+    assert _eventually(lambda: inner.batches == [3, 0])
+    assert _eventually(lambda: exporter.paused())  # the probe failed: another pause
+    assert exporter.export([object()] * 2) is SpanExportResult.FAILURE
+    now[0] += 31
+    inner.result = SpanExportResult.SUCCESS  # the collector is back
+    assert exporter.paused()  # probing
+    assert _eventually(lambda: not exporter.paused())
+    assert exporter.export([object()] * 7) is SpanExportResult.SUCCESS
     assert exporter.export([object()] * 2) is SpanExportResult.SUCCESS
-    assert inner.batches == [3, 7, 2]
+    assert inner.batches == [3, 0, 0, 7, 2]
+
+
+def test_a_check_at_start_finds_a_collector_that_is_down_before_the_first_batch():
+    inner = _Exporter(SpanExportResult.FAILURE)
+    exporter = tracing.PausingExporter(inner, pause=30)
+    assert not exporter.paused()  # until the collector is known down, spans are recorded
+    exporter.check()
+    assert _eventually(exporter.paused)
+    assert inner.batches == [0]
+    up = tracing.PausingExporter(_Exporter(SpanExportResult.SUCCESS), pause=30)
+    up.check()
+    assert _eventually(lambda: up.inner.batches == [0])
+    assert not up.paused()
+
+
+def test_a_process_forked_during_a_probe_probes_anew():
+    """gunicorn --preload forks workers from a process whose probe may still be running."""
+    import os
+    import threading
+
+    release = threading.Event()
+    exporter = tracing.PausingExporter(_Exporter(SpanExportResult.FAILURE), pause=30, reachable=release.wait)
+    exporter.unreachable()
+    exporter._resume_at = 0.0  # the pause is over
+    assert exporter.paused()  # a probe starts, and hangs
+    pid = os.fork()
+    if pid == 0:  # the child: no probe thread; its next look at the collector starts one
+        os._exit(0 if not exporter._probing.locked() and exporter._resume_at == 0.0 else 1)
+    release.set()
+    assert os.waitpid(pid, 0)[1] == 0
 
 
 def test_the_otlp_exporter_is_wrapped_in_the_pause(monkeypatch):
@@ -187,6 +242,53 @@ def test_a_refused_connection_ends_the_export_within_the_portals_timeout(monkeyp
     assert exporter.export([span]) is SpanExportResult.FAILURE
     assert time.monotonic() - started < tracing.EXPORT_TIMEOUT_SECONDS + 1
     assert exporter.paused()
+
+    # The pause starts at the first refused attempt, not after the exporter's retries (1 s apart and more).
+    exporter = tracing._exporter()
+    import threading
+
+    exporting = threading.Thread(target=exporter.export, args=([span],))
+    started = time.monotonic()
+    exporting.start()
+    assert _eventually(exporter.paused, seconds=0.5)
+    assert exporting.is_alive()  # still retrying, while no span is recorded any more
+    exporting.join()
+    assert time.monotonic() - started >= 0.5
+
+
+def test_the_probe_counts_any_http_answer_as_reachable(monkeypatch):
+    """An empty export answered 4xx (a collector that rejects it) still says the collector is there."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Rejecting(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(400)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Rejecting)
+    import threading
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.delenv("OTEL_TRACES_EXPORTER", raising=False)
+        monkeypatch.setenv(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}/"
+        )
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "1")
+        exporter = tracing._exporter()
+        assert exporter.reachable()
+        exporter.check()
+        assert _eventually(lambda: not exporter._probing.locked())
+        assert not exporter.paused()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not exporter.reachable()  # nothing listens any more
 
 
 def test_a_configured_otlp_timeout_wins(monkeypatch):
@@ -276,7 +378,103 @@ def test_nothing_is_recorded_while_the_exporter_pauses(monkeypatch):
             assert span.get_span_context().is_valid
             assert child.get_span_context().trace_id == span.get_span_context().trace_id
         now[0] += 31
+        exporter.inner = back = InMemorySpanExporter()  # the collector is back
+        with tracer.start_as_current_span("probing") as span:
+            assert not span.is_recording()  # the probe has not answered yet
+        assert _eventually(lambda: not exporter.paused())
         with tracer.start_as_current_span("resumed") as span:
             assert span.is_recording()
+        assert [s.name for s in back.get_finished_spans()] == ["resumed"]
+    finally:
+        tracing.teardown()
+
+
+@pytest.mark.django_db
+def test_while_the_collector_is_down_a_request_starts_no_span_but_keeps_a_trace_id(
+    client, hdp_log, caplog, settings
+):
+    """The instrumentations are skipped (no span is started); log lines keep a trace id, an incoming
+    traceparent's."""
+    import logging
+
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from portal.lib.tracing import current_ids
+
+    settings.HDP_STORE_CACHE_SECONDS = 0  # every request reads HDP's store list
+    memory = InMemorySpanExporter()
+    exporter = tracing.PausingExporter(memory, pause=30)
+    tracing.setup(exporter, batch=False)
+    seen = []
+
+    class Ids(logging.Handler):
+        def emit(self, record):
+            seen.append(current_ids())
+
+    handler = Ids()
+    caplog.set_level(logging.INFO, logger="portal.hdp")
+    logging.getLogger("portal.hdp").addHandler(handler)
+    upstream = "00-" + "ab" * 16 + "-" + "cd" * 8 + "-01"
+    try:
+        assert sign_in(client).status_code == 302
+        hdp_log.clear()
+        seen.clear()
+        assert client.get(reverse("onboarding:new"), HTTP_TRACEPARENT=upstream).status_code == 200
+        traced = memory.get_finished_spans()
+        assert any(s.kind == trace.SpanKind.SERVER for s in traced)
+        assert any(s.name.startswith("HDP ") for s in traced)
+        assert seen and all(ids and ids[0] == "ab" * 16 for ids in seen)
+
+        exporter.unreachable()  # the collector is down
+        memory.clear()
+        hdp_log.clear()
+        seen.clear()
+        sampler = trace.get_tracer_provider().sampler
+        asked = []
+        should_sample = sampler.should_sample
+        sampler.should_sample = lambda *args, **kwargs: (
+            asked.append(args[2]) or should_sample(*args, **kwargs)
+        )
+        assert client.get(reverse("onboarding:new"), HTTP_TRACEPARENT=upstream).status_code == 200
+        assert memory.get_finished_spans() == ()
+        # Only the portal's own HDP span was begun; Django's, httpx's and the database's were not.
+        assert asked and all(name.startswith("HDP ") for name in asked), asked
+        assert hdp_log  # HDP was called, under no span
+        assert seen and all(ids and ids[0] == "ab" * 16 for ids in seen)  # the upstream trace, continued
+        seen.clear()
+        assert client.get(reverse("onboarding:new")).status_code == 200
+        assert seen and all(ids for ids in seen) and len({ids[0] for ids in seen}) == 1  # one new trace
+    finally:
+        logging.getLogger("portal.hdp").removeHandler(handler)
+        tracing.teardown()
+    assert "portal.ops.tracing.RequestTracingMiddleware" not in settings.MIDDLEWARE
+
+
+@pytest.mark.django_db
+def test_while_the_collector_is_down_a_task_is_not_instrumented():
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = tracing.PausingExporter(InMemorySpanExporter(), pause=30)
+    tracing.setup(exporter, batch=False)
+    worker = Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=1,
+        worker_id="test",
+        excluded_queue_names=[],
+    )
+    try:
+        results = []
+        for down in (False, True):
+            if down:
+                exporter.unreachable()
+            row = DBTaskResult.objects.get(id=instrumentation_enabled.enqueue().id)
+            worker.run_task(row)
+            row.refresh_from_db()
+            results.append(row.return_value)
+        assert results == [True, False]
     finally:
         tracing.teardown()
