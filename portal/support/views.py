@@ -180,16 +180,11 @@ def lapsing(request: HttpRequest) -> HttpResponse:
 @staff_only
 @reason_required
 def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    # The runs and their connection statuses in one query (checks.with_status: columns of the rows).
+    # The runs and their connection statuses in one query (checks.status_columns), their objects in another.
     now = timezone.now()
-    runs = list(
-        checks.with_status(Run.objects.filter(tenant_id=tenant_id), now)
-        .select_related("owner")
-        .prefetch_related("objects_made")
-        .order_by("-updated_at")
-    )
+    runs, objects = support_rows.tenant_runs(tenant_id, now)
     statuses = checks.statuses_of([r for r in runs if r.status == Run.Status.COMPLETED], now)
-    run_facts = support_rows.run_facts(runs, statuses)
+    run_facts = support_rows.run_facts(runs, statuses, objects)
     recorded_profiles = {
         o.remote_id for r in run_facts for o in r.objects if o.kind == "profile" and o.remote_id is not None
     }
@@ -210,7 +205,7 @@ def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
             facts, failure = reads.read_tenant(tenant_id, recorded_profiles, page=_page_number(request))
             if failure is not None:
                 banner, status = failure.explanation, _hdp_status(failure)
-    setups = [{"run": r, "connection": statuses.get(r.pk)} for r in runs]
+    setups = [{"run": r, "connection": statuses.get(r.pk), "objects": objects[r.pk]} for r in runs]
     chain = build_chain(tenant_id, facts, run_facts)
     stores.name_stores(chain, stores.names((r.datastore_id, r.datastore_name) for r in runs))
     findings = chain.findings
