@@ -230,7 +230,7 @@ def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
         pager=support_rows.pager(facts, reverse("support:tenant", args=[tenant_id])),
         checked=int(queued) if (queued := request.GET.get("checked", "")).isdigit() else None,
         # Links a tenant admin sent to an account owner, still waiting (never the link: only its hash exists).
-        handoff_links=list(handoff.open_links(tenant_id)),
+        handoff_links=handoff.open_links(tenant_id),
     )
     return render(request, "support/tenant.html", context, status=status)
 
