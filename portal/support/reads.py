@@ -13,8 +13,9 @@ are registered for log redaction and dropped with the response.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import contextvars
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -120,10 +121,21 @@ def _profile_read(profile_id: int) -> OAuthProfile | None:
         return None
 
 
-def tenant_name(tenant_id: int) -> str | None:
-    """The tenant's HDP name, or None when HDP has no such tenant. Raises ``HdpError``."""
+@contextlib.contextmanager
+def _service(given: hdp.HdpClient | None) -> Iterator[hdp.HdpClient]:
+    """``given`` (the caller's service client, left open), else a new one for the block."""
+    if given is not None:
+        yield given
+        return
     with hdp.HdpClient.service() as service:
-        return next((t.name for t in service.list_tenants() if t.id == tenant_id), None)
+        yield service
+
+
+def tenant_name(tenant_id: int, service: hdp.HdpClient | None = None) -> str | None:
+    """The tenant's HDP name, or None when HDP has no such tenant. Raises ``HdpError``.
+    ``service``: the caller's service client (the tenant page reads the tenant with the same one)."""
+    with _service(service) as client:
+        return next((t.name for t in client.list_tenants() if t.id == tenant_id), None)
 
 
 def _user_lists(user_id: int, user_name: str) -> tuple[list[DataSource], list[OAuthProfileSummary]]:
@@ -137,7 +149,10 @@ def _user_lists(user_id: int, user_name: str) -> tuple[list[DataSource], list[OA
 
 
 def read_tenant(
-    tenant_id: int, recorded_profile_ids: Iterable[int] = (), page: int = 1
+    tenant_id: int,
+    recorded_profile_ids: Iterable[int] = (),
+    page: int = 1,
+    service: hdp.HdpClient | None = None,
 ) -> tuple[HdpFacts, errors.HdpError | None]:
     """What HDP holds for ``tenant_id``, and the error that stopped the read (or None).
 
@@ -147,7 +162,8 @@ def read_tenant(
     its runs recorded and, when every data source fits on one page, up to a page of its profiles no
     data source uses. The calls therefore grow with the tenant's users and the page size only.
 
-    On a failure the facts read so far come back with ``complete=False``.
+    On a failure the facts read so far come back with ``complete=False``. ``service``: the caller's
+    service client for the tenant-wide lists (the per-object reads each open their own).
     """
     size = max(1, int(settings.SUPPORT_CHAIN_PAGE_SIZE))
     apps: list[AppFact] = []
@@ -166,11 +182,11 @@ def read_tenant(
         )
 
     try:
-        with hdp.HdpClient.service() as service:
-            app_summaries = service.list_oauth_apps(tenant_id)
+        with _service(service) as client:
+            app_summaries = client.list_oauth_apps(tenant_id)
             apps = [AppFact(id=a.id, name=a.name, data_store=a.data_store) for a in app_summaries]
             users = sorted(
-                (u for u in service.list_users() if u.tenant_id == tenant_id),
+                (u for u in client.list_users() if u.tenant_id == tenant_id),
                 key=lambda u: u.user_name.casefold(),
             )
         lists = each(users, lambda u: _user_lists(u.id, u.user_name))

@@ -190,21 +190,24 @@ def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
     }
     banner, status = "", 200
     name: str | None = None
-    try:
-        name = reads.tenant_name(tenant_id)
-    except errors.HdpError as exc:
-        banner, status = exc.explanation, _hdp_status(exc)
-        facts = HdpFacts(complete=False)
-    else:
-        if name is None and not runs:
-            _audit(request, "support.view_tenant", tenant_id=tenant_id, hdp_ok=True, outcome="not_found")
-            raise Http404
-        if name is None:
-            facts = HdpFacts()  # the tenant is gone from HDP, and with it everything it held
+    with hdp.HdpClient.service() as service:  # one client for the tenant and its lists
+        try:
+            name = reads.tenant_name(tenant_id, service)
+        except errors.HdpError as exc:
+            banner, status = exc.explanation, _hdp_status(exc)
+            facts = HdpFacts(complete=False)
         else:
-            facts, failure = reads.read_tenant(tenant_id, recorded_profiles, page=_page_number(request))
-            if failure is not None:
-                banner, status = failure.explanation, _hdp_status(failure)
+            if name is None and not runs:
+                _audit(request, "support.view_tenant", tenant_id=tenant_id, hdp_ok=True, outcome="not_found")
+                raise Http404
+            if name is None:
+                facts = HdpFacts()  # the tenant is gone from HDP, and with it everything it held
+            else:
+                facts, failure = reads.read_tenant(
+                    tenant_id, recorded_profiles, page=_page_number(request), service=service
+                )
+                if failure is not None:
+                    banner, status = failure.explanation, _hdp_status(failure)
     setups = [{"run": r, "connection": statuses.get(r.pk), "objects": objects[r.pk]} for r in runs]
     chain = build_chain(tenant_id, facts, run_facts)
     stores.name_stores(chain, stores.names((r.datastore_id, r.datastore_name) for r in runs))
