@@ -19,7 +19,7 @@ from django.template.base import render_value_in_context
 from django.template.defaultfilters import date, timesince_filter
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import template_localtime
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # not in django-stubs
 from django.utils.translation import gettext
 
 from portal.support import access
