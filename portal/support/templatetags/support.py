@@ -1,28 +1,36 @@
-"""``{% load support %}``: ``{% if user|is_support_staff %}…{% endif %}`` for the header link, and
-``{% setup_rows %}``, the tenant page's table of portal setups written in Python.
+"""``{% load support %}``: ``{% if user|is_support_staff %}…{% endif %}`` for the header link, and the
+tenant page's repeated parts written in Python: ``{% setup_rows %}`` (its table of portal setups),
+``{% people %}`` (who queries through an application or a profile) and ``{% datasource_rows %}`` (a table
+of data sources; a finding in it is still ``support/_finding.html``).
 
 ``setup_rows`` writes exactly what the table's former template code wrote per setup (a ``{% with %}``,
 about thirty variable lookups, two date filters, an include of ``connections/_status.html`` and a loop
 over the recorded objects: about 0.7 ms of CPU for one setup): each value rendered as the template
 language renders it (``render_value_in_context``: localisation and escaping), the filters and
 translations called as the tags call them. tests/support/test_setup_rows.py compares it with the
-former template code and with the ``connections/_status.html`` partial, in English, German and French.
+former template code and with the ``connections/_status.html`` partial, in English, German and French;
+tests/support/test_chain_html.py compares ``people`` and ``datasource_rows`` with the former partials
+(``support/_people.html``, ``support/_ds_rows.html``) the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django import template
 from django.template.base import render_value_in_context
 from django.template.defaultfilters import date, timesince_filter
+from django.urls import reverse
+from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # not in django-stubs
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from portal.support import access
+from portal.support.chain import DataSourceNode
+from portal.support.chain.tree import People
 
 register = template.Library()
 
@@ -96,3 +104,112 @@ def setup_rows(context: template.Context, setups: Iterable[Mapping[str, Any]], *
             f"{w.date(run.updated_at, 'DATETIME_FORMAT')} UTC</time></td>\n      </tr>\n    "
         )
     return mark_safe("".join(rows))  # noqa: S308 - every value above went through render_value_in_context
+
+
+def _blocktranslate(
+    singular: str, data: Callable[[], dict[str, str]], plural: str = "", count: int = 0
+) -> str:
+    """What ``{% blocktranslate %}`` writes: the message (``%(name)s`` for each ``{{ name }}``) translated
+    and filled in with ``data`` (rendered values); in English when the translation does not fit them."""
+    result = ngettext(singular, plural, count) if plural else gettext(singular)
+    try:
+        return result % data()
+    except (KeyError, ValueError):
+        with translation.override(None):
+            return (ngettext(singular, plural, count) if plural else gettext(singular)) % data()
+
+
+@register.simple_tag(takes_context=True)
+def people(context: template.Context, people: People) -> SafeString:
+    """What ``{% include "support/_people.html" with people=people %}`` wrote (the page's ``chain`` and
+    ``tenant_name`` name this tenant)."""
+    show = _Writer(context).show
+    parts = ['<p class="blast people">']
+    if people.tenants:
+        own = context.get("chain").tenant_id  # type: ignore[union-attr]
+        for t in people.tenants:
+            if t == own:
+                parts.append(_blocktranslate("People who query through it: the whole tenant %(name)s.",
+                                             lambda: {"name": show(context.get("tenant_name", ""))}))  # fmt: skip
+            else:
+                parts.append(_blocktranslate("People who query through it: the whole tenant with HDP id %(id)s.",
+                                             lambda: {"id": show(t)}))  # fmt: skip  # noqa: B023 - called at once
+            parts.append(" ")
+    else:
+        parts.append(
+            _blocktranslate(
+                "People who query through it: %(n)s (the owner and the people it is shared with).",
+                lambda: {"n": show(people.count)},
+                "People who query through it: %(n)s (the owners and the people they shared with).",
+                people.count,
+            )
+        )
+    if people.unknown:
+        parts.append(
+            " " + gettext("HDP did not list the shares of every data source here, so there may be more.")
+        )
+    parts.append("</p>\n")
+    return mark_safe("".join(parts))  # noqa: S308 - values rendered as the template language renders them
+
+
+def _current_app(context: template.Context) -> Any:
+    """The ``current_app`` of ``{% url %}``."""
+    request: Any = getattr(context, "request", None)
+    try:
+        return request.current_app
+    except AttributeError:
+        try:
+            return request.resolver_match.namespace
+        except AttributeError:
+            return None
+
+
+@register.simple_tag(takes_context=True)
+def datasource_rows(
+    context: template.Context, nodes: Iterable[DataSourceNode], caption: Any, caption_hidden: bool
+) -> SafeString:
+    """What ``{% include "support/_ds_rows.html" with nodes=nodes caption=caption caption_hidden=... %}``
+    wrote: a table of data sources, each with its findings (``support/_finding.html``, compact) and its
+    Test button (the page's ``tenant_id`` and ``csrf_token``)."""
+    show = _Writer(context).show
+    ds_label, id_label, owner_label = gettext("Data source"), gettext("HDP id"), gettext("Owner")
+    store_label, test_word = gettext("Data store"), gettext("Test")
+    token = context.get("csrf_token")
+    csrf = (
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(token)}">'
+        if token and token != "NOTPROVIDED"
+        else ""
+    )
+    tenant_id, current_app = context.get("tenant_id"), _current_app(context)
+    finding = None
+    parts = [
+        f'<table class="support-table">\n  <caption class="{"visually-hidden" if caption_hidden else ""}">'
+        f'{show(caption)}</caption>\n  <thead><tr><th scope="col">{ds_label}</th><th scope="col">{id_label}</th>'
+        f'<th scope="col">{owner_label}</th><th scope="col">{store_label}</th><th scope="col"><span '
+        f'class="visually-hidden">{gettext("Actions")}</span></th></tr></thead>\n  <tbody>\n  '
+    ]
+    for node in nodes:
+        fact = node.fact
+        found = ""
+        if node.findings:
+            if finding is None:
+                finding = context.template.engine.get_template("support/_finding.html")  # type: ignore[union-attr]
+            for f in node.findings:
+                with context.push(f=f, compact=True):
+                    found += finding.render(context)
+        url = reverse("support:test-datasource", args=[tenant_id, fact.id], current_app=current_app)
+        if context.autoescape:
+            url = escape(url)
+        name = show(fact.name)
+        label = _blocktranslate("data source %(name)s", lambda: {"name": name})  # noqa: B023 - called at once
+        parts.append(
+            f'\n    <tr>\n      <td data-label="{ds_label}"><span class="hdp-name">{name}</span>{found}</td>'
+            f'\n      <td data-label="{id_label}">{show(fact.id)}</td>'
+            f'\n      <td data-label="{owner_label}">{show(fact.owner)}</td>'
+            f'\n      <td data-label="{store_label}">{show(node.store_name or fact.data_store)}</td>'
+            f'\n      <td class="row-actions">\n        <form method="post" action="{url}" class="inline">{csrf}'
+            f'\n          <button type="submit" class="button small secondary">{test_word}<span class="visually-hidden">'
+            f" {label}</span></button>\n        </form>\n      </td>\n    </tr>\n  "
+        )
+    parts.append("\n  </tbody>\n</table>\n")
+    return mark_safe("".join(parts))  # noqa: S308 - values rendered as the template language renders them
