@@ -65,7 +65,9 @@ class _Writer:
         parts = [f'\n<span class="status status-{show(status.state)}">{label}</span>']
         if checked_at:
             checked = "" if stale else " " + gettext("checked")
-            since = gettext("%(since)s ago") % {"since": show(timesince_filter(checked_at))}
+            since = _blocktranslate(
+                lambda: gettext("%(since)s ago"), lambda: {"since": show(timesince_filter(checked_at))}
+            )
             parts.append(
                 f'<span class="small checked-at">{checked} <time datetime="{self.date(checked_at, "c")}">'
                 f"{self.date(checked_at, 'DATETIME_FORMAT')} UTC</time> ({since})</span>"
@@ -91,7 +93,7 @@ def setup_rows(context: template.Context, setups: Iterable[Mapping[str, Any]], *
                 f"({id_word} {show(o.remote_id or _DASH)}): {show(o.get_outcome_display())}</li>"
                 for o in objects
             )
-            or f"<li>{gettext('nothing yet')}</li>"
+            or "<li>" + gettext("nothing yet") + "</li>"
         )
         rows.append(
             f'\n      <tr>\n        <td data-label="{owner}">{show(run.owner.username)}</td>'
@@ -106,17 +108,15 @@ def setup_rows(context: template.Context, setups: Iterable[Mapping[str, Any]], *
     return mark_safe("".join(rows))  # noqa: S308 - every value above went through render_value_in_context
 
 
-def _blocktranslate(
-    singular: str, data: Callable[[], dict[str, str]], plural: str = "", count: int = 0
-) -> str:
-    """What ``{% blocktranslate %}`` writes: the message (``%(name)s`` for each ``{{ name }}``) translated
-    and filled in with ``data`` (rendered values); in English when the translation does not fit them."""
-    result = ngettext(singular, plural, count) if plural else gettext(singular)
+def _blocktranslate(message: Callable[[], str], data: Callable[[], dict[str, str]]) -> str:
+    """What ``{% blocktranslate %}`` writes: ``message()`` (the gettext or ngettext of the tag's text, with
+    ``%(name)s`` for each ``{{ name }}``) filled in with ``data()`` (the values, rendered); both again in
+    English when the translation does not fit the values, as the tag does."""
     try:
-        return result % data()
+        return message() % data()
     except (KeyError, ValueError):
         with translation.override(None):
-            return (ngettext(singular, plural, count) if plural else gettext(singular)) % data()
+            return message() % data()
 
 
 @register.simple_tag(takes_context=True)
@@ -126,22 +126,32 @@ def people(context: template.Context, people: People) -> SafeString:
     show = _Writer(context).show
     parts = ['<p class="blast people">']
     if people.tenants:
-        own = context.get("chain").tenant_id  # type: ignore[union-attr]
+        own = getattr(context.get("chain"), "tenant_id", None)  # {% if t == chain.tenant_id %}
         for t in people.tenants:
             if t == own:
-                parts.append(_blocktranslate("People who query through it: the whole tenant %(name)s.",
-                                             lambda: {"name": show(context.get("tenant_name", ""))}))  # fmt: skip
+                parts.append(
+                    _blocktranslate(
+                        lambda: gettext("People who query through it: the whole tenant %(name)s."),
+                        lambda: {"name": show(context.get("tenant_name", ""))},
+                    )
+                )
             else:
-                parts.append(_blocktranslate("People who query through it: the whole tenant with HDP id %(id)s.",
-                                             lambda: {"id": show(t)}))  # fmt: skip  # noqa: B023 - called at once
+                parts.append(
+                    _blocktranslate(
+                        lambda: gettext("People who query through it: the whole tenant with HDP id %(id)s."),
+                        lambda: {"id": show(t)},  # noqa: B023 - called at once
+                    )
+                )
             parts.append(" ")
     else:
         parts.append(
             _blocktranslate(
-                "People who query through it: %(n)s (the owner and the people it is shared with).",
+                lambda: ngettext(
+                    "People who query through it: %(n)s (the owner and the people it is shared with).",
+                    "People who query through it: %(n)s (the owners and the people they shared with).",
+                    people.count,
+                ),
                 lambda: {"n": show(people.count)},
-                "People who query through it: %(n)s (the owners and the people they shared with).",
-                people.count,
             )
         )
     if people.unknown:
@@ -173,7 +183,7 @@ def datasource_rows(
     Test button (the page's ``tenant_id`` and ``csrf_token``)."""
     show = _Writer(context).show
     ds_label, id_label, owner_label = gettext("Data source"), gettext("HDP id"), gettext("Owner")
-    store_label, test_word = gettext("Data store"), gettext("Test")
+    store_label, test_word, actions = gettext("Data store"), gettext("Test"), gettext("Actions")
     token = context.get("csrf_token")
     csrf = (
         f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(token)}">'
@@ -186,7 +196,7 @@ def datasource_rows(
         f'<table class="support-table">\n  <caption class="{"visually-hidden" if caption_hidden else ""}">'
         f'{show(caption)}</caption>\n  <thead><tr><th scope="col">{ds_label}</th><th scope="col">{id_label}</th>'
         f'<th scope="col">{owner_label}</th><th scope="col">{store_label}</th><th scope="col"><span '
-        f'class="visually-hidden">{gettext("Actions")}</span></th></tr></thead>\n  <tbody>\n  '
+        f'class="visually-hidden">{actions}</span></th></tr></thead>\n  <tbody>\n  '
     ]
     for node in nodes:
         fact = node.fact
@@ -201,7 +211,7 @@ def datasource_rows(
         if context.autoescape:
             url = escape(url)
         name = show(fact.name)
-        label = _blocktranslate("data source %(name)s", lambda: {"name": name})  # noqa: B023 - called at once
+        label = _blocktranslate(lambda: gettext("data source %(name)s"), lambda: {"name": name})  # noqa: B023
         parts.append(
             f'\n    <tr>\n      <td data-label="{ds_label}"><span class="hdp-name">{name}</span>{found}</td>'
             f'\n      <td data-label="{id_label}">{show(fact.id)}</td>'
