@@ -1,8 +1,10 @@
-"""``{% people %}`` and ``{% datasource_rows %}`` (portal/support/templatetags/support.py) write exactly
-what the tenant page's partials wrote (PEOPLE and DATASOURCES below, support/_people.html and
-support/_ds_rows.html before the tags): for one tenant or many, counts, unknown shares, data sources with
-and without findings, store names, names that need escaping, with and without a CSRF token, in English,
-German and French, with and without autoescape."""
+"""``{% chain_apps %}``, ``{% people %}`` and ``{% datasource_rows %}`` (portal/support/templatetags/support.py)
+write exactly what the tenant page's template code and partials wrote (APPS, PEOPLE and DATASOURCES below:
+its loop over the applications, support/_people.html and support/_ds_rows.html before the tags): for
+applications of the tenant and of another, with and without store names, findings and profiles, profiles
+with and without data sources, one tenant or many, counts, unknown shares, data sources with and without
+findings, names that need escaping, with and without a CSRF token, in English, German and French, with
+and without autoescape."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from django.urls import resolve
 from django.utils.translation import override
 
 from portal.support.chain import DataSourceFact, DataSourceNode, Finding
-from portal.support.chain.tree import Chain, People
+from portal.support.chain.tree import AppNode, Chain, People, ProfileNode
 
 #: support/_people.html before the tag.
 PEOPLE = """{% load i18n %}<p class="blast people">{% if people.tenants %}{% for t in people.tenants %}{% if t == chain.tenant_id %}{% blocktranslate with name=tenant_name %}People who query through it: the whole tenant {{ name }}.{% endblocktranslate %}{% else %}{% blocktranslate with id=t %}People who query through it: the whole tenant with HDP id {{ id }}.{% endblocktranslate %}{% endif %} {% endfor %}{% else %}{% blocktranslate count n=people.count %}People who query through it: {{ n }} (the owner and the people it is shared with).{% plural %}People who query through it: {{ n }} (the owners and the people they shared with).{% endblocktranslate %}{% endif %}{% if people.unknown %} {% translate "HDP did not list the shares of every data source here, so there may be more." %}{% endif %}</p>
@@ -40,6 +42,33 @@ DATASOURCES = """{% load i18n %}{% translate "Data source" as ds_label %}{% tran
   {% endfor %}
   </tbody>
 </table>
+"""
+
+#: templates/support/tenant.html's loop over the applications before ``{% chain_apps %}``.
+APPS = """{% load i18n support %}  {% for app in chain.apps %}
+  <article class="card chain-app" aria-labelledby="app-{{ app.id }}">
+    <h3 id="app-{{ app.id }}">{% translate "OAuth application" %} {{ app.name }} <span class="small">({% translate "HDP id" %} {{ app.id }}{% if app.store_name %}, {{ app.store_name }}{% endif %})</span></h3>
+    {% if not app.in_tenant %}<p class="small">{% translate "This application belongs to another tenant (for example System); profiles of this tenant use it." %}</p>{% endif %}
+    <p class="blast">{% blocktranslate count n=app.blast_radius %}Blast radius: {{ n }} data source depends on this application.{% plural %}Blast radius: {{ n }} data sources depend on this application.{% endblocktranslate %}</p>
+    {% people app.people %}
+    {% for f in app.findings %}{% include "support/_finding.html" with compact=True %}{% endfor %}
+    {% for profile in app.profiles %}
+    <section class="chain-profile" aria-labelledby="profile-{{ profile.id }}">
+      <h4 id="profile-{{ profile.id }}">{% translate "OAuth profile" %} {{ profile.name }} <span class="small">({% translate "HDP id" %} {{ profile.id }})</span></h4>
+      <p class="blast">{% blocktranslate count n=profile.blast_radius %}Blast radius: {{ n }} data source depends on this profile.{% plural %}Blast radius: {{ n }} data sources depend on this profile.{% endblocktranslate %}</p>
+      {% people profile.people %}
+      {% for f in profile.findings %}{% include "support/_finding.html" with compact=True %}{% endfor %}
+      {% if profile.datasources %}{% translate "Data sources using this profile" as cap %}{% datasource_rows profile.datasources cap True %}{% endif %}
+    </section>
+    {% endfor %}
+  </article>
+  {% empty %}
+  <p>{% if chain.hdp_complete %}{% translate "This tenant has no OAuth applications in HDP." %}{% else %}{% translate "HDP could not be read, so the applications are not shown." %}{% endif %}</p>
+  {% endfor %}
+"""
+APPS_NOW = """{% load i18n support %}  {% if chain.apps %}{% chain_apps chain.apps %}{% else %}
+  <p>{% if chain.hdp_complete %}{% translate "This tenant has no OAuth applications in HDP." %}{% else %}{% translate "HDP could not be read, so the applications are not shown." %}{% endif %}</p>
+  {% endif %}
 """
 
 PEOPLE_CALLS = {
@@ -136,3 +165,37 @@ def test_datasource_rows_write_what_the_partial_wrote(language, autoescape):
             assert written["tag"] == written["reference"], (count, hidden, token)
             assert written["tag"].count("<tr>") == count + 1
             assert ('action="/support/tenants/71/datasources/123456/test/"' in written["tag"]) is (count >= 2)
+
+
+def _chains() -> list[Chain]:
+    nodes = _nodes()
+    problem = Finding(code="app_unused", severity="note", text="Nothing <uses> it.", action="Delete it?")
+    own = AppNode(id=1, name="Acme_app", data_store=54, store_name="Google Analytics", findings=[problem])
+    own.profiles = [
+        ProfileNode(id=10, name="P <one>", datasources=nodes[:1]),
+        ProfileNode(id=11, name="P two", datasources=nodes[1:], findings=[problem]),
+        ProfileNode(id=12, name="unused"),
+    ]
+    foreign = AppNode(id=99, name="System app", data_store=None, in_tenant=False)
+    foreign.profiles = [ProfileNode(id=13, name="shared", datasources=nodes[2:])]
+    lonely = AppNode(id=2, name="no profiles", data_store=None)
+    return [
+        Chain(tenant_id=71, hdp_complete=True, apps=[own, foreign, lonely]),
+        Chain(tenant_id=71, hdp_complete=True, apps=[lonely]),
+        Chain(tenant_id=71, hdp_complete=True),
+        Chain(tenant_id=71, hdp_complete=False),
+    ]
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr"])
+@pytest.mark.parametrize("autoescape", [True, False])
+def test_chain_apps_write_what_the_template_code_wrote(language, autoescape):
+    engine = _engine_with_references()
+    with override(language):
+        for chain in _chains():
+            context = {"chain": chain, "tenant_name": "Acme", "tenant_id": 71, "csrf_token": "tok"}
+            expected = _render(engine, APPS, context, autoescape=autoescape)
+            assert _render(engine, APPS_NOW, context, autoescape=autoescape) == expected
+            assert expected.count("<article") == len(chain.apps)
+            assert expected.count('class="chain-profile"') == sum(len(app.profiles) for app in chain.apps)
+            assert expected.count('class="finding ') == (7 if len(chain.apps) == 3 else 0)

@@ -1,7 +1,8 @@
 """``{% load support %}``: ``{% if user|is_support_staff %}…{% endif %}`` for the header link, and the
 tenant page's repeated parts written in Python: ``{% setup_rows %}`` (its table of portal setups),
-``{% people %}`` (who queries through an application or a profile) and ``{% datasource_rows %}`` (a table
-of data sources; a finding in it is still ``support/_finding.html``).
+``{% chain_apps %}`` (its applications with their profiles), ``{% people %}`` (who queries through an
+application or a profile) and ``{% datasource_rows %}`` (a table of data sources); a finding among them is
+still ``support/_finding.html``.
 
 ``setup_rows`` writes exactly what the table's former template code wrote per setup (a ``{% with %}``,
 about thirty variable lookups, two date filters, an include of ``connections/_status.html`` and a loop
@@ -9,8 +10,8 @@ over the recorded objects: about 0.7 ms of CPU for one setup): each value render
 language renders it (``render_value_in_context``: localisation and escaping), the filters and
 translations called as the tags call them. tests/support/test_setup_rows.py compares it with the
 former template code and with the ``connections/_status.html`` partial, in English, German and French;
-tests/support/test_chain_html.py compares ``people`` and ``datasource_rows`` with the former partials
-(``support/_people.html``, ``support/_ds_rows.html``) the same way.
+tests/support/test_chain_html.py compares ``chain_apps``, ``people`` and ``datasource_rows`` with the former
+template code and partials (``support/_people.html``, ``support/_ds_rows.html``) the same way.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from django.utils.timezone import template_localtime  # type: ignore[attr-define
 from django.utils.translation import gettext, ngettext
 
 from portal.support import access
-from portal.support.chain import DataSourceNode
+from portal.support.chain import AppNode, DataSourceNode, Finding
 from portal.support.chain.tree import People
 
 register = template.Library()
@@ -191,7 +192,6 @@ def datasource_rows(
         else ""
     )
     tenant_id, current_app = context.get("tenant_id"), _current_app(context)
-    finding = None
     parts = [
         f'<table class="support-table">\n  <caption class="{"visually-hidden" if caption_hidden else ""}">'
         f'{show(caption)}</caption>\n  <thead><tr><th scope="col">{ds_label}</th><th scope="col">{id_label}</th>'
@@ -200,13 +200,7 @@ def datasource_rows(
     ]
     for node in nodes:
         fact = node.fact
-        found = ""
-        if node.findings:
-            if finding is None:
-                finding = context.template.engine.get_template("support/_finding.html")  # type: ignore[union-attr]
-            for f in node.findings:
-                with context.push(f=f, compact=True):
-                    found += finding.render(context)
+        found = _findings(context, node.findings)
         url = reverse("support:test-datasource", args=[tenant_id, fact.id], current_app=current_app)
         if context.autoescape:
             url = escape(url)
@@ -222,4 +216,78 @@ def datasource_rows(
             f" {label}</span></button>\n        </form>\n      </td>\n    </tr>\n  "
         )
     parts.append("\n  </tbody>\n</table>\n")
+    return mark_safe("".join(parts))  # noqa: S308 - values rendered as the template language renders them
+
+
+def _findings(context: template.Context, findings: Iterable[Finding]) -> str:
+    """``{% for f in findings %}{% include "support/_finding.html" with compact=True %}{% endfor %}``."""
+    written = ""
+    for f in findings:
+        finding = context.template.engine.get_template("support/_finding.html")  # type: ignore[union-attr]
+        with context.push(f=f, compact=True):
+            written += finding.render(context)
+    return written
+
+
+@register.simple_tag(takes_context=True)
+def chain_apps(context: template.Context, apps: Iterable[AppNode]) -> SafeString:
+    """What the tenant page's ``{% for app in chain.apps %}`` wrote for its applications: each with its
+    blast radius, people, findings and profiles (theirs, and the profile's table of data sources)."""
+    show = _Writer(context).show
+    app_word, profile_word, id_word = (
+        gettext("OAuth application"),
+        gettext("OAuth profile"),
+        gettext("HDP id"),
+    )
+    parts = []
+    for app in apps:
+        app_id = show(app.id)
+        store = f", {show(app.store_name)}" if app.store_name else ""
+        foreign = (
+            ""
+            if app.in_tenant
+            else '<p class="small">'
+            + gettext(
+                "This application belongs to another tenant (for example System); profiles of this tenant use it."
+            )
+            + "</p>"
+        )
+        n = app.blast_radius
+        blast = _blocktranslate(
+            lambda: ngettext(
+                "Blast radius: %(n)s data source depends on this application.",
+                "Blast radius: %(n)s data sources depend on this application.",
+                n,  # noqa: B023 - called at once
+            ),
+            lambda: {"n": show(n)},  # noqa: B023 - called at once
+        )
+        parts.append(
+            f'\n  <article class="card chain-app" aria-labelledby="app-{app_id}">\n    <h3 id="app-{app_id}">{app_word} '
+            f'{show(app.name)} <span class="small">({id_word} {app_id}{store})</span></h3>\n    {foreign}\n    '
+            f'<p class="blast">{blast}</p>\n    {people(context, app.people)}\n    {_findings(context, app.findings)}\n    '
+        )
+        for profile in app.profiles:
+            profile_id, m = show(profile.id), profile.blast_radius
+            blast = _blocktranslate(
+                lambda: ngettext(
+                    "Blast radius: %(n)s data source depends on this profile.",
+                    "Blast radius: %(n)s data sources depend on this profile.",
+                    m,  # noqa: B023 - called at once
+                ),
+                lambda: {"n": show(m)},  # noqa: B023 - called at once
+            )
+            table = (
+                datasource_rows(
+                    context, profile.datasources, gettext("Data sources using this profile"), True
+                )
+                if profile.datasources
+                else ""
+            )
+            parts.append(
+                f'\n    <section class="chain-profile" aria-labelledby="profile-{profile_id}">\n      <h4 '
+                f'id="profile-{profile_id}">{profile_word} {show(profile.name)} <span class="small">({id_word} '
+                f'{profile_id})</span></h4>\n      <p class="blast">{blast}</p>\n      {people(context, profile.people)}'
+                f"\n      {_findings(context, profile.findings)}\n      {table}\n    </section>\n    "
+            )
+        parts.append("\n  </article>\n  ")
     return mark_safe("".join(parts))  # noqa: S308 - values rendered as the template language renders them
