@@ -212,14 +212,42 @@ def run_column(
     (``Subquery(OuterRef(...))``), eight of them cost the page about 6 ms of query building (each is
     copied and relabelled), more than PostgreSQL takes to run them. ``runs`` must be a top-level query
     of runs (its table is not aliased); the SQL is plain SQL that SQLite and PostgreSQL both run."""
-    quote = connections[runs.db].ops.quote_name
-    text = sql.format(
+    text = _run_sql(runs.db, sql, column)
+    return RawSQL(text, params, output_field=field)  # noqa: S611 - fixed text; values are parameters
+
+
+def _run_sql(db: str, sql: str, column: str = "") -> str:
+    """:func:`run_column`'s ``sql`` with its table names, run id and ``column`` filled in."""
+    quote = connections[db].ops.quote_name
+    return sql.format(
         checks=quote(ConnectionCheck._meta.db_table),
         objects=quote(RemoteObject._meta.db_table),
         run=f"{quote(Run._meta.db_table)}.{quote(Run._meta.pk.attname)}",
         column=column,
     )
-    return RawSQL(text, params, output_field=field)  # noqa: S611 - fixed text; values are parameters
+
+
+#: :func:`with_status`'s subqueries: the newest verdict's ``{column}``, and whether a check is running.
+_NEWEST_SQL = (
+    "SELECT c.{column} FROM {checks} c WHERE c.run_id = {run} AND c.finished_at IS NOT NULL "
+    "AND NOT c.abandoned AND c.state <> '' ORDER BY c.finished_at DESC, c.id DESC LIMIT 1"
+)
+_RUNNING_SQL = "EXISTS (SELECT 1 FROM {checks} c WHERE c.run_id = {run} AND c.finished_at IS NULL AND c.expires_at >= %s)"
+
+
+_TEXT, _TIME, _FLAG = CharField(), DateTimeField(), BooleanField()
+
+
+def status_columns(db: str, now: datetime) -> list[tuple[str, str, tuple[Any, ...], Field[Any, Any]]]:
+    """:func:`with_status`'s columns, each ``(name, sql, params, output field)``: a subquery about the
+    run of the unaliased table of runs (for a query written in SQL, which selects ``(sql) AS name``)."""
+    running = (connections[db].ops.adapt_datetimefield_value(now),)
+    return [
+        (LAST_STATE, _run_sql(db, _NEWEST_SQL, "state"), (), _TEXT),
+        (LAST_CAUSE, _run_sql(db, _NEWEST_SQL, "cause"), (), _TEXT),
+        (LAST_AT, _run_sql(db, _NEWEST_SQL, "finished_at"), (), _TIME),
+        (CHECKING, _run_sql(db, _RUNNING_SQL), running, _FLAG),
+    ]
 
 
 def with_status(runs: QuerySet[Run], now: datetime) -> QuerySet[Run]:
@@ -229,31 +257,12 @@ def with_status(runs: QuerySet[Run], now: datetime) -> QuerySet[Run]:
     Each column is a subquery per run that reads one entry of an index (``connections_run_finished``,
     ``connections_one_running_check``): a page of runs and its statuses are one query, and the cost
     follows the page's size, not the number of setups or of checks. The same checks as
-    :func:`_finished` (newest verdict) and :func:`_running_q` (running), in SQL (see :func:`run_column`)."""
-
-    def newest(column: str, field: Field[Any, Any]) -> RawSQL:
-        return run_column(
-            runs,
-            "SELECT c.{column} FROM {checks} c WHERE c.run_id = {run} AND c.finished_at IS NOT NULL "
-            "AND NOT c.abandoned AND c.state <> '' ORDER BY c.finished_at DESC, c.id DESC LIMIT 1",
-            (),
-            field,
-            column,
-        )
-
-    running = run_column(
-        runs,
-        "EXISTS (SELECT 1 FROM {checks} c WHERE c.run_id = {run} AND c.finished_at IS NULL "
-        "AND c.expires_at >= %s)",
-        (connections[runs.db].ops.adapt_datetimefield_value(now),),
-        BooleanField(),
-    )
+    :func:`_finished` (newest verdict) and :func:`_running_q` (running), in SQL (see :func:`run_column`
+    and :func:`status_columns`)."""
     return runs.annotate(
         **{
-            LAST_STATE: newest("state", CharField()),
-            LAST_CAUSE: newest("cause", CharField()),
-            LAST_AT: newest("finished_at", DateTimeField()),
-            CHECKING: running,
+            name: RawSQL(sql, params, output_field=field)  # noqa: S611 - fixed text; values are parameters
+            for name, sql, params, field in status_columns(runs.db, now)
         }
     )
 

@@ -13,8 +13,9 @@ are registered for log redaction and dropped with the response.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import contextvars
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -71,18 +72,21 @@ def each(items: Sequence[T], read: Callable[[T], R]) -> list[R]:
     """``read`` of every item, in order, at most ``READ_WORKERS`` at once; the first ``HdpError``
     is raised (the others finish or fail on their own timeouts). No database access in ``read``.
 
-    Each read runs in a copy of the caller's context: its log lines and spans carry the request's id
-    and redact what the request registered, and what it registers is registered in the caller's
-    context once every read has ended. One at a time over a transport from ``HDP_TRANSPORT_FACTORY``
-    (tests: the in-process emulator answers from the test's own database transaction, which other
-    threads cannot see)."""
+    The calling thread reads the first item itself while the pool's threads read the others (one thread
+    fewer to start: a request's two user lists need one). Each pool read runs in a copy of the caller's
+    context: its log lines and spans carry the request's id and redact what the request registered, and
+    what it registers is registered in the caller's context once every read has ended. One at a time over
+    a transport from ``HDP_TRANSPORT_FACTORY`` (tests: the in-process emulator answers from the test's own
+    database transaction, which other threads cannot see)."""
     workers = 1 if getattr(settings, "HDP_TRANSPORT_FACTORY", None) else min(READ_WORKERS, len(items))
     if workers <= 1:
         return [read(item) for item in items]
-    contexts = [contextvars.copy_context() for _item in items]
+    first, rest = items[0], items[1:]
+    contexts = [contextvars.copy_context() for _item in rest]
     try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(_run_in, contexts, [read] * len(items), items))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers - 1) as pool:
+            later = pool.map(_run_in, contexts, [read] * len(rest), rest)
+            return [read(first), *later]
     finally:  # after the pool's shutdown: every read has ended
         for context in contexts:
             for value in secrets_in(context):
@@ -120,10 +124,21 @@ def _profile_read(profile_id: int) -> OAuthProfile | None:
         return None
 
 
-def tenant_name(tenant_id: int) -> str | None:
-    """The tenant's HDP name, or None when HDP has no such tenant. Raises ``HdpError``."""
+@contextlib.contextmanager
+def _service(given: hdp.HdpClient | None) -> Iterator[hdp.HdpClient]:
+    """``given`` (the caller's service client, left open), else a new one for the block."""
+    if given is not None:
+        yield given
+        return
     with hdp.HdpClient.service() as service:
-        return next((t.name for t in service.list_tenants() if t.id == tenant_id), None)
+        yield service
+
+
+def tenant_name(tenant_id: int, service: hdp.HdpClient | None = None) -> str | None:
+    """The tenant's HDP name, or None when HDP has no such tenant. Raises ``HdpError``.
+    ``service``: the caller's service client (the tenant page reads the tenant with the same one)."""
+    with _service(service) as client:
+        return next((t.name for t in client.list_tenants() if t.id == tenant_id), None)
 
 
 def _user_lists(user_id: int, user_name: str) -> tuple[list[DataSource], list[OAuthProfileSummary]]:
@@ -137,7 +152,10 @@ def _user_lists(user_id: int, user_name: str) -> tuple[list[DataSource], list[OA
 
 
 def read_tenant(
-    tenant_id: int, recorded_profile_ids: Iterable[int] = (), page: int = 1
+    tenant_id: int,
+    recorded_profile_ids: Iterable[int] = (),
+    page: int = 1,
+    service: hdp.HdpClient | None = None,
 ) -> tuple[HdpFacts, errors.HdpError | None]:
     """What HDP holds for ``tenant_id``, and the error that stopped the read (or None).
 
@@ -147,7 +165,8 @@ def read_tenant(
     its runs recorded and, when every data source fits on one page, up to a page of its profiles no
     data source uses. The calls therefore grow with the tenant's users and the page size only.
 
-    On a failure the facts read so far come back with ``complete=False``.
+    On a failure the facts read so far come back with ``complete=False``. ``service``: the caller's
+    service client for the tenant-wide lists (the per-object reads each open their own).
     """
     size = max(1, int(settings.SUPPORT_CHAIN_PAGE_SIZE))
     apps: list[AppFact] = []
@@ -166,11 +185,11 @@ def read_tenant(
         )
 
     try:
-        with hdp.HdpClient.service() as service:
-            app_summaries = service.list_oauth_apps(tenant_id)
+        with _service(service) as client:
+            app_summaries = client.list_oauth_apps(tenant_id)
             apps = [AppFact(id=a.id, name=a.name, data_store=a.data_store) for a in app_summaries]
             users = sorted(
-                (u for u in service.list_users() if u.tenant_id == tenant_id),
+                (u for u in client.list_users() if u.tenant_id == tenant_id),
                 key=lambda u: u.user_name.casefold(),
             )
         lists = each(users, lambda u: _user_lists(u.id, u.user_name))

@@ -180,37 +180,35 @@ def lapsing(request: HttpRequest) -> HttpResponse:
 @staff_only
 @reason_required
 def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    # The runs and their connection statuses in one query (checks.with_status: columns of the rows).
+    # The runs and their connection statuses in one query (checks.status_columns), their objects in another.
     now = timezone.now()
-    runs = list(
-        checks.with_status(Run.objects.filter(tenant_id=tenant_id), now)
-        .select_related("owner")
-        .prefetch_related("objects_made")
-        .order_by("-updated_at")
-    )
+    runs, objects = support_rows.tenant_runs(tenant_id, now)
     statuses = checks.statuses_of([r for r in runs if r.status == Run.Status.COMPLETED], now)
-    run_facts = support_rows.run_facts(runs, statuses)
+    run_facts = support_rows.run_facts(runs, statuses, objects)
     recorded_profiles = {
         o.remote_id for r in run_facts for o in r.objects if o.kind == "profile" and o.remote_id is not None
     }
     banner, status = "", 200
     name: str | None = None
-    try:
-        name = reads.tenant_name(tenant_id)
-    except errors.HdpError as exc:
-        banner, status = exc.explanation, _hdp_status(exc)
-        facts = HdpFacts(complete=False)
-    else:
-        if name is None and not runs:
-            _audit(request, "support.view_tenant", tenant_id=tenant_id, hdp_ok=True, outcome="not_found")
-            raise Http404
-        if name is None:
-            facts = HdpFacts()  # the tenant is gone from HDP, and with it everything it held
+    with hdp.HdpClient.service() as service:  # one client for the tenant and its lists
+        try:
+            name = reads.tenant_name(tenant_id, service)
+        except errors.HdpError as exc:
+            banner, status = exc.explanation, _hdp_status(exc)
+            facts = HdpFacts(complete=False)
         else:
-            facts, failure = reads.read_tenant(tenant_id, recorded_profiles, page=_page_number(request))
-            if failure is not None:
-                banner, status = failure.explanation, _hdp_status(failure)
-    setups = [{"run": r, "connection": statuses.get(r.pk)} for r in runs]
+            if name is None and not runs:
+                _audit(request, "support.view_tenant", tenant_id=tenant_id, hdp_ok=True, outcome="not_found")
+                raise Http404
+            if name is None:
+                facts = HdpFacts()  # the tenant is gone from HDP, and with it everything it held
+            else:
+                facts, failure = reads.read_tenant(
+                    tenant_id, recorded_profiles, page=_page_number(request), service=service
+                )
+                if failure is not None:
+                    banner, status = failure.explanation, _hdp_status(failure)
+    setups = [{"run": r, "connection": statuses.get(r.pk), "objects": objects[r.pk]} for r in runs]
     chain = build_chain(tenant_id, facts, run_facts)
     stores.name_stores(chain, stores.names((r.datastore_id, r.datastore_name) for r in runs))
     findings = chain.findings
@@ -232,10 +230,12 @@ def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
         finding_rows=support_rows.finding_rows(findings, _portal_base(request)),
         runs=runs,
         setups=setups,
-        pager=support_rows.pager(facts, reverse("support:tenant", args=[tenant_id])),
+        pager=support_rows.pager(facts, reverse("support:tenant", args=[tenant_id]))
+        if facts.pages > 1
+        else None,
         checked=int(queued) if (queued := request.GET.get("checked", "")).isdigit() else None,
         # Links a tenant admin sent to an account owner, still waiting (never the link: only its hash exists).
-        handoff_links=list(handoff.open_links(tenant_id)),
+        handoff_links=handoff.open_links(tenant_id),
     )
     return render(request, "support/tenant.html", context, status=status)
 
