@@ -72,8 +72,10 @@ def each(items: Sequence[T], read: Callable[[T], R]) -> list[R]:
     """``read`` of every item, in order, at most ``READ_WORKERS`` at once; the first ``HdpError``
     is raised (the others finish or fail on their own timeouts). No database access in ``read``.
 
-    The calling thread reads the first item itself while the pool's threads read the others (one thread
-    fewer to start: a request's two user lists need one). Each pool read runs in a copy of the caller's
+    With no more items than ``READ_WORKERS``, the calling thread reads the first item itself while the
+    pool's threads read the others (one thread fewer to start: a request's two user lists need one); with
+    more, ``READ_WORKERS`` pool threads read them all (the caller reading one would leave one read fewer
+    in flight for the rest of the list). Each pool read runs in a copy of the caller's
     context: its log lines and spans carry the request's id and redact what the request registered, and
     what it registers is registered in the caller's context once every read has ended. One at a time over
     a transport from ``HDP_TRANSPORT_FACTORY`` (tests: the in-process emulator answers from the test's own
@@ -81,12 +83,12 @@ def each(items: Sequence[T], read: Callable[[T], R]) -> list[R]:
     workers = 1 if getattr(settings, "HDP_TRANSPORT_FACTORY", None) else min(READ_WORKERS, len(items))
     if workers <= 1:
         return [read(item) for item in items]
-    first, rest = items[0], items[1:]
+    own, rest = (items[:1], items[1:]) if len(items) <= READ_WORKERS else (items[:0], items)
     contexts = [contextvars.copy_context() for _item in rest]
     try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=workers - 1) as pool:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(READ_WORKERS, len(rest))) as pool:
             later = pool.map(_run_in, contexts, [read] * len(rest), rest)
-            return [read(first), *later]
+            return [*[read(item) for item in own], *later]
     finally:  # after the pool's shutdown: every read has ended
         for context in contexts:
             for value in secrets_in(context):

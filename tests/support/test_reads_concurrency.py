@@ -41,6 +41,28 @@ def test_reads_run_at_most_read_workers_at_once_and_keep_their_order(settings):
     assert 1 < peak[0] <= reads.READ_WORKERS
 
 
+@pytest.mark.parametrize("count", [2, 8, 9, 40])
+def test_the_caller_reads_one_item_only_while_the_pool_has_a_thread_for_each_other(settings, count):
+    """Up to READ_WORKERS items: the calling thread reads the first, one pool thread each of the others.
+    More: READ_WORKERS pool threads read them all, so READ_WORKERS reads stay in flight to the end of a
+    long list (with the caller taking one, a 1,000-object chain kept one read fewer in flight)."""
+    settings.HDP_TRANSPORT_FACTORY = None
+    caller, threads, lock = threading.get_ident(), [], threading.Lock()
+
+    def read(n: int) -> int:
+        with lock:
+            threads.append((n, threading.get_ident()))
+        time.sleep(0.01)
+        return n
+
+    assert reads.each(list(range(count)), read) == list(range(count))
+    by_caller = [n for n, ident in threads if ident == caller]
+    if count <= reads.READ_WORKERS:
+        assert by_caller == [0] and len({ident for _n, ident in threads}) == count
+    else:
+        assert by_caller == [] and len({ident for _n, ident in threads}) == reads.READ_WORKERS
+
+
 def test_the_first_hdp_failure_is_raised(settings):
     settings.HDP_TRANSPORT_FACTORY = None
 
