@@ -142,6 +142,9 @@ def test_people_writes_what_the_partial_wrote(language, autoescape):
             assert written["tag"].startswith('<p class="blast people">') and written["tag"].endswith("</p>\n")
 
 
+# The reference partial's {% csrf_token %} is Django's: with the token NOTPROVIDED, Django 5.2's own tag
+# calls format_html("") and warns about it (RemovedInDjango60Warning); not the portal's code.
+@pytest.mark.filterwarnings("ignore:Calling format_html\\(\\) without passing args")
 @pytest.mark.parametrize("language", ["en", "de", "fr"])
 @pytest.mark.parametrize("autoescape", [True, False])
 def test_datasource_rows_write_what_the_partial_wrote(language, autoescape):
