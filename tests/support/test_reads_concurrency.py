@@ -48,11 +48,17 @@ def test_the_caller_reads_one_item_only_while_the_pool_has_a_thread_for_each_oth
     long list (with the caller taking one, a 1,000-object chain kept one read fewer in flight)."""
     settings.HDP_TRANSPORT_FACTORY = None
     caller, threads, lock = threading.get_ident(), [], threading.Lock()
+    # Each read waits until as many reads as may run at once are in flight (at most 5 s), so no pool
+    # thread finishes early and is reused for a later item, however slowly the machine starts threads.
+    in_flight, everyone = [0], threading.Event()
 
     def read(n: int) -> int:
         with lock:
             threads.append((n, threading.get_ident()))
-        time.sleep(0.01)
+            in_flight[0] += 1
+            if in_flight[0] >= min(count, reads.READ_WORKERS):
+                everyone.set()
+        everyone.wait(timeout=5)
         return n
 
     assert reads.each(list(range(count)), read) == list(range(count))
