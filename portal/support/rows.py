@@ -217,10 +217,11 @@ class Pager:
     next_url: str = ""
 
 
-def pager(facts: HdpFacts, url: str) -> Pager | None:
-    """None when every data source is on this one page."""
+def pager(facts: HdpFacts, tenant_id: int) -> Pager | None:
+    """None when every data source is on this one page (then the tenant page's URL is not even reversed)."""
     if facts.pages <= 1:
         return None
+    url = reverse("support:tenant", args=[tenant_id])
 
     def link(number: int) -> str:
         return f"{url}?{urlencode({'page': number})}"

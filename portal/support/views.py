@@ -230,9 +230,7 @@ def tenant(request: HttpRequest, tenant_id: int) -> HttpResponse:
         finding_rows=support_rows.finding_rows(findings, _portal_base(request)),
         runs=runs,
         setups=setups,
-        pager=support_rows.pager(facts, reverse("support:tenant", args=[tenant_id]))
-        if facts.pages > 1
-        else None,
+        pager=support_rows.pager(facts, tenant_id),
         checked=int(queued) if (queued := request.GET.get("checked", "")).isdigit() else None,
         # Links a tenant admin sent to an account owner, still waiting (never the link: only its hash exists).
         handoff_links=handoff.open_links(tenant_id),
