@@ -23,16 +23,22 @@ def drain() -> int:
 
 
 def _run_worker() -> None:
-    Worker(
+    in_process_worker().run()
+
+
+def in_process_worker(max_tasks: int | None = None) -> Worker:
+    """The real worker, as ``db_worker --batch`` runs it on the default queue, in this process
+    (``run()`` drains the queue; ``run_task(row)`` runs one task)."""
+    return Worker(
         queue_names=["default"],
         interval=0,
         batch=True,
         backend_name="default",
         startup_delay=False,
-        max_tasks=None,
+        max_tasks=max_tasks,
         worker_id="test-worker",
         excluded_queue_names=[],
-    ).run()
+    )
 
 
 def queued(task_name: str) -> list[DBTaskResult]:

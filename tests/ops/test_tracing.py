@@ -10,7 +10,6 @@ import json
 import pytest
 from django.urls import reverse
 from django_tasks import task
-from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -18,6 +17,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from portal.lib.logging import JsonFormatter, clear_secrets, register_secret
 from portal.ops import tracing
 from tests.helpers.spans import dump
+from tests.helpers.tasks import in_process_worker
 from tests.helpers.wizard import sign_in
 
 
@@ -114,16 +114,7 @@ def test_task_span_links_to_the_request_that_queued_it(spans):
     row = DBTaskResult.objects.get(id=result.id)
     assert row.args_kwargs["args"] == [41] and row.args_kwargs["kwargs"] == {}  # the task's own arguments
     assert row.args_kwargs["trace"]["traceparent"].split("-")[1] == format(queued_by.trace_id, "032x")
-    worker = Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=1,
-        worker_id="test",
-        excluded_queue_names=[],
-    )
+    worker = in_process_worker(max_tasks=1)
     worker.run_task(row)
     row.refresh_from_db()
     assert row.return_value == 42
@@ -456,16 +447,7 @@ def test_while_the_collector_is_down_a_task_is_not_instrumented():
 
     exporter = tracing.PausingExporter(InMemorySpanExporter(), pause=30)
     tracing.setup(exporter, batch=False)
-    worker = Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=1,
-        worker_id="test",
-        excluded_queue_names=[],
-    )
+    worker = in_process_worker(max_tasks=1)
     try:
         results = []
         for down in (False, True):
